@@ -1,0 +1,48 @@
+# Two entry points: `make demo` and `make test`. Each creates what it needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SYSPKGS := scep certmonger chromium
+
+.PHONY: demo test lint typecheck unit syspkgs bench clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages for the independent peers (micromdm scep, certmonger) and the
+# browser check. Installed only when running as root (as CI does); otherwise the
+# tests that need them skip and say how to install them.
+syspkgs:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=""; for p in $(SYSPKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
+	      || echo "warning: could not install$$missing; tests that need them will skip"; \
+	  fi; \
+	else echo "not root: skipping Debian packages ($(SYSPKGS)); tests needing them will skip"; fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check iospki parsers tasks lab tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy iospki
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+test: $(STAMP) syspkgs lint typecheck unit
+
+demo: $(STAMP)
+	$(BIN)/iospki demo
+
+bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

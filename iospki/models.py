@@ -1,0 +1,308 @@
+"""Typed data read from IOS/IOS-XE PKI outputs.
+
+These models are the contract between the parsers (which fill them), the audit and
+forecast (which read them) and the JSON that other tools consume (`iospki parse`).
+Field names are stable: add fields, never rename them.
+
+Times are naive datetimes on the device's own clock; the zone name the device printed is
+kept beside them in `tz` (IOS prints zone abbreviations such as UTC, GMT, IST, which are
+not unique, so they are not resolved to offsets).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    """Base: forbid unknown fields so typos in parsers fail loudly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------- certificates
+
+
+class CertKind(str, Enum):
+    identity = "identity"
+    ca = "ca"
+    ra_signature = "ra-signature"
+    ra_encryption = "ra-encryption"
+    subordinate_ca = "subordinate-ca"
+    ra_mode_cs = "ra-mode-cs"
+    self_signed = "self-signed"
+    request = "request"
+
+
+class Certificate(Model):
+    section: str = Field(description="the section header as printed, e.g. 'CA Certificate (Rollover)'")
+    kind: CertKind
+    rollover: bool = False
+    status: str | None = None
+    serial: str | None = Field(default=None, description="hex, upper case, no 0x")
+    usage: str | None = None
+    issuer: str | None = None
+    subject: str | None = None
+    subject_fields: dict[str, str] = Field(default_factory=dict, description="e.g. cn, hostname, o, serialNumber")
+    start: datetime | None = None
+    end: datetime | None = None
+    renew: datetime | None = None
+    tz: str | None = None
+    trustpoints: list[str] = Field(default_factory=list)
+    storage: str | None = None
+    crl_distribution_points: list[str] = Field(default_factory=list)
+    # pending requests
+    request_fingerprint_md5: str | None = None
+    request_fingerprint_sha1: str | None = None
+    # verbose fields
+    version: int | None = None
+    key_type: str | None = None
+    key_size: int | None = None
+    signature_algorithm: str | None = None
+    fingerprint_md5: str | None = None
+    fingerprint_sha1: str | None = None
+    key_usage: list[str] = Field(default_factory=list)
+    extended_key_usage: list[str] = Field(default_factory=list)
+    key_label: str | None = None
+    install_time: datetime | None = None
+    subject_key_id: str | None = None
+    authority_key_id: str | None = None
+
+
+class CertificatesOutput(Model):
+    certificates: list[Certificate] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- timers
+
+
+class Timer(Model):
+    section: str = Field(description="e.g. 'PKI Timers', 'CS Timers', 'Expiry Alert Timers'")
+    kind: str = Field(description="e.g. RENEW, SHADOW, POLL, CS SHADOW CERT GENERATION, ER EXPIRE, ID, CA, CS")
+    target: str | None = Field(default=None, description="trustpoint, server, request id or issuer")
+    remaining_seconds: float
+    at: datetime | None = Field(default=None, description="absolute time when the device printed it (UTC)")
+
+
+class TimersOutput(Model):
+    timers: list[Timer] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- certificate server
+
+
+class CAServer(Model):
+    name: str
+    status: str | None = None
+    status_reason: str | None = Field(default=None, description="e.g. 'HTTP Server is disabled'")
+    state: str | None = None
+    locked: bool | None = None
+    issuer: str | None = None
+    ca_fingerprint: str | None = Field(default=None, description="MD5, upper case hex without spaces")
+    grant_mode: str | None = None
+    last_serial: str | None = None
+    ca_expires: datetime | None = None
+    crl_next_update: datetime | None = None
+    tz: str | None = None
+    storage_dir: str | None = None
+    database_level: str | None = None
+    auto_rollover_days: int | None = None
+    autorollover_at: datetime | None = None
+    rollover_status: str | None = None
+    rollover_fingerprint: str | None = None
+    rollover_expires: datetime | None = None
+    ra_mode: bool = False
+    mode: str | None = Field(default=None, description="root, subordinate or ra when printed")
+
+
+class ServersOutput(Model):
+    servers: list[CAServer] = Field(default_factory=list)
+
+
+class EnrollmentRequest(Model):
+    section: str = Field(description="router, ra or subordinate-ca")
+    req_id: int
+    state: str
+    fingerprint: str | None = None
+    subject: str | None = None
+
+
+class RequestsOutput(Model):
+    requests: list[EnrollmentRequest] = Field(default_factory=list)
+
+
+class IssuedCertificate(Model):
+    serial: str
+    issued: datetime | None = None
+    expires: datetime | None = None
+    tz: str | None = None
+    subject: str | None = None
+
+
+class IssuedCertificatesOutput(Model):
+    certificates: list[IssuedCertificate] = Field(default_factory=list)
+
+
+class RevokedEntry(Model):
+    serial: str
+    revoked_at: datetime | None = None
+
+
+class Crl(Model):
+    issuer: str | None = None
+    this_update: datetime | None = None
+    next_update: datetime | None = None
+    tz: str | None = None
+    entries: int | None = None
+    size_bytes: int | None = None
+    revoked: list[RevokedEntry] = Field(default_factory=list)
+
+
+class CrlsOutput(Model):
+    crls: list[Crl] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- trustpoints and keys
+
+
+class Trustpoint(Model):
+    name: str
+    subject: str | None = None
+    serial: str | None = None
+    certificate_configured: bool = False
+    scep_url: str | None = None
+    self_signed: bool = False
+    key_label: str | None = None
+
+
+class TrustpointsOutput(Model):
+    trustpoints: list[Trustpoint] = Field(default_factory=list)
+
+
+class TrustpointStatus(Model):
+    name: str
+    ca_configured: bool = False
+    ca_subject: str | None = None
+    ca_fingerprint_md5: str | None = None
+    ca_fingerprint_sha1: str | None = None
+    router_cert_configured: bool = False
+    router_subject: str | None = None
+    router_fingerprint_md5: str | None = None
+    router_fingerprint_sha1: str | None = None
+    last_enrollment_status: str | None = None
+    keys_generated: bool | None = None
+    keys_detail: str | None = None
+    ca_authenticated: bool | None = None
+    certificate_requests: str | None = None
+
+
+class TrustpointStatusOutput(Model):
+    trustpoints: list[TrustpointStatus] = Field(default_factory=list)
+
+
+class KeyPair(Model):
+    name: str
+    generated_at: datetime | None = None
+    tz: str | None = None
+    key_type: str = "RSA"
+    usage: str | None = None
+    exportable: bool | None = None
+    temporary: bool = False
+    rollover: bool = Field(default=False, description="a NAME# key pair: the rollover/regenerate key")
+    storage: str | None = None
+    redundancy: str | None = None
+    key_size: int | None = None
+    key_data: str | None = None
+
+
+class KeysOutput(Model):
+    keys: list[KeyPair] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- clock and NTP
+
+
+class Clock(Model):
+    time: datetime
+    tz: str | None = None
+    authoritative: bool = Field(description="False when IOS prints a leading '*'")
+    ntp_unsynced: bool = Field(default=False, description="True for a leading '.': authoritative, NTP lost")
+    source: str | None = Field(default=None, description="'Time source is NTP' etc. from show clock detail")
+
+
+class NtpStatus(Model):
+    synchronized: bool
+    stratum: int | None = None
+    reference: str | None = None
+
+
+# --------------------------------------------------------------------------- running config
+
+
+class CAServerConfig(Model):
+    name: str
+    shutdown: bool = True
+    database_level: str | None = None
+    database_url: str | None = None
+    database_archive: str | None = Field(default=None, description="pkcs12 or pem; the password is never kept")
+    database_archive_password_set: bool = False
+    issuer_name: str | None = None
+    grant: str | None = Field(default=None, description="auto, none, ra-auto; None means manual (the default)")
+    lifetime_certificate: timedelta | None = None
+    lifetime_ca_certificate: timedelta | None = None
+    lifetime_crl: timedelta | None = None
+    lifetime_enrollment_request: timedelta | None = None
+    auto_rollover: timedelta | None = Field(default=None, description="overlap; None when not configured")
+    hash: str | None = None
+    cdp_url: str | None = None
+    mode: str | None = Field(default=None, description="ra or sub-cs when configured")
+
+
+class TrustpointConfig(Model):
+    name: str
+    enrollment_url: str | None = None
+    enrollment_mode: str | None = Field(default=None, description="ra, selfsigned, terminal ...")
+    enrollment_retry_count: int | None = None
+    enrollment_retry_period: int | None = Field(default=None, description="minutes")
+    serial_number: str | None = Field(default=None, description="'' for 'serial-number', 'none' for 'serial-number none'")
+    ip_address: str | None = None
+    fqdn: str | None = None
+    subject_name: str | None = None
+    revocation_check: list[str] = Field(default_factory=list)
+    rsakeypair: str | None = None
+    rsakeypair_size: int | None = None
+    auto_enroll: bool = False
+    auto_enroll_percent: int | None = None
+    auto_enroll_regenerate: bool = False
+    password_set: bool = Field(default=False, description="a challenge password is configured (value never kept)")
+    hash: str | None = None
+
+
+class ChainCertificate(Model):
+    serial: str
+    kind: str = Field(description="certificate, self-signed, ca, rollover, ca-rollover")
+
+
+class CertificateChain(Model):
+    trustpoint: str
+    certificates: list[ChainCertificate] = Field(default_factory=list)
+
+
+class RunningConfig(Model):
+    """The PKI-relevant part of `show running-config`."""
+
+    hostname: str | None = None
+    domain_name: str | None = None
+    ip_http_server: bool = False
+    ip_http_secure_server: bool = False
+    ip_http_port: int | None = None
+    clock_calendar_valid: bool = False
+    clock_timezone: str | None = None
+    ntp_servers: list[str] = Field(default_factory=list)
+    ntp_master: bool = False
+    servers: list[CAServerConfig] = Field(default_factory=list)
+    trustpoints: list[TrustpointConfig] = Field(default_factory=list)
+    chains: list[CertificateChain] = Field(default_factory=list)

@@ -1,0 +1,24 @@
+"""TTP parsers for `show crypto pki ...` and friends.
+
+    >>> from iospki.parsers import parse
+    >>> parse("show clock", "*10:15:00.123 UTC Mon Mar 4 2024").authoritative
+    False
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from .base import ParseError, lookup, normalize_command, registered
+
+__all__ = ["ParseError", "parse", "registered", "normalize_command"]
+
+
+def parse(command: str, text: str, platform: str | None = None) -> BaseModel:
+    """Parse `text`, the output of `command`, into its pydantic model.
+
+    `platform` is 'ios' or 'iosxe' (None: detect from the text). Raises ParseError for
+    unknown commands and for text that is not that command's output.
+    """
+    func = lookup(command)
+    return func(text, platform)

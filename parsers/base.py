@@ -1,0 +1,80 @@
+"""Shared machinery for the parsers: the command registry, ParseError and input clean-up."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+
+class ParseError(ValueError):
+    """Raised when text cannot be parsed as the output of `command`.
+
+    `line` is the first line that could not be placed (or None when the whole text is
+    wrong, e.g. empty or an unknown command).
+    """
+
+    def __init__(self, command: str, message: str, line: str | None = None, lineno: int | None = None):
+        self.command = command
+        self.line = line
+        self.lineno = lineno
+        where = f" at line {lineno}: {line.strip()[:120]!r}" if line is not None else ""
+        super().__init__(f"cannot parse {command!r}: {message}{where}")
+
+
+ParserFunc = Callable[[str, "str | None"], BaseModel]
+_REGISTRY: dict[str, ParserFunc] = {}
+F = TypeVar("F", bound=ParserFunc)
+
+
+def normalize_command(command: str) -> str:
+    """Lower-case, single-spaced command text, e.g. 'show crypto pki timers detail'."""
+    return " ".join(command.lower().split())
+
+
+def register(*commands: str) -> Callable[[F], F]:
+    """Register a parser for one or more command patterns (regular expressions over the normalized command)."""
+
+    def deco(func: F) -> F:
+        for c in commands:
+            _REGISTRY[c] = func
+        return func
+
+    return deco
+
+
+def lookup(command: str) -> ParserFunc:
+    cmd = normalize_command(command)
+    for pattern, func in _REGISTRY.items():
+        if re.fullmatch(pattern, cmd):
+            return func
+    raise ParseError(command, "no parser for this command")
+
+
+def registered() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+_MORE = re.compile(r"\s*--More--\s*(?:\x08+\s*\x08*)?")
+_PROMPT = re.compile(r"^[\w.\-/:]+(?:\([\w.\-]+\))?[#>]\s*\S.*$")
+_BARE_PROMPT = re.compile(r"^[\w.\-/:]+(?:\([\w.\-]+\))?[#>]\s*$")
+
+
+def clean_input(text: str) -> list[str]:
+    """Lines of device output with CR, `--More--` remnants, a leading command echo or
+    prompt line, a trailing prompt and trailing spaces removed."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _MORE.sub("", text)
+    lines = [ln.rstrip() for ln in text.split("\n")]
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    # a leading echo: "R1#show crypto pki ..." or the bare command line
+    if lines and (_PROMPT.match(lines[0].strip()) or lines[0].strip().lower().startswith("show ")):
+        lines.pop(0)
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if lines and _BARE_PROMPT.match(lines[-1].strip()):
+        lines.pop()
+    return lines
