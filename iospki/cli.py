@@ -7,6 +7,11 @@ import typer
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Cisco IOS/IOS-XE PKI lifecycle toolkit.")
 
 
+@app.callback()
+def _root() -> None:
+    """Cisco IOS/IOS-XE PKI lifecycle toolkit."""
+
+
 @app.command()
 def version() -> None:
     """Print the iospki version."""
