@@ -1,0 +1,303 @@
+"""The on-disk layout of a collection: one directory per host, one file per command.
+
+    DIR/meta.json                         when, which iospki, which hosts succeeded/failed
+    DIR/<host>/<command_with_underscores>.txt
+    DIR/<host>/<name>.json                structured extras (e.g. parsed facts)
+    DIR/<host>/_error.txt                 why the host failed (present only for failed hosts)
+
+Every write is atomic (temporary file in the same directory, fsync, os.replace), so an
+interrupted collection never leaves a half-written output behind. Secrets are redacted
+before anything touches the disk.
+
+    >>> command_filename("show crypto pki timers detail")
+    'show_crypto_pki_timers_detail.txt'
+    >>> filename_command("show_crypto_pki_timers_detail.txt")
+    'show crypto pki timers detail'
+    >>> filename_command(command_filename("show crypto pki certificates verbose MY_TP"))
+    'show crypto pki certificates verbose MY_TP'
+    >>> redact("username admin secret 9 $9$abc", [])
+    'username admin secret 9 <redacted>'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+META_FILE = "meta.json"
+ERROR_FILE = "_error.txt"
+REDACTED = "<redacted>"
+
+# Characters kept as they are in file names; everything else (and '_' itself, which
+# stands for a space) is %XX-encoded so that the mapping is reversible.
+_SAFE = re.compile(r"[A-Za-z0-9.\-]")
+_HOST_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]*$")
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+
+
+class StoreError(ValueError):
+    """A collection directory or a name in it is unusable; the message names the host."""
+
+
+# --------------------------------------------------------------------------- names
+
+
+def command_filename(command: str) -> str:
+    """File name for `command`: single-spaced, spaces as '_', other unsafe characters %XX, '.txt'."""
+    cmd = " ".join(command.split())
+    if not cmd:
+        raise StoreError("empty command")
+    out: list[str] = []
+    for ch in cmd:
+        if ch == " ":
+            out.append("_")
+        elif _SAFE.fullmatch(ch):
+            out.append(ch)
+        else:
+            out.extend(f"%{b:02X}" for b in ch.encode("utf-8"))
+    return "".join(out) + ".txt"
+
+
+def filename_command(filename: str) -> str:
+    """Inverse of `command_filename` (accepts a bare name or a path)."""
+    name = Path(filename).name
+    if name.endswith(".txt"):
+        name = name[:-4]
+    raw = bytearray()
+    i = 0
+    while i < len(name):
+        ch = name[i]
+        if ch == "%" and re.fullmatch(r"[0-9A-Fa-f]{2}", name[i + 1 : i + 3]):
+            raw.append(int(name[i + 1 : i + 3], 16))
+            i += 3
+            continue
+        raw.extend(b" " if ch == "_" else ch.encode("utf-8"))
+        i += 1
+    return raw.decode("utf-8", errors="replace")
+
+
+def _host_dir(root: Path | str, host: str, create: bool = False) -> Path:
+    if not isinstance(host, str) or not _HOST_OK.match(host) or host in (".", ".."):
+        raise StoreError(f"host {host!r}: not usable as a directory name")
+    d = Path(root) / host
+    if create:
+        d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+# --------------------------------------------------------------------------- redaction
+
+# `<keyword> [<type digit>] <value>`: the value goes, keyword and type stay so the line
+# still shows that a secret is configured.
+_SECRET_LINE = re.compile(
+    r"(?P<kw>\b(?:password|secret|passphrase|community|key-string|pre-shared-key(?:\s+address\s+\S+)?"
+    r"|authentication-key\s+\d+\s+md5|key)\b)"
+    r"(?P<sep>\s+)(?P<type>(?:[0-9]\s+))?(?P<val>\S+)",
+    re.IGNORECASE,
+)
+_SECRET_WORDS = ("password", "secret", "passphrase", "community")
+# Config lines whose value is a key (`key 7 ...`, `key-string ...`, `crypto isakmp key ...`).
+_KEY_LINE = re.compile(r"^\s*(?:key(?:-string)?\s|.*\bpre-shared-key\s|.*\bauthentication-key\s|crypto isakmp key\s)")
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Remove known secret values and the values of password/secret lines from `text`.
+
+    `secrets` are literal values (device passwords, challenge passwords, CA passphrases)
+    replaced wherever they appear. Config lines such as `password 7 0822455D0A16`,
+    `database archive pkcs12 password 0 cisco123` or `enable secret 9 ...` keep their
+    keywords and lose the value.
+
+        >>> redact(" database archive pkcs12 password 0 cisco123", [])
+        ' database archive pkcs12 password 0 <redacted>'
+        >>> redact("login with hunter2 now", ["hunter2"])
+        'login with <redacted> now'
+        >>> redact("  rsakeypair client-key 2048", [])
+        '  rsakeypair client-key 2048'
+    """
+    for s in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(s, REDACTED)
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        low = line.lower()
+        if any(k in low for k in _SECRET_WORDS) or ("key" in low and _KEY_LINE.match(line)):
+            lines[i] = _SECRET_LINE.sub(_redact_match, line)
+    return "\n".join(lines)
+
+
+def _redact_match(m: re.Match[str]) -> str:
+    val = m.group("val")
+    if val == REDACTED:
+        return m.group(0)
+    return f"{m.group('kw')}{m.group('sep')}{m.group('type') or ''}{REDACTED}"
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def atomic_write_text(path: Path | str, text: str) -> Path:
+    """Write `text` to `path` atomically: temp file in the same directory, fsync, os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(d: Path) -> None:
+    # The rename is durable only once the directory entry is flushed too.
+    try:
+        fd = os.open(d, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, datetime):
+        return o.isoformat()
+    if hasattr(o, "model_dump"):
+        return o.model_dump(mode="json")
+    if isinstance(o, (set, frozenset)):
+        return sorted(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+# --------------------------------------------------------------------------- write
+
+
+def write_output(root: Path | str, host: str, command: str, text: str, secrets: Iterable[str] = ()) -> Path:
+    """Store the output of `command` on `host` (redacted) and return its path."""
+    d = _host_dir(root, host, create=True)
+    return atomic_write_text(d / command_filename(command), redact(text, secrets))
+
+
+def write_json(root: Path | str, host: str, name: str, obj: Any, secrets: Iterable[str] = ()) -> Path:
+    """Store `obj` as `DIR/<host>/<name>.json` (pydantic models and datetimes allowed)."""
+    if name.endswith(".json"):
+        name = name[:-5]
+    if not _NAME_OK.match(name):
+        raise StoreError(f"host {host}: {name!r} is not a usable JSON file name")
+    d = _host_dir(root, host, create=True)
+    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
+    return atomic_write_text(d / f"{name}.json", redact(text, secrets))
+
+
+def write_error(root: Path | str, host: str, error_text: str, secrets: Iterable[str] = ()) -> Path:
+    """Record that `host` failed (unreachable, authentication, timeout ...) and why."""
+    d = _host_dir(root, host, create=True)
+    text = redact(error_text, secrets)
+    return atomic_write_text(d / ERROR_FILE, text if text.endswith("\n") else text + "\n")
+
+
+def clear_error(root: Path | str, host: str) -> None:
+    """Forget an earlier failure of `host` (a re-collection succeeded)."""
+    with contextlib.suppress(FileNotFoundError):
+        (_host_dir(root, host) / ERROR_FILE).unlink()
+
+
+def write_meta(
+    root: Path | str,
+    hosts_ok: Iterable[str],
+    hosts_failed: Iterable[str],
+    *,
+    started: datetime | None = None,
+    finished: datetime | None = None,
+    commands: Iterable[str] = (),
+    extra: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write `DIR/meta.json`: collection time (UTC), iospki version, hosts ok/failed, commands."""
+    from iospki import __version__
+
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    meta: dict[str, Any] = {
+        "schema": "iospki.collection/1",
+        "iospki_version": __version__,
+        "started": (started or now).isoformat(),
+        "finished": (finished or now).isoformat(),
+        "hosts_ok": sorted(set(hosts_ok)),
+        "hosts_failed": sorted(set(hosts_failed)),
+        "commands": list(commands),
+    }
+    if extra:
+        meta.update(extra)
+    Path(root).mkdir(parents=True, exist_ok=True)
+    return atomic_write_text(Path(root) / META_FILE, json.dumps(meta, indent=2, default=_json_default) + "\n")
+
+
+# --------------------------------------------------------------------------- read
+
+
+def hosts(root: Path | str) -> list[str]:
+    """Host names in a collection (its sub-directories), sorted. Raises StoreError if `root` is no directory."""
+    r = Path(root)
+    if not r.is_dir():
+        raise StoreError(f"{root}: not a collection directory")
+    return sorted(p.name for p in r.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def read_outputs(root: Path | str, host: str) -> dict[str, str]:
+    """{command: text} for every stored output of `host` (errors and JSON files excluded)."""
+    d = _host_dir(root, host)
+    if not d.is_dir():
+        raise StoreError(f"host {host}: no such host in {root}")
+    out: dict[str, str] = {}
+    for p in sorted(d.iterdir()):
+        if p.is_file() and p.suffix == ".txt" and not p.name.startswith(("_", ".")):
+            out[filename_command(p.name)] = p.read_text(encoding="utf-8", errors="replace")
+    return out
+
+
+def read_output(root: Path | str, host: str, command: str) -> str | None:
+    """The stored output of one command, or None when it was not collected."""
+    p = _host_dir(root, host) / command_filename(command)
+    return p.read_text(encoding="utf-8", errors="replace") if p.is_file() else None
+
+
+def read_json(root: Path | str, host: str, name: str) -> Any:
+    """A JSON file written by `write_json`, or None when absent."""
+    if name.endswith(".json"):
+        name = name[:-5]
+    p = _host_dir(root, host) / f"{name}.json"
+    if not p.is_file():
+        return None
+    return json.loads(p.read_text(encoding="utf-8"))
+
+
+def read_error(root: Path | str, host: str) -> str | None:
+    """Why `host` failed, or None when it did not."""
+    p = _host_dir(root, host) / ERROR_FILE
+    return p.read_text(encoding="utf-8", errors="replace").rstrip("\n") if p.is_file() else None
+
+
+def read_meta(root: Path | str) -> dict[str, Any] | None:
+    """The collection's meta.json, or None when absent."""
+    p = Path(root) / META_FILE
+    if not p.is_file():
+        return None
+    data = json.loads(p.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else None
