@@ -1,0 +1,239 @@
+"""Load the Nornir inventory of a directory, with credentials from the environment and a `--limit` filter.
+
+    nr = load_nornir("inventory", limit="r*,!r3")
+
+Credentials: `IOSPKI_USERNAME`, `IOSPKI_PASSWORD`, `IOSPKI_ENABLE_SECRET` override what the inventory
+holds (the nornir-utils way); the inventory files may hold throwaway credentials only for `lab: true` hosts.
+A non-lab host without a password from the environment is a configuration error.
+CA passphrase and challenge password come from `IOSPKI_CA_PASSPHRASE` / `IOSPKI_CHALLENGE_PASSWORD`
+(lab defaults only for lab hosts), see `pki_secrets()`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from netutils.lib_mapper import NAPALM_LIB_MAPPER_REVERSE
+from nornir import InitNornir
+from nornir.core import Nornir
+from nornir.core.inventory import Host
+
+DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "inventory"
+
+# Throwaway secrets of the built-in lab; used only for hosts whose data says `lab: true`.
+LAB_CA_PASSPHRASE = "lab-only-ca-passphrase"
+LAB_CHALLENGE_PASSWORD = "lab-only-challenge"
+
+ENV_USERNAME = "IOSPKI_USERNAME"
+ENV_PASSWORD = "IOSPKI_PASSWORD"
+ENV_ENABLE = "IOSPKI_ENABLE_SECRET"
+ENV_CA_PASSPHRASE = "IOSPKI_CA_PASSPHRASE"
+ENV_CHALLENGE = "IOSPKI_CHALLENGE_PASSWORD"
+
+
+class InventoryError(ValueError):
+    """The inventory cannot be used (missing files, bad YAML, missing credentials, a limit that matches nothing)."""
+
+
+@dataclass(frozen=True)
+class PkiSecrets:
+    ca_passphrase: str | None
+    challenge_password: str | None
+
+    def values(self) -> list[str]:
+        return [s for s in (self.ca_passphrase, self.challenge_password) if s]
+
+
+def _empty_ssh_config() -> str:
+    # A developer's ~/.ssh/config (ProxyJump ...) must not leak into connections.
+    path = Path(tempfile.gettempdir()) / "iospki-empty-ssh-config"
+    if not path.exists():
+        path.write_text("")
+    return str(path)
+
+
+def load_nornir(
+    inventory: str | Path | None = None, limit: str | None = None, num_workers: int | None = None
+) -> Nornir:
+    """Nornir over the SimpleInventory in `inventory` (a directory holding config.yaml), filtered by `limit`."""
+    inv_dir = Path(inventory) if inventory else DEFAULT_INVENTORY
+    cfg_file = inv_dir / "config.yaml"
+    if not inv_dir.is_dir():
+        raise InventoryError(f"inventory directory {inv_dir} does not exist")
+    cfg: dict[str, Any] = {}
+    if cfg_file.exists():
+        try:
+            cfg = yaml.safe_load(cfg_file.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise InventoryError(f"{cfg_file}: not valid YAML: {exc}") from None
+    inv_cfg = dict(cfg.get("inventory") or {"plugin": "SimpleInventory"})
+    opts = dict(inv_cfg.get("options") or {})
+    for key, default in (
+        ("host_file", "hosts.yaml"),
+        ("group_file", "groups.yaml"),
+        ("defaults_file", "defaults.yaml"),
+    ):
+        p = inv_dir / str(opts.get(key, default))
+        if key == "host_file" and not p.exists():
+            raise InventoryError(f"{p} does not exist")
+        opts[key] = str(p)
+    inv_cfg["options"] = opts
+    runner = dict(cfg.get("runner") or {"plugin": "threaded", "options": {"num_workers": 20}})
+    if num_workers:
+        runner["options"] = {**(runner.get("options") or {}), "num_workers": num_workers}
+    try:
+        nr = InitNornir(
+            inventory=inv_cfg,
+            runner=runner,
+            logging={"enabled": False},
+            ssh={"config_file": _empty_ssh_config()},
+        )
+    except yaml.YAMLError as exc:
+        raise InventoryError(f"inventory {inv_dir}: not valid YAML: {exc}") from None
+    except (TypeError, ValueError, KeyError) as exc:
+        raise InventoryError(f"inventory {inv_dir}: {exc}") from None
+    for host in nr.inventory.hosts.values():
+        apply_credentials(host)
+        map_platforms(host)
+    if limit:
+        nr = apply_limit(nr, limit)
+    return nr
+
+
+def is_lab(host: Host) -> bool:
+    return bool(host.get("lab", False))
+
+
+def apply_credentials(host: Host) -> None:
+    """Environment credentials override the inventory's; non-lab hosts must get theirs from somewhere real."""
+    user = os.environ.get(ENV_USERNAME)
+    password = os.environ.get(ENV_PASSWORD)
+    secret = os.environ.get(ENV_ENABLE)
+    if user:
+        host.username = user
+    if password:
+        host.password = password
+    if secret is not None:
+        for plugin in ("netmiko", "napalm"):
+            co = host.connection_options.get(plugin)
+            if co is None:
+                continue
+            extras = dict(co.extras or {})
+            if plugin == "netmiko":
+                extras["secret"] = secret
+            else:
+                extras["optional_args"] = {**(extras.get("optional_args") or {}), "secret": secret}
+            co.extras = extras
+    if not is_lab(host) and not password:
+        # Inventory-held passwords are for the lab only.
+        host.password = None
+    if not is_lab(host) and not host.password:
+        host.data["_credential_error"] = (
+            f"{host.name}: no password: set {ENV_PASSWORD} (and {ENV_USERNAME}, {ENV_ENABLE})"
+        )
+
+
+def map_platforms(host: Host) -> None:
+    """Derive the NAPALM driver from the netmiko platform (netutils) where the inventory does not say."""
+    nm = host.connection_options.get("netmiko")
+    np_ = host.connection_options.get("napalm")
+    netmiko_platform = (nm.platform if nm else None) or host.platform
+    if np_ is not None and not np_.platform and netmiko_platform:
+        np_.platform = NAPALM_LIB_MAPPER_REVERSE.get(netmiko_platform, netmiko_platform)
+
+
+def credential_errors(nr: Nornir) -> list[str]:
+    return [
+        str(h.data["_credential_error"])
+        for h in nr.inventory.hosts.values()
+        if h.data.get("_credential_error")
+    ]
+
+
+def pki_secrets(host: Host) -> PkiSecrets:
+    ca = os.environ.get(ENV_CA_PASSPHRASE) or (LAB_CA_PASSPHRASE if is_lab(host) else None)
+    ch = os.environ.get(ENV_CHALLENGE) or (LAB_CHALLENGE_PASSWORD if is_lab(host) else None)
+    return PkiSecrets(ca, ch)
+
+
+def all_secrets(nr: Nornir) -> list[str]:
+    """Every secret in play (for redaction of stored outputs and logs)."""
+    out: set[str] = set()
+    for h in nr.inventory.hosts.values():
+        if h.password:
+            out.add(h.password)
+        for plugin in ("netmiko", "napalm"):
+            extras = h.get_connection_parameters(plugin).extras or {}
+            s = extras.get("secret") or (extras.get("optional_args") or {}).get("secret")
+            if s:
+                out.add(str(s))
+        out.update(pki_secrets(h).values())
+    return sorted((s for s in out if len(s) >= 3), key=len, reverse=True)
+
+
+def _term_matches(host: Host, term: str) -> bool:
+    if fnmatch.fnmatchcase(host.name, term):
+        return True
+    return any(fnmatch.fnmatchcase(g, term) for g in _all_groups(host))
+
+
+def _all_groups(host: Host) -> set[str]:
+    seen: set[str] = set()
+    stack = list(host.groups)
+    while stack:
+        g = stack.pop()
+        if g.name not in seen:
+            seen.add(g.name)
+            stack.extend(g.groups)
+    return seen
+
+
+def limit_hosts(nr: Nornir, limit: str) -> list[str]:
+    """Host names selected by `limit`: comma/space separated names, globs or groups; `!term` excludes."""
+    terms = [t for t in limit.replace(",", " ").split() if t]
+    if not terms:
+        raise InventoryError("--limit is empty")
+    include = [t for t in terms if not t.startswith("!")]
+    exclude = [t[1:] for t in terms if t.startswith("!")]
+    hosts = nr.inventory.hosts
+    for t in include + exclude:
+        if not t or not any(_term_matches(h, t) for h in hosts.values()):
+            raise InventoryError(f"--limit term {t!r} matches no host or group")
+    selected = [n for n, h in hosts.items() if not include or any(_term_matches(h, t) for t in include)]
+    selected = [n for n in selected if not any(_term_matches(hosts[n], t) for t in exclude)]
+    if not selected:
+        raise InventoryError(f"--limit {limit!r} selects no host")
+    return selected
+
+
+def apply_limit(nr: Nornir, limit: str) -> Nornir:
+    names = set(limit_hosts(nr, limit))
+    return nr.filter(filter_func=lambda h: h.name in names)
+
+
+def host_table(nr: Nornir) -> list[dict[str, Any]]:
+    """One row per host for `iospki inventory show` (no secrets)."""
+    rows = []
+    for h in nr.inventory.hosts.values():
+        groups = sorted(_all_groups(h))
+        rows.append(
+            {
+                "host": h.name,
+                "address": h.hostname,
+                "port": h.port,
+                "platform": h.get("platform_family"),
+                "netmiko": h.get_connection_parameters("netmiko").platform,
+                "napalm": h.get_connection_parameters("napalm").platform,
+                "family": h.get("family"),
+                "roles": [g for g in groups if g in ("ca_server", "pki_client")],
+                "groups": groups,
+                "lab": is_lab(h),
+            }
+        )
+    return rows
