@@ -85,6 +85,7 @@ class Timer(Model):
     target: str | None = Field(default=None, description="trustpoint, server, request id or issuer")
     remaining_seconds: float
     at: datetime | None = Field(default=None, description="absolute time when the device printed it (UTC)")
+    label: str | None = Field(default=None, description="the timer's label as printed, e.g. 'CRL UPDATE *cn=root'")
 
 
 class TimersOutput(Model):
@@ -116,6 +117,9 @@ class CAServer(Model):
     rollover_expires: datetime | None = None
     ra_mode: bool = False
     mode: str | None = Field(default=None, description="root, subordinate or ra when printed")
+    ra_fingerprint: str | None = Field(default=None, description="RA cert fingerprint (RA mode), hex without spaces")
+    upper_ca_fingerprint: str | None = Field(default=None, description="Upper CA cert fingerprint (RA/sub CA)")
+    crl_storage_dir: str | None = Field(default=None, description="Current storage dir for .crl files")
 
 
 class ServersOutput(Model):
@@ -159,10 +163,15 @@ class Crl(Model):
     entries: int | None = None
     size_bytes: int | None = None
     revoked: list[RevokedEntry] = Field(default_factory=list)
+    downloaded_at: datetime | None = None
+    retrieved_from: list[str] = Field(default_factory=list, description="CDP URLs or the SCEP note")
+    cache_status: str | None = Field(default=None, description="e.g. 'stored in parsed CRL cache'")
 
 
 class CrlsOutput(Model):
     crls: list[Crl] = Field(default_factory=list)
+    cache_current_bytes: int | None = None
+    cache_max_bytes: int | None = None
 
 
 # --------------------------------------------------------------------------- trustpoints and keys
@@ -176,6 +185,7 @@ class Trustpoint(Model):
     scep_url: str | None = None
     self_signed: bool = False
     key_label: str | None = None
+    status: str | None = Field(default=None, description="other status lines as printed, e.g. 'Certificate configured.'")
 
 
 class TrustpointsOutput(Model):
@@ -237,6 +247,21 @@ class NtpStatus(Model):
     synchronized: bool
     stratum: int | None = None
     reference: str | None = None
+    nominal_freq_hz: float | None = None
+    actual_freq_hz: float | None = None
+    precision: str | None = None
+    uptime_seconds: float | None = None
+    resolution: int | None = None
+    reference_time: datetime | None = None
+    tz: str | None = None
+    offset_ms: float | None = None
+    root_delay_ms: float | None = None
+    root_dispersion_ms: float | None = None
+    peer_dispersion_ms: float | None = None
+    loopfilter_state: str | None = None
+    drift: str | None = None
+    poll_interval: int | None = None
+    last_update_seconds: int | None = None
 
 
 # --------------------------------------------------------------------------- running config

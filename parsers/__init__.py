@@ -10,6 +10,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from .base import ParseError, lookup, normalize_command, registered
+from . import clock  # noqa: F401  (registers show clock, show ntp status)
+from . import timers  # noqa: F401  (registers show crypto pki timers)
 
 __all__ = ["ParseError", "parse", "registered", "normalize_command"]
 

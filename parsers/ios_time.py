@@ -1,0 +1,69 @@
+"""Time formats IOS prints: `HH:MM:SS[.mmm] TZ Mon D YYYY` (optionally with a weekday),
+countdowns such as `1094d 5:21:45.573`, and ISO-8601 `...Z` stamps."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+
+# [*.]HH:MM:SS[.fff] TZ [Wkd] Mon D YYYY ; TZ may be a word such as 'Moscow' or absent
+IOS_TIME = re.compile(
+    r"(?P<flag>[*.])?(?P<h>\d{1,2}):(?P<m>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d+))?"
+    r"(?:\s+(?P<tz>[A-Za-z][\w+\-/]*))??"
+    r"(?:\s+(?P<wd>Mon|Tue|Wed|Thu|Fri|Sat|Sun))?"
+    r"\s+(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(?P<d>\d{1,2})\s+(?P<y>\d{4})"
+)
+
+COUNTDOWN = re.compile(r"(?:(?P<d>\d+)d\s*)?(?:(?P<h>\d+):)?(?:(?P<m>\d+):)?(?P<s>\d+(?:\.\d+)?)")
+
+
+class TimeFormatError(ValueError):
+    pass
+
+
+def parse_ios_time(text: str) -> tuple[datetime, str | None]:
+    """('12:58:34 UTC Jan 4 2025') -> (datetime(2025, 1, 4, 12, 58, 34), 'UTC')."""
+    m = IOS_TIME.fullmatch(text.strip())
+    if not m:
+        raise TimeFormatError(f"not an IOS time: {text.strip()!r}")
+    frac = m["frac"] or "0"
+    micro = int((frac + "000000")[:6])
+    try:
+        dt = datetime(
+            int(m["y"]), MONTHS[m["mon"]], int(m["d"]), int(m["h"]), int(m["m"]), int(m["s"]), micro
+        )
+    except ValueError as exc:
+        raise TimeFormatError(f"not a valid date: {text.strip()!r}") from exc
+    return dt, m["tz"]
+
+
+def parse_countdown(text: str) -> float:
+    """'1094d 5:21:45.573' -> seconds. With one colon the fields are minutes:seconds."""
+    m = COUNTDOWN.fullmatch(text.strip())
+    if not m:
+        raise TimeFormatError(f"not a countdown: {text.strip()!r}")
+    days = int(m["d"] or 0)
+    # the regex fills h before m; with a single colon the value is minutes
+    if m["h"] is not None and m["m"] is None:
+        hours, minutes = 0, int(m["h"])
+    else:
+        hours, minutes = int(m["h"] or 0), int(m["m"] or 0)
+    return round(days * 86400 + hours * 3600 + minutes * 60 + float(m["s"]), 3)
+
+
+def parse_iso_utc(text: str) -> datetime:
+    """'2022-01-15T08:54:35Z' -> naive datetime in UTC."""
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise TimeFormatError(f"not an ISO time: {text.strip()!r}") from exc
+    if dt.tzinfo is not None:
+        dt = dt.replace(tzinfo=None) - (dt.utcoffset() or (dt - dt))
+    return dt

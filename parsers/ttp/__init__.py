@@ -1,0 +1,1 @@
+"""TTP templates for the parsers (package data, loaded with importlib.resources)."""
