@@ -1,1 +1,37 @@
-"""tasks"""
+"""Nornir tasks for IOS PKI, one per module, for the `iospki` commands and for your own runbooks.
+
+    from iospki.inventory import load_nornir
+    from iospki.tasks import push_config, enable_ca_server, authenticate_trustpoint, enroll_trustpoint
+
+Every task raises `TaskFailed` (a clear, secret-free reason) when the device does not end up in the intended
+state; Nornir records it as a failed host and the others carry on.
+"""
+
+from __future__ import annotations
+
+from .authenticate import authenticate_trustpoint
+from .backup import backup_config
+from .ca_server import enable_ca_server
+from .collect import collect_pki, pki_commands
+from .connection import TaskFailed
+from .enroll import enroll_trustpoint
+from .grant import grant_requests
+from .push_config import push_config
+from .renew import renew_trustpoint
+from .rollover import ca_rollover
+from .wait_certificate import wait_certificate
+
+__all__ = [
+    "TaskFailed",
+    "authenticate_trustpoint",
+    "backup_config",
+    "ca_rollover",
+    "collect_pki",
+    "enable_ca_server",
+    "enroll_trustpoint",
+    "grant_requests",
+    "push_config",
+    "pki_commands",
+    "renew_trustpoint",
+    "wait_certificate",
+]

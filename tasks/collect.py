@@ -1,0 +1,97 @@
+"""Task: run the PKI show commands on a host and store raw outputs, parsed JSON and NAPALM facts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from nornir.core.task import Result, Task
+
+from iospki import store
+
+from .connection import show
+
+BASE_COMMANDS = [
+    "show version",
+    "show clock detail",
+    "show ntp status",
+    "show running-config",
+    "show crypto pki certificates",
+    "show crypto pki certificates verbose",
+    "show crypto pki trustpoints",
+    "show crypto pki trustpoints status",
+    "show crypto key mypubkey rsa",
+    "show crypto pki timers",
+]
+IOSXE_COMMANDS = ["show crypto pki timers detail"]
+
+
+def pki_commands(family: str | None, ca_servers: Iterable[str] = ()) -> list[str]:
+    """The commands collected for a host of `family` ('ios'/'iosxe') serving `ca_servers`."""
+    cmds = list(BASE_COMMANDS)
+    if family == "iosxe":
+        cmds += IOSXE_COMMANDS
+    for name in ca_servers:
+        cmds += [
+            "show crypto pki server",
+            f"show crypto pki server {name} requests",
+            f"show crypto pki server {name} certificates",
+        ]
+    return list(dict.fromkeys(cmds))
+
+
+def _parse(command: str, text: str, family: str | None) -> tuple[Any, str | None]:
+    from iospki.parsers import ParseError, parse
+
+    try:
+        return parse(command, text, family), None
+    except ParseError as exc:
+        if "no parser for this command" in str(exc):
+            return None, None
+        return None, str(exc)
+    except Exception as exc:  # a parser bug must not lose the raw output of the others
+        return None, f"cannot parse {command!r}: {type(exc).__name__}: {exc}"
+
+
+def collect_pki(
+    task: Task,
+    output: str | Path,
+    ca_servers: Iterable[str] = (),
+    secrets: Iterable[str] = (),
+    facts: bool = True,
+    commands: list[str] | None = None,
+) -> Result:
+    """Store `DIR/<host>/<command>.txt` (redacted) for every PKI command, `<command>.json` for those that parse,
+    `parse_errors.json` for those that do not, and `facts.json` from NAPALM get_facts.
+    Result: {'commands': [...], 'parse_errors': {...}, 'facts': {...} | None}."""
+    family = task.host.get("family")
+    cmds = commands or pki_commands(family, ca_servers)
+    secrets = list(secrets)
+    store.clear_error(output, task.host.name)
+    errors: dict[str, str] = {}
+    for cmd in cmds:
+        text = show(task, cmd, read_timeout=60)
+        store.write_output(output, task.host.name, cmd, text, secrets)
+        model, err = _parse(cmd, store.redact(text, secrets), family)
+        if model is not None:
+            store.write_json(
+                output,
+                task.host.name,
+                store.command_filename(cmd)[:-4],
+                model.model_dump(mode="json"),
+                secrets,
+            )
+        if err:
+            errors[cmd] = err
+    store.write_json(output, task.host.name, "parse_errors", errors, secrets)
+    got: dict[str, Any] | None = None
+    if facts:
+        try:
+            napalm = task.host.get_connection("napalm", task.nornir.config)
+            got = dict(napalm.get_facts())
+            store.write_json(output, task.host.name, "facts", got, secrets)
+        except Exception as exc:  # facts are extra: record why, keep the PKI outputs
+            errors["napalm get_facts"] = f"{type(exc).__name__}: {exc}"
+            store.write_json(output, task.host.name, "parse_errors", errors, secrets)
+    return Result(host=task.host, result={"commands": cmds, "parse_errors": errors, "facts": got})

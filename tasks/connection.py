@@ -1,0 +1,94 @@
+"""Shared helpers of the tasks: an enabled netmiko session and the expect-driven dialog runner."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from netmiko import BaseConnection
+from nornir.core.task import Task
+
+T = TypeVar("T")
+
+CONFIG_ERROR = r"% ?Invalid input|% ?Incomplete command|% ?Ambiguous command|%\s?Error|% ?Unknown command"
+
+
+class TaskFailed(RuntimeError):
+    """The device did not reach the intended state; the message says why (never holds a secret)."""
+
+
+def cli(task: Task) -> BaseConnection:
+    """The host's netmiko session, in privileged mode."""
+    conn: BaseConnection = task.host.get_connection("netmiko", task.nornir.config)
+    if not conn.check_enable_mode():
+        conn.enable()
+    return conn
+
+
+def show(task: Task, command: str, read_timeout: float = 30.0) -> str:
+    out = cli(task).send_command(command, read_timeout=read_timeout)
+    return str(out)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """When `pattern` ends the output so far, send `reply` (`secret` hides it from transcripts)."""
+
+    pattern: str
+    reply: str
+    secret: bool = False
+
+
+def dialog(
+    conn: BaseConnection,
+    command: str,
+    answers: Sequence[Answer],
+    done: str,
+    read_timeout: float = 60.0,
+    max_steps: int = 20,
+) -> str:
+    """Send `command` and answer the device's questions until `done` (a regex, e.g. the prompt) appears.
+
+    Each read waits for a pattern (expect-style, never blind timing). Returns the transcript, in which
+    secret replies never appear (IOS does not echo passwords; we do not record them either).
+    """
+    conn.find_prompt()  # consume anything pending so an old prompt cannot end the dialog
+    patterns = [a.pattern for a in answers] + [done]
+    combined = "(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"
+    conn.write_channel(command + conn.RETURN)
+    transcript = ""
+    for _ in range(max_steps):
+        chunk = conn.read_until_pattern(pattern=combined, read_timeout=read_timeout)
+        transcript += chunk
+        if re.search(f"(?:{done})\\s*$", chunk):
+            return transcript
+        for a in answers:
+            if re.search(f"(?:{a.pattern})\\s*$", chunk):
+                conn.write_channel(a.reply + conn.RETURN)
+                transcript += "" if a.secret else a.reply
+                transcript += "\n"
+                break
+        else:  # a done-pattern match not at the end: keep reading
+            continue
+    raise TaskFailed(f"dialog for {command!r} did not finish after {max_steps} questions")
+
+
+def prompt_re(conn: BaseConnection, mode: str | None = None) -> str:
+    """Regex of the prompt in `mode` (None = exec `#`, 'config', 'cs-server', 'ca-trustpoint')."""
+    base = re.escape(conn.base_prompt)
+    return base + (rf"\({re.escape(mode)}\)#" if mode else r"#")
+
+
+def wait_until(check: Callable[[], T | None], timeout: float, interval: float = 0.5) -> T | None:
+    """Poll device state (`check` returns a truthy value when done) until `timeout` seconds passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(interval)
