@@ -104,7 +104,9 @@ _SECRET_LINE = re.compile(
 )
 _SECRET_WORDS = ("password", "secret", "passphrase", "community")
 # Config lines whose value is a key (`key 7 ...`, `key-string ...`, `crypto isakmp key ...`).
-_KEY_LINE = re.compile(r"^\s*(?:key(?:-string)?\s|.*\bpre-shared-key\s|.*\bauthentication-key\s|crypto isakmp key\s)")
+_KEY_LINE = re.compile(
+    r"^\s*(?:key(?:-string)?\s|.*\bpre-shared-key\s|.*\bauthentication-key\s|crypto isakmp key\s)"
+)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:

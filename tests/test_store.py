@@ -49,7 +49,9 @@ def test_command_filename_examples() -> None:
         store.command_filename("   ")
 
 
-@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs", "Zs", "Cc"]), min_size=1), min_size=1))
+@given(
+    st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs", "Zs", "Cc"]), min_size=1), min_size=1)
+)
 def test_command_filename_roundtrip(words: list[str]) -> None:
     cmd = " ".join(words)
     name = store.command_filename(cmd)

@@ -1,0 +1,210 @@
+"""Forecast against the worked examples of behaviour doc §1.8 and properties of rules.md."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iospki import forecast as fc
+from iospki import timers as tm
+
+DAY0 = datetime(2025, 1, 1, 8, 0, 0)
+YEAR = timedelta(days=365)
+
+
+def day(d: float) -> datetime:
+    return tm.floor_second(DAY0 + timedelta(days=d))
+
+
+def ca_730(overlap: int | None) -> fc.CAInput:
+    return fc.CAInput(
+        host="CA",
+        name="ROOT",
+        ca=fc.Validity(DAY0, day(730)),
+        lifetime_certificate=YEAR,
+        lifetime_ca=timedelta(days=730),
+        auto_rollover=timedelta(days=overlap) if overlap is not None else None,
+    )
+
+
+def client(
+    enrolled: float, percent: int | None = 80, auto: bool = True, name: str = "R1"
+) -> fc.TrustpointInput:
+    start = day(enrolled)
+    end = min(start + YEAR, day(730))
+    return fc.TrustpointInput(
+        host=name,
+        trustpoint="client",
+        ca_key=("CA", "ROOT"),
+        auto_enroll=auto,
+        auto_enroll_percent=percent,
+        identity=fc.Validity(start, end),
+        ca_cert=fc.Validity(DAY0, day(730)),
+    )
+
+
+def run(overlap: int | None, *clients: fc.TrustpointInput, start: float = 0, years: int = 3) -> fc.Forecast:
+    return fc.simulate([ca_730(overlap)], clients, day(start), day(start) + years * YEAR)
+
+
+def times(f: fc.Forecast, host: str, event: str) -> list[datetime]:
+    return [e.at for e in f.events_for(host, event)]
+
+
+@pytest.mark.parametrize("overlap", [90, 30])
+def test_day0_client_gets_through(overlap: int) -> None:
+    f = run(overlap, client(0))
+    assert times(f, "CA", fc.CS_SHADOW_CERT_GENERATION)[0] == day(730 - overlap)
+    assert times(f, "CA", fc.CS_CERT_EXPIRE)[0] == day(730)
+    assert times(f, "R1", fc.RENEW)[:2] == [day(292), day(584)]
+    assert times(f, "R1", fc.SHADOW_RENEWAL) == [day(700.8)]
+    assert times(f, "R1", fc.ROLLOVER_ACTIVATION)[0] == day(730)
+    # the rollover certificate: balance of the period, 730 + (365 - 146) = 949
+    ev = f.events_for("R1", fc.SHADOW_RENEWAL)[0]
+    assert day(949).isoformat() in ev.detail
+    # after activation RENEW at T0 + 80 % of the rollover certificate
+    assert times(f, "R1", fc.RENEW)[2] == tm.renew_at(day(730), day(949), 80)
+    assert not [o for o in f.outages if o.host == "R1"]
+
+
+def test_day0_margin_is_under_a_day_with_30() -> None:
+    f = run(30, client(0))
+    gen = times(f, "CA", fc.CS_SHADOW_CERT_GENERATION)[0]
+    assert timedelta(0) < times(f, "R1", fc.SHADOW_RENEWAL)[0] - gen < timedelta(days=1)
+
+
+@pytest.mark.parametrize(("enrolled", "shadow_day"), [(73, 657), (100, 662.4)])
+def test_late_clients_fail_with_30(enrolled: float, shadow_day: float) -> None:
+    f = run(30, client(enrolled), start=enrolled)
+    assert times(f, "R1", fc.RENEW)[0] == day(enrolled + 292)
+    assert times(f, "R1", fc.SHADOW_RENEWAL_FAILED) == [day(shadow_day)]
+    assert times(f, "R1", fc.SHADOW_RENEWAL) == []
+    reasons = {(o.reason, o.start, o.end) for o in f.outages if o.host == "R1"}
+    assert (fc.NO_IDENTITY, day(730), None) in reasons
+    assert (fc.CA_UNTRUSTED, day(730), None) in reasons  # its SHADOW at 657 came before day 700 as well
+
+
+@pytest.mark.parametrize(("enrolled", "shadow_day"), [(73, 657), (100, 662.4)])
+def test_late_clients_ok_with_90(enrolled: float, shadow_day: float) -> None:
+    f = run(90, client(enrolled), start=enrolled)
+    assert times(f, "R1", fc.SHADOW_RENEWAL) == [day(shadow_day)]
+    assert not [o for o in f.outages if o.host == "R1"]
+
+
+@pytest.mark.parametrize("overlap", [90, 30])
+def test_autoenroll_60_fails_both(overlap: int) -> None:
+    f = run(overlap, client(0, percent=60))
+    assert times(f, "R1", fc.RENEW)[:2] == [day(219), day(438)]
+    assert times(f, "R1", fc.SHADOW_RENEWAL_FAILED) == [day(613.2)]
+    reasons = {o.reason for o in f.outages if o.host == "R1"}
+    assert fc.NO_IDENTITY in reasons
+    # the CA shadow (90 %, day 657) still fetches the rollover CA when it exists by then (overlap 90)
+    assert (fc.CA_UNTRUSTED in reasons) == (overlap == 30)
+
+
+@pytest.mark.parametrize(("overlap", "ok"), [(90, True), (30, False)])
+def test_client_without_autoenroll(overlap: int, ok: bool) -> None:
+    f = run(overlap, client(0, auto=False))
+    shadow = f.events_for("R1", fc.SHADOW if ok else fc.SHADOW_FAILED)
+    assert [e.at for e in shadow] == [day(657)]
+    untrusted = [o for o in f.outages if o.host == "R1" and o.reason == fc.CA_UNTRUSTED]
+    assert bool(untrusted) == (not ok)
+    # without auto-enroll its identity certificate just ends (on day 365)
+    assert [(o.start, o.reason) for o in f.outages if o.reason == fc.NO_IDENTITY] == [
+        (day(365), fc.NO_IDENTITY)
+    ]
+
+
+def test_printed_renew_date_wins() -> None:
+    c = client(0)
+    c.renew_date = day(300)
+    f = run(90, c)
+    assert times(f, "R1", fc.RENEW)[0] == day(300)
+
+
+def test_no_auto_rollover_everyone_loses_at_ca_end() -> None:
+    f = run(None, client(0))
+    assert times(f, "CA", fc.CS_SHADOW_CERT_GENERATION) == []
+    assert "no rollover CA" in f.events_for("CA", fc.CS_CERT_EXPIRE)[0].detail
+    assert {o.reason for o in f.outages} == {fc.NO_IDENTITY, fc.CA_UNTRUSTED}
+
+
+def test_manual_grant_renewal_stays_pending() -> None:
+    ca = ca_730(90)
+    ca.grant_auto = False
+    f = fc.simulate([ca], [client(0)], day(0), day(0) + 3 * YEAR)
+    assert times(f, "R1", fc.RENEW_PENDING) == [day(292)]
+    assert times(f, "R1", fc.POLL) == [day(292) + timedelta(minutes=1)]
+    assert times(f, "CA", fc.ER_EXPIRE) == [day(292) + timedelta(hours=168)]
+    assert [(o.start, o.reason) for o in f.outages] == [(day(365), fc.NO_IDENTITY)]
+
+
+def test_non_authoritative_clock_fires_nothing() -> None:
+    c = client(0)
+    c.clock_ok = False
+    f = run(90, c)
+    assert f.events_for("R1", fc.RENEW) == []
+    assert [(o.start, o.reason) for o in f.outages if o.host == "R1"][0] == (day(365), fc.NO_IDENTITY)
+
+
+def test_second_rollover_chained() -> None:
+    f = run(90, client(0), years=5)
+    assert times(f, "CA", fc.CS_CERT_EXPIRE)[:2] == [day(730), day(1460)]
+    assert times(f, "CA", fc.CS_SHADOW_CERT_GENERATION)[:2] == [day(640), day(1370)]
+    assert len(times(f, "R1", fc.ROLLOVER_ACTIVATION)) == 2
+
+
+def test_json_shape() -> None:
+    doc = run(90, client(0)).to_json()
+    assert set(doc) >= {"events", "outages"}
+    assert set(doc["events"][0]) >= {"host", "subject", "event", "at"}
+    doc = run(30, client(73), start=73).to_json()
+    assert set(doc["outages"][0]) >= {"host", "trustpoint", "start", "end", "reason"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    overlap=st.integers(min_value=1, max_value=200),
+    ca_days=st.integers(min_value=200, max_value=1500),
+    cert_days=st.integers(min_value=30, max_value=400),
+    percent=st.one_of(st.none(), st.integers(min_value=1, max_value=100)),
+    enrolled=st.floats(min_value=0, max_value=0.95),
+)
+def test_properties(overlap: int, ca_days: int, cert_days: int, percent: int | None, enrolled: float) -> None:
+    ca_end = day(ca_days)
+    ca = fc.CAInput(
+        "CA",
+        "ROOT",
+        fc.Validity(DAY0, ca_end),
+        timedelta(days=cert_days),
+        timedelta(days=ca_days),
+        timedelta(days=overlap),
+    )
+    s = day(enrolled * ca_days)
+    tp = fc.TrustpointInput(
+        "R1",
+        "tp",
+        ("CA", "ROOT"),
+        True,
+        percent,
+        identity=fc.Validity(s, min(s + timedelta(days=cert_days), ca_end)),
+        ca_cert=fc.Validity(DAY0, ca_end),
+    )
+    f1 = fc.simulate([ca], [tp], s, s + 3 * YEAR)
+    f2 = fc.simulate([ca], [tp], s, s + 3 * YEAR)
+    assert f1.to_json() == f2.to_json()  # deterministic
+    ats = [e.at for e in f1.events]
+    assert ats == sorted(ats)
+    assert all(s <= a <= s + 3 * YEAR for a in ats)
+    # every certificate the forecast hands out ends no later than its CA
+    ca_ends = [ca_end + k * timedelta(days=ca_days) for k in range(12)]
+    for e in f1.events_for("R1", fc.RENEW):
+        if "new certificate" in e.detail:
+            end = datetime.fromisoformat(e.detail.split(" - ")[1].split(" ")[0].rstrip(";"))
+            ca_now_end = min(x for x in ca_ends if x >= e.at)
+            assert end <= ca_now_end
+    for o in f1.outages:
+        assert o.end is None or o.end > o.start
