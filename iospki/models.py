@@ -70,6 +70,15 @@ class Certificate(Model):
     install_time: datetime | None = None
     subject_key_id: str | None = None
     authority_key_id: str | None = None
+    # added by the certificates parser (part A)
+    issuer_fields: dict[str, str] = Field(default_factory=dict, description="e.g. cn, o, ou of the issuer")
+    trustpool: bool = Field(default=False, description="'Trustpool' was listed among the trustpoints")
+    key_usage_hex: str | None = None
+    basic_constraints_ca: bool | None = None
+    subject_alt_names: list[str] = Field(default_factory=list, description="e.g. 'IP Address:100.100.100.1'")
+    authority_info_access: list[str] = Field(default_factory=list)
+    install_time_ns: int | None = None
+    key_storage: str | None = Field(default=None, description="'Key storage device:' (verbose)")
 
 
 class CertificatesOutput(Model):

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from .base import ParseError, lookup, normalize_command, registered
 from . import clock  # noqa: F401  (registers show clock, show ntp status)
 from . import timers  # noqa: F401  (registers show crypto pki timers)
+from . import certificates  # noqa: F401  (registers show crypto pki certificates [verbose] [TP])
 
 __all__ = ["ParseError", "parse", "registered", "normalize_command"]
 
