@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from . import (
+    certificates,  # noqa: F401  (registers show crypto pki certificates [verbose] [TP])
+    clock,  # noqa: F401  (registers show clock, show ntp status)
+    crls,  # noqa: F401  (registers show crypto pki crls)
+    keys,  # noqa: F401  (registers show crypto key mypubkey rsa [NAME])
+    server,  # noqa: F401  (registers show crypto pki server [NAME] [requests|certificates|crl])
+    timers,  # noqa: F401  (registers show crypto pki timers)
+    trustpoints,  # noqa: F401  (registers show crypto pki trustpoints [NAME] [status])
+)
 from .base import ParseError, lookup, normalize_command, registered
-from . import clock  # noqa: F401  (registers show clock, show ntp status)
-from . import timers  # noqa: F401  (registers show crypto pki timers)
-from . import certificates  # noqa: F401  (registers show crypto pki certificates [verbose] [TP])
 
 __all__ = ["ParseError", "parse", "registered", "normalize_command"]
 

@@ -1,0 +1,83 @@
+"""`show crypto pki crls` (the client's CRL cache) into `CrlsOutput`.
+
+A line state machine: the issuer DN and the distribution points sit on the lines after
+their headers, which only their position identifies."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from iospki.models import Crl, CrlsOutput
+
+from .base import ParseError, register
+from .ios_time import TimeFormatError, parse_ios_time
+from .lines import device_lines, require_content
+
+COMMAND = "show crypto pki crls"
+
+_FIELDS = {
+    "this_update": re.compile(r"LastUpdate: (?P<v>.+)"),
+    "next_update": re.compile(r"NextUpdate: (?P<v>.+)"),
+    "downloaded_at": re.compile(r"CRL downloaded at: (?P<v>.+)"),
+}
+_DER = re.compile(r"CRL DER is (?P<n>\d+) bytes")
+_STORED = re.compile(r"CRL is (?P<v>stored .+|not stored.*)")
+_CACHE = re.compile(r"Parsed CRL cache (?P<which>current|maximum) size is (?P<n>\d+) bytes")
+_CDP = re.compile(r"(?:\*\* (?P<note>.+)|(?P<url>(?:https?|ldap|tftp|ftp|scp)://\S+|\S+:\S*))")
+
+
+@register(r"(?:show|sh) crypto pki crls?")
+def parse_crls(text: str, platform: str | None = None) -> CrlsOutput:
+    lines = device_lines(text)
+    require_content(COMMAND, lines)
+    crls: list[dict[str, Any]] = []
+    cache: dict[str, int] = {}
+    expect = ""  # 'issuer' after 'CRL Issuer Name:', 'cdp' after 'Retrieved from ...:'
+    for no, raw in enumerate(lines, 1):
+        s = raw.strip()
+        if not s:
+            continue
+        if s == "CRL Issuer Name:":
+            crls.append({"retrieved_from": []})
+            expect = "issuer"
+            continue
+        if m := _CACHE.fullmatch(s):
+            cache[m["which"]] = int(m["n"])
+            expect = ""
+            continue
+        if not crls:
+            raise ParseError(COMMAND, "output does not start with 'CRL Issuer Name:'", raw, no)
+        crl = crls[-1]
+        if expect == "issuer":
+            if "=" not in s:
+                raise ParseError(COMMAND, "expected the issuer DN after 'CRL Issuer Name:'", raw, no)
+            crl["issuer"], expect = s, ""
+            continue
+        for key, rx in _FIELDS.items():
+            if m := rx.fullmatch(s):
+                try:
+                    crl[key], tz = parse_ios_time(m["v"])
+                except TimeFormatError as exc:
+                    raise ParseError(COMMAND, str(exc), raw, no) from None
+                crl["tz"] = crl.get("tz") or tz
+                expect = ""
+                break
+        else:
+            if s == "Retrieved from CRL Distribution Point:":
+                expect = "cdp"
+            elif expect == "cdp" and (m := _CDP.fullmatch(s)):
+                crl["retrieved_from"].append(m["note"] or m["url"])
+            elif m := _DER.fullmatch(s):
+                crl["size_bytes"], expect = int(m["n"]), ""
+            elif m := _STORED.fullmatch(s):
+                crl["cache_status"], expect = m["v"], ""
+            else:
+                raise ParseError(COMMAND, "unexpected line", raw, no)
+    if expect == "issuer":
+        raise ParseError(COMMAND, "output ends after 'CRL Issuer Name:'", lines[-1], len(lines))
+    return CrlsOutput(
+        crls=[Crl(**c) for c in crls],
+        cache_current_bytes=cache.get("current"),
+        cache_max_bytes=cache.get("maximum"),
+    )

@@ -1,0 +1,120 @@
+"""`show crypto key mypubkey rsa [NAME]` into `KeysOutput`.
+
+A small line state machine rather than TTP: a key block may start with either the
+generation-time line or (older images, usage keys) the `Key name:` line, and the key data
+runs until the next block."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from iospki.models import KeyPair, KeysOutput
+
+from .base import ParseError, register
+from .ios_time import TimeFormatError, parse_ios_time
+from .lines import device_lines, require_content
+
+COMMAND = "show crypto key mypubkey rsa"
+
+_GENERATED = re.compile(r"% Key pair was generated at: (?P<t>.+)")
+_NAME = re.compile(r"Key name: (?P<name>\S+)")
+_TYPE = re.compile(r"Key type: (?P<type>\w+) KEYS(?:\s+(?P<bits>\d+) bits)?")
+_STORAGE = re.compile(r"(?:Storage Device|On Cryptographic Device): (?P<storage>.+)")
+_USAGE = re.compile(r"Usage: (?P<usage>.+)")
+_EXPORT = re.compile(r"Key is (?P<not>not )?exportable\.(?: Redundancy (?P<red>\w+)\.)?")
+_DATA_HEAD = re.compile(r"Key Data:")
+_HEX = re.compile(r"[0-9A-Fa-f]{1,8}(?: [0-9A-Fa-f]{1,8})*")
+_REDACTED = re.compile(r"<[^>]*>")
+
+
+def _key_size_from_der(hexdata: str) -> int | None:
+    try:
+        key = load_der_public_key(bytes.fromhex(hexdata))
+    except ValueError:
+        return None
+    return key.key_size if isinstance(key, rsa.RSAPublicKey) else None
+
+
+def _finish(cur: dict[str, Any], line: str, no: int) -> KeyPair:
+    if "name" not in cur:
+        raise ParseError(COMMAND, "key block without 'Key name:'", line, no)
+    data = "".join(cur.get("data", [])).upper() or None
+    size = cur.get("bits")
+    if data:
+        derived = _key_size_from_der(data)
+        if derived is None:
+            raise ParseError(
+                COMMAND, f"key data of {cur['name']!r} is not an RSA public key (truncated?)", line, no
+            )
+        size = derived
+    return KeyPair(
+        name=cur["name"],
+        generated_at=cur.get("generated_at"),
+        tz=cur.get("tz"),
+        key_type=cur.get("type", "RSA"),
+        usage=cur.get("usage"),
+        exportable=cur.get("exportable"),
+        temporary=cur.get("temporary", False),
+        rollover=cur["name"].endswith("#"),
+        storage=cur.get("storage"),
+        redundancy=cur.get("redundancy"),
+        key_size=size,
+        key_data=data,
+    )
+
+
+@register(r"(?:show|sh) crypto key (?:mypubkey|my) rsa(?: \S+)?")
+def parse_keys(text: str, platform: str | None = None) -> KeysOutput:
+    lines = device_lines(text)
+    require_content(COMMAND, lines)
+    keys: list[KeyPair] = []
+    cur: dict[str, Any] = {}
+    in_data = False
+    last_line, last_no = "", 0
+    for no, raw in enumerate(lines, 1):
+        s = raw.strip()
+        if not s:
+            continue
+        if m := _GENERATED.fullmatch(s):
+            if cur:
+                keys.append(_finish(cur, last_line, last_no))
+            try:
+                when, tz = parse_ios_time(m["t"])
+            except TimeFormatError as exc:
+                raise ParseError(COMMAND, str(exc), raw, no) from None
+            cur, in_data = {"generated_at": when, "tz": tz}, False
+        elif m := _NAME.fullmatch(s):
+            if "name" in cur:  # a block without a generation line
+                keys.append(_finish(cur, last_line, last_no))
+                cur = {}
+            cur["name"], in_data = m["name"], False
+        elif not cur:
+            raise ParseError(COMMAND, "unexpected line before the first key", raw, no)
+        elif m := _TYPE.fullmatch(s):
+            cur["type"] = m["type"]
+            cur["bits"] = int(m["bits"]) if m["bits"] else None
+        elif m := _STORAGE.fullmatch(s):
+            cur["storage"] = m["storage"]
+        elif s == "Temporary key":
+            cur["temporary"] = True
+        elif m := _USAGE.fullmatch(s):
+            cur["usage"] = m["usage"]
+        elif m := _EXPORT.fullmatch(s):
+            cur["exportable"] = m["not"] is None
+            cur["redundancy"] = m["red"]
+        elif _DATA_HEAD.fullmatch(s):
+            in_data, cur["data"] = True, []
+        elif in_data and _HEX.fullmatch(s):
+            cur["data"].append(s.replace(" ", ""))
+        elif in_data and _REDACTED.fullmatch(s):
+            pass  # key data redacted in a published capture
+        else:
+            raise ParseError(COMMAND, "unexpected line", raw, no)
+        last_line, last_no = raw, no
+    if cur:
+        keys.append(_finish(cur, last_line, last_no))
+    return KeysOutput(keys=keys)

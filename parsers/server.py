@@ -1,0 +1,240 @@
+"""The certificate server: `show crypto pki server [NAME]`, `... NAME requests`,
+`... NAME certificates` and `... NAME crl`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from iospki.models import (
+    CAServer,
+    Crl,
+    EnrollmentRequest,
+    IssuedCertificate,
+    IssuedCertificatesOutput,
+    RequestsOutput,
+    RevokedEntry,
+    ServersOutput,
+)
+
+from .base import ParseError, register
+from .ios_time import TimeFormatError, parse_ios_time
+from .lines import check_placed, compile_all, device_lines, stripped_text
+from .ttp_runner import run_template
+
+SERVER = "show crypto pki server"
+REQUESTS = "show crypto pki server requests"
+ISSUED = "show crypto pki server certificates"
+CRL = "show crypto pki server crl"
+
+_T = r"\d{1,2}:\d\d:\d\d(?:\.\d+)? \S+ (?:[A-Z][a-z]{2} )?[A-Z][a-z]{2} +\d{1,2} \d{4}"
+_SERVER_HEAD = re.compile(r"Certificate Server (\S+?):")
+_SERVER_GRAMMAR = compile_all(
+    _SERVER_HEAD.pattern,
+    r"Status: [^,]+(?:, .+)?",
+    r"State: .+",
+    r"Server's configuration is (?:locked|unlocked)\b.*",
+    r"Issuer name: .+",
+    r"(?:CA|Upper CA|RA) cert fingerprint: [0-9A-Fa-f ]+",
+    r"Server configured in .+ mode",
+    r"Granting mode is: .+",
+    r"Last certificate issued serial number \(hex\): [0-9A-Fa-f]+",
+    rf"CA certificate expiration timer: {_T}",
+    rf"CRL NextUpdate timer: {_T}",
+    r"Current primary storage dir: .+",
+    r"Current storage dir for \.crl files: .+",
+    r"Database Level: \w+\b.*",
+    r"Rollover status: .+",
+    r"Rollover CA cert(?:ificate)? fingerprint: [0-9A-Fa-f ]+",
+    rf"Rollover CA cert(?:ificate)? expiration time: {_T}",
+    r"Auto-Rollover configured, overlap period \d+ days",
+    rf"Autorollover timer: {_T}",
+)
+
+
+def _list(val: Any) -> list[dict[str, Any]]:
+    if val is None:
+        return []
+    return [val] if isinstance(val, dict) else [v for v in val if isinstance(v, dict)]
+
+
+def _fp(val: str | None) -> str | None:
+    return "".join(val.split()).upper() if val else None
+
+
+class _Times:
+    """Parses IOS times of one output, remembering the zone name printed with them."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.tz: str | None = None
+
+    def __call__(self, val: str | None) -> datetime | None:
+        if not val:
+            return None
+        try:
+            when, tz = parse_ios_time(val)
+        except TimeFormatError as exc:
+            raise ParseError(self.command, str(exc), val) from None
+        self.tz = self.tz or tz
+        return when
+
+
+@register(r"(?:show|sh) crypto pki server(?: \S+)?")
+def parse_server(text: str, platform: str | None = None) -> ServersOutput:
+    lines = device_lines(text)
+    check_placed(SERVER, lines, _SERVER_GRAMMAR)
+    first = next(ln for ln in lines if ln.strip())
+    if not _SERVER_HEAD.fullmatch(first.strip()):
+        raise ParseError(SERVER, "output does not start with 'Certificate Server NAME:'", first, 1)
+    names = [m[1] for ln in lines if (m := _SERVER_HEAD.fullmatch(ln.strip()))]
+    raw = run_template("server", stripped_text(lines))
+    servers: list[CAServer] = []
+    for s in _list(raw.get("servers")):
+        t = _Times(SERVER)
+        mode = s.get("mode")
+        servers.append(
+            CAServer(
+                name=s["name"],
+                status=s.get("status"),
+                status_reason=s.get("status_reason"),
+                state=s.get("state"),
+                locked={"locked": True, "unlocked": False}.get(s.get("lock", "")),
+                issuer=s.get("issuer"),
+                ca_fingerprint=_fp(s.get("ca_fingerprint")),
+                grant_mode=s.get("grant_mode"),
+                last_serial=s.get("last_serial"),
+                ca_expires=t(s.get("ca_expires")),
+                crl_next_update=t(s.get("crl_next_update")),
+                storage_dir=s.get("storage_dir"),
+                crl_storage_dir=s.get("crl_storage_dir"),
+                database_level=s["database_level"].lower() if s.get("database_level") else None,
+                auto_rollover_days=int(s["auto_rollover_days"]) if s.get("auto_rollover_days") else None,
+                autorollover_at=t(s.get("autorollover_at")),
+                rollover_status=s.get("rollover_status"),
+                rollover_fingerprint=_fp(s.get("rollover_fingerprint")),
+                rollover_expires=t(s.get("rollover_expires")),
+                ra_mode=bool(mode and mode.upper() == "RA"),
+                mode=mode.lower() if mode else None,
+                ra_fingerprint=_fp(s.get("ra_fingerprint")),
+                upper_ca_fingerprint=_fp(s.get("upper_ca_fingerprint")),
+                tz=t.tz,
+            )
+        )
+    if [s.name for s in servers] != names:
+        raise ParseError(SERVER, f"placed {len(servers)} of {len(names)} servers")
+    return ServersOutput(servers=servers)
+
+
+_ROW = r"\d+\s+\S+\s+[0-9A-Fa-f]{32}(?:\s+.*)?"
+_REQ_GRAMMAR = compile_all(
+    r"Enrollment Request Database:",
+    r"(?:Subordinate CA|RA|Router) certificates? requests:",
+    r"ReqID\s+State\s+Fingerprint\s+SubjectName",
+    r"-{10,}",
+    _ROW,
+)
+_SECTION = {"subordinate ca": "subordinate-ca", "ra": "ra", "router": "router"}
+
+
+@register(r"(?:show|sh) crypto pki server \S+ requests")
+def parse_requests(text: str, platform: str | None = None) -> RequestsOutput:
+    lines = device_lines(text)
+    check_placed(REQUESTS, lines, _REQ_GRAMMAR)
+    expected = sum(1 for ln in lines if re.fullmatch(_ROW, ln.strip()))
+    if not any(_REQ_GRAMMAR[1].fullmatch(ln.strip()) for ln in lines):
+        raise ParseError(REQUESTS, "no request table header found", lines[0], 1)
+    raw = run_template("server_requests", stripped_text(lines))
+    reqs: list[EnrollmentRequest] = []
+    for table in _list(raw.get("tables")):
+        section = _SECTION.get(table["table"].split(" certificate")[0].lower())
+        if section is None:
+            raise ParseError(REQUESTS, "unknown request table", table["table"])
+        for row in _list(table.get("rows")):
+            reqs.append(
+                EnrollmentRequest(
+                    section=section,
+                    req_id=int(row["req_id"]),
+                    state=row["state"],
+                    fingerprint=row["fingerprint"].upper(),
+                    subject=(row.get("subject") or "").strip() or None,
+                )
+            )
+    if len(reqs) != expected:
+        raise ParseError(
+            REQUESTS, f"placed {len(reqs)} of {expected} request lines (a row before its table header?)"
+        )
+    return RequestsOutput(requests=reqs)
+
+
+_ISSUED_ROW = rf"[0-9A-Fa-f]+\s+{_T}\s+{_T}(?:\s+.*)?"
+_ISSUED_GRAMMAR = compile_all(r"Serial\s+Issued date\s+Expire date\s+Subject Name", _ISSUED_ROW)
+
+
+@register(r"(?:show|sh) crypto pki server \S+ certificates")
+def parse_issued(text: str, platform: str | None = None) -> IssuedCertificatesOutput:
+    lines = device_lines(text)
+    check_placed(ISSUED, lines, _ISSUED_GRAMMAR)
+    expected = sum(1 for ln in lines if re.fullmatch(_ISSUED_ROW, ln.strip()))
+    raw = run_template("server_certificates", stripped_text(lines))
+    certs: list[IssuedCertificate] = []
+    for row in _list(raw.get("rows")):
+        t = _Times(ISSUED)
+        certs.append(
+            IssuedCertificate(
+                serial=row["serial"].upper(),
+                issued=t(row["issued"]),
+                expires=t(row["expires"]),
+                tz=t.tz,
+                subject=(row.get("subject") or "").strip() or None,
+            )
+        )
+    if len(certs) != expected:
+        raise ParseError(ISSUED, f"placed {len(certs)} of {expected} certificate lines")
+    return IssuedCertificatesOutput(certificates=certs)
+
+
+_CRL_GRAMMAR = compile_all(
+    r"Certificate Revocation List:",
+    r"Issuer: .+",
+    rf"This Update: {_T}",
+    rf"Next Update: {_T}",
+    r"Number of CRL entries: \d+",
+    r"CRL size: \d+ bytes",
+    r"Serial Number \(hex\): [0-9A-Fa-f]+",
+    rf"Revocation Date: {_T}",
+)
+
+
+@register(r"(?:show|sh) crypto pki server \S+ crl")
+def parse_server_crl(text: str, platform: str | None = None) -> Crl:
+    lines = device_lines(text)
+    check_placed(CRL, lines, _CRL_GRAMMAR)
+    heads = sum(1 for ln in lines if _CRL_GRAMMAR[0].fullmatch(ln.strip()))
+    if heads != 1:
+        raise ParseError(
+            CRL, f"expected one 'Certificate Revocation List:' header, found {heads}", lines[0], 1
+        )
+    serials = sum(1 for ln in lines if _CRL_GRAMMAR[6].fullmatch(ln.strip()))
+    raw = run_template("server_crl", stripped_text(lines))
+    crls = _list(raw.get("crl"))
+    if len(crls) != 1:
+        raise ParseError(CRL, "no CRL block found", lines[0], 1)
+    c = crls[0]
+    t = _Times(CRL)
+    revoked = [
+        RevokedEntry(serial=r["serial"].upper(), revoked_at=t(r.get("revoked_at")))
+        for r in _list(c.get("revoked"))
+    ]
+    if len(revoked) != serials:
+        raise ParseError(CRL, f"placed {len(revoked)} of {serials} revoked entries")
+    return Crl(
+        issuer=c.get("issuer"),
+        this_update=t(c.get("this_update")),
+        next_update=t(c.get("next_update")),
+        entries=int(c["entries"]) if c.get("entries") else None,
+        size_bytes=int(c["size_bytes"]) if c.get("size_bytes") else None,
+        revoked=revoked,
+        tz=t.tz,
+    )

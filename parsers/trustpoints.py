@@ -1,0 +1,136 @@
+"""`show crypto pki trustpoints [NAME]` into `TrustpointsOutput` and
+`show crypto pki trustpoints [NAME] status` into `TrustpointStatusOutput`.
+
+Line state machines rather than TTP: the subject DN spans a variable number of lines
+(`show ... trustpoints`) or sits on the line after `Subject Name:` (`status`), which only
+the position tells apart from other lines."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from iospki.models import Trustpoint, TrustpointsOutput, TrustpointStatus, TrustpointStatusOutput
+
+from .base import ParseError, register
+from .lines import device_lines, require_content
+
+TPS = "show crypto pki trustpoints"
+STATUS = "show crypto pki trustpoints status"
+
+_HEAD = re.compile(r"Trustpoint (?P<name>\S+?):")
+_RDN = re.compile(r"[A-Za-z][\w.\-]*=.*")
+_SERIAL = re.compile(r"Serial Number \(hex\): (?P<serial>[0-9A-Fa-f]+)")
+_SCEP = re.compile(r"SCEP URL: (?P<url>\S+)")
+_KEY_LABEL = re.compile(r"Using key label (?P<label>\S+)")
+
+
+@register(r"(?:show|sh) crypto pki trustpoints?(?: (?!status$)\S+)?")
+def parse_trustpoints(text: str, platform: str | None = None) -> TrustpointsOutput:
+    lines = device_lines(text)
+    require_content(TPS, lines)
+    tps: list[dict[str, Any]] = []
+    in_subject = False
+    for no, raw in enumerate(lines, 1):
+        s = raw.strip()
+        if not s:
+            continue
+        if m := _HEAD.fullmatch(s):
+            tps.append({"name": m["name"], "rdns": [], "status": []})
+            in_subject = False
+            continue
+        if not tps:
+            raise ParseError(TPS, "output does not start with 'Trustpoint NAME:'", raw, no)
+        tp = tps[-1]
+        if s == "Subject Name:":
+            in_subject = True
+        elif in_subject and _RDN.fullmatch(s):
+            tp["rdns"].append(s)
+        elif m := _SERIAL.fullmatch(s):
+            tp["serial"], in_subject = m["serial"].upper(), False
+        elif s == "Certificate configured.":
+            tp["configured"], in_subject = True, False
+            tp["status"].append(s)
+        elif m := _SCEP.fullmatch(s):
+            tp["scep_url"], in_subject = m["url"], False
+        elif s == "Persistent self-signed certificate trust point":
+            tp["self_signed"], in_subject = True, False
+            tp["status"].append(s)
+        elif m := _KEY_LABEL.fullmatch(s):
+            tp["key_label"], in_subject = m["label"], False
+        else:
+            raise ParseError(TPS, "unexpected line", raw, no)
+    return TrustpointsOutput(
+        trustpoints=[
+            Trustpoint(
+                name=tp["name"],
+                subject=",".join(tp["rdns"]) or None,
+                serial=tp.get("serial"),
+                certificate_configured=tp.get("configured", False),
+                scep_url=tp.get("scep_url"),
+                self_signed=tp.get("self_signed", False),
+                key_label=tp.get("key_label"),
+                status="; ".join(tp["status"]) or None,
+            )
+            for tp in tps
+        ]
+    )
+
+
+_CERT = re.compile(r"(?P<which>Issuing CA|Router [\w ]+?) certificate (?P<state>\w+):")
+_FP = re.compile(r"Fingerprint (?P<alg>MD5|SHA1): (?P<fp>[0-9A-Fa-f ]+)")
+_LAST = re.compile(r"Last enrollment status: (?P<status>.+)")
+_STATE = re.compile(
+    r"(?P<item>Keys generated|Issuing CA authenticated|Certificate request\(s\)) \.+ (?P<value>.+)"
+)
+_YES_DETAIL = re.compile(r"(?P<yn>Yes|No)(?: \((?P<detail>.+)\))?")
+
+
+@register(r"(?:show|sh) crypto pki trustpoints?(?: \S+)? status")
+def parse_trustpoints_status(text: str, platform: str | None = None) -> TrustpointStatusOutput:
+    lines = device_lines(text)
+    require_content(STATUS, lines)
+    tps: list[dict[str, Any]] = []
+    cert: str | None = None  # 'ca' or 'router' while inside a certificate block
+    want_dn = False
+    for no, raw in enumerate(lines, 1):
+        s = raw.strip()
+        if not s:
+            continue
+        if m := _HEAD.fullmatch(s):
+            tps.append({"name": m["name"]})
+            cert, want_dn = None, False
+            continue
+        if not tps:
+            raise ParseError(STATUS, "output does not start with 'Trustpoint NAME:'", raw, no)
+        tp = tps[-1]
+        if want_dn:
+            if cert is None or not _RDN.fullmatch(s):
+                raise ParseError(STATUS, "expected the subject DN after 'Subject Name:'", raw, no)
+            tp[f"{cert}_subject"], want_dn = s, False
+        elif m := _CERT.fullmatch(s):
+            cert = "ca" if m["which"] == "Issuing CA" else "router"
+            tp["ca_configured" if cert == "ca" else "router_cert_configured"] = m["state"] == "configured"
+        elif s == "Subject Name:" and cert is not None:
+            want_dn = True
+        elif (m := _FP.fullmatch(s)) and cert is not None:
+            tp[f"{cert}_fingerprint_{m['alg'].lower()}"] = "".join(m["fp"].split()).upper()
+        elif m := _LAST.fullmatch(s):
+            tp["last_enrollment_status"], cert = m["status"], None
+        elif s == "State:":
+            cert = None
+        elif m := _STATE.fullmatch(s):
+            value = m["value"]
+            yn = _YES_DETAIL.fullmatch(value)
+            if m["item"] == "Keys generated":
+                tp["keys_generated"] = yn["yn"] == "Yes" if yn else None
+                tp["keys_detail"] = yn["detail"] if yn else value
+            elif m["item"] == "Issuing CA authenticated":
+                tp["ca_authenticated"] = yn["yn"] == "Yes" if yn else None
+            else:
+                tp["certificate_requests"] = value
+        else:
+            raise ParseError(STATUS, "unexpected line", raw, no)
+    if want_dn:
+        raise ParseError(STATUS, "output ends after 'Subject Name:'", lines[-1], len(lines))
+    return TrustpointStatusOutput(trustpoints=[TrustpointStatus(**tp) for tp in tps])
