@@ -20,5 +20,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
+from iospki.commands.parse import parse_command  # noqa: E402
+
+app.command("parse")(parse_command)
+
+
 def main() -> None:
     app()
