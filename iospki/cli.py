@@ -24,6 +24,12 @@ from iospki.commands.parse import parse_command  # noqa: E402
 
 app.command("parse")(parse_command)
 
+from iospki.commands import deploy as _deploy  # noqa: E402
+from iospki.commands import inventory as _inventory  # noqa: E402
+
+app.add_typer(_inventory.app, name="inventory")
+app.command("deploy")(_deploy.deploy)
+
 
 def main() -> None:
     app()

@@ -12,6 +12,7 @@ CA passphrase and challenge password come from `IOSPKI_CA_PASSPHRASE` / `IOSPKI_
 from __future__ import annotations
 
 import fnmatch
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
