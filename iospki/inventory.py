@@ -59,10 +59,19 @@ def _empty_ssh_config() -> str:
     return str(path)
 
 
+def _quiet_nornir_logs() -> None:
+    # Nornir logs every failed task with its traceback; the commands report failures themselves.
+    log = logging.getLogger("nornir")
+    if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+        log.addHandler(logging.NullHandler())
+    log.propagate = False
+
+
 def load_nornir(
     inventory: str | Path | None = None, limit: str | None = None, num_workers: int | None = None
 ) -> Nornir:
     """Nornir over the SimpleInventory in `inventory` (a directory holding config.yaml), filtered by `limit`."""
+    _quiet_nornir_logs()
     inv_dir = Path(inventory) if inventory else DEFAULT_INVENTORY
     cfg_file = inv_dir / "config.yaml"
     if not inv_dir.is_dir():
