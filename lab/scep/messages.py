@@ -570,7 +570,7 @@ def _signed_parts(data: bytes, what: str) -> _SignedParts:
         content: bytes | None = None
         if isinstance(raw_content, core.OctetString) and raw_content.contents is not None:
             content = _asn1_octets(raw_content)
-        elif raw_content.contents is not None:
+        elif raw_content.contents is not None and not isinstance(raw_content, core.Void):
             content = raw_content.contents
         sid = si["sid"]
         if sid.name != "issuer_and_serial_number":
