@@ -209,11 +209,11 @@ def test_bad_signature_is_rejected_with_badmessagecheck(keys) -> None:
         )
         msg[-2] ^= 0x40
         b64 = base64.b64encode(bytes(msg)).decode()
-        async with aiohttp.ClientSession() as s:
-            # GET with the '+' of base64 left unescaped (arrives as a space) still decodes
-            async with s.get(f"{url}/cgi-bin/pkiclient.exe?operation=PKIOperation&message={b64}") as r:
-                assert r.status == 200 and r.content_type == "application/x-pki-message"
-                rep = m.parse_pki_message(await r.read())
+        # GET with the '+' of base64 left unescaped (arrives as a space) still decodes
+        target = f"{url}/cgi-bin/pkiclient.exe?operation=PKIOperation&message={b64}"
+        async with aiohttp.ClientSession() as s, s.get(target) as r:
+            assert r.status == 200 and r.content_type == "application/x-pki-message"
+            rep = m.parse_pki_message(await r.read())
         rep.verify(ca.cert)
         assert rep.pki_status == PkiStatus.FAILURE and rep.fail_info == FailInfo.BAD_MESSAGE_CHECK
         assert rep.recipient_nonce == nonce and rep.sender_nonce != nonce and rep.transaction_id == "SIG-1"
