@@ -1,0 +1,597 @@
+"""One pure check function per rule: (context, host state) -> hits.
+
+A hit names the target (trustpoint or server), the evidence, the date of impact and the
+concrete remedy; `engine.run_audit` adds the rule's data and the host.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from iospki import timers as tm
+from iospki.forecast import CAIndex, CAInput, client_trustpoints, norm_fp, trustpoint_input
+from iospki.models import Certificate, CertKind
+from iospki.snapshot import HostState
+
+
+@dataclass
+class Hit:
+    target: str | None
+    message: str
+    evidence: dict[str, str] = field(default_factory=dict)
+    impact_at: datetime | None = None
+    remedy: str | None = None
+
+
+@dataclass
+class Context:
+    states: dict[str, HostState]
+    cas: dict[tuple[str, str], CAInput]
+    index: CAIndex
+    at: datetime | None = None  # --at; None: each device's own clock
+    threshold: timedelta = timedelta(days=30)
+    fallback_now: datetime | None = None
+
+    def now(self, state: HostState) -> datetime | None:
+        return self.at or state.now or self.fallback_now
+
+
+def _d(t: datetime | None) -> str:
+    return t.isoformat(sep=" ") if t else "-"
+
+
+def _days(td: timedelta) -> str:
+    return f"{td.total_seconds() / 86400:g} days"
+
+
+def _has_pki(st: HostState) -> bool:
+    return bool(st.servers or st.certificates or (st.config and (st.config.servers or st.config.trustpoints)))
+
+
+# --------------------------------------------------------------------------- host-level
+
+
+def clock_not_authoritative(ctx: Context, st: HostState) -> Iterator[Hit]:
+    if not _has_pki(st):
+        return
+    ev: dict[str, str] = {}
+    bad = False
+    if st.clock is not None:
+        ev["show clock"] = ("*" if not st.clock.authoritative else "") + _d(st.clock.time)
+        if st.clock.source:
+            ev["time source"] = st.clock.source
+        bad = not st.clock.authoritative
+    if st.ntp is not None:
+        ev["ntp"] = "synchronized" if st.ntp.synchronized else "unsynchronized"
+    if st.config is not None:
+        ev["clock calendar-valid"] = "yes" if st.config.clock_calendar_valid else "no"
+        ev["ntp servers"] = ", ".join(st.config.ntp_servers) or "none"
+        if st.clock is None and st.ntp is not None:
+            bad = not st.ntp.synchronized and not st.config.clock_calendar_valid and not st.config.ntp_master
+    if bad:
+        yield Hit(
+            None,
+            "clock is not authoritative: PKI timers do not run",
+            ev,
+            ctx.now(st),
+            "ntp server <address>   (or: clock calendar-valid)",
+        )
+
+
+def _server_names(st: HostState) -> list[str]:
+    names = [s.name for s in st.servers]
+    if st.config is not None:
+        names += [s.name for s in st.config.servers if s.name not in names]
+    return names
+
+
+def ca_server_not_serving(ctx: Context, st: HostState) -> Iterator[Hit]:
+    for name in _server_names(st):
+        srv = next((s for s in st.servers if s.name == name), None)
+        cfg = st.server_config(name)
+        reasons, ev, fixes = [], {}, []
+        if srv is not None:
+            ev["status"] = srv.status or "-"
+            ev["state"] = srv.state or "-"
+            if "disabled" in (srv.status or "").lower():
+                reasons.append(f"Status: {srv.status}")
+            if "fail" in (srv.state or "").lower():
+                reasons.append(f"State: {srv.state}")
+        if cfg is not None and cfg.shutdown:
+            reasons.append("configured `shutdown`")
+            fixes.append(f"crypto pki server {name} / no shutdown")
+        if st.config is not None and not (st.config.ip_http_server or st.config.ip_http_secure_server):
+            reasons.append("no `ip http server`")
+            fixes.insert(0, "ip http server")
+        if (
+            srv is not None and "http" in (srv.status_reason or srv.status or "").lower()
+        ) and "ip http server" not in fixes:
+            fixes.insert(0, "ip http server")
+        if reasons:
+            yield Hit(
+                name,
+                f"certificate server {name} is not serving: " + "; ".join(reasons),
+                ev,
+                ctx.now(st),
+                "; ".join(fixes) or f"ip http server; crypto pki server {name} / no shutdown",
+            )
+
+
+def _needed_overlap(ctx: Context, ca: CAInput) -> tuple[timedelta, list[str]]:
+    """The overlap every client of `ca` needs (days) and who sets it."""
+    need = tm.min_overlap_for_shadow(ca.lifetime_ca)
+    who = [f"CA shadow at 90% of {_days(ca.lifetime_ca)}"]
+    for st in ctx.states.values():
+        for name in client_trustpoints(st):
+            if ctx.index.find(st, name) != ca.key:
+                continue
+            cfg = next((t for t in st.config.trustpoints if t.name == name), None) if st.config else None
+            if cfg and cfg.auto_enroll and cfg.auto_enroll_percent is not None:
+                n = tm.min_overlap_for_autoenroll(ca.lifetime_certificate, cfg.auto_enroll_percent)
+                if n > need:
+                    need, who = n, [f"{st.host}/{name} auto-enroll {cfg.auto_enroll_percent}"]
+    return need, who
+
+
+def auto_rollover_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
+    for ca in (c for c in ctx.cas.values() if c.host == st.host):
+        if ca.auto_rollover is None:
+            need, _ = _needed_overlap(ctx, ca)
+            days = max(30, math.ceil(need.total_seconds() / 86400))
+            yield Hit(
+                ca.name,
+                f"CA server {ca.name} has no auto-rollover: at {_d(ca.ca.end)} its CA certificate ends "
+                "with no successor",
+                {"CA notAfter": _d(ca.ca.end)},
+                ca.ca.end,
+                f"crypto pki server {ca.name} / auto-rollover {days}",
+            )
+
+
+def _client_links(ctx: Context, st: HostState) -> Iterator[tuple[str, CAInput]]:
+    for name in client_trustpoints(st):
+        key = ctx.index.find(st, name)
+        if key is not None and key in ctx.cas:
+            yield name, ctx.cas[key]
+
+
+def rollover_overlap_short_autoenroll(ctx: Context, st: HostState) -> Iterator[Hit]:
+    if st.config is None:
+        return
+    for name, ca in _client_links(ctx, st):
+        cfg = next((t for t in st.config.trustpoints if t.name == name), None)
+        if cfg is None or not cfg.auto_enroll or cfg.auto_enroll_percent is None or ca.auto_rollover is None:
+            continue
+        need = tm.min_overlap_for_autoenroll(ca.lifetime_certificate, cfg.auto_enroll_percent)
+        if ca.auto_rollover < need:
+            gen = tm.cs_shadow_generation_at(ca.ca.end, ca.auto_rollover)
+            days = math.ceil(need.total_seconds() / 86400)
+            yield Hit(
+                name,
+                f"auto-enroll {cfg.auto_enroll_percent} needs an overlap of at least {_days(need)}; "
+                f"{ca.name} on {ca.host} has {_days(ca.auto_rollover)}: a shadow renewal can come before the "
+                f"rollover CA exists ({_d(gen)})",
+                {
+                    "auto-enroll": str(cfg.auto_enroll_percent),
+                    "lifetime certificate": _days(ca.lifetime_certificate),
+                    "auto-rollover": _days(ca.auto_rollover),
+                    "CS SHADOW CERT GENERATION": _d(gen),
+                    "CA notAfter": _d(ca.ca.end),
+                    "CA server": f"{ca.host}/{ca.name}",
+                },
+                ca.ca.end,
+                f"on {ca.host}: crypto pki server {ca.name} / auto-rollover {days}",
+            )
+
+
+def rollover_overlap_short_shadow(ctx: Context, st: HostState) -> Iterator[Hit]:
+    for ca in (c for c in ctx.cas.values() if c.host == st.host):
+        if ca.auto_rollover is None:
+            continue
+        need = tm.min_overlap_for_shadow(ca.ca.length())
+        if ca.auto_rollover < need:
+            shadow = tm.shadow_at(ca.ca.start, ca.ca.end)
+            gen = tm.cs_shadow_generation_at(ca.ca.end, ca.auto_rollover)
+            yield Hit(
+                ca.name,
+                f"overlap {_days(ca.auto_rollover)} is under 10% of the CA lifetime ({_days(need)}): trustpoints ask "
+                f"for the rollover CA at {_d(shadow)}, before it exists ({_d(gen)})",
+                {
+                    "CA lifetime": _days(ca.ca.length()),
+                    "auto-rollover": _days(ca.auto_rollover),
+                    "SHADOW (90%)": _d(shadow),
+                    "CS SHADOW CERT GENERATION": _d(gen),
+                },
+                shadow,
+                f"crypto pki server {ca.name} / auto-rollover {math.ceil(need.total_seconds() / 86400)}",
+            )
+
+
+def renew_timer_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
+    if st.config is None or st.timers is None or st.clock_authoritative() is False:
+        return
+    for cfg in st.config.trustpoints:
+        if not cfg.auto_enroll:
+            continue
+        ident = st.cert(cfg.name, CertKind.identity)
+        if ident is None or st.cert(cfg.name, CertKind.identity, rollover=True) is not None:
+            continue
+        if st.timer("RENEW", cfg.name) is None and st.timer("SHADOW", cfg.name) is None:
+            yield Hit(
+                cfg.name,
+                f"auto-enroll is configured on {cfg.name} but there is no RENEW or SHADOW timer",
+                {
+                    "identity notAfter": _d(ident.end),
+                    "timers": ", ".join(sorted({f"{t.kind} {t.target or ''}".strip() for t in st.timers}))
+                    or "none",
+                },
+                ident.end,
+                f"crypto pki enroll {cfg.name}",
+            )
+
+
+def autoenroll_at_expiry(ctx: Context, st: HostState) -> Iterator[Hit]:
+    if st.config is None:
+        return
+    for cfg in st.config.trustpoints:
+        if cfg.auto_enroll and cfg.auto_enroll_percent is None:
+            ident = st.cert(cfg.name, CertKind.identity)
+            regen = " regenerate" if cfg.auto_enroll_regenerate else ""
+            yield Hit(
+                cfg.name,
+                f"{cfg.name}: `auto-enroll` without a percentage renews only at expiry",
+                {"identity notAfter": _d(ident.end if ident else None)},
+                ident.end if ident else None,
+                f"crypto pki trustpoint {cfg.name} / auto-enroll 80{regen}",
+            )
+
+
+def _cert_checks(ctx: Context, st: HostState) -> Iterator[tuple[bool, Hit]]:
+    """(expired?, hit) for certificates ending within the threshold with nothing in place."""
+    now = ctx.now(st)
+    if now is None:
+        return
+    servers = set(_server_names(st))
+    for c in st.certificates:
+        if c.rollover or c.end is None or c.kind not in (CertKind.identity, CertKind.ca):
+            continue
+        if c.end - now > ctx.threshold:
+            continue
+        tps = c.trustpoints or [""]
+        tp = tps[0]
+        kind = "CA" if c.kind == CertKind.ca else "identity"
+        in_place = _replacement(ctx, st, c, tp, servers)
+        if in_place:
+            continue
+        expired = c.end <= now
+        msg = (
+            f"{kind} certificate of {tp} (serial {c.serial}) "
+            + (f"ended {_d(c.end)}" if expired else f"ends {_d(c.end)} ({_days(c.end - now)} left)")
+            + "; no renewal or rollover in place"
+        )
+        fix = f"crypto pki enroll {tp}" if c.kind == CertKind.identity else f"crypto pki authenticate {tp}"
+        if c.kind == CertKind.ca and tp in servers:
+            fix = f"crypto pki server {tp} / auto-rollover 90   (or: crypto pki server {tp} rollover)"
+        yield (
+            expired,
+            Hit(
+                tp or None,
+                msg,
+                {
+                    "notBefore": _d(c.start),
+                    "notAfter": _d(c.end),
+                    "now": _d(now),
+                    "subject": c.subject or "-",
+                },
+                c.end,
+                fix,
+            ),
+        )
+
+
+def _replacement(ctx: Context, st: HostState, c: Certificate, tp: str, servers: set[str]) -> bool:
+    if st.cert(tp, c.kind, rollover=True) is not None:
+        return True
+    if c.kind == CertKind.ca:
+        if tp in servers:
+            ca = ctx.cas.get((st.host, tp))
+            return bool(ca and (ca.rollover_ca or ca.auto_rollover))
+        return False
+    cfg = next((t for t in st.config.trustpoints if t.name == tp), None) if st.config else None
+    if cfg is None or not cfg.auto_enroll or st.clock_authoritative() is False:
+        return False
+    if st.timers is not None:
+        renew = st.timer("RENEW", tp)
+        return renew is not None and (
+            renew.at is None or c.end is None or renew.at <= c.end + timedelta(days=1)
+        )
+    return True
+
+
+def cert_expiring(ctx: Context, st: HostState) -> Iterator[Hit]:
+    yield from (h for expired, h in _cert_checks(ctx, st) if not expired)
+
+
+def cert_expired(ctx: Context, st: HostState) -> Iterator[Hit]:
+    yield from (h for expired, h in _cert_checks(ctx, st) if expired)
+
+
+def rollover_ca_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
+    now = ctx.now(st)
+    if now is None:
+        return
+    for name, ca in _client_links(ctx, st):
+        if ca.rollover_ca is None:
+            continue
+        mine = st.cert(name, CertKind.ca)
+        if mine is None or mine.start is None or mine.end is None:
+            continue
+        shadow = tm.shadow_at(mine.start, mine.end)
+        if shadow <= now and st.cert(name, CertKind.ca, rollover=True) is None:
+            yield Hit(
+                name,
+                f"{name} has no CA Certificate (Rollover) although {ca.name} generated it and the shadow "
+                f"time {_d(shadow)} has passed: from {_d(ca.ca.end)} it will not trust the new CA",
+                {
+                    "SHADOW (90%)": _d(shadow),
+                    "rollover CA": f"{_d(ca.rollover_ca.start)} - {_d(ca.rollover_ca.end)}",
+                    "CA server": f"{ca.host}/{ca.name}",
+                },
+                ca.ca.end,
+                f"crypto pki authenticate {name}",
+            )
+
+
+def ca_fingerprint_mismatch(ctx: Context, st: HostState) -> Iterator[Hit]:
+    for name in client_trustpoints(st):
+        key = ctx.index.find(st, name)
+        if key is None or key[0] not in ctx.states:
+            continue
+        srv_state = ctx.states[key[0]]
+        srv = next((s for s in srv_state.servers if s.name == key[1]), None)
+        server_fps = {norm_fp(srv.ca_fingerprint), norm_fp(srv.rollover_fingerprint)} - {""} if srv else set()
+        own = srv_state.cert(key[1], CertKind.ca)
+        if own is not None and norm_fp(own.fingerprint_md5):
+            server_fps.add(norm_fp(own.fingerprint_md5))
+        status = next((s for s in st.trustpoint_status if s.name == name), None)
+        mine = st.cert(name, CertKind.ca)
+        client_fp = norm_fp(status.ca_fingerprint_md5 if status else None) or norm_fp(
+            mine.fingerprint_md5 if mine else None
+        )
+        if client_fp and server_fps and client_fp not in server_fps:
+            yield Hit(
+                name,
+                f"CA certificate of {name} (MD5 {client_fp}) is not the one {key[1]} on {key[0]} holds",
+                {"client MD5": client_fp, "server MD5": ", ".join(sorted(server_fps))},
+                ctx.now(st),
+                f"no crypto pki trustpoint {name}; re-create it; crypto pki authenticate {name}; "
+                f"crypto pki enroll {name}",
+            )
+
+
+def trustpoint_not_enrolled(ctx: Context, st: HostState) -> Iterator[Hit]:
+    for name in client_trustpoints(st):
+        cfg = next((t for t in st.config.trustpoints if t.name == name), None) if st.config else None
+        status = next((s for s in st.trustpoint_status if s.name == name), None)
+        problems = []
+        if (
+            st.cert(name, CertKind.ca) is None
+            and (status is None or not status.ca_configured)
+            and (st.certificates_collected or status is not None)
+        ):
+            problems.append("not authenticated (no CA certificate)")
+        wants_id = cfg is not None and (cfg.auto_enroll or cfg.enrollment_url) or status is not None
+        if wants_id and st.cert(name, CertKind.identity) is None and st.certificates_collected:
+            problems.append("no identity certificate")
+        if st.certs(name, CertKind.request) or st.timer("POLL", name) is not None:
+            problems.append("enrollment request pending")
+        if problems:
+            yield Hit(
+                name,
+                f"trustpoint {name}: " + "; ".join(problems),
+                {"problems": "; ".join(problems)},
+                ctx.now(st),
+                f"crypto pki authenticate {name}; crypto pki enroll {name}",
+            )
+
+
+def requests_pending(ctx: Context, st: HostState) -> Iterator[Hit]:
+    for name, reqs in st.requests.items():
+        pending = [r for r in reqs if r.state.lower().startswith("pend")]
+        if pending:
+            ids = ", ".join(str(r.req_id) for r in pending)
+            yield Hit(
+                name or None,
+                f"{len(pending)} enrollment request(s) pending on {name}: {ids}",
+                {"requests": "; ".join(f"{r.req_id} {r.subject or ''}".strip() for r in pending)},
+                ctx.now(st),
+                f"crypto pki server {name} grant {'all' if len(pending) > 1 else pending[0].req_id}",
+            )
+
+
+def lifetime_exceeds_ca(ctx: Context, st: HostState) -> Iterator[Hit]:
+    if st.config is None:
+        return
+    for s in st.config.servers:
+        cert = s.lifetime_certificate or tm.DEFAULT_CERT_LIFETIME
+        ca = s.lifetime_ca_certificate or tm.DEFAULT_CA_LIFETIME
+        if cert > ca:
+            yield Hit(
+                s.name,
+                f"lifetime certificate {_days(cert)} exceeds lifetime ca-certificate {_days(ca)}",
+                {"lifetime certificate": _days(cert), "lifetime ca-certificate": _days(ca)},
+                None,
+                f"crypto pki server {s.name} / lifetime certificate {int(ca.total_seconds() // 86400) // 2}",
+            )
+
+
+def crl_stale(ctx: Context, st: HostState) -> Iterator[Hit]:
+    now = ctx.now(st)
+    if now is None:
+        return
+    for crl in st.crls:
+        if crl.next_update is not None and crl.next_update < now:
+            yield Hit(
+                crl.issuer,
+                f"CRL of {crl.issuer} was due {_d(crl.next_update)}",
+                {"next update": _d(crl.next_update), "now": _d(now)},
+                crl.next_update,
+                "crypto pki crl request <tp>",
+            )
+    for srv in st.servers:
+        if (
+            srv.crl_next_update is not None
+            and srv.crl_next_update < now
+            and "enabled" in (srv.status or "").lower()
+        ):
+            yield Hit(
+                srv.name,
+                f"server {srv.name}: CRL NextUpdate {_d(srv.crl_next_update)} has passed",
+                {"CRL NextUpdate": _d(srv.crl_next_update), "now": _d(now)},
+                srv.crl_next_update,
+                f"crypto pki server {srv.name} / lifetime crl <hours>; check the server runs",
+            )
+
+
+_WEAK_SIG = re.compile(r"md5|sha-?1(?!\d)", re.IGNORECASE)
+
+
+def weak_crypto(ctx: Context, st: HostState) -> Iterator[Hit]:
+    for c in st.certificates:
+        tp: str | None = c.trustpoints[0] if c.trustpoints else None
+        if c.signature_algorithm and _WEAK_SIG.search(c.signature_algorithm):
+            yield Hit(
+                tp,
+                f"{c.section} of {tp} (serial {c.serial}) is signed with {c.signature_algorithm}",
+                {"signature": c.signature_algorithm},
+                None,
+                "crypto pki server <name> / hash sha256; re-enroll",
+            )
+        if c.key_size is not None and c.key_size < 2048 and (c.key_type or "RSA").upper().startswith("RSA"):
+            yield Hit(
+                tp,
+                f"{c.section} of {tp} (serial {c.serial}) has a {c.key_size}-bit RSA key",
+                {"key size": str(c.key_size)},
+                None,
+                f"crypto key generate rsa modulus 2048 label <label>; crypto pki enroll {tp}",
+            )
+    for k in st.keys:
+        if k.key_size is not None and k.key_size < 2048 and k.key_type.upper().startswith("RSA"):
+            yield Hit(
+                k.name,
+                f"RSA key pair {k.name} has {k.key_size} bits",
+                {"key size": str(k.key_size)},
+                None,
+                f"crypto key generate rsa general-keys label {k.name} modulus 2048",
+            )
+    if st.config is not None:
+        for s in st.config.servers:
+            if s.hash and _WEAK_SIG.search(s.hash):
+                yield Hit(
+                    s.name,
+                    f"server {s.name} signs with {s.hash}",
+                    {"hash": s.hash},
+                    None,
+                    f"crypto pki server {s.name} / hash sha256",
+                )
+        for t in st.config.trustpoints:
+            if t.rsakeypair_size is not None and t.rsakeypair_size < 2048:
+                yield Hit(
+                    t.name,
+                    f"trustpoint {t.name} requests {t.rsakeypair_size}-bit keys",
+                    {"rsakeypair": f"{t.rsakeypair} {t.rsakeypair_size}"},
+                    None,
+                    f"crypto pki trustpoint {t.name} / rsakeypair {t.rsakeypair or t.name} 2048",
+                )
+
+
+# --------------------------------------------------------------------------- software
+
+_ISR_G1 = re.compile(r"^(?:CISCO)?(?:18[0-9]{2}|28[0-9]{2}|38[0-9]{2})\b", re.IGNORECASE)
+_ISR_G2 = re.compile(r"^(?:CISCO)?(?:19[0-9]{2}|29[0-9]{2}|39[0-9]{2}|8[89][0-9])\b", re.IGNORECASE)
+_XE = re.compile(r"ISR4|ASR1|CSR1|C8[0-9]{3}|C9[0-9]{3}|ISR1[01]", re.IGNORECASE)
+MIN_SOFTWARE = {"isr_g1": "15.1(4)M", "isr_g2": "15.4(3)M", "iosxe": "3.15"}
+
+
+def platform_family(st: HostState) -> str | None:
+    fam = st.facts.get("platform_family")
+    if isinstance(fam, str) and fam:
+        fam = fam.lower().replace("-", "_")
+        return "iosxe" if fam in ("isr4k", "asr1k", "csr1k", "iosxe", "cat8k") else fam
+    model = (st.model or "").upper()
+    if model:
+        if _XE.search(model):
+            return "iosxe"
+        if _ISR_G1.match(model):
+            return "isr_g1"
+        if _ISR_G2.match(model):
+            return "isr_g2"
+    if st.platform == "iosxe":
+        return "iosxe"
+    return None
+
+
+def version_key(v: str) -> tuple[int, ...]:
+    """Numeric sort key of an IOS / IOS-XE version.
+
+    >>> version_key("15.4(3)M2") > version_key("15.4(3)M") > version_key("15.1(4)M10")
+    True
+    >>> version_key("03.16.05.S") > version_key("3.15") and version_key("17.3.1a") > version_key("15.5(2)S")
+    True
+    """
+    nums = [int(n) for n in re.findall(r"\d+", v)]
+    return tuple(nums) or (0,)
+
+
+def _older(version: str, family: str) -> bool:
+    key = version_key(version)
+    if family == "iosxe":
+        # IOS-XE 3.x numbering; the IOS equivalent 15.5(2)S; 16.x and later are all newer
+        if key[0] >= 16:
+            return False
+        if key[0] == 15:
+            return key < version_key("15.5(2)")
+        return key < version_key("3.15")
+    return key < version_key(MIN_SOFTWARE[family])
+
+
+def software_unsupported(ctx: Context, st: HostState) -> Iterator[Hit]:
+    fam = platform_family(st)
+    if fam not in MIN_SOFTWARE or not st.software:
+        return
+    if _older(st.software, fam):
+        need = MIN_SOFTWARE[fam] if fam != "iosxe" else "3.15 / 15.5(2)S"
+        yield Hit(
+            None,
+            f"software {st.software} on {st.model or fam} is older than {need}",
+            {"platform": fam, "model": st.model or "-", "software": st.software, "minimum": need},
+            None,
+            f"upgrade to {need} or later",
+        )
+
+
+CHECKS: dict[str, Callable[[Context, HostState], Iterator[Hit]]] = {
+    "clock-not-authoritative": clock_not_authoritative,
+    "ca-server-not-serving": ca_server_not_serving,
+    "auto-rollover-missing": auto_rollover_missing,
+    "rollover-overlap-short-autoenroll": rollover_overlap_short_autoenroll,
+    "rollover-overlap-short-shadow": rollover_overlap_short_shadow,
+    "renew-timer-missing": renew_timer_missing,
+    "autoenroll-at-expiry": autoenroll_at_expiry,
+    "cert-expiring": cert_expiring,
+    "cert-expired": cert_expired,
+    "rollover-ca-missing": rollover_ca_missing,
+    "ca-fingerprint-mismatch": ca_fingerprint_mismatch,
+    "trustpoint-not-enrolled": trustpoint_not_enrolled,
+    "requests-pending": requests_pending,
+    "lifetime-exceeds-ca": lifetime_exceeds_ca,
+    "crl-stale": crl_stale,
+    "weak-crypto": weak_crypto,
+    "software-unsupported": software_unsupported,
+}
+
+__all__ = ["CHECKS", "Context", "Hit", "trustpoint_input"]

@@ -1,0 +1,132 @@
+"""Generic evaluation: every rule's check over every host, into `Finding`s."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from iospki.audit.checks import CHECKS, Context
+from iospki.audit.rules import RULES, RULES_BY_ID, Rule, Severity
+from iospki.forecast import CAIndex, Forecast, ca_inputs, forecast_states
+from iospki.snapshot import HostState
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: Severity
+    host: str
+    target: str | None
+    title: str
+    message: str
+    evidence: dict[str, str] = field(default_factory=dict)
+    impact_at: datetime | None = None
+    remedy: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "host": self.host,
+            "target": self.target,
+            "title": self.title,
+            "message": self.message,
+            "evidence": dict(self.evidence),
+            "impact_at": self.impact_at.isoformat() if self.impact_at else None,
+            "remedy": self.remedy,
+        }
+
+
+@dataclass
+class AuditResult:
+    hosts: list[HostState]
+    findings: list[Finding]
+    rules: Sequence[Rule]
+    forecast: Forecast | None
+    at: datetime | None
+    generated: datetime
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return sorted({f.host for f in self.findings if f.rule in ("host-unreachable", "parse-error")})
+
+    def at_or_above(self, severity: Severity) -> list[Finding]:
+        return [f for f in self.findings if f.severity.rank >= severity.rank]
+
+
+def run_audit(
+    states: Iterable[HostState],
+    at: datetime | None = None,
+    threshold: timedelta = timedelta(days=30),
+    rules: Sequence[Rule] = RULES,
+    horizon: timedelta | None = timedelta(days=3 * 365),
+) -> AuditResult:
+    """Audit hosts. `at` replaces every device's own clock as "now"."""
+    states = list(states)
+    ok = [s for s in states if not s.failed]
+    cas = {c.key: c for s in ok for c in ca_inputs(s)}
+    clocks = [s.now for s in ok if s.now is not None]
+    ctx = Context(
+        states={s.host: s for s in ok},
+        cas=cas,
+        index=CAIndex.build(ok),
+        at=at,
+        threshold=threshold,
+        fallback_now=max(clocks) if clocks else None,
+    )
+    findings: list[Finding] = []
+    for st in states:
+        if st.failed:
+            r = RULES_BY_ID["host-unreachable"]
+            findings.append(
+                Finding(
+                    r.id,
+                    r.severity,
+                    st.host,
+                    None,
+                    r.title,
+                    st.unreachable or "failed",
+                    {"error": (st.unreachable or "")[:500]},
+                    None,
+                    r.remedy,
+                )
+            )
+            continue
+        for err in st.errors:
+            r = RULES_BY_ID["parse-error"]
+            findings.append(
+                Finding(
+                    r.id,
+                    r.severity,
+                    st.host,
+                    err.split(":", 1)[0],
+                    r.title,
+                    err,
+                    {"error": err[:500]},
+                    None,
+                    r.remedy,
+                )
+            )
+        for rule in rules:
+            check = CHECKS.get(rule.id)
+            if check is None:
+                continue
+            for hit in check(ctx, st):
+                findings.append(
+                    Finding(
+                        rule.id,
+                        rule.severity,
+                        st.host,
+                        hit.target,
+                        rule.title,
+                        hit.message,
+                        hit.evidence,
+                        hit.impact_at,
+                        hit.remedy or rule.remedy,
+                    )
+                )
+    findings.sort(key=lambda f: (-f.severity.rank, f.host, f.rule, f.target or ""))
+    fc = forecast_states(ok, at=at, horizon=horizon) if horizon is not None and ok else None
+    return AuditResult(states, findings, rules, fc, at, datetime.utcnow().replace(microsecond=0))

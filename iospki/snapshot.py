@@ -1,0 +1,251 @@
+"""A host's stored outputs parsed into one typed `HostState`.
+
+Each stored output is parsed with `iospki.parsers.parse`; the model type it yields says
+where it goes. A parse failure of one output becomes an entry in `HostState.errors` (the
+rest of the host is still used); a host recorded as failed by `collect` has
+`unreachable` set. Nothing here raises for bad device output.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from iospki import store
+from iospki.models import (
+    CAServer,
+    Certificate,
+    CertificatesOutput,
+    CertKind,
+    Clock,
+    Crl,
+    CrlsOutput,
+    EnrollmentRequest,
+    IssuedCertificate,
+    IssuedCertificatesOutput,
+    KeyPair,
+    KeysOutput,
+    NtpStatus,
+    RequestsOutput,
+    RunningConfig,
+    ServersOutput,
+    Timer,
+    TimersOutput,
+    Trustpoint,
+    TrustpointsOutput,
+    TrustpointStatus,
+    TrustpointStatusOutput,
+)
+
+_SERVER_SUB = re.compile(r"^(?:show|sh) crypto pki server (\S+) (?:requests|certificates|crl)$")
+_VERSION = re.compile(r"\bVersion\s+([0-9][\w.()]*)", re.IGNORECASE)
+
+
+@dataclass
+class HostState:
+    host: str
+    clock: Clock | None = None
+    ntp: NtpStatus | None = None
+    config: RunningConfig | None = None
+    certificates: list[Certificate] = field(default_factory=list)
+    certificates_collected: bool = False
+    timers: list[Timer] | None = None  # None: timers were not collected
+    servers: list[CAServer] = field(default_factory=list)
+    requests: dict[str, list[EnrollmentRequest]] = field(default_factory=dict)
+    issued: dict[str, list[IssuedCertificate]] = field(default_factory=dict)
+    crls: list[Crl] = field(default_factory=list)
+    trustpoints: list[Trustpoint] = field(default_factory=list)
+    trustpoint_status: list[TrustpointStatus] = field(default_factory=list)
+    keys: list[KeyPair] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    software: str | None = None
+    platform: str | None = None  # 'ios' or 'iosxe' when known
+    model: str | None = None
+    commands: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    unreachable: str | None = None
+
+    @property
+    def now(self) -> datetime | None:
+        """The device's own clock when collected."""
+        return self.clock.time if self.clock else None
+
+    @property
+    def failed(self) -> bool:
+        return self.unreachable is not None
+
+    # -- lookups used by audit and forecast
+    def certs(self, trustpoint: str, kind: CertKind, rollover: bool = False) -> list[Certificate]:
+        return [
+            c
+            for c in self.certificates
+            if c.kind == kind and c.rollover == rollover and trustpoint in c.trustpoints
+        ]
+
+    def cert(self, trustpoint: str, kind: CertKind, rollover: bool = False) -> Certificate | None:
+        found = self.certs(trustpoint, kind, rollover)
+        return found[0] if found else None
+
+    def timer(self, kind: str, target: str | None) -> Timer | None:
+        for t in self.timers or []:
+            if t.kind == kind and (target is None or t.target == target):
+                return t
+        return None
+
+    def server_config(self, name: str) -> Any:
+        if self.config is None:
+            return None
+        return next((s for s in self.config.servers if s.name == name), None)
+
+    def clock_authoritative(self) -> bool | None:
+        """True/False when known from `show clock`, the config or NTP; None when nothing says."""
+        if self.clock is not None:
+            return self.clock.authoritative
+        if self.ntp is not None and self.ntp.synchronized:
+            return True
+        if self.config is not None and (self.config.clock_calendar_valid or self.config.ntp_master):
+            return True
+        return None
+
+
+def _merge(state: HostState, command: str, model: BaseModel) -> None:
+    if isinstance(model, Clock):
+        # `show clock detail` carries the time source: prefer it
+        if state.clock is None or model.source:
+            state.clock = model
+    elif isinstance(model, NtpStatus):
+        state.ntp = model
+    elif isinstance(model, RunningConfig):
+        state.config = model
+    elif isinstance(model, CertificatesOutput):
+        # verbose and per-trustpoint outputs repeat certificates: keep one per section+serial,
+        # the most detailed version
+        state.certificates_collected = True
+        seen = {(c.section, c.serial, tuple(c.trustpoints)): i for i, c in enumerate(state.certificates)}
+        for c in model.certificates:
+            key = (c.section, c.serial, tuple(c.trustpoints))
+            if key in seen:
+                old = state.certificates[seen[key]]
+                if (c.fingerprint_md5 or c.key_size) and not (old.fingerprint_md5 or old.key_size):
+                    state.certificates[seen[key]] = c
+            else:
+                seen[key] = len(state.certificates)
+                state.certificates.append(c)
+    elif isinstance(model, TimersOutput):
+        state.timers = (state.timers or []) + [t for t in model.timers if t not in (state.timers or [])]
+    elif isinstance(model, ServersOutput):
+        names = {s.name for s in state.servers}
+        state.servers.extend(s for s in model.servers if s.name not in names)
+    elif isinstance(model, RequestsOutput):
+        state.requests[_server_of(command)] = model.requests
+    elif isinstance(model, IssuedCertificatesOutput):
+        state.issued[_server_of(command)] = model.certificates
+    elif isinstance(model, CrlsOutput):
+        state.crls.extend(model.crls)
+    elif isinstance(model, TrustpointStatusOutput):
+        state.trustpoint_status = model.trustpoints
+    elif isinstance(model, TrustpointsOutput):
+        state.trustpoints = model.trustpoints
+    elif isinstance(model, KeysOutput):
+        state.keys.extend(model.keys)
+
+
+def _server_of(command: str) -> str:
+    m = _SERVER_SUB.match(" ".join(command.lower().split()))
+    if not m:
+        return ""
+    # keep the server name's case as typed
+    return command.split()[4] if len(command.split()) > 4 else m.group(1)
+
+
+def _software_from_text(text: str) -> tuple[str | None, str | None]:
+    m = _VERSION.search(text)
+    version = m.group(1).rstrip(",") if m else None
+    platform = None
+    if re.search(r"IOS[ -]XE", text):
+        platform = "iosxe"
+    elif "IOS" in text:
+        platform = "ios"
+    return version, platform
+
+
+def _apply_facts(state: HostState, facts: dict[str, Any]) -> None:
+    state.facts.update(facts)
+    osv = facts.get("os_version")
+    if isinstance(osv, str) and osv:
+        version, platform = _software_from_text(osv)
+        state.software = state.software or version or osv
+        state.platform = state.platform or platform
+    for key in ("model", "platform_family", "software"):
+        val = facts.get(key)
+        if isinstance(val, str) and val:
+            if key == "model":
+                state.model = state.model or val
+            elif key == "software":
+                state.software = state.software or val
+            else:
+                state.facts.setdefault("platform_family", val)
+
+
+def load_host(root: Path | str, host: str) -> HostState:
+    """Parse everything stored for `host` (never raises for bad device output)."""
+    from iospki.parsers import ParseError, parse
+
+    state = HostState(host)
+    try:
+        state.unreachable = store.read_error(root, host)
+        outputs = store.read_outputs(root, host)
+    except (OSError, store.StoreError) as exc:
+        state.unreachable = f"cannot read stored outputs: {exc}"
+        return state
+    for command in sorted(outputs):
+        text = outputs[command]
+        state.commands.append(command)
+        norm = " ".join(command.lower().split())
+        if norm in ("show version", "sh version"):
+            state.software, state.platform = _software_from_text(text)
+            m = re.search(r"^[Cc]isco (\S+) .*(?:processor|bytes of memory)", text, re.MULTILINE)
+            if m:
+                state.model = m.group(1)
+            continue
+        try:
+            model = parse(command, text, state.platform)
+        except ParseError as exc:
+            if "no parser for this command" in str(exc):
+                continue
+            state.errors.append(f"{command}: {exc}")
+            continue
+        except Exception as exc:  # a parser bug must not take the whole audit down
+            state.errors.append(f"{command}: parser failed: {type(exc).__name__}: {exc}")
+            continue
+        _merge(state, command, model)
+    hostdir = Path(root) / host
+    for p in sorted(hostdir.glob("*.json")):
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            state.errors.append(f"{p.name}: unreadable JSON: {exc}")
+            continue
+        if isinstance(data, dict):
+            facts = data.get("facts") if isinstance(data.get("facts"), dict) else data
+            if isinstance(facts, dict) and ("os_version" in facts or "platform_family" in facts):
+                _apply_facts(state, facts)
+    if not outputs and state.unreachable is None:
+        state.errors.append("no stored outputs for this host")
+    return state
+
+
+def load_collection(root: Path | str, limit: list[str] | None = None) -> list[HostState]:
+    """All hosts of a collection (optionally only those named or matching globs in `limit`)."""
+    import fnmatch
+
+    names = store.hosts(root)
+    if limit:
+        names = [h for h in names if any(fnmatch.fnmatchcase(h, pat) for pat in limit)]
+    return [load_host(root, h) for h in names]
