@@ -27,8 +27,13 @@ app.command("parse")(parse_command)
 from iospki.commands import deploy as _deploy  # noqa: E402
 from iospki.commands import inventory as _inventory  # noqa: E402
 
+from iospki.commands import collect as _collect  # noqa: E402
+from iospki.commands import status as _status  # noqa: E402
+
 app.add_typer(_inventory.app, name="inventory")
 app.command("deploy")(_deploy.deploy)
+app.command("collect")(_collect.collect)
+app.command("status")(_status.status)
 
 
 def main() -> None:
