@@ -14,6 +14,7 @@ from . import (
     clock,  # noqa: F401  (registers show clock, show ntp status)
     crls,  # noqa: F401  (registers show crypto pki crls)
     keys,  # noqa: F401  (registers show crypto key mypubkey rsa [NAME])
+    running_config,  # noqa: F401  (registers show running-config / startup-config)
     server,  # noqa: F401  (registers show crypto pki server [NAME] [requests|certificates|crl])
     timers,  # noqa: F401  (registers show crypto pki timers)
     trustpoints,  # noqa: F401  (registers show crypto pki trustpoints [NAME] [status])

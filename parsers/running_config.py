@@ -1,0 +1,282 @@
+"""The PKI part of `show running-config` / `show startup-config` (also `| section crypto
+pki` and similar filters) into `RunningConfig`.
+
+Why a line-oriented state machine and not TTP: IOS config is a list of column-0 commands
+with indented children, so the block structure is one `startswith(" ")` test away; what
+TTP would add (regex capture) is a `split()` here, while TTP would silently drop the lines
+this parser must act on: the hex dump of `crypto pki certificate chain` (skipped, but
+anything else inside a chain is an error), `banner` bodies (skipped to their delimiter),
+and text that is not a config at all (rejected naming the first such line). Password
+values are never stored and never quoted in errors (lines with a password are redacted).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from iospki.models import CAServerConfig, CertificateChain, ChainCertificate, RunningConfig, TrustpointConfig
+
+from .base import ParseError, register
+from .noise import is_noise, split_lines
+
+COMMAND = "show running-config"
+
+_HEX_LINE = re.compile(r"(?:[0-9A-Fa-f]{2,8}\s*)+")
+_CHAIN_KINDS = {
+    (): "certificate",
+    ("self-signed",): "self-signed",
+    ("ca",): "ca",
+    ("rollover",): "rollover",
+    ("ca", "rollover"): "ca-rollover",
+}
+# lines a config printout starts with, or that only a config has
+_PREAMBLE = re.compile(
+    r"Building configuration\.\.\.|Current configuration ?: ?\d+ bytes|Using \d+ out of \d+ bytes.*"
+    r"|Load for five secs: .*|(?:Time source is [\w ]+|No time source), .*"
+)
+_ANCHORS = ("!", "end", "version ", "hostname ", "crypto ", "interface ", "ip ", "ntp ", "clock ", "service ")
+_COMMAND_WORD = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
+
+
+def _redact(line: str) -> str:
+    """A config line fit for an error message: any secret after `password`/`secret` removed."""
+    return re.sub(r"\b(password|secret|key)\b.*", r"\1 <redacted>", line)
+
+
+def _lifetime(args: list[str], unit: str) -> timedelta:
+    """`lifetime certificate 365 [H [M]]` (days first) or `lifetime crl 24 [M]` (hours first)."""
+    nums = [int(a) for a in args]
+    if unit == "days":
+        if not 1 <= len(nums) <= 3:
+            raise ValueError("expected <days> [<hours> [<minutes>]]")
+        d, h, m = (nums + [0, 0])[:3]
+        return timedelta(days=d, hours=h, minutes=m)
+    if not 1 <= len(nums) <= 2:
+        raise ValueError("expected <hours> [<minutes>]")
+    h, m = (nums + [0])[:2]
+    return timedelta(hours=h, minutes=m)
+
+
+def _server_setting(srv: dict[str, Any], words: list[str]) -> None:
+    w0 = words[0]
+    rest = words[1:]
+    if w0 == "no":
+        if rest == ["shutdown"]:
+            srv["shutdown"] = False
+        elif rest[:2] == ["database", "archive"]:
+            srv["database_archive"] = None
+        return
+    if w0 == "shutdown":
+        srv["shutdown"] = True
+    elif w0 == "database" and rest:
+        if rest[0] == "level" and len(rest) > 1:
+            srv["database_level"] = rest[1]
+        elif rest[0] == "url" and len(rest) > 1:
+            srv["database_url"] = " ".join(rest[1:])
+        elif rest[0] == "archive" and len(rest) > 1:
+            srv["database_archive"] = rest[1]
+            srv["database_archive_password_set"] = "password" in rest
+    elif w0 == "issuer-name" and rest:
+        srv["issuer_name"] = " ".join(rest)
+    elif w0 == "grant" and rest:
+        srv["grant"] = " ".join(rest)
+    elif w0 == "lifetime" and len(rest) >= 2:
+        what, args = rest[0], rest[1:]
+        if what == "certificate":
+            srv["lifetime_certificate"] = _lifetime(args, "days")
+        elif what == "ca-certificate":
+            srv["lifetime_ca_certificate"] = _lifetime(args, "days")
+        elif what == "crl":
+            srv["lifetime_crl"] = _lifetime(args, "hours")
+        elif what == "enrollment-request":
+            srv["lifetime_enrollment_request"] = _lifetime(args, "hours")
+    elif w0 == "auto-rollover":
+        srv["auto_rollover"] = _lifetime(rest, "days") if rest else timedelta(days=30)
+    elif w0 == "hash" and rest:
+        srv["hash"] = rest[0]
+    elif w0 == "cdp-url" and rest:
+        srv["cdp_url"] = " ".join(rest)
+    elif w0 == "mode" and rest:
+        srv["mode"] = rest[0]
+
+
+def _trustpoint_setting(tp: dict[str, Any], words: list[str]) -> None:
+    w0 = words[0]
+    rest = words[1:]
+    if w0 == "enrollment" and rest:
+        if rest[0] == "url" and len(rest) > 1:
+            tp["enrollment_url"] = rest[1]
+        elif rest[0] == "mode" and len(rest) > 1:
+            tp["enrollment_mode"] = rest[1]
+        elif rest[0] == "retry" and len(rest) > 2:
+            if rest[1] == "count":
+                tp["enrollment_retry_count"] = int(rest[2])
+            elif rest[1] == "period":
+                tp["enrollment_retry_period"] = int(rest[2])
+        elif rest[0] in ("selfsigned", "terminal", "profile"):
+            tp["enrollment_mode"] = rest[0]
+    elif w0 == "serial-number":
+        tp["serial_number"] = rest[0] if rest else ""
+    elif w0 == "ip-address" and rest:
+        tp["ip_address"] = " ".join(rest)
+    elif w0 == "fqdn" and rest:
+        tp["fqdn"] = rest[0]
+    elif w0 == "subject-name" and rest:
+        tp["subject_name"] = " ".join(rest)
+    elif w0 == "revocation-check":
+        tp["revocation_check"] = rest
+    elif w0 == "rsakeypair" and rest:
+        tp["rsakeypair"] = rest[0]
+        if len(rest) > 1:
+            tp["rsakeypair_size"] = int(rest[1])
+    elif w0 == "auto-enroll":
+        tp["auto_enroll"] = True
+        for a in rest:
+            if a == "regenerate":
+                tp["auto_enroll_regenerate"] = True
+            else:
+                tp["auto_enroll_percent"] = int(a)
+    elif w0 == "password":
+        tp["password_set"] = True  # the value is never kept
+    elif w0 == "hash" and rest:
+        tp["hash"] = rest[0]
+    elif w0 == "no" and rest == ["auto-enroll"]:
+        tp["auto_enroll"] = False
+
+
+@register(
+    r"show (?:running-config|running|run|startup-config|start)(?: .*)?",
+    r"more system:running-config(?: .*)?",
+)
+def parse_running_config(text: str, platform: str | None = None) -> RunningConfig:
+    """Parse the PKI-relevant part of a running or startup configuration."""
+    cfg: dict[str, Any] = {"ntp_servers": [], "servers": [], "trustpoints": [], "chains": []}
+    block: str | None = None  # "server", "trustpoint", "chain", "other"
+    current: dict[str, Any] = {}
+    banner_end: str | None = None
+    anchors = 0
+    seen = False
+    for lineno, raw in enumerate(split_lines(text), 1):
+        if banner_end is not None:
+            if banner_end in raw:
+                banner_end = None
+            continue
+        line = raw.rstrip()
+        s = line.strip()
+        if not s:
+            continue
+        indented = line[0] in " \t"
+        words = s.split()
+        try:
+            if indented or (block == "chain" and words[0] in ("certificate", "quit")):
+                # a child line of the open block
+                if block == "server":
+                    _server_setting(current, words)
+                elif block == "trustpoint":
+                    _trustpoint_setting(current, words)
+                elif block == "chain":
+                    if words[0] == "certificate":
+                        kind = _CHAIN_KINDS.get(tuple(words[1:-1]))
+                        if kind is None or len(words) < 2:
+                            raise ValueError("unknown certificate entry")
+                        current["certificates"].append(ChainCertificate(serial=words[-1].upper(), kind=kind))
+                    elif s != "quit" and not _HEX_LINE.fullmatch(s):
+                        raise ValueError("not a certificate hex dump line")
+                elif block is None and not seen:
+                    if is_noise(s, True) or _PREAMBLE.fullmatch(s):
+                        continue
+                    raise ValueError("indented line before any config command")
+                continue
+            # a column-0 line closes the open block
+            if block == "server":
+                cfg["servers"].append(CAServerConfig.model_validate(current))
+            elif block == "trustpoint":
+                cfg["trustpoints"].append(TrustpointConfig.model_validate(current))
+            elif block == "chain":
+                cfg["chains"].append(CertificateChain.model_validate(current))
+            block, current = None, {}
+            if s[0] == "!":
+                anchors += 1
+                continue
+            if _PREAMBLE.fullmatch(s) or is_noise(s, not seen):
+                anchors += s.startswith(("Building", "Current", "Using"))
+                continue
+            if s[0] == "%":
+                raise ParseError(COMMAND, "the device reported an error", _redact(raw), lineno)
+            if not _COMMAND_WORD.fullmatch(words[0]):
+                raise ValueError("not a configuration command")
+            seen = True
+            anchors += (s + " ").startswith(_ANCHORS)
+            w0, rest = words[0], words[1:]
+            if w0 == "crypto" and rest[:1] == ["pki"] and len(rest) >= 3:
+                if rest[1] == "server":
+                    block, current = "server", {"name": rest[2]}
+                elif rest[1] == "trustpoint":
+                    block, current = "trustpoint", {"name": rest[2]}
+                elif rest[1:3] == ["certificate", "chain"] and len(rest) >= 4:
+                    block, current = "chain", {"trustpoint": rest[3], "certificates": []}
+                else:
+                    block = "other"
+            elif w0 == "hostname" and rest:
+                cfg["hostname"] = rest[0]
+            elif w0 == "ip" and rest:
+                _ip_setting(cfg, rest)
+            elif w0 == "no" and rest[:2] == ["ip", "http"]:
+                if rest[2:] == ["server"]:
+                    cfg["ip_http_server"] = False
+                elif rest[2:] == ["secure-server"]:
+                    cfg["ip_http_secure_server"] = False
+            elif w0 == "clock" and rest:
+                if rest[0] == "calendar-valid":
+                    cfg["clock_calendar_valid"] = True
+                elif rest[0] == "timezone" and len(rest) > 1:
+                    cfg["clock_timezone"] = " ".join(rest[1:])
+            elif w0 == "ntp" and rest:
+                if rest[0] == "server":
+                    args = rest[1:]
+                    if args[:1] == ["vrf"]:
+                        args = args[2:]
+                    if args[:1] in (["ip"], ["ipv6"]):
+                        args = args[1:]
+                    if not args:
+                        raise ValueError("ntp server without an address")
+                    cfg["ntp_servers"].append(args[0])
+                elif rest[0] == "master":
+                    cfg["ntp_master"] = True
+            elif w0 == "banner" and len(rest) >= 2:
+                # banner <type> <delim>text<delim>; the body may span lines
+                body = s.split(None, 2)[2]
+                delim = body[:2] if body.startswith("^C") else body[0]
+                if delim not in body[len(delim) :]:
+                    banner_end = delim
+            else:
+                block = "other"
+        except ParseError:
+            raise
+        except (ValueError, IndexError) as exc:
+            raise ParseError(COMMAND, str(exc) or "bad value", _redact(raw), lineno) from None
+    if block == "server":
+        cfg["servers"].append(CAServerConfig.model_validate(current))
+    elif block == "trustpoint":
+        cfg["trustpoints"].append(TrustpointConfig.model_validate(current))
+    elif block == "chain":
+        cfg["chains"].append(CertificateChain.model_validate(current))
+    if not seen or anchors == 0:
+        raise ParseError(COMMAND, "no configuration commands found (not a config?)")
+    return RunningConfig.model_validate(cfg)
+
+
+def _ip_setting(cfg: dict[str, Any], rest: list[str]) -> None:
+    if rest[0] == "http" and len(rest) > 1:
+        if rest[1] == "server":
+            cfg["ip_http_server"] = True
+        elif rest[1] == "secure-server":
+            cfg["ip_http_secure_server"] = True
+        elif rest[1] == "port" and len(rest) > 2:
+            cfg["ip_http_port"] = int(rest[2])
+    elif rest[0] == "domain-name" and len(rest) > 1:
+        cfg["domain_name"] = rest[-1]
+    elif rest[0] == "domain" and rest[1:2] == ["name"] and len(rest) > 2:
+        cfg["domain_name"] = rest[-1]  # `ip domain name [vrf X] NAME`
