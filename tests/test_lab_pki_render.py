@@ -1,0 +1,106 @@
+"""The lab's PKI show outputs are in formats the project's parsers read (real formats), with values that
+match the engine's state."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from iospki.lab.pki import render
+from iospki.lab.pki.ca import CertificateServer, CsConfig, MemoryStorage
+from iospki.lab.pki.clock import SimScheduler
+from iospki.lab.pki.keys import Keyring
+from iospki.lab.pki.timers import PkiTimers
+from iospki.lab.pki.transport import DirectScep
+from iospki.lab.pki.trustpoint import DeviceCtx, TpConfig, Trustpoint
+from iospki.parsers import parse
+
+START = datetime(2026, 3, 1, 6, 0, 0, tzinfo=timezone.utc)
+DAY = timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def state() -> tuple[SimScheduler, CertificateServer, Trustpoint, PkiTimers]:
+    sched = SimScheduler(START)
+    cfg = CsConfig("CA")
+    for line in ("grant auto", "lifetime ca-certificate 730", "auto-rollover 90", "database level complete"):
+        cfg.apply(line)
+    cs_timers = PkiTimers(sched, lambda _l: None)
+    cs = CertificateServer(cfg, Keyring(), MemoryStorage(), cs_timers, lambda _l: None)
+    cs.no_shutdown("p", key_bits=1024)
+    scep = DirectScep()
+    scep.servers["http://127.0.0.1"] = cs
+    tcfg = TpConfig("client")
+    for line in ("enrollment url http://127.0.0.1", "auto-enroll 80 regenerate", "rsakeypair ck 1024",
+                 "serial-number", "ip-address 127.10.0.3"):
+        tcfg.apply(line)
+    timers = PkiTimers(sched, lambda _l: None)
+    tp = Trustpoint(tcfg, DeviceCtx(Keyring(), timers, scep, lambda _l: None, lambda: "r3.lab.local", lambda: "FTX1234"))
+
+    async def go() -> None:
+        await tp.accept_ca(await tp.fetch_ca())
+        await sched.run_until(START + 660 * DAY)  # rollover CA (day 640) fetched by SHADOW (day 657)
+
+    asyncio.run(go())
+    return sched, cs, tp, timers
+
+
+@pytest.mark.parametrize("family", ["ios", "iosxe"])
+def test_certificates_parse_and_match(state: tuple, family: str) -> None:  # type: ignore[type-arg]
+    sched, cs, tp, timers = state
+    view = render.View(family, sched.now(), tp.dev.keyring, timers, [tp])
+    for verbose in (False, True):
+        text = render.certificates(view, verbose)
+        out = parse("show crypto pki certificates verbose" if verbose else "show crypto pki certificates", text, family)
+        certs = out.certificates  # type: ignore[attr-defined]
+        sections = [c.section for c in certs]
+        assert "Certificate" in sections and "CA Certificate" in sections
+        ident = next(c for c in certs if c.section == "Certificate")
+        assert tp.cert is not None and ident.serial == f"{tp.cert.serial_number:02X}"
+        assert ident.end == tp.cert.not_valid_after_utc.replace(tzinfo=None)
+        assert tp.renew_at is not None and ident.renew == tp.renew_at.replace(tzinfo=None)
+        assert ident.subject_fields.get("hostname") == "r3.lab.local"
+
+
+def test_timers_parse_with_exact_times(state: tuple) -> None:  # type: ignore[type-arg]
+    sched, cs, tp, timers = state
+    xe = parse("show crypto pki timers detail",
+               render.timers(render.View("iosxe", sched.now(), tp.dev.keyring, timers, [tp])), "iosxe")
+    by_label = {t.label: t for t in xe.timers}  # type: ignore[attr-defined]
+    assert by_label["RENEW client"].at == tp.renew_at.replace(tzinfo=None)  # type: ignore[union-attr]
+    cs_view = render.View("iosxe", sched.now(), cs.keyring, cs.timers, [], [cs])
+    cst = {t.label: t for t in parse("show crypto pki timers detail", render.timers(cs_view), "iosxe").timers}  # type: ignore[attr-defined]
+    assert cst["CS CERT EXPIRE"].at == cs.ca_cert.not_valid_after_utc.replace(tzinfo=None)  # type: ignore[union-attr]
+    classic = parse("show crypto pki timers",
+                    render.timers(render.View("ios", sched.now(), tp.dev.keyring, timers, [tp])), "ios")
+    renew = next(t for t in classic.timers if t.label == "RENEW client")  # type: ignore[attr-defined]
+    assert abs(renew.remaining_seconds - (tp.renew_at - sched.now()).total_seconds()) < 1  # type: ignore[operator]
+
+
+def test_server_outputs_parse(state: tuple) -> None:  # type: ignore[type-arg]
+    sched, cs, tp, timers = state
+    view = render.View("iosxe", sched.now(), cs.keyring, cs.timers, [], [cs])
+    text = render.server(view)
+    assert "Rollover status: available for rollover" in text
+    assert "Auto-Rollover configured, overlap period 90 days" in text
+    parse("show crypto pki server", text, "iosxe")
+    parse("show crypto pki server CA certificates", render.server_certificates(cs), "iosxe")
+    parse("show crypto pki server CA requests", render.server_requests(cs), "iosxe")
+    parse("show crypto pki server CA crl", render.server_crl(cs), "iosxe")
+    parse("show crypto key mypubkey rsa", render.mypubkey(view), "iosxe")
+    parse("show crypto pki trustpoints", render.trustpoints(render.View("iosxe", sched.now(), tp.dev.keyring, timers, [tp])), "iosxe")
+    parse("show crypto pki trustpoints status",
+          render.trustpoints(render.View("iosxe", sched.now(), tp.dev.keyring, timers, [tp]), status=True), "iosxe")
+    parse("show crypto pki crls", render.crls(view), "iosxe")
+
+
+def test_chain_block_round_trip(state: tuple) -> None:  # type: ignore[type-arg]
+    _, _, tp, _ = state
+    certs = render.chain_certs(tp)
+    block = render.chain_block("client", certs)
+    assert block[0] == "crypto pki certificate chain client"
+    assert any(line.startswith(" certificate ca rollover ") for line in block)
+    back = render.parse_chain(block[1:])
+    assert [(k, c) for k, c in back] == certs
