@@ -29,11 +29,19 @@ from iospki.commands import inventory as _inventory  # noqa: E402
 
 from iospki.commands import collect as _collect  # noqa: E402
 from iospki.commands import status as _status  # noqa: E402
+from iospki.commands import rollover as _rollover  # noqa: E402
+from iospki.commands import renew as _renew  # noqa: E402
+from iospki.commands import verify as _verify  # noqa: E402
+from iospki.commands import scep as _scep  # noqa: E402
 
 app.add_typer(_inventory.app, name="inventory")
 app.command("deploy")(_deploy.deploy)
 app.command("collect")(_collect.collect)
 app.command("status")(_status.status)
+app.command("rollover")(_rollover.rollover)
+app.command("renew")(_renew.renew)
+app.command("verify")(_verify.verify)
+app.add_typer(_scep.app, name="scep")
 
 
 def main() -> None:

@@ -1,0 +1,244 @@
+"""`iospki verify --before SNAP [--after SNAP]`: prove from two collections that renewals/rollovers happened.
+
+Per host and trustpoint that held an identity certificate before: a valid one is still there (nothing that
+was valid is missing), its serial is new, its issuer is the trustpoint's CA (the old CA or, after rollover
+day, the CA that was the rollover CA before), its validity moved forward, the chain holds (issuer = CA
+subject, dates inside the CA's), and the key changed when the inventory says `regenerate`.
+Without --after, a fresh collection is taken from the devices now.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+
+from iospki import store
+from iospki.inventory import InventoryError, load_nornir
+from iospki.models import Certificate
+from iospki.pkiview import HostView, load_view
+
+from .toolkit import (
+    EXIT_FINDINGS,
+    EXIT_HOSTS,
+    EXIT_OK,
+    INVENTORY_OPT,
+    LIMIT_OPT,
+    console,
+    fail_usage,
+    status_cell,
+    table,
+)
+
+Check = tuple[str, str, str, bool, str]  # host, trustpoint, check, ok, detail
+
+
+def _dn(s: str | None) -> str:
+    return re.sub(r"\s*,\s*", ",", (s or "").strip().lower())
+
+
+def _valid(c: Certificate | None, now: datetime | None) -> bool:
+    if c is None or c.start is None or c.end is None:
+        return False
+    return now is None or c.start <= now < c.end
+
+
+def _key_data(v: HostView, label: str) -> str | None:
+    for k in v.keys:
+        if k.name == label and not k.rollover:
+            return k.key_data
+    return None
+
+
+def verify_views(
+    before: HostView, after: HostView, regenerate: dict[str, tuple[bool, str | None]] | None = None
+) -> list[Check]:
+    """Checks for one host; `regenerate` maps trustpoint -> (regenerate set, key label) from the inventory."""
+    h = before.host
+    out: list[Check] = []
+    if before.error:
+        return [(h, "-", "collected before", False, before.error)]
+    if after.error:
+        return [(h, "-", "collected after", False, after.error)]
+    servers = {s.name for s in before.servers} | {s.name for s in after.servers}
+    for s in before.servers:
+        a = next((x for x in after.servers if x.name == s.name), None)
+        if a is None:
+            out.append((h, s.name, "CA server present", False, "missing after"))
+            continue
+        if s.rollover_fingerprint and a.ca_fingerprint:
+            out.append(
+                (
+                    h,
+                    s.name,
+                    "rollover CA became active",
+                    a.ca_fingerprint == s.rollover_fingerprint,
+                    f"active {a.ca_fingerprint}, rollover was {s.rollover_fingerprint}",
+                )
+            )
+        elif s.ca_fingerprint and a.ca_fingerprint and s.ca_fingerprint != a.ca_fingerprint:
+            out.append(
+                (
+                    h,
+                    s.name,
+                    "CA certificate",
+                    False,
+                    f"changed from {s.ca_fingerprint} to {a.ca_fingerprint} without a rollover",
+                )
+            )
+    for tp in before.trustpoints():
+        if tp in servers:
+            continue
+        b_id = next(iter(before.certs(tp, "identity")), None)
+        if not _valid(b_id, before.now):
+            continue  # nothing valid to follow
+        assert b_id is not None
+        a_id = next(iter(after.certs(tp, "identity")), None)
+        a_ca = next(iter(after.certs(tp, "ca")), None)
+        if not _valid(a_id, after.now):
+            why = "no identity certificate" if a_id is None else f"#{a_id.serial} not valid at {after.now}"
+            out.append(
+                (h, tp, "valid identity certificate", False, f"was #{b_id.serial} to {b_id.end}; now {why}")
+            )
+            continue
+        assert a_id is not None
+        out.append((h, tp, "valid identity certificate", True, f"#{a_id.serial} {a_id.start} to {a_id.end}"))
+        out.append((h, tp, "new serial", a_id.serial != b_id.serial, f"{b_id.serial} -> {a_id.serial}"))
+        out.append(
+            (
+                h,
+                tp,
+                "validity moved forward",
+                bool(a_id.end and b_id.end and a_id.end > b_id.end),
+                f"end {b_id.end} -> {a_id.end}",
+            )
+        )
+        # expected issuers: the CA of before, or the rollover CA of before (after rollover day)
+        b_ca = next(iter(before.certs(tp, "ca")), None)
+        b_roll = next(iter(before.certs(tp, "ca", rollover=True)), None)
+        expected = {_dn(c.subject) for c in (b_ca, b_roll) if c is not None}
+        out.append(
+            (
+                h,
+                tp,
+                "issuer is the expected CA",
+                _dn(a_id.issuer) in expected or not expected,
+                f"{a_id.issuer}",
+            )
+        )
+        if a_ca is None:
+            out.append((h, tp, "chain valid", False, "no CA certificate"))
+        else:
+            ok = (
+                _dn(a_id.issuer) == _dn(a_ca.subject)
+                and _valid(a_ca, after.now)
+                and bool(a_id.end and a_ca.end and a_id.end <= a_ca.end)
+            )
+            out.append((h, tp, "chain valid", ok, f"CA #{a_ca.serial} {a_ca.subject} to {a_ca.end}"))
+            if b_ca is not None and a_ca.serial != b_ca.serial:
+                same = b_roll is not None and a_ca.serial == b_roll.serial and a_ca.end == b_roll.end
+                out.append(
+                    (h, tp, "new CA is the former rollover CA", same, f"CA #{b_ca.serial} -> #{a_ca.serial}")
+                )
+        regen, label = (regenerate or {}).get(tp, (False, None))
+        if regen:
+            lb = label or (a_id.key_label or tp)
+            kb, ka = _key_data(before, lb), _key_data(after, lb)
+            if kb is None or ka is None:
+                out.append(
+                    (
+                        h,
+                        tp,
+                        "key replaced (regenerate)",
+                        False,
+                        f"key {lb} not shown in show crypto key mypubkey rsa",
+                    )
+                )
+            else:
+                out.append(
+                    (
+                        h,
+                        tp,
+                        "key replaced (regenerate)",
+                        kb != ka,
+                        f"key {lb} {'changed' if kb != ka else 'unchanged'}",
+                    )
+                )
+    return out
+
+
+def verify(
+    before: Path = typer.Option(..., "--before", help="collection taken before"),
+    after: Path = typer.Option(None, "--after", help="collection taken after (default: collect now)"),
+    inventory: str = INVENTORY_OPT,
+    limit: str = LIMIT_OPT,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Compare two collections and prove renewals/rollovers happened (exit 1 when a check fails)."""
+    try:
+        b_hosts = store.hosts(before)
+    except store.StoreError as exc:
+        fail_usage(str(exc))
+    regen: dict[str, dict[str, tuple[bool, str | None]]] = {}
+    selected: set[str] | None = None
+    try:
+        from iospki.intent import host_intent
+
+        nr = load_nornir(inventory, limit)
+        selected = set(nr.inventory.hosts) if limit else None
+        for n, host in nr.inventory.hosts.items():
+            intent = host_intent(dict(host.items()))
+            regen[n] = {t.name: (t.regenerate, t.key_label) for t in intent.trustpoints}
+    except (InventoryError, ValueError):
+        if limit:
+            fail_usage(f"--limit needs a usable inventory ({inventory or 'built-in'})")
+    if after is None:
+        from .collect import collect_into
+        from .toolkit import open_inventory
+
+        ctx = open_inventory(inventory, limit)
+        after = Path(f"{before}-after-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+        collect_into(ctx, after)
+    try:
+        a_hosts = set(store.hosts(after))
+    except store.StoreError as exc:
+        fail_usage(str(exc))
+    checks: list[Check] = []
+    for h in b_hosts:
+        if selected is not None and h not in selected:
+            continue
+        if h not in a_hosts:
+            checks.append((h, "-", "collected after", False, "host missing from the after collection"))
+            continue
+        checks += verify_views(load_view(before, h), load_view(after, h), regen.get(h))
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "before": str(before),
+                    "after": str(after),
+                    "checks": [
+                        dict(host=a, trustpoint=b, check=c, ok=d, detail=e) for a, b, c, d, e in checks
+                    ],
+                },
+                default=str,
+            )
+        )
+    else:
+        console.print(
+            table(
+                f"Verify {before} -> {after}",
+                ["host", "trustpoint", "check", "result", "detail"],
+                [[a, b, c, status_cell(d), e] for a, b, c, d, e in checks],
+            )
+        )
+    hosts_failed = any(not ok and c.startswith("collected") for _, _, c, ok, _ in checks)
+    if hosts_failed:
+        raise typer.Exit(EXIT_HOSTS)
+    if not checks:
+        console.print("[yellow]nothing to verify: no host held a valid identity certificate before[/yellow]")
+        raise typer.Exit(EXIT_FINDINGS)
+    raise typer.Exit(EXIT_OK if all(ok for _, _, _, ok, _ in checks) else EXIT_FINDINGS)
