@@ -1,0 +1,275 @@
+"""One IOS CLI session on an SSH shell channel: raw input, exact echo, prompts, modes, pipes, questions."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from iospki.lab.context import CommandError, ExecContext
+from iospki.lab.engine import ConfigEngine, error_text
+from iospki.lab.registry import resolve
+
+if TYPE_CHECKING:
+    from iospki.lab.device import Device
+
+log = logging.getLogger("iospki.lab.shell")
+
+CTRL_Z = "\x1a"
+CTRL_C = "\x03"
+PIPES = ("include", "exclude", "begin", "section", "count")
+
+
+class SessionClosed(Exception):
+    pass
+
+
+class PipeTerm:
+    """Collects a command's output so a `| include ...` filter can run over it."""
+
+    def __init__(self, session: CliSession) -> None:
+        self.session = session
+        self.parts: list[str] = []
+        self.interactive = session.interactive
+        self.user, self.peer, self.line_name = session.user, session.peer, session.line_name
+
+    def write(self, text: str) -> None:
+        self.parts.append(text)
+
+    async def read_answer(self, hide: bool) -> str:
+        self.session.write("".join(self.parts))
+        self.parts.clear()
+        return await self.session.read_answer(hide)
+
+
+def apply_pipe(text: str, kind: str, pattern: str) -> str:
+    try:
+        rx = re.compile(pattern)
+    except re.error:
+        rx = re.compile(re.escape(pattern))
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines = lines[:-1]
+    if kind == "include":
+        out = [ln for ln in lines if rx.search(ln)]
+    elif kind == "exclude":
+        out = [ln for ln in lines if not rx.search(ln)]
+    elif kind == "begin":
+        out = []
+        for i, ln in enumerate(lines):
+            if rx.search(ln):
+                out = lines[i:]
+                break
+    elif kind == "count":
+        return f"Number of lines which match regexp = {sum(1 for ln in lines if rx.search(ln))}\n"
+    else:  # section: matching top-level lines with their indented children, and matching children alone
+        out = []
+        i = 0
+        while i < len(lines):
+            ln = lines[i]
+            j = i + 1
+            while j < len(lines) and lines[j].startswith(" "):
+                j += 1
+            if not ln.startswith(" ") and rx.search(ln):
+                out.extend(lines[i:j])
+            else:
+                out.extend(x for x in lines[i:j] if x.startswith(" ") and rx.search(x))
+            i = j
+    return "".join(x + "\n" for x in out)
+
+
+class CliSession:
+    """State machine of one interactive session. `feed()` gets raw input; output goes to `writer`."""
+
+    interactive = True
+
+    def __init__(self, device: Device, writer: Any, user: str, peer: str, privilege: int) -> None:
+        self.device = device
+        self.writer = writer
+        self.user = user
+        self.peer = peer
+        self.privilege = privilege
+        self.line_name = "vty0"
+        self.lines: asyncio.Queue[str] = asyncio.Queue()
+        self._buf: list[str] = []
+        self._partial = ""
+        self._last_cr = False
+        self.engine: ConfigEngine | None = None  # set while in config mode
+        self.closed = False
+        self.terminal_length = 24
+        self.terminal_width = 80
+
+    # -- output ------------------------------------------------------------------------------------------
+    def write(self, text: str) -> None:
+        self._buf.append(text)
+
+    def flush(self) -> None:
+        if not self._buf or self.closed:
+            self._buf.clear()
+            return
+        data = "".join(self._buf).replace("\r\n", "\n").replace("\n", "\r\n")
+        self._buf.clear()
+        try:
+            self.writer.write(data)
+        except Exception:  # channel gone
+            self.closed = True
+
+    @property
+    def prompt(self) -> str:
+        host = self.device.hostname
+        if self.engine is not None:
+            return f"{host}({self.engine.mode})#"
+        return f"{host}{'#' if self.privilege >= 15 else '>'}"
+
+    # -- input -------------------------------------------------------------------------------------------
+    def feed(self, data: str) -> None:
+        """Split raw input into lines: \\r, \\n and \\r\\n each end a line once; Ctrl-Z is its own line."""
+        for ch in data:
+            if ch == "\n" and self._last_cr:
+                self._last_cr = False
+                continue
+            self._last_cr = ch == "\r"
+            if ch in "\r\n":
+                self.lines.put_nowait(self._partial)
+                self._partial = ""
+            elif ch == CTRL_Z:
+                self.lines.put_nowait(self._partial + CTRL_Z)
+                self._partial = ""
+            elif ch == CTRL_C:
+                self._partial = ""
+            elif ch in ("\x08", "\x7f"):
+                self._partial = self._partial[:-1]
+            elif ch == "\x00":
+                continue
+            else:
+                self._partial += ch
+
+    def eof(self) -> None:
+        self.closed = True
+        self.lines.put_nowait("\x04")
+
+    async def _next_line(self) -> str:
+        self.flush()
+        line = await self.lines.get()
+        if line == "\x04" and self.closed:
+            raise SessionClosed()
+        return line
+
+    async def read_answer(self, hide: bool) -> str:
+        line = await self._next_line()
+        self.write(("" if hide else line.replace(CTRL_Z, "")) + "\n")
+        return line.replace(CTRL_Z, "")
+
+    # -- main loop ---------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        self.write("\n" + self.prompt)
+        try:
+            while not self.closed:
+                line = await self._next_line()
+                if "slow" in self.device.faults:
+                    await asyncio.sleep(0.5)
+                if "drop-session" in self.device.faults:
+                    break
+                self.write(line.replace(CTRL_Z, "^Z") + "\n")
+                try:
+                    keep = await self.handle_line(line)
+                except SessionClosed:
+                    raise
+                except Exception:  # one command's bug never kills the session or the lab
+                    log.exception("%s: command %r failed", self.device.name, line)
+                    self.write("% Internal error\n\n")
+                    keep = True
+                if not keep:
+                    break
+                self.write(self.prompt)
+        except SessionClosed:
+            pass
+        finally:
+            self.flush()
+            self.closed = True
+
+    async def handle_line(self, line: str) -> bool:
+        """Returns False when the session ends."""
+        if self.engine is not None:
+            return await self._config_line(line)
+        stripped = line.replace(CTRL_Z, "").strip()
+        if not stripped:
+            return True
+        return await self.run_exec(stripped)
+
+    async def _config_line(self, line: str) -> bool:
+        assert self.engine is not None
+        ctrl_z = line.endswith(CTRL_Z)
+        text = line.replace(CTRL_Z, "")
+        result = "ok"
+        if text.strip():
+            result = await self.engine.apply_line(text, prompt_len=len(self.prompt))
+        if ctrl_z or result in ("end", "exit"):
+            self.leave_config()
+        return True
+
+    def enter_config(self) -> None:
+        self.engine = ConfigEngine(self.device, self, self._do_exec)
+
+    def leave_config(self) -> None:
+        self.engine = None
+        self.device.syslog(
+            f"%SYS-5-CONFIG_I: Configured from console by {self.user} on {self.line_name} ({self.peer})"
+        )
+
+    async def _do_exec(self, line: str) -> None:
+        await self.run_exec(line, from_config=True)
+
+    async def run_exec(self, stripped: str, from_config: bool = False) -> bool:
+        cmd_text, pipe = stripped, None
+        if "|" in stripped:
+            cmd_text, _, pipe_text = stripped.partition("|")
+            cmd_text = cmd_text.rstrip()
+            pw = pipe_text.split(None, 1)
+            kind = next((p for p in PIPES if pw and p.startswith(pw[0].lower())), None)
+            if kind is None or len(pw) < 2 and kind != "count":
+                self.write(error_text_for_pipe(stripped, len(self.prompt)))
+                return True
+            pipe = (kind, pw[1] if len(pw) > 1 else ".*")
+        words = cmd_text.split()
+        if not words:
+            return True
+        reg = self.device.lab.registry
+        commands = [c for c in reg.exec_commands if self.privilege >= 15 or not c.privileged]
+        outcome = resolve(commands, words)
+        if outcome.kind != "ok":
+            offset = len(self.prompt) + (3 if from_config else 0)
+            self.write(error_text(outcome, cmd_text, offset))
+            return True
+        assert outcome.command is not None and outcome.match is not None
+        term: Any = PipeTerm(self) if pipe else self
+        ctx = ExecContext(self.device, term, privileged=self.privilege >= 15)
+        ctx.session = self
+        try:
+            result = outcome.command.handler(ctx, outcome.match)
+            if inspect.isawaitable(result):
+                result = await result
+        except CommandError as exc:
+            term.write(exc.message if exc.message.endswith("\n") else exc.message + "\n")
+            result = None
+        if isinstance(result, str) and result:
+            term.write(result if result.endswith("\n") else result + "\n")
+        if pipe:
+            self.write(apply_pipe("".join(term.parts), pipe[0], pipe[1]))
+        if result is False:
+            return False
+        return not self.closed
+
+    def close(self) -> None:
+        """Close from the lab side (reload, lab stop, drop-session fault)."""
+        self.closed = True
+        self.lines.put_nowait("\x04")
+
+
+def error_text_for_pipe(line: str, offset: int) -> str:
+    col = line.index("|") + 1
+    while col < len(line) and line[col] == " ":
+        col += 1
+    return " " * (offset + col) + "^\n% Invalid input detected at '^' marker.\n\n"
