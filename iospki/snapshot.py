@@ -138,7 +138,12 @@ def _merge(state: HostState, command: str, model: BaseModel) -> None:
                 seen[key] = len(state.certificates)
                 state.certificates.append(c)
     elif isinstance(model, TimersOutput):
-        state.timers = (state.timers or []) + [t for t in model.timers if t not in (state.timers or [])]
+        # `timers` and `timers detail` list the same timers; keep the one with absolute times
+        def dated(ts: list[Timer]) -> int:
+            return sum(t.at is not None for t in ts)
+
+        if state.timers is None or (dated(model.timers), len(model.timers)) > (dated(state.timers), len(state.timers)):
+            state.timers = list(model.timers)
     elif isinstance(model, ServersOutput):
         names = {s.name for s in state.servers}
         state.servers.extend(s for s in model.servers if s.name not in names)

@@ -39,7 +39,7 @@ REDACTED = "<redacted>"
 # stands for a space) is %XX-encoded so that the mapping is reversible.
 _SAFE = re.compile(r"[A-Za-z0-9.\-]")
 _HOST_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]*$")
-_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._%\-]*$")
 
 
 class StoreError(ValueError):

@@ -1,0 +1,241 @@
+"""Every audit rule: a failing and a passing case, from real-format outputs parsed by iospki.parsers."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from pki_samples import Client, Server, Site, write_site  # noqa: E402
+
+from iospki import store  # noqa: E402
+from iospki.audit import RULES, Finding, Severity, run_audit  # noqa: E402
+from iospki.audit.checks import CHECKS, version_key  # noqa: E402
+from iospki.snapshot import load_collection  # noqa: E402
+
+D0 = datetime(2025, 1, 1, 8, 0, 0)
+
+
+def day(d: float) -> datetime:
+    return D0 + timedelta(days=d)
+
+
+def good_site() -> Site:
+    return Site(
+        Server("ROOT", D0, day(730), auto_rollover_days=90),
+        [Client("R1", id_start=day(292), id_end=day(657), renew=day(584))],
+    )
+
+
+def audit(
+    tmp: Path, site: Site, now: datetime = day(400), tweak: Callable[[Path], None] | None = None, **kw: object
+) -> list[Finding]:
+    write_site(tmp, site, now)
+    if tweak:
+        tweak(tmp)
+    states = load_collection(tmp)
+    for st in states:
+        assert st.config is not None or st.failed, f"{st.host}: running-config not parsed: {st.errors}"
+    return run_audit(states, **kw).findings  # type: ignore[arg-type]
+
+
+def ids(findings: list[Finding], host: str | None = None) -> set[str]:
+    return {f.rule for f in findings if host is None or f.host == host}
+
+
+def test_every_rule_has_a_check_and_data() -> None:
+    for r in RULES:
+        assert r.id in CHECKS or r.id in ("host-unreachable", "parse-error")
+        assert r.title and r.rationale and r.remedy and isinstance(r.severity, Severity)
+    assert len({r.id for r in RULES}) == len(RULES)
+
+
+def test_good_site_is_clean(tmp_path: Path) -> None:
+    assert audit(tmp_path, good_site()) == []
+
+
+def test_clock_not_authoritative(tmp_path: Path) -> None:
+    site = good_site()
+    site.clients[0].authoritative = False
+    f = audit(tmp_path, site)
+    hit = [x for x in f if x.rule == "clock-not-authoritative"]
+    assert [x.host for x in hit] == ["R1"]
+    assert hit[0].severity == Severity.critical and "ntp server" in hit[0].remedy
+
+
+def test_ca_server_not_serving(tmp_path: Path) -> None:
+    site = good_site()
+    site.server.http = False
+    f = [x for x in audit(tmp_path, site) if x.rule == "ca-server-not-serving"]
+    assert [(x.host, x.target) for x in f] == [("CA", "ROOT")]
+    assert "ip http server" in f[0].remedy and "check failed" in f[0].message
+
+
+def test_auto_rollover_missing(tmp_path: Path) -> None:
+    site = good_site()
+    site.server.auto_rollover_days = None
+    f = [x for x in audit(tmp_path, site) if x.rule == "auto-rollover-missing"]
+    assert [(x.host, x.target, x.impact_at) for x in f] == [("CA", "ROOT", day(730))]
+    assert f[0].remedy == "crypto pki server ROOT / auto-rollover 73"
+
+
+def test_overlap_short_autoenroll(tmp_path: Path) -> None:
+    site = good_site()
+    site.server.auto_rollover_days = 30
+    f = [x for x in audit(tmp_path, site) if x.rule == "rollover-overlap-short-autoenroll"]
+    assert [(x.host, x.target) for x in f] == [("R1", "client")]
+    assert f[0].evidence["CS SHADOW CERT GENERATION"] == day(700).isoformat(sep=" ")
+    assert f[0].remedy == "on CA: crypto pki server ROOT / auto-rollover 73"
+    site.server.auto_rollover_days = 73  # exactly (1 - 0.8) x 365
+    assert "rollover-overlap-short-autoenroll" not in ids(audit(tmp_path / "b", site))
+
+
+def test_overlap_short_shadow(tmp_path: Path) -> None:
+    site = good_site()
+    site.server.auto_rollover_days = 30
+    f = [x for x in audit(tmp_path, site) if x.rule == "rollover-overlap-short-shadow"]
+    assert [(x.host, x.impact_at) for x in f] == [("CA", day(657))]
+    site.server.auto_rollover_days = 73
+    assert "rollover-overlap-short-shadow" not in ids(audit(tmp_path / "b", site))
+
+
+def test_renew_timer_missing(tmp_path: Path) -> None:
+    site = good_site()
+    site.clients[0].tp_timers = False
+    f = [x for x in audit(tmp_path, site) if x.rule == "renew-timer-missing"]
+    assert [(x.host, x.target, x.impact_at) for x in f] == [("R1", "client", day(657))]
+
+
+def test_autoenroll_at_expiry(tmp_path: Path) -> None:
+    site = good_site()
+    site.clients[0].percent = None
+    site.clients[0].renew = None
+    f = [x for x in audit(tmp_path, site) if x.rule == "autoenroll-at-expiry"]
+    assert [(x.host, x.remedy) for x in f] == [
+        ("R1", "crypto pki trustpoint client / auto-enroll 80 regenerate")
+    ]
+
+
+def test_cert_expiring_and_expired(tmp_path: Path) -> None:
+    site = good_site()
+    c = site.clients[0]
+    c.auto, c.renew = False, None
+    f = audit(tmp_path, site, now=day(640))  # 17 days before the end
+    assert [(x.host, x.rule) for x in f if x.rule.startswith("cert-")] == [("R1", "cert-expiring")]
+    f = audit(tmp_path / "b", site, now=day(660))
+    assert [(x.host, x.rule, x.impact_at) for x in f if x.rule.startswith("cert-")] == [
+        ("R1", "cert-expired", day(657))
+    ]
+    # with auto-enroll and a RENEW timer before the end: a renewal is in place
+    c.auto, c.renew = True, day(650)
+    assert not {r for r in ids(audit(tmp_path / "c", site, now=day(640))) if r.startswith("cert-")}
+
+
+def test_rollover_ca_missing(tmp_path: Path) -> None:
+    site = good_site()
+    site.server.rollover_end = day(1460)
+    c = site.clients[0]
+    c.id_start, c.id_end, c.renew = day(584), day(730), day(700.8)
+    f = [x for x in audit(tmp_path, site, now=day(660)) if x.rule == "rollover-ca-missing"]
+    assert [(x.host, x.impact_at) for x in f] == [("R1", day(730))]
+    c.rollover_ca = True
+    assert "rollover-ca-missing" not in ids(audit(tmp_path / "b", site, now=day(660)))
+
+
+def test_ca_fingerprint_mismatch(tmp_path: Path) -> None:
+    site = good_site()
+    site.clients[0].ca_fp_seed = "another CA with the same name"
+    f = [x for x in audit(tmp_path, site) if x.rule == "ca-fingerprint-mismatch"]
+    assert [(x.host, x.target) for x in f] == [("R1", "client")]
+
+
+def test_trustpoint_not_enrolled(tmp_path: Path) -> None:
+    site = good_site()
+    site.clients.append(Client("R2", id_start=None, id_end=None))
+    f = [x for x in audit(tmp_path, site) if x.rule == "trustpoint-not-enrolled"]
+    assert [(x.host, x.target) for x in f] == [("R2", "client")]
+    assert "no identity certificate" in f[0].message
+
+
+def test_requests_pending(tmp_path: Path) -> None:
+    site = good_site()
+    site.server.grant = "manual"
+    site.server.pending = ["hostname=R7.lab"]
+    f = [x for x in audit(tmp_path, site) if x.rule == "requests-pending"]
+    assert [(x.host, x.target, x.remedy) for x in f] == [("CA", "ROOT", "crypto pki server ROOT grant 1")]
+
+
+def test_lifetime_exceeds_ca(tmp_path: Path) -> None:
+    site = good_site()
+    site.server.lifetime_cert_days = 800
+    f = [x for x in audit(tmp_path, site) if x.rule == "lifetime-exceeds-ca"]
+    assert [(x.host, x.target) for x in f] == [("CA", "ROOT")]
+
+
+def test_crl_stale(tmp_path: Path) -> None:
+    site = good_site()
+    site.server.crl_next = day(399)
+    f = [x for x in audit(tmp_path, site) if x.rule == "crl-stale"]
+    assert [(x.host, x.impact_at) for x in f] == [("CA", day(399))]
+
+
+def test_weak_crypto(tmp_path: Path) -> None:
+    site = good_site()
+    site.clients[0].key_bits = 1024
+    site.server.hash = "sha1"
+    f = [x for x in audit(tmp_path, site) if x.rule == "weak-crypto"]
+    assert {x.host for x in f} == {"R1", "CA"}
+    assert any("1024" in x.message for x in f) and any("sha1" in x.message for x in f)
+
+
+@pytest.mark.parametrize(
+    ("model", "version", "bad"),
+    [
+        ("CISCO2911/K9", "Cisco IOS Software, C2900 Software, Version 15.2(4)M3, RELEASE SOFTWARE", True),
+        ("CISCO2911/K9", "Cisco IOS Software, C2900 Software, Version 15.4(3)M2, RELEASE SOFTWARE", False),
+        ("CISCO2811", "Cisco IOS Software, 2800 Software, Version 12.4(24)T4, RELEASE SOFTWARE", True),
+        ("CISCO2811", "Cisco IOS Software, 2800 Software, Version 15.1(4)M12a, RELEASE SOFTWARE", False),
+        ("ISR4331/K9", "Cisco IOS XE Software, Version 03.13.05.S", True),
+        ("CSR1000V", "Cisco IOS XE Software, Version 17.03.04a", False),
+    ],
+)
+def test_software_unsupported(tmp_path: Path, model: str, version: str, bad: bool) -> None:
+    def facts(root: Path) -> None:
+        store.write_json(root, "R1", "facts", {"model": model, "os_version": version, "vendor": "Cisco"})
+
+    f = audit(tmp_path, good_site(), tweak=facts)
+    assert ("software-unsupported" in ids(f, "R1")) == bad
+
+
+def test_failed_and_unparseable_hosts(tmp_path: Path) -> None:
+    def breakage(root: Path) -> None:
+        store.write_error(root, "R9", "R9: TCP connection to 127.10.0.9:2222 refused")
+        store.write_output(
+            root, "R1", "show crypto pki timers detail", "PKI Timers\n|this is not a timer line\n"
+        )
+
+    f = audit(tmp_path, good_site(), tweak=breakage)
+    assert sorted((x.host, x.rule) for x in f if x.rule in ("host-unreachable", "parse-error")) == [
+        ("R1", "parse-error"),
+        ("R9", "host-unreachable"),
+    ]
+    unreachable = next(x for x in f if x.rule == "host-unreachable")
+    assert "refused" in unreachable.message
+
+
+def test_at_overrides_device_clock(tmp_path: Path) -> None:
+    site = good_site()
+    c = site.clients[0]
+    c.auto, c.renew = False, None
+    write_site(tmp_path, site, day(400))
+    states = load_collection(tmp_path)
+    assert "cert-expired" not in ids(run_audit(states).findings)
+    assert "cert-expired" in ids(run_audit(states, at=day(700)).findings)
+
+
+def test_version_key() -> None:
+    assert version_key("15.4(3)M2") > version_key("15.4(3)M")
