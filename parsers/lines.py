@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Sequence
 
 from .base import ParseError, clean_input
+from .noise import is_noise
 
 # `terminal exec prompt timestamp` prints these two lines after every command echo
 _EXEC_TIMESTAMP = (
@@ -26,6 +27,8 @@ def device_lines(text: str) -> list[str]:
         text = text.replace("\xa0", " ")
     lines = [ln.rstrip() for ln in clean_input(text)]
     out = [ln for ln in lines[:6] if not any(p.match(ln) for p in _EXEC_TIMESTAMP)] + lines[6:]
+    # syslog/debug lines and repeated prompts interleaved with the output (shared with part A's scanner)
+    out = [ln for ln in out if not ((s := ln.strip()) and is_noise(s, False))]
     while out and not out[0].strip():
         out.pop(0)
     if len(out) > 1 and _BARE_HOSTNAME.match(out[-1]):

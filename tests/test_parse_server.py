@@ -235,3 +235,16 @@ def test_real_server_crl(path: Path) -> None:
         for e in exp["revoked_certificates"]
     ]
     assert len(out.revoked) == len(re.findall(r"Serial Number \(hex\)", text))
+
+
+def test_syslog_and_prompts_interleaved_are_skipped() -> None:
+    text = """R1#show crypto pki server
+Certificate Server CA:
+    Status: enabled
+*Mar  1 00:00:12.123: %PKI-6-CS_GRANT_AUTO: All enrollment requests will be automatically granted.
+    State: enabled
+R1#
+    Granting mode is: auto
+R1#"""
+    (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
+    assert (srv.name, srv.status, srv.state, srv.grant_mode) == ("CA", "enabled", "enabled", "auto")
