@@ -273,6 +273,8 @@ class CertificateServer:
         self.crl: x509.CertificateRevocationList | None = None
         self.enabled = False
         self.transactions: dict[str, int] = {}
+        self.certs: dict[int, x509.Certificate] = {}  # issued certificates kept in memory (SCEP GetCert)
+        self.on_change: Callable[[], None] = lambda: None  # the plugin persists state and the running config
 
     # ------------------------------------------------------------------ basics
     @property
@@ -344,6 +346,7 @@ class CertificateServer:
         self._arm_ca_timers()
         out.append("% Certificate Server enabled.")
         self.syslog("%PKI-6-CS_ENABLED: Certificate server now enabled.")
+        self.on_change()
         return out
 
     def shutdown(self) -> list[str]:
@@ -453,6 +456,7 @@ class CertificateServer:
         except x509.ExtensionNotFound:
             pass
         cert = b.sign(ca_key, self._hash())
+        self.certs[serial] = cert
         self.issued[serial] = Issued(serial, not_before, not_after, one_line(csr.subject), rollover)
         if self.cfg.database_level in ("names", "complete"):
             self.storage.write(
@@ -647,6 +651,7 @@ class CertificateServer:
         self.rollover_cert = None
         self.keyring.delete(self.rollover_label)
         self.storage.delete(self._path(self.rollover_label + ".p12"))
+        self.on_change()
         return []
 
     # ------------------------------------------------------------------ timers and rollover
@@ -693,6 +698,7 @@ class CertificateServer:
             f"%PKI-6-CS_ROLLOVER_AVAILABLE: CS Rollover certificate has been generated for {self.name}, "
             f"it will become active at {ios_time(self.rollover_cert.not_valid_before_utc)}"
         )
+        self.on_change()
 
     def _cert_expire(self) -> None:
         """S4: at the CA's end the rollover CA (if any) becomes the active CA."""
@@ -713,6 +719,7 @@ class CertificateServer:
         )
         self._issue_crl()
         self._arm_ca_timers()
+        self.on_change()
 
     def _issue_crl(self) -> None:
         assert self.ca_cert is not None

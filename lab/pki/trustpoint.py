@@ -125,6 +125,7 @@ class DeviceCtx:
     serial: Callable[[], str]
     family: str = "iosxe"
     default_bits: int = 2048
+    changed: Callable[[], None] = lambda: None  # certificates/keys changed: persist, rewrite the chain block
 
 
 @dataclass
@@ -213,6 +214,7 @@ class Trustpoint:
         self.ca_installed_at = self.now()
         self._log("ca-installed")
         self._arm_shadow()
+        self.dev.changed()
         if self.cfg.auto_enroll and self.cert is None and self.pending is None:
             self.dev.syslog(f"%PKI-6-CERT_ENROLL_AUTO: Auto initial enrollment for trustpoint {self.name}")
             await self.enroll(challenge=self.cfg.password, include_serial=bool(self.cfg.serial_number))
@@ -345,6 +347,7 @@ class Trustpoint:
         self._log("cert-installed")
         self._syslog_install(cert)
         self._arm_renew()
+        self.dev.changed()
 
     def _install_rollover(self, cert: x509.Certificate, key_label: str) -> None:
         self.cert_rollover = cert
@@ -362,8 +365,11 @@ class Trustpoint:
             if self.dev.family != "ios"
             else f"%PKI-6-CERT_SHADOW_INSTALL: A rollover ID certificate has been installed under trustpoint {self.name}"
         )
-        self.dev.syslog("%PKI-6-SHADOWAUTOSAVE: Running configuration saved to NVRAM")
+        self.dev.syslog(
+            '%PKI-4-NOSHADOWAUTOSAVE: Configuration was modified.  Issue "write memory" to save new IOS PKI shadow certificate'
+        )
         self._arm_promotion()
+        self.dev.changed()
 
     def _syslog_install(self, cert: x509.Certificate) -> None:
         if self.dev.family == "ios":
@@ -445,6 +451,7 @@ class Trustpoint:
             self.ca_rollover = nxt
             self._log("rollover-ca-installed")
             self._arm_promotion()
+            self.dev.changed()
         return self.ca_rollover
 
     async def _shadow_renewal(self) -> None:
@@ -520,6 +527,7 @@ class Trustpoint:
             self.dev.timers.cancel(self._timer("RENEW"))
             self.renew_at = None
         self._arm_shadow()
+        self.dev.changed()
 
     # ------------------------------------------------------------------ lifecycle
     def zeroize(self) -> None:
@@ -579,4 +587,3 @@ class Trustpoint:
             self._arm_promotion()
         if self.renew_at is not None and self.cfg.auto_enroll and not self.renew_stopped:
             self.dev.timers.arm(self._timer("RENEW"), self.renew_at, self._renew)
-
