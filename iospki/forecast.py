@@ -116,9 +116,11 @@ class Event:
     event: str
     trustpoint: str | None = None
     detail: str = ""
+    valid_from: datetime | None = None  # the certificate this event yields, when it yields one
+    valid_to: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "host": self.host,
             "subject": self.subject,
             "event": self.event,
@@ -126,6 +128,10 @@ class Event:
             "trustpoint": self.trustpoint,
             "detail": self.detail,
         }
+        if self.valid_from and self.valid_to:
+            out["valid_from"] = self.valid_from.isoformat()
+            out["valid_to"] = self.valid_to.isoformat()
+        return out
 
 
 @dataclass(frozen=True)
@@ -213,10 +219,18 @@ class _Sim:
             heapq.heappush(self.heap, (at, _PRIO[kind], next(self.seq), kind, obj, version))
 
     def emit(
-        self, at: datetime, host: str, subject: str, event: str, tp: str | None = None, detail: str = ""
+        self,
+        at: datetime,
+        host: str,
+        subject: str,
+        event: str,
+        tp: str | None = None,
+        detail: str = "",
+        cert: Validity | None = None,
     ) -> None:
         if self.start <= at <= self.until:
-            self.events.append(Event(at, host, subject, event, tp, detail))
+            vf, vt = (cert.start, cert.end) if cert else (None, None)
+            self.events.append(Event(at, host, subject, event, tp, detail, vf, vt))
 
     def open_outage(self, tp: _TP, reason: str, at: datetime) -> None:
         tp.outage_open.setdefault(reason, at)
@@ -278,6 +292,7 @@ class _Sim:
             CS_SHADOW_CERT_GENERATION,
             None,
             f"rollover CA certificate {start.isoformat()} - {end.isoformat()}",
+            ca.roll,
         )
 
     def on_expire(self, at: datetime, ca: _CA) -> None:
@@ -319,14 +334,16 @@ class _Sim:
             )
             self.open_outage(tp, CA_UNTRUSTED, at)
             tp.shadow_version += 1
+        promoted: Validity | None = None
         if tp.roll_id is not None:
-            cert, tp.roll_id = tp.roll_id, None
+            promoted, tp.roll_id = tp.roll_id, None
             parts.append("Certificate (Rollover) -> Certificate")
             if tp.inp.regenerate:
                 parts.append(f"key {name}# -> {name}")
-            self.install_identity(tp, cert, cert.start)
         if parts:
-            self.emit(at, host, name, ROLLOVER_ACTIVATION, name, "; ".join(parts))
+            self.emit(at, host, name, ROLLOVER_ACTIVATION, name, "; ".join(parts), promoted)
+        if promoted is not None:
+            self.install_identity(tp, promoted, promoted.start)
 
     def on_renew(self, at: datetime, tp: _TP) -> None:
         host, name = tp.inp.host, tp.inp.trustpoint
@@ -357,7 +374,7 @@ class _Sim:
                 detail += " (capped at the CA's end)"
             if tp.inp.regenerate:
                 detail += f"; key {name}# replaces {name}"
-            self.emit(at, host, name, RENEW, name, detail)
+            self.emit(at, host, name, RENEW, name, detail, Validity(start, end))
             self.install_identity(tp, Validity(start, end), at)
             return
         # capped at the CA's end: shadow renewal (C4)
@@ -401,6 +418,7 @@ class _Sim:
             SHADOW_RENEWAL,
             name,
             f"CA Certificate (Rollover) and Certificate (Rollover) {start.isoformat()} - {end.isoformat()}",
+            tp.roll_id,
         )
 
     def pending(self, at: datetime, tp: _TP) -> None:
@@ -585,7 +603,9 @@ def ca_inputs(state: HostState) -> list[CAInput]:
         serving = True
         if srv is not None and ("disabled" in (srv.status or "") or "fail" in (srv.state or "")):
             serving = False
-        if state.config is not None and not (state.config.ip_http_server or state.config.ip_http_secure_server):
+        if state.config is not None and not (
+            state.config.ip_http_server or state.config.ip_http_secure_server
+        ):
             serving = False
         out.append(
             CAInput(
@@ -662,7 +682,9 @@ class CAIndex:
 
 def client_trustpoints(state: HostState) -> list[str]:
     """Trustpoints of a host that act as clients (not the CA server's own trustpoint)."""
-    servers = {s.name for s in state.servers} | {s.name for s in (state.config.servers if state.config else [])}
+    servers = {s.name for s in state.servers} | {
+        s.name for s in (state.config.servers if state.config else [])
+    }
     names: list[str] = []
     if state.config is not None:
         names = [t.name for t in state.config.trustpoints if (t.enrollment_mode or "") != "selfsigned"]
@@ -703,7 +725,9 @@ def trustpoint_input(state: HostState, name: str, idx: CAIndex) -> TrustpointInp
         retry_period=timedelta(minutes=cfg.enrollment_retry_period)
         if cfg and cfg.enrollment_retry_period
         else tm.DEFAULT_RETRY_PERIOD,
-        retry_count=cfg.enrollment_retry_count if cfg and cfg.enrollment_retry_count else tm.DEFAULT_RETRY_COUNT,
+        retry_count=cfg.enrollment_retry_count
+        if cfg and cfg.enrollment_retry_count
+        else tm.DEFAULT_RETRY_COUNT,
         clock_ok=state.clock_authoritative() is not False,
     )
 
