@@ -217,7 +217,7 @@ def test_bad_signature_is_rejected_with_badmessagecheck(keys) -> None:
         rep.verify(ca.cert)
         assert rep.pki_status == PkiStatus.FAILURE and rep.fail_info == FailInfo.BAD_MESSAGE_CHECK
         assert rep.recipient_nonce == nonce and rep.sender_nonce != nonce and rep.transaction_id == "SIG-1"
-        assert rep.content is None
+        assert not rep.content  # empty eContent, no pkcsPKIEnvelope
         assert not ca.requests and not ca.issued
 
     _run(ca, body)

@@ -85,7 +85,6 @@ class EnrollmentRequest:
     cipher: str  # envelope cipher: des, des3, aes128, aes192, aes256
     hash_name: str  # signature digest: sha1, sha256, sha384, sha512 (md5 accepted)
     http_method: str  # GET or POST
-    resend: bool = False  # same transaction id and key seen before (the server then calls poll, not enroll)
 
 
 @dataclass(frozen=True)
@@ -183,6 +182,8 @@ class ScepTransaction:
 class _Seen:
     key_fingerprint: str
     status: PkiStatus
+    message_type: MessageType
+    signer: x509.Certificate
 
 
 class ScepServer:
@@ -380,7 +381,11 @@ class ScepServer:
         if seen is not None and seen.key_fingerprint != fingerprint:
             raise ScepError("transaction id already used with a different key", FailInfo.BAD_REQUEST)
         mt = MessageType.RENEWAL_REQ if msg.message_type == MessageType.UPDATE_REQ else msg.message_type
-        if seen is not None and seen.status in (PkiStatus.PENDING, PkiStatus.SUCCESS):
+        resend = seen is not None and (
+            seen.status == PkiStatus.PENDING
+            or (seen.message_type == mt and seen.signer == signer)  # an exact re-send after SUCCESS
+        )
+        if resend:
             # clients (scepclient, certmonger) re-send the same PKCSReq instead of CertPoll
             issuer = self._ca_pairs()[1 if rollover else 0][0].subject
             decision = await self.backend.poll(msg.transaction_id, issuer, csr.subject)
@@ -399,14 +404,14 @@ class ScepServer:
                 http_method=method,
             )
             decision = await self.backend.enroll(request)
-        self._remember(msg.transaction_id, fingerprint, decision.status)
+        self._remember(msg.transaction_id, _Seen(fingerprint, decision.status, mt, signer))
         return decision
 
-    def _remember(self, transaction_id: str, fingerprint: str, status: PkiStatus) -> None:
-        if status == PkiStatus.FAILURE:
+    def _remember(self, transaction_id: str, seen: _Seen) -> None:
+        if seen.status == PkiStatus.FAILURE:
             self._seen.pop(transaction_id, None)  # a failed attempt may be retried (e.g. a fixed password)
             return
-        self._seen[transaction_id] = _Seen(fingerprint, status)
+        self._seen[transaction_id] = seen
         self._seen.move_to_end(transaction_id)
         while len(self._seen) > self._max_transactions:
             self._seen.popitem(last=False)
@@ -420,7 +425,9 @@ class ScepServer:
     ) -> ScepHttpResponse:
         ca_cert, ca_key = pair
         hash_name = msg.hash_name if msg.hash_name != "md5" else "sha1"
-        content: bytes | None = None
+        # PENDING/FAILURE: an empty eContent rather than none, as OpenSSL-based clients (certmonger, sscep)
+        # refuse to verify a SignedData without content; IOS accepts either.
+        content: bytes = b""
         status = decision.status
         fail_info, fail_text = decision.fail_info, decision.fail_text
         if status == PkiStatus.SUCCESS:
