@@ -83,7 +83,7 @@ _LAST = re.compile(r"Last enrollment status: (?P<status>.+)")
 _STATE = re.compile(
     r"(?P<item>Keys generated|Issuing CA authenticated|Certificate request\(s\)) \.+ (?P<value>.+)"
 )
-_YES_DETAIL = re.compile(r"(?P<yn>Yes|No)(?: \((?P<detail>.+)\))?")
+_YES_DETAIL = re.compile(r"(?P<yn>Yes|No)(?:\s*(?P<detail>\(.+\)))?")
 
 
 @register(r"(?:show|sh) crypto pki trustpoints?(?: \S+)? status")
@@ -124,7 +124,11 @@ def parse_trustpoints_status(text: str, platform: str | None = None) -> Trustpoi
             yn = _YES_DETAIL.fullmatch(value)
             if m["item"] == "Keys generated":
                 tp["keys_generated"] = yn["yn"] == "Yes" if yn else None
-                tp["keys_detail"] = yn["detail"] if yn else value
+                # "(General Purpose, exportable)" or, for usage keys, "(Signing, ...)(Encryption, ...)"
+                detail = yn["detail"] if yn else value
+                tp["keys_detail"] = (
+                    detail[1:-1] if detail and detail.count("(") == 1 and detail.startswith("(") else detail
+                )
             elif m["item"] == "Issuing CA authenticated":
                 tp["ca_authenticated"] = yn["yn"] == "Yes" if yn else None
             else:
