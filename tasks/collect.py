@@ -73,6 +73,9 @@ def collect_pki(
     for cmd in cmds:
         text = show(task, cmd, read_timeout=60)
         store.write_output(output, task.host.name, cmd, text, secrets)
+        if "% Invalid input detected" in text or "% Incomplete command" in text:
+            errors[cmd] = "the device rejected the command: " + next(ln.strip() for ln in text.splitlines() if ln.strip().startswith("%"))
+            continue
         model, err = _parse(cmd, store.redact(text, secrets), family)
         if model is not None:
             store.write_json(

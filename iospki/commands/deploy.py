@@ -105,7 +105,7 @@ def _ca(task: Task, ctx: Context) -> Result:
     if intent.ca_server.database_archive and not archive:
         raise TaskFailed(f"{task.host.name}: database_archive needs a password: set IOSPKI_CA_PASSPHRASE")
     pushed = task.run(task=push_config, lines=host_lines(ctx, task.host.name, archive)["ca_server"]).result
-    en = task.run(task=enable_ca_server, name=intent.ca_server.name, passphrase=secrets.ca_passphrase)
+    en = task.run(task=enable_ca_server, server=intent.ca_server.name, passphrase=secrets.ca_passphrase)
     st = server_state(show(task, f"show crypto pki server {intent.ca_server.name}"), intent.ca_server.name)
     return Result(
         host=task.host,
@@ -114,7 +114,7 @@ def _ca(task: Task, ctx: Context) -> Result:
     )
 
 
-def _client(task: Task, ctx: Context, ca_fps: dict[str, str]) -> Result:
+def _client(task: Task, ctx: Context, ca_fps: dict[str, str], failed_cas: set[str]) -> Result:
     intent: HostIntent = ctx.intents[task.host.name]
     secrets = pki_secrets(task.host)
     pushed = task.run(task=push_config, lines=host_lines(ctx, task.host.name)["trustpoints"]).result
@@ -123,6 +123,8 @@ def _client(task: Task, ctx: Context, ca_fps: dict[str, str]) -> Result:
     for tp in intent.trustpoints:
         expected = tp.expected_ca_fingerprint or ca_fps.get(tp.ca_server)
         if not expected:
+            if tp.ca_server in failed_cas:
+                raise TaskFailed(f"{task.host.name}: trustpoint {tp.name}: CA server {tp.ca_server} failed in this run")
             raise TaskFailed(
                 f"{task.host.name}: trustpoint {tp.name}: no fingerprint of CA {tp.ca_server} (pin it or deploy the CA first)"
             )
@@ -226,7 +228,8 @@ def deploy(
             if not mr.failed and mr[0].result:
                 ca_fps[h] = mr[0].result
     clients = nr.filter(filter_func=lambda h: bool(ctx.intents[h.name].trustpoints) and rows[h.name]["ok"])
-    cres = run(clients, _client, "clients", ctx=ctx, ca_fps=ca_fps)
+    failed_cas = {h for h, r in rows.items() if not r["ok"]}
+    cres = run(clients, _client, "clients", ctx=ctx, ca_fps=ca_fps, failed_cas=failed_cas)
     record(cres, "trustpoints")
     sent = {h: mr[0].result["trustpoints"] for h, mr in cres.items() if not mr.failed}
     # manual grant: the toolkit grants on the CA when the intent allows it

@@ -26,8 +26,9 @@ EXIT_FINDINGS = 1  # findings, or a verification that failed
 EXIT_USAGE = 2  # usage or configuration error
 EXIT_HOSTS = 3  # some hosts unreachable or failed
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# Wide tables when piped (CI logs, tests); the terminal's width otherwise.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
 
 INVENTORY_OPT = typer.Option(
     None, "--inventory", "-i", help="Nornir inventory directory (default: the built-in lab)"
