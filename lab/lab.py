@@ -83,6 +83,16 @@ class Lab:
                 self.plugin_errors.append(f"{name}: {type(exc).__name__}: {exc}")
                 continue
             setup = getattr(module, "setup", None)
+            if setup is None:  # the package may keep its wiring in a `plugin` submodule
+                try:
+                    setup = getattr(importlib.import_module(f"{name}.plugin"), "setup", None)
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{name}.plugin":
+                        self.plugin_errors.append(f"{name}.plugin: {exc}")
+                        log.exception("plugin %s.plugin failed to import", name)
+                except Exception as exc:
+                    self.plugin_errors.append(f"{name}.plugin: {type(exc).__name__}: {exc}")
+                    log.exception("plugin %s.plugin failed to import", name)
             if setup is None:
                 continue
             try:

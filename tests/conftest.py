@@ -13,7 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
-pytest_plugins: list[str] = []
+pytest_plugins: list[str] = ["lab_fixture"]
 
 
 @pytest.fixture(scope="session")
