@@ -30,17 +30,36 @@ PASSWORD = "lab-fixture-password"
 SECRET = "lab-fixture-enable"
 
 GROUPS: dict[str, Any] = {
-    "ios": {"platform": "ios", "data": {"family": "ios"},
-            "connection_options": {"netmiko": {"platform": "cisco_ios"}, "napalm": {"platform": "ios"}}},
-    "iosxe": {"platform": "ios", "data": {"family": "iosxe"},
-              "connection_options": {"netmiko": {"platform": "cisco_xe"}, "napalm": {"platform": "ios"}}},
-    "isr_g1": {"groups": ["ios"], "data": {"platform_family": "ISR-G1", "model": "2811", "software": "15.1(4)M12a"}},
-    "isr_g2": {"groups": ["ios"],
-               "data": {"platform_family": "ISR-G2", "model": "CISCO2911/K9", "software": "15.4(3)M10"}},
-    "isr4k": {"groups": ["iosxe"],
-              "data": {"platform_family": "ISR4K", "model": "ISR4451-X/K9", "software": "16.09.05"}},
-    "asr1k": {"groups": ["iosxe"], "data": {"platform_family": "ASR1k", "model": "ASR1001-X", "software": "16.12.04"}},
-    "csr1k": {"groups": ["iosxe"], "data": {"platform_family": "CSR1k", "model": "CSR1000V", "software": "17.03.04a"}},
+    "ios": {
+        "platform": "ios",
+        "data": {"family": "ios"},
+        "connection_options": {"netmiko": {"platform": "cisco_ios"}, "napalm": {"platform": "ios"}},
+    },
+    "iosxe": {
+        "platform": "ios",
+        "data": {"family": "iosxe"},
+        "connection_options": {"netmiko": {"platform": "cisco_xe"}, "napalm": {"platform": "ios"}},
+    },
+    "isr_g1": {
+        "groups": ["ios"],
+        "data": {"platform_family": "ISR-G1", "model": "2811", "software": "15.1(4)M12a"},
+    },
+    "isr_g2": {
+        "groups": ["ios"],
+        "data": {"platform_family": "ISR-G2", "model": "CISCO2911/K9", "software": "15.4(3)M10"},
+    },
+    "isr4k": {
+        "groups": ["iosxe"],
+        "data": {"platform_family": "ISR4K", "model": "ISR4451-X/K9", "software": "16.09.05"},
+    },
+    "asr1k": {
+        "groups": ["iosxe"],
+        "data": {"platform_family": "ASR1k", "model": "ASR1001-X", "software": "16.12.04"},
+    },
+    "csr1k": {
+        "groups": ["iosxe"],
+        "data": {"platform_family": "CSR1k", "model": "CSR1000V", "software": "17.03.04a"},
+    },
 }
 
 DEFAULT_HOSTS = [
@@ -111,7 +130,9 @@ class LabHandle:
     def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         url = self._state()["control"] + path
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            url, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=600) as resp:
             return json.loads(resp.read())
 
@@ -146,7 +167,10 @@ class LabHandle:
         """Run `python -m iospki.lab --state <dir> ARGS` (the command-line front end)."""
         return subprocess.run(
             [sys.executable, "-m", "iospki.lab", "--state", str(self.state_dir), *args],
-            capture_output=True, text=True, timeout=300, check=check,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=check,
         )
 
     def stop(self) -> None:
@@ -165,8 +189,12 @@ def _free_port(address: str) -> int:
         return int(s.getsockname()[1])
 
 
-def write_inventory(directory: Path, hosts: list[tuple[str, str]], extra_data: dict[str, Any] | None = None,
-                    host_data: dict[str, dict[str, Any]] | None = None) -> dict[str, LabHost]:
+def write_inventory(
+    directory: Path,
+    hosts: list[tuple[str, str]],
+    extra_data: dict[str, Any] | None = None,
+    host_data: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, LabHost]:
     """Write hosts/groups/defaults.yaml for (name, platform group) pairs; returns the hosts."""
     directory.mkdir(parents=True, exist_ok=True)
     a, b = _base_octets()
@@ -192,26 +220,55 @@ def write_inventory(directory: Path, hosts: list[tuple[str, str]], extra_data: d
     (directory / "hosts.yaml").write_text(yaml.safe_dump(hosts_yaml, sort_keys=False))
     (directory / "groups.yaml").write_text(yaml.safe_dump(GROUPS, sort_keys=False))
     (directory / "defaults.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
-    (directory / "config.yaml").write_text(yaml.safe_dump({
-        "inventory": {"plugin": "SimpleInventory", "options": {
-            "host_file": str(directory / "hosts.yaml"), "group_file": str(directory / "groups.yaml"),
-            "defaults_file": str(directory / "defaults.yaml")}},
-        "runner": {"plugin": "threaded", "options": {"num_workers": 20}},
-        "logging": {"enabled": False},
-        "ssh": {"config_file": str(directory / "ssh_config")},
-    }, sort_keys=False))
+    (directory / "config.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "inventory": {
+                    "plugin": "SimpleInventory",
+                    "options": {
+                        "host_file": str(directory / "hosts.yaml"),
+                        "group_file": str(directory / "groups.yaml"),
+                        "defaults_file": str(directory / "defaults.yaml"),
+                    },
+                },
+                "runner": {"plugin": "threaded", "options": {"num_workers": 20}},
+                "logging": {"enabled": False},
+                "ssh": {"config_file": str(directory / "ssh_config")},
+            },
+            sort_keys=False,
+        )
+    )
     (directory / "ssh_config").write_text("")
     return result
 
 
-def start_lab(base: Path, hosts: list[tuple[str, str]] | None = None, start: str | None = None,
-              rate: float = 1.0, plugins: str | None = None, host_data: dict[str, dict[str, Any]] | None = None,
-              timeout: float = 120.0) -> LabHandle:
+def start_lab(
+    base: Path,
+    hosts: list[tuple[str, str]] | None = None,
+    start: str | None = None,
+    rate: float = 1.0,
+    plugins: str | None = None,
+    host_data: dict[str, dict[str, Any]] | None = None,
+    timeout: float = 120.0,
+) -> LabHandle:
     inv = base / "inventory"
     state = base / "state"
     lab_hosts = write_inventory(inv, hosts or DEFAULT_HOSTS, host_data=host_data)
-    cmd = [sys.executable, "-m", "iospki.lab", "--state", str(state), "up", "--inventory", str(inv),
-           "--rate", str(rate), "--quiet", "--timeout", str(timeout)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "iospki.lab",
+        "--state",
+        str(state),
+        "up",
+        "--inventory",
+        str(inv),
+        "--rate",
+        str(rate),
+        "--quiet",
+        "--timeout",
+        str(timeout),
+    ]
     if start:
         cmd += ["--start", start]
     if plugins is not None:
