@@ -254,6 +254,7 @@ class Clock(Model):
 
 class NtpStatus(Model):
     synchronized: bool
+    enabled: bool = Field(default=True, description="False for '%NTP is not enabled.'")
     stratum: int | None = None
     reference: str | None = None
     nominal_freq_hz: float | None = None

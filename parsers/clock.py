@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from iospki.models import Clock, NtpStatus
@@ -65,8 +66,9 @@ _NTP_GRAMMAR = compile_all(
     r"clock offset is -?[\d.]+ msec, root delay is -?[\d.]+ msec",
     r"root dispersion is -?[\d.]+ msec, peer dispersion is -?[\d.]+ msec",
     r"loopfilter state is .+, drift is -?[\d.]+ s/s",
-    r"system poll interval is \d+, last update was \d+ sec ago\.",
+    r"system poll interval is \d+, (?:last update was \d+ sec ago|never updated)\.",
 )
+_NTP_OFF = re.compile(r"%\s*NTP is not enabled\.?")
 
 
 def _num(raw: dict[str, Any], key: str, cast: type[float] | type[int] = float) -> Any:
@@ -77,6 +79,9 @@ def _num(raw: dict[str, Any], key: str, cast: type[float] | type[int] = float) -
 @register(r"(?:show|sh) ntp status")
 def parse_ntp_status(text: str, platform: str | None = None) -> NtpStatus:
     lines = device_lines(text)
+    body = [ln.strip() for ln in lines if ln.strip()]
+    if len(body) == 1 and _NTP_OFF.fullmatch(body[0]):
+        return NtpStatus(synchronized=False, enabled=False)
     check_placed(NTP, lines, _NTP_GRAMMAR)
     heads = [ln for ln in lines if _NTP_GRAMMAR[0].fullmatch(ln.strip())]
     if len(heads) != 1:

@@ -113,3 +113,20 @@ def test_ntp_garbage_raises() -> None:
             "show ntp status",
             "Clock is synchronized, stratum 2, reference is 1.2.3.4\n% NTP is not enabled.\n",
         )
+
+
+def test_ntp_never_updated_and_not_enabled() -> None:
+    text = """Clock is unsynchronized, stratum 16, no reference clock
+nominal freq is 250.0000 Hz, actual freq is 250.0000 Hz, precision is 2**10
+ntp uptime is 0 (1/100 of seconds), resolution is 4000
+reference time is 00000000.00000000 (00:00:00.000 UTC Mon Jan 1 1900)
+clock offset is 0.0000 msec, root delay is 0.00 msec
+root dispersion is 0.00 msec, peer dispersion is 0.00 msec
+loopfilter state is 'FSET' (Drift set from file), drift is 0.000000000 s/s
+system poll interval is 64, never updated."""
+    out = parse("show ntp status", text)
+    assert (
+        not out.synchronized and out.enabled and out.poll_interval == 64 and out.last_update_seconds is None
+    )
+    off = parse("show ntp status", "R1#show ntp status\n%NTP is not enabled.\nR1#")
+    assert off.enabled is False and off.synchronized is False
