@@ -33,6 +33,7 @@ from iospki.commands import rollover as _rollover  # noqa: E402
 from iospki.commands import renew as _renew  # noqa: E402
 from iospki.commands import verify as _verify  # noqa: E402
 from iospki.commands import scep as _scep  # noqa: E402
+from iospki.commands import demo as _demo  # noqa: E402
 
 app.add_typer(_inventory.app, name="inventory")
 app.command("deploy")(_deploy.deploy)
@@ -42,6 +43,7 @@ app.command("rollover")(_rollover.rollover)
 app.command("renew")(_renew.renew)
 app.command("verify")(_verify.verify)
 app.add_typer(_scep.app, name="scep")
+app.command("demo")(_demo.demo)
 
 
 def main() -> None:

@@ -119,3 +119,11 @@ def collect(
             )
     console.print(table(f"Collected into {out}", ["host", "result", "outputs", "facts", "note"], rows))
     raise typer.Exit(EXIT_HOSTS if res.failed else EXIT_OK)
+
+
+def collect_live(inventory: str | Path | None, limit: str | None, output: Path, facts: bool = True) -> CollectOutcome:
+    """For other commands (e.g. a live audit): load the inventory and collect into `output`.
+    Usage/config problems exit with code 2 (typer.Exit)."""
+    from .toolkit import open_inventory as _open
+
+    return collect_into(_open(str(inventory) if inventory else None, limit), output, facts)

@@ -1,0 +1,167 @@
+"""`iospki demo`: the whole lifecycle on a fresh lab, in a few minutes.
+
+Starts the lab twin as a subprocess (`python -m iospki.lab up`, never imported), deploys, collects, shows
+status, rolls the CA over on demand (with verification incl. GetNextCACert), advances the lab clock through
+rollover day, collects again, verifies, runs audit + forecast when available, prints where the outputs are
+and stops the lab (also on Ctrl-C and errors).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from iospki.inventory import DEFAULT_INVENTORY
+
+from .toolkit import EXIT_FINDINGS, EXIT_HOSTS, EXIT_OK, console, err_console
+
+
+def _lab(state: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "iospki.lab", *args, "--state", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _cli(*args: str, timeout: float = 600) -> int:
+    """Run an `iospki` command in a child process (its own exit code, its own output on our terminal)."""
+    return subprocess.run(
+        [sys.executable, "-c", "from iospki.cli import main; main()", *args], timeout=timeout
+    ).returncode
+
+
+def _step(title: str, fn: Callable[[], int], expect: tuple[int, ...] = (EXIT_OK,)) -> int:
+    console.rule(f"[bold]{title}")
+    t0 = time.monotonic()
+    rc = fn()
+    mark = "[green]ok[/green]" if rc in expect else f"[red]exit {rc}[/red]"
+    console.print(f"{mark} ({time.monotonic() - t0:.1f}s)")
+    return rc
+
+
+def demo(
+    inventory: Path = typer.Option(
+        None, "--inventory", "-i", help="lab inventory (default: the built-in one)"
+    ),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="where collections and reports go (default ./out/demo-<UTC time>)"
+    ),
+    advance: str = typer.Option(
+        "731d", "--advance", help="how far to move the lab clock (through rollover day)"
+    ),
+    keep_lab: bool = typer.Option(False, "--keep-lab", help="leave the lab running at the end"),
+) -> None:
+    """Fresh lab: deploy, collect, status, rollover, advance the clock through rollover day, collect, verify."""
+    inv = (inventory or DEFAULT_INVENTORY).resolve()
+    out = (output or Path("out") / f"demo-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    state = Path(tempfile.mkdtemp(prefix="iospki-demo-lab-"))
+    inv_args = ["--inventory", str(inv)]
+    failures: list[str] = []
+    started = False
+    try:
+        console.rule("[bold]lab up")
+        up = _lab(state, "up", "--inventory", str(inv))
+        if up.returncode != 0:
+            err_console.print(f"[red]the lab did not start:[/red] {(up.stderr or up.stdout).strip()[-2000:]}")
+            raise typer.Exit(EXIT_HOSTS)
+        started = True
+        console.print(up.stdout.strip())
+
+        def check(title: str, args: list[str], expect: tuple[int, ...] = (EXIT_OK,)) -> int:
+            rc = _step(title, lambda: _cli(*args))
+            if rc not in expect:
+                failures.append(f"{title}: exit {rc}")
+            return rc
+
+        check("inventory validate", ["inventory", "validate", *inv_args])
+        check("deploy --dry-run", ["deploy", "--dry-run", *inv_args, "--backup-dir", str(out / "backups")])
+        check("deploy", ["deploy", *inv_args, "--backup-dir", str(out / "backups")])
+        check("deploy again (idempotent: nothing to change)", ["deploy", "--dry-run", *inv_args])
+        check("collect (before)", ["collect", *inv_args, "--output", str(out / "before")])
+        check("status", ["status", "--offline", str(out / "before")], (EXIT_OK, EXIT_FINDINGS))
+        server = _first_ca(inv)
+        if server:
+            check(
+                f"rollover {server} (on demand, verified with GetNextCACert)",
+                ["rollover", server, "--yes", *inv_args],
+            )
+        console.rule(f"[bold]lab clock advance {advance} (through rollover day)")
+        t0 = time.monotonic()
+        adv = _lab(state, "clock", "advance", advance, timeout=1800)
+        console.print((adv.stdout or adv.stderr).strip() + f" ({time.monotonic() - t0:.1f}s)")
+        if adv.returncode != 0:
+            failures.append(f"clock advance: {adv.stderr.strip()}")
+        check("collect (after)", ["collect", *inv_args, "--output", str(out / "after")])
+        check(
+            "status after rollover day", ["status", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS)
+        )
+        check(
+            "verify before -> after",
+            ["verify", "--before", str(out / "before"), "--after", str(out / "after"), *inv_args],
+        )
+        if _has_command("audit"):
+            check(
+                "audit (after)",
+                [
+                    "audit",
+                    "--offline",
+                    str(out / "after"),
+                    "--format",
+                    "html",
+                    "--output",
+                    str(out / "audit.html"),
+                ],
+                (EXIT_OK, EXIT_FINDINGS),
+            )
+        if _has_command("forecast"):
+            check("forecast (after)", ["forecast", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS))
+    except KeyboardInterrupt:
+        err_console.print("[yellow]interrupted: stopping the lab[/yellow]")
+        failures.append("interrupted")
+    finally:
+        if started and not keep_lab:
+            _lab(state, "down", timeout=60)
+            shutil.rmtree(state, ignore_errors=True)
+        elif started:
+            console.print(f"lab left running: python -m iospki.lab status --state {state}")
+    console.rule("[bold]outputs")
+    for p in ("backups", "before", "after", "audit.html"):
+        if (out / p).exists():
+            console.print(f"  {out / p}")
+    if failures:
+        err_console.print("[red]demo finished with problems:[/red] " + "; ".join(failures))
+        raise typer.Exit(EXIT_FINDINGS)
+    console.print("[green]demo complete[/green]")
+
+
+def _first_ca(inv: Path) -> str | None:
+    from iospki.intent import host_intent
+    from iospki.inventory import load_nornir
+
+    nr = load_nornir(inv)
+    for n, h in nr.inventory.hosts.items():
+        if host_intent(dict(h.items())).ca_server:
+            return n
+    return None
+
+
+def _has_command(name: str) -> bool:
+    from iospki.cli import app
+
+    names: list[Any] = [
+        c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
+    ]
+    names += [g.name for g in app.registered_groups]
+    return name in names
