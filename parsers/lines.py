@@ -17,7 +17,7 @@ _EXEC_TIMESTAMP = (
     ),
 )
 # a prompt that lost its '#' at the end of a capture (e.g. "iosv-1")
-_BARE_HOSTNAME = re.compile(r"^[A-Za-z][\w.\-]*$")
+_BARE_HOSTNAME = re.compile(r"^(?=.*[^0-9A-Fa-f])[A-Za-z][\w.\-]*$")  # not a hex word of key data
 
 
 def device_lines(text: str) -> list[str]:
