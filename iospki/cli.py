@@ -45,6 +45,11 @@ app.command("verify")(_verify.verify)
 app.add_typer(_scep.app, name="scep")
 app.command("demo")(_demo.demo)
 
+from iospki.commands import audit as _audit  # noqa: E402
+
+app.command("audit")(_audit.audit)
+app.command("forecast")(_audit.forecast)
+
 
 def main() -> None:
     app()

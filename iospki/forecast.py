@@ -328,7 +328,7 @@ class _Sim:
             tp.ca_cert, tp.roll_ca = tp.roll_ca, None
             parts.append("CA Certificate (Rollover) -> CA Certificate")
             self.arm_shadow(tp)
-        elif tp.ca_cert is not None and tp.ca_cert.end <= at:
+        elif tp.ca_cert is not None and tp.ca_cert.end <= at and CA_UNTRUSTED not in tp.outage_open:
             self.emit(
                 at, host, name, CA_CERT_END, name, "no CA Certificate (Rollover): the new CA is not trusted"
             )

@@ -1,0 +1,48 @@
+"""Markdown for a CI job summary."""
+
+from __future__ import annotations
+
+from iospki.audit.engine import AuditResult
+from iospki.reports.common import summary
+
+_ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+
+
+def _cell(s: str) -> str:
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(result: AuditResult) -> str:
+    s = summary(result)
+    out = [
+        "## iospki audit",
+        "",
+        f"{len(result.hosts)} hosts ({len(result.failed_hosts)} failed) · "
+        f"{s['critical']} critical · {s['warning']} warning · {s['info']} info"
+        + (f" · at {result.at.isoformat()}" if result.at else " · each device's own clock"),
+        "",
+    ]
+    if result.findings:
+        out += ["| | rule | host | target | finding | impact | remedy |", "|---|---|---|---|---|---|---|"]
+        for f in result.findings:
+            out.append(
+                f"| {_ICON[f.severity.value]} | `{f.rule}` | {_cell(f.host)} | {_cell(f.target or '')} | "
+                f"{_cell(f.message)} | {f.impact_at.isoformat(sep=' ') if f.impact_at else ''} | `{_cell(f.remedy)}` |"
+            )
+    else:
+        out.append("No findings.")
+    fc = result.forecast
+    if fc is not None and fc.outages:
+        out += [
+            "",
+            "### Predicted outages",
+            "",
+            "| host | trustpoint | from | until | reason |",
+            "|---|---|---|---|---|",
+        ]
+        for o in fc.outages:
+            out.append(
+                f"| {o.host} | {o.trustpoint} | {o.start.isoformat(sep=' ')} | "
+                f"{o.end.isoformat(sep=' ') if o.end else 'open'} | {o.reason} |"
+            )
+    return "\n".join(out) + "\n"
