@@ -23,7 +23,7 @@ import yaml
 from netutils.lib_mapper import NAPALM_LIB_MAPPER_REVERSE
 from nornir import InitNornir
 from nornir.core import Nornir
-from nornir.core.inventory import Host
+from nornir.core.inventory import ConnectionOptions, Host
 
 DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "inventory"
 
@@ -104,10 +104,10 @@ def load_nornir(
             logging={"enabled": False},
             ssh={"config_file": _empty_ssh_config()},
         )
-    except yaml.YAMLError as exc:
-        raise InventoryError(f"inventory {inv_dir}: not valid YAML: {exc}") from None
-    except (TypeError, ValueError, KeyError) as exc:
-        raise InventoryError(f"inventory {inv_dir}: {exc}") from None
+    except Exception as exc:  # ruamel/yaml parse errors, wrong types in the files
+        kind = "not valid YAML" if "yaml" in type(exc).__module__.lower() else type(exc).__name__
+        msg = " ".join(str(exc).split())
+        raise InventoryError(f"inventory {inv_dir}: {kind}: {msg[:300]}") from None
     for host in nr.inventory.hosts.values():
         apply_credentials(host)
         map_platforms(host)
@@ -131,15 +131,17 @@ def apply_credentials(host: Host) -> None:
         host.password = password
     if secret is not None:
         for plugin in ("netmiko", "napalm"):
-            co = host.connection_options.get(plugin)
-            if co is None:
-                continue
-            extras = dict(co.extras or {})
+            # copy the resolved extras (from host, groups, defaults) to the host level with the secret set
+            extras = dict(host.get_connection_parameters(plugin).extras or {})
             if plugin == "netmiko":
                 extras["secret"] = secret
             else:
                 extras["optional_args"] = {**(extras.get("optional_args") or {}), "secret": secret}
-            co.extras = extras
+            co = host.connection_options.get(plugin)
+            if co is None:
+                host.connection_options[plugin] = ConnectionOptions(extras=extras)
+            else:
+                co.extras = extras
     if not is_lab(host) and not password:
         # Inventory-held passwords are for the lab only.
         host.password = None
