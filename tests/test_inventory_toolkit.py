@@ -11,10 +11,24 @@ from typer.testing import CliRunner
 
 from iospki.cli import app
 from iospki.intent import CAServerIntent, TrustpointIntent, validate_inventory
-from iospki.inventory import DEFAULT_INVENTORY, InventoryError, all_secrets, credential_errors, limit_hosts, load_nornir, pki_secrets
+from iospki.inventory import (
+    DEFAULT_INVENTORY,
+    InventoryError,
+    all_secrets,
+    credential_errors,
+    limit_hosts,
+    load_nornir,
+    pki_secrets,
+)
 
 REPO = Path(__file__).resolve().parents[1]
-ENV = ("IOSPKI_USERNAME", "IOSPKI_PASSWORD", "IOSPKI_ENABLE_SECRET", "IOSPKI_CA_PASSPHRASE", "IOSPKI_CHALLENGE_PASSWORD")
+ENV = (
+    "IOSPKI_USERNAME",
+    "IOSPKI_PASSWORD",
+    "IOSPKI_ENABLE_SECRET",
+    "IOSPKI_CA_PASSPHRASE",
+    "IOSPKI_CHALLENGE_PASSWORD",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -104,7 +118,9 @@ def test_validate_cross_host_rules(tmp_path: Path) -> None:
     hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
     hosts["r1"]["data"] = {"trustpoints": [{"name": "X", "ca_server": "nosuch"}]}
     hosts["r2"]["data"] = {"trustpoints": [{"name": "X", "ca_server": "r3"}]}
-    hosts["r4"]["data"] = {"trustpoints": [{"name": "X", "ca_server": "ca1", "enrollment_url": "http://127.10.0.1:80"}]}
+    hosts["r4"]["data"] = {
+        "trustpoints": [{"name": "X", "ca_server": "ca1", "enrollment_url": "http://127.10.0.1:80"}]
+    }
     hosts["r5"]["data"] = {"trustpoints": [{"name": "X", "ca_server": "ca1", "auto_enroll_percent": 150}]}
     (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts))
     r = CliRunner().invoke(app, ["inventory", "validate", "--inventory", str(inv), "--json"])
@@ -122,7 +138,9 @@ def test_intent_model_rules() -> None:
         CAServerIntent(name="CA", lifetime_ca_days=100, lifetime_certificate_days=365)
     with pytest.raises(ValueError, match="shorter than the CA lifetime"):
         CAServerIntent(name="CA", lifetime_ca_days=100, lifetime_certificate_days=50, auto_rollover_days=100)
-    tp = TrustpointIntent(name="T", ca_server="ca1", expected_ca_fingerprint="8434CA9A F98CC825 1A78844F 69FFFE42")
+    tp = TrustpointIntent(
+        name="T", ca_server="ca1", expected_ca_fingerprint="8434CA9A F98CC825 1A78844F 69FFFE42"
+    )
     assert tp.expected_ca_fingerprint == "8434CA9AF98CC8251A78844F69FFFE42"
     with pytest.raises(ValueError, match="MD5"):
         TrustpointIntent(name="T", ca_server="ca1", expected_ca_fingerprint="1234")
