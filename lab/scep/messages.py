@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from asn1crypto import algos, cms, core, parser
-from asn1crypto import crl as acrl
 from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -141,6 +140,54 @@ def _symmetric(cipher: str, key: bytes, iv: bytes) -> Cipher:
     return Cipher(algorithms.AES(key), modes.CBC(iv))
 
 
+# --- minimal DER writer (the hot path: asn1crypto object building costs more than the RSA work) ----------
+
+
+def _len(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _tlv(tag: int, content: bytes) -> bytes:
+    return bytes([tag]) + _len(len(content)) + content
+
+
+def _seq(*parts: bytes) -> bytes:
+    return _tlv(0x30, b"".join(parts))
+
+
+def _der_int(n: int) -> bytes:
+    return _tlv(0x02, n.to_bytes(n.bit_length() // 8 + 1, "big", signed=True))
+
+
+def _der_oid(dotted: str) -> bytes:
+    return bytes(core.ObjectIdentifier(dotted).dump())
+
+
+OID_DATA = _der_oid("1.2.840.113549.1.7.1")
+OID_SIGNED_DATA = _der_oid("1.2.840.113549.1.7.2")
+OID_ENVELOPED_DATA = _der_oid("1.2.840.113549.1.7.3")
+OID_CONTENT_TYPE = _der_oid("1.2.840.113549.1.9.3")
+OID_MESSAGE_DIGEST = _der_oid("1.2.840.113549.1.9.4")
+ALG_RSA = _seq(_der_oid("1.2.840.113549.1.1.1"), b"\x05\x00")
+_DIGEST_ALG_IDS = {name: bytes(algos.DigestAlgorithm({"algorithm": name}).dump()) for name in HASHES}
+_CIPHER_OIDS = {name: _der_oid(algos.EncryptionAlgorithmId.unmap(v[0])) for name, v in CIPHERS.items()}
+
+
+def _der_attr(oid_der: bytes, value_der: bytes) -> bytes:
+    return _seq(oid_der, _tlv(0x31, value_der))
+
+
+def _issuer_and_serial_der(cert: x509.Certificate) -> bytes:
+    return _seq(cert.issuer.public_bytes(), _der_int(cert.serial_number))
+
+
+def _cert_der(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
 # --- small ASN.1 helpers ---------------------------------------------------------------------------------
 
 
@@ -173,17 +220,8 @@ def _load_content_info(data: bytes, what: str) -> cms.ContentInfo:
         raise ScepError(f"{what} is not a CMS ContentInfo: {exc}", FailInfo.BAD_REQUEST) from exc
 
 
-def _a_cert(cert: x509.Certificate) -> ax509.Certificate:
-    return ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
-
-
 def _x_cert(cert: ax509.Certificate) -> x509.Certificate:
     return x509.load_der_x509_certificate(cert.dump())
-
-
-def _issuer_and_serial(cert: x509.Certificate) -> cms.IssuerAndSerialNumber:
-    a = _a_cert(cert)
-    return cms.IssuerAndSerialNumber({"issuer": a.issuer, "serial_number": a.serial_number})
 
 
 def encode_issuer_and_serial(issuer: x509.Name, serial: int) -> bytes:
@@ -245,32 +283,22 @@ def _x_name(name: ax509.Name) -> x509.Name:
 def encode_degenerate(
     certificates: Sequence[x509.Certificate], crls: Sequence[x509.CertificateRevocationList] = ()
 ) -> bytes:
-    """Certs-only (and/or CRLs-only) SignedData with no signers, as ContentInfo DER."""
-    sd: dict[str, object] = {
-        "version": "v1",
-        "digest_algorithms": [],
-        "encap_content_info": cms.ContentInfo({"content_type": "data"}),
-        "signer_infos": [],
-    }
+    """Certs-only (and/or CRLs-only) SignedData with no signers, as ContentInfo DER.
+
+    Certificates keep the given order (the issued certificate first), which simple clients rely on."""
+    parts = [_der_int(1), _tlv(0x31, b""), _seq(OID_DATA)]
     if certificates:
-        sd["certificates"] = [
-            cms.CertificateChoices(name="certificate", value=_a_cert(c)) for c in certificates
-        ]
+        parts.append(_tlv(0xA0, b"".join(_cert_der(c) for c in certificates)))
     if crls:
-        sd["crls"] = [
-            cms.RevocationInfoChoice(
-                name="crl",
-                value=acrl.CertificateList.load(c.public_bytes(serialization.Encoding.DER)),
-            )
-            for c in crls
-        ]
-    return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(sd)}).dump()
+        parts.append(_tlv(0xA1, b"".join(c.public_bytes(serialization.Encoding.DER) for c in crls)))
+    parts.append(_tlv(0x31, b""))
+    return _seq(OID_SIGNED_DATA, _tlv(0xA0, _seq(*parts)))
 
 
 def _certs_of(sd: cms.SignedData) -> list[x509.Certificate]:
     out = []
     certs = sd["certificates"]
-    if certs.native is None:
+    if isinstance(certs, core.Void) or certs.contents is None:
         return []
     for choice in certs:
         if choice.name == "certificate":
@@ -287,7 +315,7 @@ def decode_degenerate(data: bytes) -> tuple[list[x509.Certificate], list[x509.Ce
         sd = ci["content"]
         certs = _certs_of(sd)
         crls = []
-        if sd["crls"].native is not None:
+        if not isinstance(sd["crls"], core.Void) and sd["crls"].contents is not None:
             for choice in sd["crls"]:
                 if choice.name == "crl":
                     crls.append(x509.load_der_x509_crl(choice.chosen.dump()))
@@ -302,7 +330,7 @@ def decode_degenerate(data: bytes) -> tuple[list[x509.Certificate], list[x509.Ce
 def encrypt_envelope(content: bytes, recipient: x509.Certificate, cipher: str = "des3") -> bytes:
     """EnvelopedData (ContentInfo DER) of ``content`` for ``recipient`` (RSA key transport, PKCS#1 v1.5)."""
     try:
-        alg_name, key_len, block = CIPHERS[cipher]
+        _, key_len, block = CIPHERS[cipher]
     except KeyError:
         raise ScepError(f"unsupported content cipher {cipher!r}", FailInfo.BAD_ALG) from None
     public_key = recipient.public_key()
@@ -314,28 +342,15 @@ def encrypt_envelope(content: bytes, recipient: x509.Certificate, cipher: str = 
     padded = padder.update(content) + padder.finalize()
     enc = _symmetric(cipher, key, iv).encryptor()
     ciphertext = enc.update(padded) + enc.finalize()
-    ktri = cms.KeyTransRecipientInfo(
-        {
-            "version": "v0",
-            "rid": cms.RecipientIdentifier(
-                name="issuer_and_serial_number", value=_issuer_and_serial(recipient)
-            ),
-            "key_encryption_algorithm": {"algorithm": "rsaes_pkcs1v15"},
-            "encrypted_key": public_key.encrypt(key, padding.PKCS1v15()),
-        }
+    ktri = _seq(
+        _der_int(0),
+        _issuer_and_serial_der(recipient),
+        ALG_RSA,
+        _tlv(0x04, public_key.encrypt(key, padding.PKCS1v15())),
     )
-    env = cms.EnvelopedData(
-        {
-            "version": "v0",
-            "recipient_infos": [cms.RecipientInfo(name="ktri", value=ktri)],
-            "encrypted_content_info": {
-                "content_type": "data",
-                "content_encryption_algorithm": {"algorithm": alg_name, "parameters": core.OctetString(iv)},
-                "encrypted_content": ciphertext,
-            },
-        }
-    )
-    return cms.ContentInfo({"content_type": "enveloped_data", "content": env}).dump()
+    eci = _seq(OID_DATA, _seq(_CIPHER_OIDS[cipher], _tlv(0x04, iv)), _tlv(0x80, ciphertext))
+    env = _seq(_der_int(0), _tlv(0x31, ktri), eci)
+    return _seq(OID_ENVELOPED_DATA, _tlv(0xA0, env))
 
 
 @dataclass(frozen=True)
@@ -399,7 +414,7 @@ def decrypt_envelope(
             return False
         return bool(
             rid.chosen["serial_number"].native == cert.serial_number
-            and rid.chosen["issuer"].dump() == _a_cert(cert).issuer.dump()
+            and rid.chosen["issuer"].dump() == cert.issuer.public_bytes()
         )
 
     order: list[tuple[int, cms.KeyTransRecipientInfo]] = []
@@ -429,51 +444,48 @@ def decrypt_envelope(
 # --- SignedData pkiMessage -------------------------------------------------------------------------------
 
 
-def _attr(name: str, value: object) -> cms.CMSAttribute:
-    return cms.CMSAttribute({"type": name, "values": [value]})
-
-
 def sign_data(
     content: bytes | None,
     signer_cert: x509.Certificate,
     signer_key: rsa.RSAPrivateKey,
     hash_name: str = "sha256",
-    extra_attributes: Sequence[cms.CMSAttribute] = (),
+    extra_attributes: Sequence[bytes] = (),
     certificates: Sequence[x509.Certificate] = (),
 ) -> bytes:
-    """SignedData (ContentInfo DER) over ``content`` (``None``: no eContent) with signed attributes."""
-    digest = _digest(hash_name, content or b"")
-    attrs = cms.CMSAttributes(
-        [_attr("content_type", "data"), _attr("message_digest", digest), *extra_attributes]
+    """SignedData (ContentInfo DER) over ``content`` (``None``: no eContent) with signed attributes.
+
+    ``extra_attributes`` are DER-encoded Attribute SEQUENCEs (see :func:`scep_attribute`)."""
+    digest = _digest(hash_name, content or b"")  # raises badAlg for unknown names
+    attrs = [
+        _der_attr(OID_CONTENT_TYPE, OID_DATA),
+        _der_attr(OID_MESSAGE_DIGEST, _tlv(0x04, digest)),
+        *extra_attributes,
+    ]
+    attrs_contents = b"".join(sorted(attrs))  # DER: SET OF sorted by encoding
+    signature = signer_key.sign(_tlv(0x31, attrs_contents), padding.PKCS1v15(), _hash_algorithm(hash_name))
+    alg = _DIGEST_ALG_IDS[hash_name]
+    signer_info = _seq(
+        _der_int(1),
+        _issuer_and_serial_der(signer_cert),
+        alg,
+        _tlv(0xA0, attrs_contents),
+        ALG_RSA,
+        _tlv(0x04, signature),
     )
-    signature = signer_key.sign(attrs.dump(), padding.PKCS1v15(), _hash_algorithm(hash_name))
-    signer_info = cms.SignerInfo(
-        {
-            "version": "v1",
-            "sid": cms.SignerIdentifier(
-                name="issuer_and_serial_number", value=_issuer_and_serial(signer_cert)
-            ),
-            "digest_algorithm": {"algorithm": hash_name},
-            "signed_attrs": attrs,
-            "signature_algorithm": {"algorithm": "rsassa_pkcs1v15"},
-            "signature": signature,
-        }
-    )
-    encap: dict[str, object] = {"content_type": "data"}
-    if content is not None:
-        encap["content"] = content
-    sd = cms.SignedData(
-        {
-            "version": "v1",
-            "digest_algorithms": [{"algorithm": hash_name}],
-            "encap_content_info": cms.ContentInfo(encap),
-            "certificates": [
-                cms.CertificateChoices(name="certificate", value=_a_cert(c)) for c in certificates
-            ],
-            "signer_infos": [signer_info],
-        }
-    )
-    return cms.ContentInfo({"content_type": "signed_data", "content": sd}).dump()
+    encap = _seq(OID_DATA, _tlv(0xA0, _tlv(0x04, content))) if content is not None else _seq(OID_DATA)
+    parts = [_der_int(1), _tlv(0x31, alg), encap]
+    if certificates:
+        parts.append(_tlv(0xA0, b"".join(_cert_der(c) for c in certificates)))
+    parts.append(_tlv(0x31, signer_info))
+    return _seq(OID_SIGNED_DATA, _tlv(0xA0, _seq(*parts)))
+
+
+def scep_attribute(oid: str, value_der: bytes) -> bytes:
+    """A DER Attribute with one value (``value_der`` is the complete encoded value)."""
+    return _der_attr(_der_oid(oid), value_der)
+
+
+_ATTR_OID_DER = {oid: _der_oid(oid) for oid in _SCEP_ATTRS}
 
 
 @dataclass
@@ -502,10 +514,12 @@ class PkiMessage:
         for cert in self.certificates:
             if (
                 cert.serial_number == self._signer_serial
-                and _a_cert(cert).issuer.dump() == self._signer_issuer
+                and cert.issuer.public_bytes() == self._signer_issuer
             ):
                 return cert
-        return None
+        # names re-encoded by another library may differ byte-wise: fall back to the serial alone
+        same_serial = [c for c in self.certificates if c.serial_number == self._signer_serial]
+        return same_serial[0] if len(same_serial) == 1 else None
 
     def verify(self, certificate: x509.Certificate | None = None) -> x509.Certificate:
         """Check the signature with ``certificate`` (default: the embedded signer). Returns the signer."""
@@ -711,19 +725,26 @@ def build_pki_message(
     certificates: Sequence[x509.Certificate] | None = None,
 ) -> bytes:
     """Sign a pkiMessage. ``content`` is the pkcsPKIEnvelope DER (None for PENDING/FAILURE CertReps)."""
+
+    def printable(oid: str, text: str) -> bytes:
+        return _der_attr(_ATTR_OID_DER[oid], _tlv(0x13, text.encode("utf-8")))
+
+    def octets(oid: str, data: bytes) -> bytes:
+        return _der_attr(_ATTR_OID_DER[oid], _tlv(0x04, data))
+
     extra = [
-        _attr("scep_message_type", core.PrintableString(str(int(message_type)))),
-        _attr("scep_transaction_id", core.PrintableString(transaction_id)),
-        _attr("scep_sender_nonce", core.OctetString(sender_nonce or os.urandom(16))),
+        printable(OID_MESSAGE_TYPE, str(int(message_type))),
+        printable(OID_TRANSACTION_ID, transaction_id),
+        octets(OID_SENDER_NONCE, sender_nonce or os.urandom(16)),
     ]
     if recipient_nonce is not None:
-        extra.append(_attr("scep_recipient_nonce", core.OctetString(recipient_nonce)))
+        extra.append(octets(OID_RECIPIENT_NONCE, recipient_nonce))
     if pki_status is not None:
-        extra.append(_attr("scep_pki_status", core.PrintableString(str(int(pki_status)))))
+        extra.append(printable(OID_PKI_STATUS, str(int(pki_status))))
     if fail_info is not None:
-        extra.append(_attr("scep_fail_info", core.PrintableString(str(int(fail_info)))))
+        extra.append(printable(OID_FAIL_INFO, str(int(fail_info))))
     if fail_info_text:
-        extra.append(_attr("scep_fail_info_text", core.UTF8String(fail_info_text)))
+        extra.append(_der_attr(_ATTR_OID_DER[OID_FAIL_INFO_TEXT], _tlv(0x0C, fail_info_text.encode("utf-8"))))
     certs = [signer_cert] if certificates is None else list(certificates)
     return sign_data(content, signer_cert, signer_key, hash_name, extra, certs)
 
