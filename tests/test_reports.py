@@ -1,0 +1,219 @@
+"""Reports: JSON schema, JUnit, Markdown, CSV, Prometheus, timeline, HTML in headless Chromium; CLI exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from junitparser import Error, Failure, JUnitXml
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from pki_samples import Client, Server, Site, write_site  # noqa: E402
+
+from iospki import store  # noqa: E402
+from iospki.audit import run_audit  # noqa: E402
+from iospki.audit.rules import FAILURE_KINDS, RULES  # noqa: E402
+from iospki.cli import app  # noqa: E402
+from iospki.reports import render, timeline  # noqa: E402
+from iospki.snapshot import load_collection  # noqa: E402
+
+D0 = datetime(2025, 1, 1, 8, 0, 0)
+REPO = Path(__file__).resolve().parents[1]
+
+
+def day(d: float) -> datetime:
+    return D0 + timedelta(days=d)
+
+
+def make(root: Path, overlap: int = 30, broken: bool = True) -> Path:
+    site = Site(
+        Server("ROOT", D0, day(730), auto_rollover_days=overlap),
+        [
+            Client("R1", id_start=day(292), id_end=day(657), renew=day(584)),
+            Client("R2", id_start=day(365), id_end=day(730), renew=day(657)),
+        ],
+    )
+    write_site(root, site, day(400))
+    if broken:
+        store.write_error(root, "R9", "R9: authentication failed")
+    return root
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    root = make(tmp_path_factory.mktemp("coll"))
+    return run_audit(load_collection(root))
+
+
+def test_json(result) -> None:  # type: ignore[no-untyped-def]
+    doc = json.loads(render(result, "json"))
+    assert doc["schema"] == "iospki.audit/1"
+    assert doc["summary"]["hosts"] == 4 and doc["summary"]["hosts_failed"] == 1
+    rules = {(f["host"], f["rule"]) for f in doc["findings"]}
+    assert ("R2", "rollover-overlap-short-autoenroll") in rules and ("R9", "host-unreachable") in rules
+    f = next(f for f in doc["findings"] if f["rule"] == "rollover-overlap-short-autoenroll")
+    assert f["remedy"] and f["evidence"]["auto-rollover"] == "30 days" and f["impact_at"]
+    outages = {(o["host"], o["reason"], o["start"], o["end"]) for o in doc["forecast"]["outages"]}
+    assert ("R2", "no-identity-certificate", day(730).isoformat(), None) in outages
+    assert len(doc["certificates"]) == 5  # CA: its CA certificate; R1, R2: identity + CA
+    assert {c["host"] for c in doc["certificates"]} == {"CA", "R1", "R2"}
+
+
+def test_junit(result) -> None:  # type: ignore[no-untyped-def]
+    xml = JUnitXml.fromstring(render(result, "junit"))
+    cases = [c for suite in xml for c in suite]
+    checked_rules = [r for r in RULES if r.id not in FAILURE_KINDS]
+    assert len([c for c in cases if c.classname in ("CA", "R1", "R2", "R9")]) >= 4 * len(checked_rules)
+    failed = {(c.classname, c.name) for c in cases if any(isinstance(r, Failure) for r in c.result)}
+    assert ("R1", "rollover-overlap-short-autoenroll") in failed
+    assert ("CA", "rollover-overlap-short-shadow") in failed
+    errored = {c.classname for c in cases if any(isinstance(r, Error) for r in c.result)}
+    assert errored == {"R9"}
+    passed = [c for c in cases if c.classname == "R1" and not c.result]
+    assert any(c.name == "cert-expired" for c in passed)
+
+
+def test_markdown_and_csv(result) -> None:  # type: ignore[no-untyped-def]
+    md = render(result, "markdown")
+    assert md.startswith("## iospki audit") and "`rollover-overlap-short-autoenroll`" in md
+    assert "### Predicted outages" in md
+    rows = list(csv.DictReader(io.StringIO(render(result, "csv"))))
+    assert len(rows) == 5
+    r2 = next(r for r in rows if r["host"] == "R2" and r["kind"] == "identity")
+    assert r2["not_after"] == day(730).isoformat() and float(r2["days_left"]) == 330.0
+
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)\{((?:[a-zA-Z_]\w*="(?:[^"\\]|\\.)*",?)*)\} (-?[0-9.e+]+)$')
+
+
+def test_prometheus(result) -> None:  # type: ignore[no-untyped-def]
+    text = render(result, "prometheus")
+    samples = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            assert re.match(r"^# (HELP|TYPE) \w+ ", line), line
+            continue
+        m = _SAMPLE.match(line)
+        assert m, f"not exposition format: {line}"
+        samples.append((m.group(1), m.group(2), float(m.group(3))))
+    not_after = [
+        s
+        for s in samples
+        if s[0] == "x509_cert_not_after" and 'host="R2"' in s[1] and 'section="Certificate"' in s[1]
+    ]
+    assert len(not_after) == 1
+    assert not_after[0][2] == day(730).replace(tzinfo=__import__("datetime").timezone.utc).timestamp()
+    assert 'trustpoint="client"' in not_after[0][1] and 'serial_number="03"' in not_after[0][1]
+    assert any(s[0] == "x509_cert_expired" for s in samples)
+    timers = [s for s in samples if s[0] == "iospki_timer_fire_timestamp_seconds"]
+    assert any('kind="RENEW"' in s[1] and 'host="R2"' in s[1] for s in timers)
+    crit = [
+        s
+        for s in samples
+        if s[0] == "iospki_audit_findings" and 'rule="rollover-overlap-short-autoenroll"' in s[1]
+    ]
+    assert crit and crit[0][2] == 2
+
+
+def test_timeline_png_and_svg(result) -> None:  # type: ignore[no-untyped-def]
+    png = timeline.render(result, "png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    svg = timeline.render(result, "svg")
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    assert b"R2 / client" in svg
+
+
+def test_html_in_headless_chromium(result, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    html = render(result, "html")
+    assert "<script" not in html and "http://" not in html.split("<svg", 1)[0]  # self-contained
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.skip("headless browser missing: apt-get install chromium")
+    page = tmp_path / "audit.html"
+    page.write_text(html, encoding="utf-8")
+    artifacts = REPO / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot = artifacts / "audit-report.png"
+    flags = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
+        "--hide-scrollbars", "--window-size=1400,1800",
+    ]  # fmt: skip
+    dom = subprocess.run(
+        [exe, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert "<svg" in dom.stdout and 'id="timeline"' in dom.stdout and "R2 / client" in dom.stdout
+    console_errors = [
+        ln for ln in dom.stderr.splitlines() if "CONSOLE" in ln and ("ERROR" in ln or "Uncaught" in ln)
+    ]
+    assert console_errors == []
+    shot.unlink(missing_ok=True)
+    run = subprocess.run([exe, *flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert run.returncode == 0 and shot.is_file() and shot.stat().st_size > 10_000, run.stderr[-2000:]
+    assert not [ln for ln in run.stderr.splitlines() if "CONSOLE" in ln and "ERROR" in ln]
+
+
+def test_cli_exit_codes(tmp_path: Path) -> None:
+    runner = CliRunner()
+    good = make(tmp_path / "good", overlap=90, broken=False)
+    r = runner.invoke(app, ["audit", "--offline", str(good)])
+    assert r.exit_code == 0, r.output
+    bad = make(tmp_path / "bad", overlap=30, broken=False)
+    r = runner.invoke(app, ["audit", "--offline", str(bad), "--format", "json"])
+    assert r.exit_code == 1 and json.loads(r.stdout)["schema"] == "iospki.audit/1"
+    # only warnings and above fail by default; --fail-on critical still fails on the critical findings
+    assert runner.invoke(app, ["audit", "--offline", str(bad), "--fail-on", "critical"]).exit_code == 1
+    assert (
+        runner.invoke(
+            app, ["audit", "--offline", str(bad), "--limit", "CA", "--fail-on", "critical"]
+        ).exit_code
+        == 0
+    )
+    failed = make(tmp_path / "failed", overlap=90, broken=True)
+    assert runner.invoke(app, ["audit", "--offline", str(failed)]).exit_code == 3
+    for args in (["--format", "pdf"], ["--at", "yesterday"], ["--fail-on", "loud"]):
+        assert runner.invoke(app, ["audit", "--offline", str(good), *args]).exit_code == 2
+    assert runner.invoke(app, ["audit", "--offline", str(tmp_path / "missing")]).exit_code == 2
+    out = tmp_path / "r.xml"
+    assert runner.invoke(app, ["audit", "--offline", str(bad), "-f", "junit", "-o", str(out)]).exit_code == 1
+    assert JUnitXml.fromfile(str(out)).tests > 0
+    # --at moves "now": on day 740 the clients' CA certificates (no rollover CA collected) have ended
+    r = runner.invoke(app, ["audit", "--offline", str(good), "--at", day(740).isoformat(), "-f", "json"])
+    expired = {(f["host"], f["rule"]) for f in json.loads(r.stdout)["findings"]}
+    assert {("R1", "cert-expired"), ("R2", "cert-expired")} <= expired
+
+
+def test_cli_forecast(tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad = make(tmp_path / "bad", overlap=30, broken=False)
+    r = runner.invoke(app, ["forecast", "--offline", str(bad), "--json", "--horizon", "2y"])
+    assert r.exit_code == 1
+    doc = json.loads(r.stdout)
+    assert ("R2", "client", "no-identity-certificate") in {
+        (o["host"], o["trustpoint"], o["reason"]) for o in doc["outages"]
+    }
+    r2 = [(e["at"], e["event"]) for e in doc["events"] if e["host"] == "R2"]
+    assert r2[:2] == [
+        (day(657).isoformat(), "SHADOW FAILED"),
+        (day(657).isoformat(), "SHADOW RENEWAL FAILED"),
+    ]
+    pic = tmp_path / "t.svg"
+    good = make(tmp_path / "good", overlap=90, broken=False)
+    r = runner.invoke(app, ["forecast", "--offline", str(good), "--picture", str(pic)])
+    assert r.exit_code == 0, r.output
+    assert pic.read_bytes().lstrip().startswith(b"<?xml")
+    assert runner.invoke(app, ["forecast", "--offline", str(good), "--horizon", "forever"]).exit_code == 2
