@@ -12,7 +12,7 @@ from iospki.models import Crl, CrlsOutput
 
 from .base import ParseError, register
 from .ios_time import TimeFormatError, parse_ios_time
-from .lines import device_lines, require_content
+from .lines import device_lines
 
 COMMAND = "show crypto pki crls"
 
@@ -30,7 +30,6 @@ _CDP = re.compile(r"(?:\*\* (?P<note>.+)|(?P<url>(?:https?|ldap|tftp|ftp|scp)://
 @register(r"(?:show|sh) crypto pki crls?")
 def parse_crls(text: str, platform: str | None = None) -> CrlsOutput:
     lines = device_lines(text)
-    require_content(COMMAND, lines)
     crls: list[dict[str, Any]] = []
     cache: dict[str, int] = {}
     expect = ""  # 'issuer' after 'CRL Issuer Name:', 'cdp' after 'Retrieved from ...:'

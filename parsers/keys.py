@@ -16,7 +16,7 @@ from iospki.models import KeyPair, KeysOutput
 
 from .base import ParseError, register
 from .ios_time import TimeFormatError, parse_ios_time
-from .lines import device_lines, require_content
+from .lines import device_lines
 
 COMMAND = "show crypto key mypubkey rsa"
 
@@ -70,7 +70,6 @@ def _finish(cur: dict[str, Any], line: str, no: int) -> KeyPair:
 @register(r"(?:show|sh) crypto key (?:mypubkey|my) rsa(?: \S+)?")
 def parse_keys(text: str, platform: str | None = None) -> KeysOutput:
     lines = device_lines(text)
-    require_content(COMMAND, lines)
     keys: list[KeyPair] = []
     cur: dict[str, Any] = {}
     in_data = False

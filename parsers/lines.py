@@ -42,8 +42,15 @@ def stripped_text(lines: Iterable[str]) -> str:
     return "\n".join(ln.strip() for ln in lines) + "\n"
 
 
+def is_empty(lines: Sequence[str]) -> bool:
+    """True when nothing but echo/prompt was captured. For the list commands (servers,
+    trustpoints, keys, CRLs, timers, requests) that is how IOS says "none"; the parsers of
+    commands that always print something (clock, NTP, a CRL) reject it."""
+    return not any(ln.strip() for ln in lines)
+
+
 def require_content(command: str, lines: Sequence[str]) -> None:
-    if not any(ln.strip() for ln in lines):
+    if is_empty(lines):
         raise ParseError(command, "empty output")
 
 

@@ -20,7 +20,7 @@ from iospki.models import (
 
 from .base import ParseError, register
 from .ios_time import TimeFormatError, parse_ios_time
-from .lines import check_placed, compile_all, device_lines, stripped_text
+from .lines import check_placed, compile_all, device_lines, is_empty, stripped_text
 from .ttp_runner import run_template
 
 SERVER = "show crypto pki server"
@@ -84,6 +84,8 @@ class _Times:
 @register(r"(?:show|sh) crypto pki server(?: \S+)?")
 def parse_server(text: str, platform: str | None = None) -> ServersOutput:
     lines = device_lines(text)
+    if is_empty(lines):
+        return ServersOutput()
     check_placed(SERVER, lines, _SERVER_GRAMMAR)
     first = next(ln for ln in lines if ln.strip())
     if not _SERVER_HEAD.fullmatch(first.strip()):
@@ -141,6 +143,8 @@ _SECTION = {"subordinate ca": "subordinate-ca", "ra": "ra", "router": "router"}
 @register(r"(?:show|sh) crypto pki server \S+ requests")
 def parse_requests(text: str, platform: str | None = None) -> RequestsOutput:
     lines = device_lines(text)
+    if is_empty(lines):
+        return RequestsOutput()
     check_placed(REQUESTS, lines, _REQ_GRAMMAR)
     expected = sum(1 for ln in lines if re.fullmatch(_ROW, ln.strip()))
     if not any(_REQ_GRAMMAR[1].fullmatch(ln.strip()) for ln in lines):
@@ -175,6 +179,8 @@ _ISSUED_GRAMMAR = compile_all(r"Serial\s+Issued date\s+Expire date\s+Subject Nam
 @register(r"(?:show|sh) crypto pki server \S+ certificates")
 def parse_issued(text: str, platform: str | None = None) -> IssuedCertificatesOutput:
     lines = device_lines(text)
+    if is_empty(lines):
+        return IssuedCertificatesOutput()
     check_placed(ISSUED, lines, _ISSUED_GRAMMAR)
     expected = sum(1 for ln in lines if re.fullmatch(_ISSUED_ROW, ln.strip()))
     raw = run_template("server_certificates", stripped_text(lines))

@@ -10,7 +10,7 @@ from iospki.models import Timer, TimersOutput
 
 from .base import ParseError, register
 from .ios_time import TimeFormatError, parse_countdown, parse_iso_utc
-from .lines import check_placed, compile_all, device_lines, stripped_text
+from .lines import check_placed, compile_all, device_lines, is_empty, stripped_text
 from .ttp_runner import run_template
 
 COMMAND = "show crypto pki timers"
@@ -62,6 +62,8 @@ def split_label(label: str) -> tuple[str, str | None]:
 @register(r"(?:show|sh) crypto pki timers?(?: detail)?")
 def parse_timers(text: str, platform: str | None = None) -> TimersOutput:
     lines = device_lines(text)
+    if is_empty(lines):
+        return TimersOutput()
     check_placed(COMMAND, lines, GRAMMAR)
     expected = sum(1 for ln in lines if _TIMER.fullmatch(ln.strip()))
     first = next(ln for ln in lines if ln.strip())

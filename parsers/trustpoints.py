@@ -13,7 +13,7 @@ from typing import Any
 from iospki.models import Trustpoint, TrustpointsOutput, TrustpointStatus, TrustpointStatusOutput
 
 from .base import ParseError, register
-from .lines import device_lines, require_content
+from .lines import device_lines
 
 TPS = "show crypto pki trustpoints"
 STATUS = "show crypto pki trustpoints status"
@@ -28,7 +28,6 @@ _KEY_LABEL = re.compile(r"Using key label (?P<label>\S+)")
 @register(r"(?:show|sh) crypto pki trustpoints?(?: (?!status$)\S+)?")
 def parse_trustpoints(text: str, platform: str | None = None) -> TrustpointsOutput:
     lines = device_lines(text)
-    require_content(TPS, lines)
     tps: list[dict[str, Any]] = []
     in_subject = False
     for no, raw in enumerate(lines, 1):
@@ -89,7 +88,6 @@ _YES_DETAIL = re.compile(r"(?P<yn>Yes|No)(?:\s*(?P<detail>\(.+\)))?")
 @register(r"(?:show|sh) crypto pki trustpoints?(?: \S+)? status")
 def parse_trustpoints_status(text: str, platform: str | None = None) -> TrustpointStatusOutput:
     lines = device_lines(text)
-    require_content(STATUS, lines)
     tps: list[dict[str, Any]] = []
     cert: str | None = None  # 'ca' or 'router' while inside a certificate block
     want_dn = False

@@ -141,7 +141,6 @@ def test_two_servers_check_failed_and_rollover() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "",
         "Certificate Server X:\n    Status: enabled\n    Fancy new line: 1\n",
         "    Status: enabled\n",
         "% Certificate Server not configured\n",
@@ -248,3 +247,28 @@ R1#
 R1#"""
     (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
     assert (srv.name, srv.status, srv.state, srv.grant_mode) == ("CA", "enabled", "enabled", "auto")
+
+
+@pytest.mark.parametrize(
+    ("command", "field"),
+    [
+        ("show crypto pki server", "servers"),
+        ("show crypto pki server CA requests", "requests"),
+        ("show crypto pki server CA certificates", "certificates"),
+        ("show crypto pki crls", "crls"),
+        ("show crypto pki trustpoints", "trustpoints"),
+        ("show crypto pki trustpoints status", "trustpoints"),
+        ("show crypto key mypubkey rsa", "keys"),
+        ("show crypto pki timers", "timers"),
+    ],
+)
+def test_empty_list_output_means_none(command: str, field: str) -> None:
+    # IOS prints nothing when there is no server/trustpoint/key/CRL: an empty list, not an error
+    out = parse(command, f"R1#{command}\r\nR1#")
+    assert getattr(out, field) == []
+
+
+@pytest.mark.parametrize("command", ["show clock", "show ntp status", "show crypto pki server CA crl"])
+def test_empty_output_of_always_printing_commands_is_an_error(command: str) -> None:
+    with pytest.raises(ParseError, match="empty output"):
+        parse(command, f"R1#{command}\nR1#")

@@ -123,8 +123,6 @@ def test_synthetic_two_trustpoints_never_collide() -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        "",
-        "   \n",
         "garbage",
         "PKI Timers\n|  48.241  SESSION CLEANUP\nsomething else",
         "|  48.241  SESSION CLEANUP",

@@ -111,7 +111,6 @@ def test_status_subject_dns_survive() -> None:
             "Trustpoint A:\n  Issuing CA certificate configured:\n    Subject Name:\n",
         ),
         ("show crypto pki trustpoints status", "Trustpoint A:\n  State:\n    Weird ..... Yes\n"),
-        ("show crypto pki trustpoints TP status", ""),
     ],
 )
 def test_garbage_raises(command: str, text: str) -> None:
