@@ -1,0 +1,165 @@
+"""The emulated IOS PKI over SSH, driven with netmiko as an engineer would: certificate server defaults,
+`ip http server` requirement, passphrase dialog, manual grant, authenticate/enroll question sequences,
+rollover on demand, and keys + certificates surviving `write memory` + reload."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from netmiko import ConnectHandler
+
+from iospki.parsers import parse
+
+pytestmark = pytest.mark.lab
+
+HOSTS = [("ca1", "csr1k"), ("r1", "isr_g2"), ("r3", "isr4k")]
+
+
+@pytest.fixture(scope="module")
+def plab(make_lab_module: Any) -> Iterator[Any]:
+    yield make_lab_module(hosts=HOSTS, start="2026-02-01T08:00:00Z")
+
+
+def connect(plab: Any, name: str) -> Any:
+    conn = ConnectHandler(**plab.hosts[name].netmiko())
+    conn.enable()
+    return conn
+
+
+def ask(conn: Any, line: str, expect: str = r"#\s*$", hidden: bool = False) -> str:
+    """Send one line and read up to `expect` (hidden: a password, which IOS does not echo)."""
+    out: str = conn.send_command(line, expect_string=expect, strip_prompt=False, strip_command=False,
+                                 read_timeout=60, cmd_verify=not hidden)
+    return out
+
+
+@pytest.fixture(scope="module")
+def ca(plab: Any) -> Iterator[Any]:
+    conn = connect(plab, "ca1")
+    yield conn
+    conn.disconnect()
+
+
+def test_ca_defaults_http_required_and_passphrase(plab: Any, ca: Any) -> None:
+    ca.send_config_set(["ntp server 127.0.0.1", "crypto pki server CA", "database level complete"])
+    ca.config_mode()
+    ask(ca, "crypto pki server CA", r"\(cs-server\)#")
+    out = ask(ca, "no shutdown", r"Password: ")
+    assert "%Some server settings cannot be changed after CA certificate generation." in out
+    assert "% Please enter a passphrase to protect the private key" in out
+    out = ask(ca, "ca-pass-123", r"Re-enter password: ", hidden=True)
+    out = ask(ca, "ca-pass-123", r"\(cs-server\)#", hidden=True)
+    assert "% Certificate Server enabled." in out
+    ca.exit_config_mode()
+    # no `ip http server`: the server is not serving SCEP
+    text = ca.send_command("show crypto pki server")
+    assert "Status: disabled, HTTP Server is disabled" in text and "State: check failed" in text
+    ca.send_config_set(["ip http server"])
+    text = ca.send_command("show crypto pki server")
+    srv = parse("show crypto pki server", text, "iosxe").servers[0]  # type: ignore[attr-defined]
+    assert "Status: enabled" in text and "Granting mode is: manual" in text
+    assert srv.name == "CA"
+    certs = parse("show crypto pki certificates", ca.send_command("show crypto pki certificates"), "iosxe")
+    cac = next(c for c in certs.certificates if c.section == "CA Certificate")  # type: ignore[attr-defined]
+    assert cac.end - cac.start == timedelta(days=1095) and cac.serial == "01"
+    timers = ca.send_command("show crypto pki timers detail")
+    assert "CS CRL UPDATE" in timers and "CS CERT EXPIRE" in timers
+    assert "ca-pass-123" not in ca.send_command("show running-config")
+    assert "ca-pass-123" not in ca.send_command("show logging")
+    assert "CA.ser" in ca.send_command("dir nvram:")
+
+
+def test_manual_grant_authenticate_and_enroll_dialogs(plab: Any, ca: Any) -> None:
+    r1 = connect(plab, "r1")
+    addr = plab.hosts["ca1"].address
+    r1.send_config_set(["ntp server 127.0.0.1", "crypto pki trustpoint TP", f"enrollment url http://{addr}:80",
+                        "rsakeypair TPKEY 1024", "enrollment retry period 1"])
+    r1.config_mode()
+    out = ask(r1, "crypto pki authenticate TP", r"\[yes/no\]: ")
+    assert re.search(r"Fingerprint MD5: [0-9A-F]{8}( [0-9A-F]{8}){3}", out)
+    assert re.search(r"Fingerprint SHA1: [0-9A-F]{8}( [0-9A-F]{8}){4}", out)
+    assert "% Do you accept this certificate? [yes/no]: " in out
+    out = ask(r1, "yes", r"\(config\)#")
+    assert "Trustpoint CA certificate accepted." in out
+    out = ask(r1, "crypto pki enroll TP", r"Password: ")
+    assert "% Start certificate enrollment .. " in out and "Please make a note of it." in out
+    ask(r1, "chal-pw-1", r"Re-enter password: ", hidden=True)
+    out = ask(r1, "chal-pw-1", r"\[yes/no\]: ", hidden=True)
+    assert "% The subject name in the certificate will include: r1.lab.iospki.test" in out
+    assert "% Include the router serial number in the subject name? [yes/no]: " in out
+    out = ask(r1, "yes", r"\[no\]: ")
+    assert "% The serial number in the certificate will be: " in out
+    out = ask(r1, "no", r"\[yes/no\]: ")
+    assert "Request certificate from CA? [yes/no]: " in out
+    out = ask(r1, "yes", r"\(config\)#")
+    assert "% Certificate request sent to Certificate Authority" in out
+    r1.exit_config_mode()
+    # manual grant: pending on the CA, POLL on the client
+    req = ca.send_command("show crypto pki server CA requests")
+    assert re.search(r"^1\s+pending\s+[0-9A-F]{32} serialNumber=\S+\+hostname=r1\.lab\.iospki\.test", req, re.M), req
+    parse("show crypto pki server CA requests", req, "iosxe")
+    assert "POLL TP" in r1.send_command("show crypto pki timers")
+    assert "ER EXPIRE 1" in ca.send_command("show crypto pki timers detail")
+    assert ca.send_command("crypto pki server CA grant all").strip() == ""
+    plab.clock_advance("2m")
+    certs = parse("show crypto pki certificates", r1.send_command("show crypto pki certificates"), "ios")
+    ident = next(c for c in certs.certificates if c.section == "Certificate")  # type: ignore[attr-defined]
+    assert ident.serial == "02" and ident.subject_fields.get("hostname") == "r1.lab.iospki.test"
+    assert ident.end - ident.start == timedelta(days=365)
+    assert "chal-pw-1" not in r1.send_command("show running-config")
+    # re-enrollment question
+    r1.config_mode()
+    out = ask(r1, "crypto pki enroll TP", r"\[yes/no\]: ")
+    assert "Trustpoint TP has already enrolled and has a router cert issued to it." in out
+    assert "Do you want to continue with re-enrollment? [yes/no]: " in out
+    ask(r1, "no", r"\(config\)#")
+    r1.exit_config_mode()
+    # write memory + reload keeps keys and certificates
+    keys_before = r1.send_command("show crypto key mypubkey rsa")
+    certs_before = r1.send_command("show crypto pki certificates")
+    r1.save_config()
+    out = r1.send_command_timing("reload")
+    if "[confirm]" in out:
+        r1.send_command_timing("\n")
+    r1.disconnect()
+    time.sleep(1.0)
+    r1 = None
+    for _ in range(60):
+        try:
+            r1 = connect(plab, "r1")
+            break
+        except Exception:
+            time.sleep(0.5)
+    assert r1 is not None
+    assert "%SYS-5-RESTART" in r1.send_command("show logging")  # it did reload
+    assert r1.send_command("show crypto key mypubkey rsa").split("Key name")[1:] == keys_before.split("Key name")[1:]
+    assert r1.send_command("show crypto pki certificates") == certs_before
+    r1.disconnect()
+
+
+def test_rollover_on_demand_and_cancel(plab: Any, ca: Any) -> None:
+    assert ca.send_command("crypto pki server CA rollover").strip() == ""
+    text = ca.send_command("show crypto pki server CA")
+    assert "Rollover status: available for rollover" in text
+    certs = parse("show crypto pki certificates", ca.send_command("show crypto pki certificates"), "iosxe")
+    sections = [c.section for c in certs.certificates]  # type: ignore[attr-defined]
+    assert "CA Certificate (Rollover)" in sections
+    roll = next(c for c in certs.certificates if c.section == "CA Certificate (Rollover)")  # type: ignore[attr-defined]
+    cur = next(c for c in certs.certificates if c.section == "CA Certificate")  # type: ignore[attr-defined]
+    assert roll.start == cur.end and roll.end - roll.start == timedelta(days=1095)
+    assert "CA#" in ca.send_command("show crypto key mypubkey rsa")
+    assert ca.send_command("crypto pki server CA rollover cancel").strip() == ""
+    assert "Rollover status" not in ca.send_command("show crypto pki server CA")
+    assert "CA#" not in ca.send_command("show crypto key mypubkey rsa")
+
+
+def test_bad_input_is_refused_with_an_ios_error(plab: Any, ca: Any) -> None:
+    out = ca.send_config_set(["crypto pki server CA", "lifetime certificate abc"])
+    assert "% Invalid" in out
+    out = ca.send_command("crypto pki server NOPE grant all")
+    assert "is not known" in out
