@@ -1,8 +1,24 @@
-"""The `iospki` console command."""
+"""The `iospki` console command.
+
+Each command lives in its own module under `iospki.commands`; this file only wires them.
+Keep the imports sorted (ruff) and add one registration line per command below.
+"""
 
 from __future__ import annotations
 
 import typer
+
+from iospki.commands import audit as _audit
+from iospki.commands import collect as _collect
+from iospki.commands import demo as _demo
+from iospki.commands import deploy as _deploy
+from iospki.commands import inventory as _inventory
+from iospki.commands import renew as _renew
+from iospki.commands import rollover as _rollover
+from iospki.commands import scep as _scep
+from iospki.commands import status as _status
+from iospki.commands import verify as _verify
+from iospki.commands.parse import parse_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Cisco IOS/IOS-XE PKI lifecycle toolkit.")
 
@@ -20,21 +36,8 @@ def version() -> None:
     typer.echo(__version__)
 
 
-from iospki.commands.parse import parse_command  # noqa: E402
-
+# --- registrations (one line per command) ---
 app.command("parse")(parse_command)
-
-from iospki.commands import deploy as _deploy  # noqa: E402
-from iospki.commands import inventory as _inventory  # noqa: E402
-
-from iospki.commands import collect as _collect  # noqa: E402
-from iospki.commands import status as _status  # noqa: E402
-from iospki.commands import rollover as _rollover  # noqa: E402
-from iospki.commands import renew as _renew  # noqa: E402
-from iospki.commands import verify as _verify  # noqa: E402
-from iospki.commands import scep as _scep  # noqa: E402
-from iospki.commands import demo as _demo  # noqa: E402
-
 app.add_typer(_inventory.app, name="inventory")
 app.command("deploy")(_deploy.deploy)
 app.command("collect")(_collect.collect)
@@ -44,9 +47,6 @@ app.command("renew")(_renew.renew)
 app.command("verify")(_verify.verify)
 app.add_typer(_scep.app, name="scep")
 app.command("demo")(_demo.demo)
-
-from iospki.commands import audit as _audit  # noqa: E402
-
 app.command("audit")(_audit.audit)
 app.command("forecast")(_audit.forecast)
 
