@@ -238,6 +238,77 @@ def test_certmonger_scep_submit_verifies_our_certrep(tmp_path: Path) -> None:
     _serve(ca, body)
 
 
+DBUS_RUN = shutil.which("dbus-run-session")
+CERTMONGER = shutil.which("certmonger")
+GETCERT = shutil.which("getcert")
+
+
+@pytest.mark.skipif(
+    DBUS_RUN is None or CERTMONGER is None or GETCERT is None,
+    reason="certmonger daemon not installed: apt-get install scep certmonger",
+)
+def test_certmonger_daemon_enrolls_and_is_rejected(tmp_path: Path) -> None:
+    """The full certmonger daemon (own CSR, DES3 envelope, SHA-256, GET: the closest analogue to IOS)."""
+    ca = MemoryCa(challenge=PASSWORD)
+    ca_pem = tmp_path / "ca.pem"
+    ca_pem.write_bytes(ca.cert.public_bytes(serialization.Encoding.PEM))
+    dirs = {name: tmp_path / name for name in ("cas", "req", "local", "tmp", "conf", "out")}
+    for d in dirs.values():
+        d.mkdir()
+    # without these certmonger run as root would write to /var/lib/certmonger
+    env = dict(
+        os.environ,
+        CERTMONGER_CAS_DIR=str(dirs["cas"]),
+        CERTMONGER_REQUESTS_DIR=str(dirs["req"]),
+        CERTMONGER_LOCAL_CA_DIR=str(dirs["local"]),
+        CERTMONGER_TMPDIR=str(dirs["tmp"]),
+        CERTMONGER_CONFIG_DIR=str(dirs["conf"]),
+        CM_PW=PASSWORD,
+    )
+    out = dirs["out"]
+
+    async def body(url: str, server: ScepServer) -> None:
+        script = textwrap.dedent(f"""
+            {CERTMONGER} -s -n -d1 >{tmp_path}/certmonger.log 2>&1 &
+            cm=$!
+            sleep 1
+            {GETCERT} add-scep-ca -s -c labscep -u {url} -N {ca_pem} -I {ca_pem}
+            {GETCERT} request -s -c labscep -f {out}/good.crt -k {out}/good.key -N CN=cm1.lab -D cm1.lab \
+                -L "$CM_PW" -w -v
+            echo "good-rc=$?"
+            {GETCERT} request -s -c labscep -f {out}/bad.crt -k {out}/bad.key -N CN=cm2.lab -L wrong-pw -w -v
+            echo "bad-rc=$?"
+            {GETCERT} list -s
+            kill $cm
+        """)
+        proc = await asyncio.create_subprocess_exec(
+            DBUS_RUN or "",
+            "--",
+            "sh",
+            "-c",
+            script,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        raw, _ = await asyncio.wait_for(proc.communicate(), 90)
+        text = raw.decode("utf-8", "replace")
+        assert "good-rc=0" in text, text
+        cert = x509.load_pem_x509_certificate((out / "good.crt").read_bytes())
+        cert.verify_directly_issued_by(ca.cert)
+        assert "CA_REJECTED" in text and not (out / "bad.crt").exists(), text
+        good = next(t for t in server.history if t.status == PkiStatus.SUCCESS)
+        assert (good.message_type, good.cipher, good.hash_name, good.http_method) == (
+            MessageType.PKCS_REQ,
+            "des3",
+            "sha256",
+            "GET",
+        )
+        assert server.history[-1].fail_info == FailInfo.BAD_REQUEST
+
+    _serve(ca, body)
+
+
 # --- our client against micromdm scepserver, inside a private network namespace ------------------------
 
 
