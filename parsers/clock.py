@@ -9,7 +9,7 @@ from iospki.models import Clock, NtpStatus
 
 from .base import ParseError, register
 from .ios_time import IOS_TIME, TimeFormatError, parse_ios_time
-from .lines import check_placed, compile_all, device_lines, stripped_text
+from .lines import check_placed, compile_all, compile_rules, device_lines, stripped_text, verify_landed
 from .ttp_runner import run_template
 
 CLOCK = "show clock"
@@ -58,16 +58,24 @@ def parse_clock(text: str, platform: str | None = None) -> Clock:
     )
 
 
-_NTP_GRAMMAR = compile_all(
-    r"Clock is (?:synchronized|unsynchronized), stratum \d+, (?:reference is \S+|no reference clock)",
-    r"nominal freq is [\d.]+ Hz, actual freq is [\d.]+ Hz, precision is \S+",
-    r"ntp uptime is \d+ \(1/100 of seconds\), resolution is \d+",
-    r"reference time is [0-9A-Fa-f.]+ \(.+\)",
-    r"clock offset is -?[\d.]+ msec, root delay is -?[\d.]+ msec",
-    r"root dispersion is -?[\d.]+ msec, peer dispersion is -?[\d.]+ msec",
-    r"loopfilter state is .+, drift is -?[\d.]+ s/s",
-    r"system poll interval is \d+, (?:last update was \d+ sec ago|never updated)\.",
+_NTP_RULES = compile_rules(
+    (
+        r"Clock is (?:synchronized|unsynchronized), stratum \d+, (?:reference is \S+|no reference clock)",
+        ("status", "stratum", "reference"),
+    ),
+    (
+        r"nominal freq is [\d.]+ Hz, actual freq is [\d.]+ Hz, precision is \S+",
+        ("nominal", "actual", "precision"),
+    ),
+    (r"ntp uptime is \d+ \(1/100 of seconds\), resolution is \d+", ("uptime", "resolution")),
+    (r"reference time is [0-9A-Fa-f.]+ \(.+\)", ("reftime",)),
+    (r"clock offset is -?[\d.]+ msec, root delay is -?[\d.]+ msec", ("offset", "root_delay")),
+    (r"root dispersion is -?[\d.]+ msec, peer dispersion is -?[\d.]+ msec", ("root_disp", "peer_disp")),
+    (r"loopfilter state is .+, drift is -?[\d.]+ s/s", ("loopfilter", "drift")),
+    (r"system poll interval is \d+, last update was \d+ sec ago\.", ("poll", "last_update")),
+    (r"system poll interval is \d+, never updated\.", ("poll",)),
 )
+_NTP_GRAMMAR = tuple(rx for rx, _ in _NTP_RULES)
 _NTP_OFF = re.compile(r"%\s*NTP is not enabled\.?")
 
 
@@ -89,6 +97,7 @@ def parse_ntp_status(text: str, platform: str | None = None) -> NtpStatus:
     raw = _one(run_template("ntp_status", stripped_text(lines)), "ntp")
     if "status" not in raw:
         raise ParseError(NTP, "no clock status found", heads[0])
+    verify_landed(NTP, lines, _NTP_RULES, raw)
     ref_time, tz = None, None
     if raw.get("reftime"):
         m = IOS_TIME.fullmatch(raw["reftime"].strip())

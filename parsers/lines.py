@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .base import ParseError, clean_input
 from .noise import is_noise
@@ -66,3 +66,24 @@ def check_placed(command: str, lines: Sequence[str], patterns: Sequence[re.Patte
 
 def compile_all(*patterns: str) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p) for p in patterns)
+
+
+Rules = Sequence[tuple[re.Pattern[str], tuple[str, ...]]]
+
+
+def compile_rules(*rules: tuple[str, tuple[str, ...]]) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    """(line regex, TTP variables that line fills) pairs: the grammar and its capture map."""
+    return tuple((re.compile(p), keys) for p, keys in rules)
+
+
+def verify_landed(command: str, lines: Iterable[str], rules: Rules, record: Mapping[str, object]) -> None:
+    """Raise ParseError at the first line whose rule's variables TTP left empty in `record`:
+    a line the grammar accepts but the template did not capture is never dropped silently."""
+    for ln in lines:
+        s = ln.strip()
+        for rx, keys in rules:
+            if rx.fullmatch(s):
+                missing = [k for k in keys if record.get(k) in (None, "")]
+                if missing:
+                    raise ParseError(command, f"line not captured ({', '.join(missing)})", ln)
+                break

@@ -20,7 +20,15 @@ from iospki.models import (
 
 from .base import ParseError, register
 from .ios_time import TimeFormatError, parse_ios_time
-from .lines import check_placed, compile_all, device_lines, is_empty, stripped_text
+from .lines import (
+    check_placed,
+    compile_all,
+    compile_rules,
+    device_lines,
+    is_empty,
+    stripped_text,
+    verify_landed,
+)
 from .ttp_runner import run_template
 
 SERVER = "show crypto pki server"
@@ -30,27 +38,31 @@ CRL = "show crypto pki server crl"
 
 _T = r"\d{1,2}:\d\d:\d\d(?:\.\d+)? \S+ (?:[A-Z][a-z]{2} )?[A-Z][a-z]{2} +\d{1,2} \d{4}"
 _SERVER_HEAD = re.compile(r"Certificate Server (\S+?):")
-_SERVER_GRAMMAR = compile_all(
-    _SERVER_HEAD.pattern,
-    r"Status: [^,]+(?:, .+)?",
-    r"State: .+",
-    r"Server's configuration is (?:locked|unlocked)\b.*",
-    r"Issuer name: .+",
-    r"(?:CA|Upper CA|RA) cert fingerprint: [0-9A-Fa-f ]+",
-    r"Server configured in .+ mode",
-    r"Granting mode is: .+",
-    r"Last certificate issued serial number \(hex\): [0-9A-Fa-f]+",
-    rf"CA certificate expiration timer: {_T}",
-    rf"CRL NextUpdate timer: {_T}",
-    r"Current primary storage dir: .+",
-    r"Current storage dir for \.crl files: .+",
-    r"Database Level: \w+\b.*",
-    r"Rollover status: .+",
-    r"Rollover CA cert(?:ificate)? fingerprint: [0-9A-Fa-f ]+",
-    rf"Rollover CA cert(?:ificate)? expiration time: {_T}",
-    r"Auto-Rollover configured, overlap period \d+ days",
-    rf"Autorollover timer: {_T}",
+_SERVER_RULES = compile_rules(
+    (_SERVER_HEAD.pattern, ("name",)),
+    (r"Status: [^,]+", ("status",)),
+    (r"Status: [^,]+, .+", ("status", "status_reason")),
+    (r"State: .+", ("state",)),
+    (r"Server's configuration is (?:locked|unlocked)\b.*", ("lock",)),
+    (r"Issuer name: .+", ("issuer",)),
+    (r"CA cert fingerprint: [0-9A-Fa-f ]+", ("ca_fingerprint",)),
+    (r"Upper CA cert fingerprint: [0-9A-Fa-f ]+", ("upper_ca_fingerprint",)),
+    (r"RA cert fingerprint: [0-9A-Fa-f ]+", ("ra_fingerprint",)),
+    (r"Server configured in .+ mode", ("mode",)),
+    (r"Granting mode is: .+", ("grant_mode",)),
+    (r"Last certificate issued serial number \(hex\): [0-9A-Fa-f]+", ("last_serial",)),
+    (rf"CA certificate expiration timer: {_T}", ("ca_expires",)),
+    (rf"CRL NextUpdate timer: {_T}", ("crl_next_update",)),
+    (r"Current primary storage dir: .+", ("storage_dir",)),
+    (r"Current storage dir for \.crl files: .+", ("crl_storage_dir",)),
+    (r"Database Level: \w+\b.*", ("database_level",)),
+    (r"Rollover status: .+", ("rollover_status",)),
+    (r"Rollover CA cert(?:ificate)? fingerprint: [0-9A-Fa-f ]+", ("rollover_fingerprint",)),
+    (rf"Rollover CA cert(?:ificate)? expiration time: {_T}", ("rollover_expires",)),
+    (r"Auto-Rollover configured, overlap period \d+ days", ("auto_rollover_days",)),
+    (rf"Autorollover timer: {_T}", ("autorollover_at",)),
 )
+_SERVER_GRAMMAR = tuple(rx for rx, _ in _SERVER_RULES)
 
 
 def _list(val: Any) -> list[dict[str, Any]]:
@@ -92,8 +104,18 @@ def parse_server(text: str, platform: str | None = None) -> ServersOutput:
         raise ParseError(SERVER, "output does not start with 'Certificate Server NAME:'", first, 1)
     names = [m[1] for ln in lines if (m := _SERVER_HEAD.fullmatch(ln.strip()))]
     raw = run_template("server", stripped_text(lines))
+    blocks: list[list[str]] = []
+    for ln in lines:
+        if _SERVER_HEAD.fullmatch(ln.strip()):
+            blocks.append([])
+        blocks[-1].append(ln)
+    raw_servers = _list(raw.get("servers"))
+    if [s.get("name") for s in raw_servers] != names:
+        raise ParseError(SERVER, f"placed {len(raw_servers)} of {len(names)} servers")
+    for block, rec in zip(blocks, raw_servers, strict=True):
+        verify_landed(SERVER, block, _SERVER_RULES, rec)
     servers: list[CAServer] = []
-    for s in _list(raw.get("servers")):
+    for s in raw_servers:
         t = _Times(SERVER)
         mode = s.get("mode")
         servers.append(
@@ -124,8 +146,6 @@ def parse_server(text: str, platform: str | None = None) -> ServersOutput:
                 tz=t.tz,
             )
         )
-    if [s.name for s in servers] != names:
-        raise ParseError(SERVER, f"placed {len(servers)} of {len(names)} servers")
     return ServersOutput(servers=servers)
 
 
@@ -211,6 +231,13 @@ _CRL_GRAMMAR = compile_all(
     r"Serial Number \(hex\): [0-9A-Fa-f]+",
     rf"Revocation Date: {_T}",
 )
+_CRL_RULES = tuple(
+    zip(
+        _CRL_GRAMMAR[1:6],
+        [("issuer",), ("this_update",), ("next_update",), ("entries",), ("size_bytes",)],
+        strict=True,
+    )
+)
 
 
 @register(r"(?:show|sh) crypto pki server \S+ crl")
@@ -228,6 +255,7 @@ def parse_server_crl(text: str, platform: str | None = None) -> Crl:
     if len(crls) != 1:
         raise ParseError(CRL, "no CRL block found", lines[0], 1)
     c = crls[0]
+    verify_landed(CRL, lines, _CRL_RULES, c)
     t = _Times(CRL)
     revoked = [
         RevokedEntry(serial=r["serial"].upper(), revoked_at=t(r.get("revoked_at")))

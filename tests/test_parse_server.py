@@ -272,3 +272,19 @@ def test_empty_list_output_means_none(command: str, field: str) -> None:
 def test_empty_output_of_always_printing_commands_is_an_error(command: str) -> None:
     with pytest.raises(ParseError, match="empty output"):
         parse(command, f"R1#{command}\nR1#")
+
+
+def test_a_line_the_template_missed_is_an_error_not_a_drop() -> None:
+    from iospki.parsers.lines import verify_landed
+    from iospki.parsers.server import _SERVER_RULES
+
+    block = ["Certificate Server CA:", "    Status: enabled", "    Granting mode is: auto"]
+    verify_landed(
+        "show crypto pki server",
+        block,
+        _SERVER_RULES,
+        {"name": "CA", "status": "enabled", "grant_mode": "auto"},
+    )
+    with pytest.raises(ParseError, match="grant_mode") as exc:
+        verify_landed("show crypto pki server", block, _SERVER_RULES, {"name": "CA", "status": "enabled"})
+    assert exc.value.line is not None and "Granting mode" in exc.value.line
