@@ -51,9 +51,11 @@ _SERVER_RULES = compile_rules(
     (r"Server configured in .+ mode", ("mode",)),
     (r"Granting mode is: .+", ("grant_mode",)),
     (r"Last certificate issued serial number \(hex\): [0-9A-Fa-f]+", ("last_serial",)),
+    (r"Last certificate issued serial number: 0x[0-9A-Fa-f]+", ("last_serial",)),  # 12.4T
     (rf"CA certificate expiration timer: {_T}", ("ca_expires",)),
     (rf"CRL NextUpdate timer: {_T}", ("crl_next_update",)),
     (r"Current primary storage dir: .+", ("storage_dir",)),
+    (r"Current storage dir: .+", ("storage_dir",)),  # 12.4T
     (r"Current storage dir for \.crl files: .+", ("crl_storage_dir",)),
     (r"Database Level: \w+\b.*", ("database_level",)),
     (r"Rollover status: .+", ("rollover_status",)),

@@ -20,7 +20,7 @@ STATUS = "show crypto pki trustpoints status"
 
 _HEAD = re.compile(r"Trustpoint (?P<name>\S+?):")
 _RDN = re.compile(r"[A-Za-z][\w.\-]*=.*")
-_SERIAL = re.compile(r"Serial Number \(hex\): (?P<serial>[0-9A-Fa-f]+)")
+_SERIAL = re.compile(r"Serial Number(?: \(hex\))?: (?:0x)?(?P<serial>[0-9A-Fa-f]+)")
 _SCEP = re.compile(r"SCEP URL: (?P<url>\S+)")
 _KEY_LABEL = re.compile(r"Using key label (?P<label>\S+)")
 

@@ -288,3 +288,24 @@ def test_a_line_the_template_missed_is_an_error_not_a_drop() -> None:
     with pytest.raises(ParseError, match="grant_mode") as exc:
         verify_landed("show crypto pki server", block, _SERVER_RULES, {"name": "CA", "status": "enabled"})
     assert exc.value.line is not None and "Granting mode" in exc.value.line
+
+
+def test_older_ios_serial_and_storage_lines() -> None:
+    # 12.4T-era wording: serial number with 0x and no "(hex)", "Current storage dir:"
+    text = """Certificate Server routercert:
+    Status: enabled, configured
+    CA cert fingerprint: 5A856122 4051347F 99B7E5A1 4A2D8B1A
+    Granting mode is: auto
+    Last certificate issued serial number: 0x1A
+    CA certificate expiration timer: 17:04:52 GMT Sep 29 2006
+    CRL NextUpdate timer: 17:04:52 GMT Oct 1 2004
+    Current storage dir: nvram:
+    Database Level: Minimum - no cert data written to storage
+"""
+    (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
+    assert (srv.status, srv.status_reason, srv.last_serial, srv.storage_dir) == (
+        "enabled",
+        "configured",
+        "1A",
+        "nvram:",
+    )
