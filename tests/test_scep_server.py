@@ -326,3 +326,53 @@ def test_getcrl_and_getcert(keys) -> None:
         assert server.history[-1].message_type == MessageType.GET_CRL
 
     _run(ca, body)
+
+
+def test_unsupported_envelope_cipher_is_badalg(keys) -> None:
+    ca = MemoryCa()
+
+    async def body(url: str, server: ScepServer) -> None:
+        key = keys[0]
+        csr = _csr(key, "r1.lab")
+        signer = client.self_signed_signer(key, csr.subject, ca.now())
+        env = m.encrypt_envelope(csr.public_bytes(serialization.Encoding.DER), ca.cert, "des3")
+        des3_oid = bytes.fromhex("06082a864886f70d0307")  # 1.2.840.113549.3.7
+        rc2_oid = bytes.fromhex("06082a864886f70d0302")  # 1.2.840.113549.3.2 (RC2-CBC): not accepted
+        assert env.count(des3_oid) == 1
+        msg = m.build_pki_message(MessageType.PKCS_REQ, "ALG-1", env.replace(des3_oid, rc2_oid), signer, key)
+        async with aiohttp.ClientSession() as s, s.post(f"{url}/scep?operation=PKIOperation", data=msg) as r:
+            rep = m.parse_pki_message(await r.read())
+        rep.verify(ca.cert)
+        assert rep.pki_status == PkiStatus.FAILURE and rep.fail_info == FailInfo.BAD_ALG
+        assert not ca.requests
+
+    _run(ca, body)
+
+
+def test_registration_authority_answers_ca_ra_and_signs_certreps(keys) -> None:
+    ca = MemoryCa()
+    ra_key = keys[3]
+    ra_cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "LAB-RA")]))
+        .issuer_name(ca.cert.subject)
+        .public_key(ra_key.public_key())
+        .serial_number(99)
+        .not_valid_before(NOW - dt.timedelta(minutes=1))
+        .not_valid_after(NOW + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca.key, hashes.SHA256())
+    )
+
+    async def body(url: str, server: ScepServer) -> None:
+        cacs = await client.get_ca_certs(url)
+        assert cacs.content_type == "application/x-x509-ca-ra-cert"
+        assert cacs.ca == ca.cert and cacs.ra == ra_cert and cacs.recipient == ra_cert
+        csr = _csr(keys[0], "behind-ra.lab")
+        signer = client.self_signed_signer(keys[0], csr.subject, ca.now())
+        res = await client.enroll(url, csr, keys[0], signer, keys[0], cacs.recipient, verify_with=[ra_cert])
+        assert res.status == PkiStatus.SUCCESS and res.certificate is not None
+        res.certificate.verify_directly_issued_by(ca.cert)
+        assert not ca.requests[-1].for_rollover_ca
+
+    _run(ca, body, ra=(ra_cert, ra_key))

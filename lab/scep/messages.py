@@ -369,13 +369,18 @@ def _walk_encrypted_content_info(contents: bytes) -> tuple[str, bytes, bytes]:
         items.append(info)
     if len(items) < 3:
         raise ScepError("envelope has no encrypted content", FailInfo.BAD_REQUEST)
-    alg_header, alg_inner = items[1][3], items[1][4]
-    alg = algos.EncryptionAlgorithm.load(alg_header + alg_inner + items[1][5])
+    # AlgorithmIdentifier walked by hand: parameters are only understood for the ciphers we support
+    alg_inner = items[1][4]
+    oid_info, after = parser._parse(alg_inner, len(alg_inner), 0)
+    oid = core.ObjectIdentifier.load(oid_info[3] + oid_info[4]).dotted
+    iv = b""
+    if after < len(alg_inner):
+        p_info, _ = parser._parse(alg_inner, len(alg_inner), after)
+        if p_info[0] == 0 and p_info[2] == 4:  # OCTET STRING (the CBC IV)
+            iv = _flatten_octets(p_info[4], p_info[1] == 1)
     ct_info = items[2]
     ciphertext = _flatten_octets(ct_info[4], ct_info[1] == 1)
-    params = alg["parameters"]
-    iv = _asn1_octets(params) if params.native is not None else b""
-    return alg["algorithm"].dotted, iv, ciphertext
+    return oid, iv, ciphertext
 
 
 def decrypt_envelope(

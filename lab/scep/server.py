@@ -201,8 +201,10 @@ class ScepServer:
         next_ca_missing_status: int = 404,
         max_transactions: int = 100_000,
         history_size: int = 1000,
+        ra: tuple[x509.Certificate, rsa.RSAPrivateKey] | None = None,
     ) -> None:
         self.backend = backend
+        self.ra = ra
         self.next_ca_missing_status = next_ca_missing_status
         self._max_transactions = max_transactions
         self._seen: collections.OrderedDict[str, _Seen] = collections.OrderedDict()
@@ -253,6 +255,8 @@ class ScepServer:
 
     def _get_ca_cert(self) -> ScepHttpResponse:
         ca = self.backend.ca_certificate()
+        if self.ra is not None:
+            return ScepHttpResponse(200, CT_CA_RA_CERT, encode_degenerate([ca, self.ra[0]]))
         return ScepHttpResponse(200, CT_CA_CERT, ca.public_bytes(serialization.Encoding.DER))
 
     def _get_next_ca_cert(self) -> ScepHttpResponse:
@@ -290,11 +294,17 @@ class ScepServer:
         )
 
     def _ca_pairs(self) -> list[tuple[x509.Certificate, rsa.RSAPrivateKey]]:
+        """Keys that may open a request envelope: [CA, rollover CA (if any), RA (if any)]."""
         pairs = [(self.backend.ca_certificate(), self.backend.ca_private_key())]
         nc, nk = self.backend.next_ca_certificate(), self.backend.next_ca_private_key()
         if nc is not None and nk is not None:
             pairs.append((nc, nk))
+        if self.ra is not None:
+            pairs.append(self.ra)
         return pairs
+
+    def _is_rollover(self, pairs: list[tuple[x509.Certificate, rsa.RSAPrivateKey]], index: int) -> bool:
+        return index == 1 and (self.ra is None or len(pairs) == 3)
 
     async def _pki_operation(self, data: bytes, method: str) -> ScepHttpResponse:
         try:
@@ -314,7 +324,12 @@ class ScepServer:
             opened_cipher = opened.cipher
             reply_pair = pairs[opened.recipient_index]
             decision = await self._dispatch(
-                msg, signer, opened.content, opened.cipher, method, opened.recipient_index == 1
+                msg,
+                signer,
+                opened.content,
+                opened.cipher,
+                method,
+                self._is_rollover(pairs, opened.recipient_index),
             )
         except ScepError as exc:
             self._record(msg, method, opened_cipher, PkiStatus.FAILURE, exc.fail_info, str(exc))
@@ -371,7 +386,7 @@ class ScepServer:
         if not csr.is_signature_valid:
             raise ScepError("PKCS#10 request signature is invalid", FailInfo.BAD_MESSAGE_CHECK)
         self_signed = _signed_by(signer, signer)
-        issued_by_ca = any(_signed_by(signer, c) for c, _ in self._ca_pairs())
+        issued_by_ca = any(_signed_by(signer, c) for c, _ in self._ca_pairs()[:2])
         if not self_signed:
             now = self.backend.now()
             if now < signer.not_valid_before_utc or now > signer.not_valid_after_utc:
