@@ -80,7 +80,7 @@ def make_app(lab: Lab, stop: asyncio.Event) -> web.Application:
 
 
 async def start_control(lab: Lab, stop: asyncio.Event, port: int = 0) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(make_app(lab, stop), access_log=None)
+    runner = web.AppRunner(make_app(lab, stop), access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

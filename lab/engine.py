@@ -127,6 +127,10 @@ class ConfigEngine:
             if depth < len(self.stack) - 1 and indent != 0:
                 commands = [c for c in commands if not c.fallback]
             outcome = resolve(commands, body)
+            if outcome.kind == "ok" and depth > 0 and indent is None:
+                outcome = self._prefer_exact_parent(outcome, body, depth)
+                if outcome.kind == "parent":
+                    continue
             if outcome.kind == "ok":
                 if depth != len(self.stack) - 1:
                     if indent is not None and indent > 0 and self._permissive(self.stack[-1].mode):
@@ -151,6 +155,20 @@ class ConfigEngine:
             )
         )
         return "error"
+
+    def _prefer_exact_parent(self, outcome: Outcome, body: list[str], depth: int) -> Outcome:
+        """`ip domain name X` typed in (ca-trustpoint) abbreviates `ip-address` there, but a parent mode
+        has `ip` spelled out: IOS's parser ends up in the parent mode, so do we."""
+        assert outcome.command is not None
+        if outcome.command.tokens and outcome.command.tokens[0] == body[0].lower():
+            return outcome
+        reg = self.device.lab.registry
+        for up in range(depth - 1, -1, -1):
+            commands = [c for c in reg.config_commands.get(self.stack[up].mode, []) if not c.fallback]
+            parent = resolve(commands, body)
+            if parent.kind == "ok" and parent.command is not None and parent.command.tokens[0] == body[0].lower():
+                return Outcome("parent")
+        return outcome
 
     def _permissive(self, mode: str) -> bool:
         spec = self.device.lab.registry.modes.get(mode)
@@ -197,7 +215,8 @@ class ConfigEngine:
             removed = ctx.node.remove(line)
             if removed == 0 and cmd.key is not None:
                 removed = ctx.node.remove(" ".join(line.split()[: cmd.key]))
-            if removed == 0 and cmd.store_no:
+            # `no ip http server` is shown as such; an unmodelled `no X` is kept when there was no X
+            if cmd.store_no and (removed == 0 or not cmd.fallback):
                 ctx.node.set_line("no " + line)
             return
         ctx.node.remove("no " + " ".join(line.split()[: cmd.key or len(line.split())]))

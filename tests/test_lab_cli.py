@@ -1,0 +1,195 @@
+"""The emulated IOS CLI driven through netmiko exactly as a user drives a router."""
+
+from __future__ import annotations
+
+import re
+
+import paramiko
+import pytest
+from lab_fixture import LabHandle
+from netmiko import ConnectHandler
+from netmiko.exceptions import ConfigInvalidException, NetmikoAuthenticationException
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.mark.parametrize("name", ["r1", "r3"])
+def test_session_preparation_and_show(lab: LabHandle, name: str) -> None:
+    h = lab.hosts[name]
+    with ConnectHandler(**h.netmiko()) as c:
+        assert c.find_prompt() == f"{name}#"
+        assert c.base_prompt == name
+        out = c.send_command("sh ver")
+        assert f"{name} uptime is" in out
+        if h.device_type == "cisco_ios":
+            assert out.startswith("Cisco IOS Software, ")
+        else:
+            assert out.startswith("Cisco IOS XE Software, Version ")
+        run = c.send_command("show running-config")
+        assert run.startswith("Building configuration...")
+        assert re.search(r"^Current configuration : \d+ bytes$", run, re.M)
+        assert f"hostname {name}" in run
+        assert run.rstrip().endswith("end")
+        # no clear-text secrets in the configuration
+        assert h.password not in run and h.secret not in run
+
+
+def test_raw_echo_prompts_and_questions_without_newline(lab: LabHandle) -> None:
+    """Bytes on the wire: exact echo, CRLF, and questions left open without a newline."""
+    h = lab.hosts["r2"]
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(h.address, h.port, h.username, h.password, look_for_keys=False, allow_agent=False)
+    chan = client.invoke_shell(term="vt100", width=511, height=1000)
+    chan.settimeout(10)
+
+    def read_until(marker: bytes) -> bytes:
+        buf = b""
+        while not buf.endswith(marker):
+            buf += chan.recv(65536)
+        return buf
+
+    try:
+        assert read_until(b"r2#") == b"\r\nr2#"
+        chan.send(b"terminal width 511\n")
+        assert read_until(b"r2#") == b"terminal width 511\r\nr2#"
+        chan.send(b"copy running-config flash:/q.txt\n")
+        got = read_until(b"? ")
+        assert got == b"copy running-config flash:/q.txt\r\nDestination filename [q.txt]? "
+        chan.send(b"\n")
+        got = read_until(b"r2#")
+        assert re.search(rb"\d+ bytes copied in", got)
+        chan.send(b"show cluck\n")
+        got = read_until(b"r2#").decode()
+        lines = got.split("\r\n")
+        assert lines[0] == "show cluck"
+        caret = lines[1]
+        # the caret sits under the bad word, counting the prompt in front of the echoed command
+        assert caret.index("^") == len("r2#") + len("show ")
+        assert lines[2] == "% Invalid input detected at '^' marker."
+    finally:
+        client.close()
+
+
+def test_errors_incomplete_ambiguous(lab: LabHandle) -> None:
+    with ConnectHandler(**lab.hosts["r4"].netmiko()) as c:
+        assert "% Incomplete command." in c.send_command("show")
+        assert '% Ambiguous command:  "d"' in c.send_command("d")
+        out = c.send_command("frobnicate now")
+        assert "% Invalid input detected at '^' marker." in out
+        out = c.send_command("show version | frob x")
+        assert "% Invalid input detected" in out
+        # the session survives the errors
+        assert "r4 uptime is" in c.send_command("show version")
+
+
+def test_pipes(lab: LabHandle) -> None:
+    with ConnectHandler(**lab.hosts["r3"].netmiko()) as c:
+        inc = c.send_command("show running-config | include ip scp server enable")
+        assert inc.strip() == "ip scp server enable"
+        exc = c.send_command("show running-config | exclude interface|address")
+        assert "interface" not in exc and "hostname r3" in exc
+        sec = c.send_command("show running-config | section line vty")
+        assert sec.splitlines() == ["line vty 0 4", " login local", " transport input ssh"]
+        beg = c.send_command("show running-config | begin ^line")
+        assert beg.splitlines()[0] == "line con 0"
+        cnt = c.send_command("show running-config | count ^interface")
+        assert re.fullmatch(r"Number of lines which match regexp = \d+", cnt.strip())
+
+
+def test_config_modes_submodes_and_errors(lab: LabHandle) -> None:
+    with ConnectHandler(**lab.hosts["r5"].netmiko()) as c:
+        out = c.send_config_set(
+            [
+                "crypto pki trustpoint CLITEST",
+                " enrollment url http://127.0.0.1:80",
+                " revocation-check none",
+                "ip domain name cli.example.test",  # a global command leaves the sub-mode
+                "interface Loopback7",
+                " description lab test",
+                " ip address 10.7.7.7 255.255.255.255",
+                "do show clock",
+                "exit",
+                "ip http server",
+                "ip http port 18080",
+            ]
+        )
+        assert "r5(ca-trustpoint)#" in out
+        assert "r5(config-if)#" in out
+        assert "r5(ca-trustpoint)#ip domain name cli.example.test\nr5(config)#interface Loopback7" in out
+        sec = c.send_command("show running-config | section CLITEST")
+        assert sec.splitlines() == [
+            "crypto pki trustpoint CLITEST",
+            " enrollment url http://127.0.0.1:80",
+            " revocation-check none",
+        ]
+        run = c.send_command("show running-config")
+        assert "ip domain name cli.example.test" in run
+        assert "interface Loopback7\n description lab test\n ip address 10.7.7.7 255.255.255.255" in run
+        assert "ip http port 18080" in run and "\nip http server" in run and "no ip http server" not in run
+        with pytest.raises(ConfigInvalidException):
+            c.send_config_set(["hostname r5", "ntp frobnicate 1"], error_pattern=r"% Invalid input")
+        c.send_config_set(["no interface Loopback7", "no ip http server", "no crypto pki trustpoint CLITEST"])
+        run = c.send_command("show running-config")
+        assert "Loopback7" not in run and "CLITEST" not in run and "no ip http server" in run
+        log = c.send_command("show logging | include CONFIG_I")
+        assert "%SYS-5-CONFIG_I: Configured from console by iospki on vty" in log
+
+
+def test_interactive_question_with_expect_string(lab: LabHandle) -> None:
+    with ConnectHandler(**lab.hosts["r1"].netmiko()) as c:
+        out = c.send_command("copy running-config flash:/backup.cfg", expect_string=r"Destination filename")
+        assert "[backup.cfg]?" in out
+        out = c.send_command("\n", expect_string=r"#")
+        assert "bytes copied" in out
+        listing = c.send_command("dir flash:")
+        assert "backup.cfg" in listing and re.search(r"\d+ bytes total \(\d+ bytes free\)", listing)
+        md5 = c.send_command("verify /md5 flash:/backup.cfg")
+        assert re.search(r"verify /md5 \(flash:/backup.cfg\) = [0-9a-f]{32}", md5)
+        assert "%Error opening flash:/nope.txt (No such file or directory)" in c.send_command("dir flash:/nope.txt")
+
+
+def test_enable_password_and_privilege(make_lab_module) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab_module(hosts=[("u1", "isr_g2")], host_data={"u1": {"lab_privilege": 1}}, plugins="")
+    h = lab.hosts["u1"]
+    with ConnectHandler(**h.netmiko()) as c:
+        # netmiko enables with the secret after landing in user mode
+        c.exit_enable_mode()
+        assert c.find_prompt() == "u1>"
+        assert "% Invalid input detected" in c.send_command("show running-config")
+        c.enable()
+        assert c.find_prompt() == "u1#"
+        assert "hostname u1" in c.send_command("show running-config")
+    with ConnectHandler(**h.netmiko()) as c:
+        c.exit_enable_mode()
+        out = c.send_command("enable", expect_string=r"Password: ")
+        for _ in range(2):
+            out = c.send_command("wrong-secret", expect_string=r"Password: ", cmd_verify=False)
+        out = c.send_command("wrong-secret", expect_string=r"u1>", cmd_verify=False)
+        assert "% Bad secrets" in out and "wrong-secret" not in out  # no echo of a typed secret
+        assert c.find_prompt() == "u1>"
+    with pytest.raises(NetmikoAuthenticationException):
+        ConnectHandler(**h.netmiko(password="wrong"))
+
+
+def test_write_memory_and_reload_keep_startup(make_lab_module) -> None:  # type: ignore[no-untyped-def]
+    lab = make_lab_module(hosts=[("w1", "csr1k")], plugins="")
+    h = lab.hosts["w1"]
+    with ConnectHandler(**h.netmiko()) as c:
+        c.send_config_set(["ip domain name saved.example.test"])
+        assert "[OK]" in c.send_command("write memory")
+        c.send_config_set(["ip domain name unsaved.example.test"])
+        c.send_command("copy running-config flash:/keep.txt", expect_string=r"\?")
+        c.send_command("\n", expect_string=r"#")
+        startup = c.send_command("show startup-config")
+        assert "saved.example.test" in startup and "unsaved" not in startup
+        out = c.send_command("reload", expect_string=r"Save\? \[yes/no\]: ")
+        assert "System configuration has been modified" in out
+        out = c.send_command("no", expect_string=r"\[confirm\]")
+        c.write_channel("\n")
+    with ConnectHandler(**h.netmiko()) as c:
+        run = c.send_command("show running-config")
+        assert "ip domain name saved.example.test" in run
+        assert "unsaved" not in run
+        assert "keep.txt" in c.send_command("dir flash:")  # flash survives a reload
+        assert "System returned to ROM by reload" in c.send_command("show version")
