@@ -19,15 +19,20 @@ _SYSLOG = re.compile(
 _EXEC_TIMESTAMP = re.compile(r"Load for five secs: .*|(?:Time source is [\w ]+|No time source), .*\d{4}")
 
 
-def split_lines(text: str) -> list[str]:
-    """The text's lines (line numbers = index + 1) with CR, `--More--` and NBSP fixed."""
+def normalize(text: str) -> str:
+    """The text with CR line ends, `--More--` remnants and NBSPs fixed (line count kept)."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "--More--" in text:
         text = _MORE.sub("", text)
     if "\xa0" in text:
         text = text.replace("\xa0", " ")
-    return text.split("\n")
+    return text
+
+
+def split_lines(text: str) -> list[str]:
+    """The text's lines (line numbers = index + 1) after `normalize`."""
+    return normalize(text).split("\n")
 
 
 def is_noise(s: str, before_output: bool) -> bool:

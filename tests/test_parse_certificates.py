@@ -445,3 +445,35 @@ def test_truncated_section_is_rejected() -> None:
     text = _one("CA Certificate").split("  Validity Date:")[0]
     with pytest.raises(ParseError, match="no validity end date"):
         parse(CMD, text)
+
+
+# ---- the two paths agree ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fast_path_equals_line_scanner(path: Path) -> None:
+    from iospki.parsers.certificates import parse_certificates
+
+    text = path.read_text()
+    assert parse_certificates(text) == parse_certificates(text, fast=False)
+
+
+def test_every_truncation_parses_or_raises_parse_error() -> None:
+    from iospki.parsers.certificates import parse_certificates
+
+    lines = _read(
+        "other/show_crypto_pki_certificates/c3850_sudi_legacy_selfsigned_apollo.clean.txt"
+    ).splitlines()
+    outcomes = set()
+    for cut in range(len(lines)):
+        text = "\n".join(lines[:cut])
+        try:
+            fast = parse_certificates(text)
+        except ParseError:
+            with pytest.raises(ParseError):
+                parse_certificates(text, fast=False)
+            outcomes.add("error")
+        else:
+            assert fast == parse_certificates(text, fast=False)
+            outcomes.add("ok")
+    assert outcomes == {"ok", "error"}
