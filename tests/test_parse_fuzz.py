@@ -161,3 +161,13 @@ def test_own_fixtures_truncated_at_every_line() -> None:
 def test_corpus_is_real() -> None:
     _need_corpus()
     assert len(CORPUS) > 50
+
+
+# inputs that once crashed a parser (found by the fuzzing above), kept as fixed examples
+FOUND = ["Status", "  Status: Available\nCertificate", "Key name: a", "Trustpoint A:\n    Subject Name:", "|  48.241"]
+
+
+@pytest.mark.parametrize("text", FOUND)
+def test_inputs_found_by_fuzzing(text: str) -> None:
+    for pattern, func in FUNCS:
+        _check(pattern, func, text)
