@@ -265,6 +265,8 @@ def parse_server_crl(text: str, platform: str | None = None) -> Crl:
     ]
     if len(revoked) != serials:
         raise ParseError(CRL, f"placed {len(revoked)} of {serials} revoked entries")
+    if c.get("entries") and int(c["entries"]) != len(revoked):
+        raise ParseError(CRL, f"the CRL has {c['entries']} entries but {len(revoked)} are listed (truncated output?)")
     return Crl(
         issuer=c.get("issuer"),
         this_update=t(c.get("this_update")),
