@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from parse_support import fixture_ids, fixtures, read, seed_block
 
 from iospki.models import TimersOutput
@@ -138,3 +140,24 @@ def test_unknown_line_is_named() -> None:
     with pytest.raises(ParseError) as exc:
         parse("show crypto pki timers", "PKI Timers\n|  48.241  SESSION CLEANUP\n% Invalid input detected\n")
     assert exc.value.line is not None and "Invalid input" in exc.value.line
+
+
+def _ios_countdown(ms_total: int, spaced: bool) -> str:
+    # formats as IOS prints them: '1094d 5:21:45.573' / '291d23:54:53.214' / '5:54:30.889' / '4:37.977' / '48.241'
+    d, rem = divmod(ms_total, 86_400_000)
+    h, rem = divmod(rem, 3_600_000)
+    m, rem = divmod(rem, 60_000)
+    s, ms = divmod(rem, 1000)
+    if d:
+        return f"{d}d{h:2d}:{m:02d}:{s:02d}.{ms:03d}" if spaced else f"{d}d{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+    if h:
+        return f"{h}:{m:02d}:{s:02d}.{ms:03d}"
+    if m:
+        return f"{m}:{s:02d}.{ms:03d}"
+    return f"{s}.{ms:03d}"
+
+
+@given(ms=st.integers(0, 4000 * 86_400_000), spaced=st.booleans())
+@settings(max_examples=300, deadline=None, derandomize=True)
+def test_countdown_round_trip(ms: int, spaced: bool) -> None:
+    assert parse_countdown(_ios_countdown(ms, spaced)) == ms / 1000
