@@ -477,3 +477,52 @@ def test_every_truncation_parses_or_raises_parse_error() -> None:
             assert fast == parse_certificates(text, fast=False)
             outcomes.add("ok")
     assert outcomes == {"ok", "error"}
+
+
+# ---- the other projects' expected results ------------------------------------------------
+
+NTC_EXPECTED = sorted(REAL.glob("ntc/show_crypto_pki_certificates/*.expected.yml")) if REAL.is_dir() else []
+
+
+@pytest.mark.parametrize("path", NTC_EXPECTED, ids=lambda p: p.name)
+def test_ntc_expected_rows_match(path: Path) -> None:
+    import yaml
+
+    rows = yaml.safe_load(path.read_text())["parsed_sample"]
+    out = parse(CMD, path.with_name(path.name.replace(".expected.yml", ".txt")).read_text())
+    assert len(out.certificates) == len(rows)
+    for cert, row in zip(out.certificates, rows, strict=True):
+        assert cert.section == row["certificate_type"] and cert.serial == row["serial_number"]
+        assert cert.status == row["status"] and cert.usage == row["certificate_usage"]
+        for attr in ("e", "cn", "ou", "o", "l", "st", "c"):
+            assert cert.issuer_fields.get(attr, "") == row[f"issuer_{attr}"]
+            assert cert.subject_fields.get(attr, "") == row[f"subject_{attr}"]
+        assert cert.subject_fields.get("name", "") == row.get("subject_name", "")
+        assert cert.subject_fields.get("hostname", "") == row.get("subject_hostname", "")
+        assert (cert.crl_distribution_points or [""])[0] == row["crl_distribution_point"]
+        assert cert.start == _ios_time(row["start_date"]) and cert.end == _ios_time(row["end_date"])
+        assert cert.renew == (_ios_time(row["renew_date"]) if row["renew_date"] else None)
+        assert cert.trustpoints == row["associated_trustpoints"].split()
+        assert cert.storage == row["storage"]
+
+
+def test_muninn_expected_certificates_match() -> None:
+    path = REAL / "muninn/show_crypto_pki_certificates/ios_001_basic.expected.json"
+    if not path.is_file():
+        pytest.skip(f"{path} absent")
+    expected = json.loads(path.read_text())["trustpoints"]
+    out = parse(CMD, path.with_name("ios_001_basic.txt").read_text())
+    seen = 0
+    for tp, sections in expected.items():
+        for section, e in sections.items():
+            (mine,) = [c for c in out.certificates if c.section == section and tp in c.trustpoints]
+            assert mine.serial == e["serial_number"] and mine.usage == e["usage"]
+            assert (
+                mine.issuer_fields == e["issuer"]
+                and mine.subject_fields | e["subject"] == mine.subject_fields
+            )
+            assert mine.start == _ios_time(e["validity_date"]["start_date"])
+            if "subject_name" in e:
+                assert mine.subject_fields["name"] == e["subject_name"]
+            seen += 1
+    assert seen == len(out.certificates)
