@@ -1,4 +1,4 @@
-"""`show crypto key mypubkey rsa [NAME]` into `KeysOutput`.
+"""`show crypto key mypubkey rsa [NAME]` (also `ec` and `all`) into `KeysOutput`.
 
 A small line state machine rather than TTP: a key block may start with either the
 generation-time line or (older images, usage keys) the `Key name:` line, and the key data
@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
 from iospki.models import KeyPair, KeysOutput
@@ -22,7 +22,7 @@ COMMAND = "show crypto key mypubkey rsa"
 
 _GENERATED = re.compile(r"% Key pair was generated at: (?P<t>.+)")
 _NAME = re.compile(r"Key name: (?P<name>\S+)")
-_TYPE = re.compile(r"Key type: (?P<type>\w+) KEYS(?:\s+(?P<bits>\d+) bits)?")
+_TYPE = re.compile(r"Key type: (?P<type>\w+) KEYS(?:\s+(?:(?P<bits>\d+) bits|p(?P<curve>\d+) curve))?")
 _STORAGE = re.compile(r"(?:Storage Device|On Cryptographic Device): (?P<storage>.+)")
 _USAGE = re.compile(r"Usage: (?P<usage>.+)")
 _EXPORT = re.compile(r"Key is (?P<not>not )?exportable\.(?: Redundancy (?P<red>\w+)\.)?")
@@ -32,11 +32,16 @@ _REDACTED = re.compile(r"<[^>]*>")
 
 
 def _key_size_from_der(hexdata: str) -> int | None:
+    """Modulus bits (RSA) or curve bits (EC) of a SubjectPublicKeyInfo; None if not one."""
     try:
         key = load_der_public_key(bytes.fromhex(hexdata))
-    except ValueError:
+    except (ValueError, TypeError):  # TypeError: a key type cryptography cannot represent
         return None
-    return key.key_size if isinstance(key, rsa.RSAPublicKey) else None
+    if isinstance(key, rsa.RSAPublicKey):
+        return key.key_size
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        return key.curve.key_size
+    return None
 
 
 def _finish(cur: dict[str, Any], line: str, no: int) -> KeyPair:
@@ -48,7 +53,7 @@ def _finish(cur: dict[str, Any], line: str, no: int) -> KeyPair:
         derived = _key_size_from_der(data)
         if derived is None:
             raise ParseError(
-                COMMAND, f"key data of {cur['name']!r} is not an RSA public key (truncated?)", line, no
+                COMMAND, f"key data of {cur['name']!r} is not a public key (truncated?)", line, no
             )
         size = derived
     return KeyPair(
@@ -67,7 +72,7 @@ def _finish(cur: dict[str, Any], line: str, no: int) -> KeyPair:
     )
 
 
-@register(r"(?:show|sh) crypto key (?:mypubkey|my) rsa(?: \S+)?")
+@register(r"(?:show|sh) crypto key (?:mypubkey|my) (?:rsa|ec|all)(?: \S+)?")
 def parse_keys(text: str, platform: str | None = None) -> KeysOutput:
     lines = device_lines(text)
     keys: list[KeyPair] = []
@@ -95,7 +100,8 @@ def parse_keys(text: str, platform: str | None = None) -> KeysOutput:
             raise ParseError(COMMAND, "unexpected line before the first key", raw, no)
         elif m := _TYPE.fullmatch(s):
             cur["type"] = m["type"]
-            cur["bits"] = int(m["bits"]) if m["bits"] else None
+            size = m["bits"] or m["curve"]
+            cur["bits"] = int(size) if size else None
         elif m := _STORAGE.fullmatch(s):
             cur["storage"] = m["storage"]
         elif s == "Temporary key":

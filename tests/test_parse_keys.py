@@ -89,3 +89,28 @@ def test_truncated_key_data_is_an_error() -> None:
 def test_garbage_raises(text: str) -> None:
     with pytest.raises(ParseError):
         parse("show crypto key mypubkey rsa", text)
+
+
+EC_ALL = fixtures(
+    "show_crypto_key_mypubkey_all", "show_crypto_key_mypubkey_ec", "show_crypto_key_mypubkey_ec_keyname"
+)
+
+
+@pytest.mark.parametrize("path", EC_ALL, ids=fixture_ids(EC_ALL))
+def test_ec_and_all_outputs(path: Path) -> None:
+    text = read(path)
+    out = parse("show crypto key mypubkey all", text)
+    assert isinstance(out, KeysOutput)
+    types = re.findall(r"^Key type: (\w+) KEYS", text, re.M)
+    assert [k.key_type for k in out.keys] == types
+    for k in out.keys:
+        assert k.key_size in ((256, 384, 521) if k.key_type == "EC" else (768, 1024, 2048, 2176, 4096))
+    for m in re.finditer(r"^Key name: (\S+)\nKey type: EC KEYS\s+p(\d+) curve", text, re.M):
+        assert next(k for k in out.keys if k.name == m[1]).key_size == int(m[2])
+    gpath = path.with_name(path.name.replace(".txt", ".genie.json"))
+    exp = json.loads(gpath.read_text())["keys"]
+    assert len(exp) == len(out.keys)
+    for e in exp.values():
+        key = next(k for k in out.keys if k.name == e["key_name"])
+        (info,) = e["key_type"].values()
+        assert key.key_data == "".join("".join(info["key_data"]).split())
