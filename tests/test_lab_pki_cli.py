@@ -163,3 +163,42 @@ def test_bad_input_is_refused_with_an_ios_error(plab: Any, ca: Any) -> None:
     assert "% Invalid" in out
     out = ca.send_command("crypto pki server NOPE grant all")
     assert "is not known" in out
+
+
+def test_keys_generate_zeroize_and_no_trustpoint(plab: Any, ca: Any) -> None:
+    r3 = connect(plab, "r3")
+    r3.config_mode()
+    out = ask(r3, "crypto key generate rsa general-keys label K1 modulus 1024", r"\(config\)#")
+    assert "% The key modulus size is 1024 bits" in out
+    assert "% Generating 1024 bit RSA keys, keys will be non-exportable..." in out and "[OK]" in out
+    out = ask(r3, "crypto key generate rsa label K1", r"\[yes/no\]: ")
+    assert "% You already have RSA keys defined named K1." in out
+    ask(r3, "no", r"\(config\)#")
+    out = ask(r3, "crypto key generate rsa label K2", r"\[2048\]: ")
+    assert "Choose the size of the key modulus in the range of 512 to 4096" in out
+    ask(r3, "1024", r"\(config\)#")
+    r3.exit_config_mode()
+    keys = parse("show crypto key mypubkey rsa", r3.send_command("show crypto key mypubkey rsa"), "iosxe")
+    names = {k.name: k for k in keys.keys}  # type: ignore[attr-defined]
+    assert {"K1", "K2"} <= set(names)
+    assert "Key type: RSA KEYS      1024 bits" in r3.send_command("show crypto key mypubkey rsa K1")
+    r3.config_mode()
+    out = ask(r3, "crypto key zeroize rsa K2", r"\[yes/no\]: ")
+    assert "% Keys to be removed are named 'K2'." in out
+    ask(r3, "yes", r"\(config\)#")
+    r3.exit_config_mode()
+    assert "K2" not in r3.send_command("show crypto key mypubkey rsa")
+    # a trustpoint that holds a CA certificate asks before it goes, and takes its chain with it
+    addr = plab.hosts["ca1"].address
+    r3.send_config_set(["crypto pki trustpoint GONE", f"enrollment url http://{addr}:80"])
+    r3.config_mode()
+    ask(r3, "crypto pki authenticate GONE", r"\[yes/no\]: ")
+    ask(r3, "yes", r"\(config\)#")
+    assert "crypto pki certificate chain GONE" in r3.send_command("do show running-config")
+    out = ask(r3, "no crypto pki trustpoint GONE", r"\[yes/no\]: ")
+    assert "Are you sure you want to do this? [yes/no]: " in out
+    ask(r3, "yes", r"\(config\)#")
+    r3.exit_config_mode()
+    run = r3.send_command("show running-config")
+    assert "crypto pki trustpoint GONE" not in run and "crypto pki certificate chain GONE" not in run
+    r3.disconnect()

@@ -135,3 +135,26 @@ def test_lifecycle_auto_rollover_30_client_enrolled_day_73_fails() -> None:
     # after rollover day: no valid identity certificate under the new CA
     assert tp.cert is not None and tp.cert.not_valid_after_utc <= sched.now()
     assert not [c for _t, c, kind in tp.history if kind == "rollover"]
+
+
+def test_c1_timers_wait_for_an_authoritative_clock() -> None:
+    sched, cs, scep = world(90)
+    logs: list[str] = []
+    holder: list[Trustpoint] = []
+
+    async def run() -> None:
+        tp = client(sched, scep, "c1", logs)
+        await enroll(tp, cs)
+        holder.append(tp)
+        renew_at = tp.renew_at
+        assert renew_at is not None
+        sched._authoritative = False  # NTP lost before the RENEW time
+        await sched.run_until(renew_at + 10 * DAY)
+        assert renew_times(tp) == []  # C1: nothing ran
+        assert any("%PKI-2-NON_AUTHORITATIVE_CLOCK" in line for line in logs)
+        late = sched.now()
+        await tp.dev.timers.clock_became_authoritative()  # what the lab's on_authoritative hook calls
+        assert renew_times(tp) == [late]  # fired as soon as the clock became authoritative
+        assert tp.installed_at == late and tp.cert is not None and tp.cert.not_valid_before_utc == late
+
+    asyncio.run(run())
