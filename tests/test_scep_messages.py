@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -242,3 +243,32 @@ def test_we_decrypt_what_openssl_encrypts(tmp_path: Path, ca) -> None:
         assert out.returncode == 0, out.stderr.decode()
         opened = m.decrypt_envelope(out.stdout, [(ca_cert, ca_key)])
         assert opened.cipher == cipher and opened.content == b"\x30\x03\x02\x01\x05" * 33
+
+
+def test_mutated_messages_give_scep_errors_never_crashes(ca, client) -> None:
+    """Every single-byte corruption of a real pkiMessage is either rejected with ScepError or (when the byte
+    is not covered by the signature, e.g. inside the embedded signer certificate's unsigned parts) parsed."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    ca_cert, ca_key = ca
+    signer, key, csr = client
+    env = m.encrypt_envelope(csr.public_bytes(serialization.Encoding.DER), ca_cert, "des3")
+    msg = m.build_pki_message(m.MessageType.PKCS_REQ, "FUZZ", env, signer, key, "sha256")
+
+    @settings(
+        max_examples=int(os.environ.get("SCEP_FUZZ_EXAMPLES", "300")),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(pos=st.integers(0, len(msg) - 1), xor=st.integers(1, 255), cut=st.booleans())
+    def check(pos: int, xor: int, cut: bool) -> None:
+        data = msg[:pos] if cut else msg[:pos] + bytes([msg[pos] ^ xor]) + msg[pos + 1 :]
+        try:
+            parsed = m.parse_pki_message(data)
+            parsed.verify()
+            m.decrypt_envelope(parsed.content or b"", [(ca_cert, ca_key)])
+        except m.ScepError:
+            return
+
+    check()

@@ -376,3 +376,40 @@ def test_registration_authority_answers_ca_ra_and_signs_certreps(keys) -> None:
         assert not ca.requests[-1].for_rollover_ca
 
     _run(ca, body, ra=(ra_cert, ra_key))
+
+
+def test_corrupt_input_never_yields_an_internal_error(keys) -> None:
+    """Corrupt pkiMessages (and validly signed messages around corrupt envelopes) get a CertRep FAILURE or an
+    HTTP 400, never a 500 or an exception."""
+    import os
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    ca = MemoryCa()
+    server = ScepServer(ca)
+    key = keys[0]
+    csr = _csr(key, "fuzz.lab")
+    signer = client.self_signed_signer(key, csr.subject, ca.now())
+    env = m.encrypt_envelope(csr.public_bytes(serialization.Encoding.DER), ca.cert, "des3")
+    msg = m.build_pki_message(MessageType.PKCS_REQ, "FZ", env, signer, key)
+
+    @settings(
+        max_examples=int(os.environ.get("SCEP_FUZZ_EXAMPLES", "150")),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+    @given(pos=st.integers(0, len(env) - 1), xor=st.integers(1, 255), outer=st.booleans())
+    def check(pos: int, xor: int, outer: bool) -> None:
+        if outer:
+            p = pos % len(msg)
+            data = msg[:p] + bytes([msg[p] ^ xor]) + msg[p + 1 :]
+        else:
+            bad_env = env[:pos] + bytes([env[pos] ^ xor]) + env[pos + 1 :]
+            data = m.build_pki_message(MessageType.PKCS_REQ, f"FZ{pos}-{xor}", bad_env, signer, key)
+        resp = asyncio.run(
+            server.handle("POST", "/cgi-bin/pkiclient.exe", {"operation": "PKIOperation"}, data)
+        )
+        assert resp.status in (200, 400), resp.body[:200]
+
+    check()

@@ -221,7 +221,22 @@ def _load_content_info(data: bytes, what: str) -> cms.ContentInfo:
 
 
 def _x_cert(cert: ax509.Certificate) -> x509.Certificate:
-    return x509.load_der_x509_certificate(cert.dump())
+    """cryptography parses certificates lazily: touch the fields SCEP uses so a corrupt certificate fails
+    here, as a ScepError, and not later in a property access."""
+    try:
+        out = x509.load_der_x509_certificate(cert.dump())
+        out.issuer.public_bytes()
+        out.subject.public_bytes()
+        out.serial_number  # noqa: B018
+        out.public_key()
+        out.not_valid_before_utc  # noqa: B018
+        out.not_valid_after_utc  # noqa: B018
+        out.signature_hash_algorithm  # noqa: B018
+        return out
+    except (ValueError, TypeError) as exc:
+        raise ScepError(f"corrupt certificate in message: {exc}", FailInfo.BAD_REQUEST) from exc
+    except Exception as exc:  # e.g. UnsupportedAlgorithm for odd signature algorithms
+        raise ScepError(f"unusable certificate in message: {type(exc).__name__}", FailInfo.BAD_ALG) from exc
 
 
 def encode_issuer_and_serial(issuer: x509.Name, serial: int) -> bytes:
@@ -396,7 +411,20 @@ def decrypt_envelope(
         raise ScepError("pkcsPKIEnvelope is not EnvelopedData", FailInfo.BAD_REQUEST)
     try:
         env = ci["content"]
-        ktris = [ri.chosen for ri in env["recipient_infos"] if ri.name == "ktri"]
+        # (issuer DER or None, serial or None, encrypted key), extracted eagerly: asn1crypto parses lazily
+        ktris: list[tuple[bytes | None, int | None, bytes]] = []
+        for ri in env["recipient_infos"]:
+            if ri.name != "ktri":
+                continue
+            rid = ri.chosen["rid"]
+            if rid.name == "issuer_and_serial_number":
+                ident: tuple[bytes | None, int | None] = (
+                    rid.chosen["issuer"].dump(),
+                    int(rid.chosen["serial_number"].native),
+                )
+            else:
+                ident = (None, None)
+            ktris.append((*ident, bytes(ri.chosen["encrypted_key"].native)))
         eci = env["encrypted_content_info"]
         alg_oid, iv, ciphertext = _walk_encrypted_content_info(eci.contents)
     except ScepError:
@@ -413,16 +441,10 @@ def decrypt_envelope(
     if len(iv) != block or not ciphertext or len(ciphertext) % block:
         raise ScepError("envelope IV or ciphertext length is wrong", FailInfo.BAD_MESSAGE_CHECK)
 
-    def matches(ktri: cms.KeyTransRecipientInfo, cert: x509.Certificate) -> bool:
-        rid = ktri["rid"]
-        if rid.name != "issuer_and_serial_number":
-            return False
-        return bool(
-            rid.chosen["serial_number"].native == cert.serial_number
-            and rid.chosen["issuer"].dump() == cert.issuer.public_bytes()
-        )
+    def matches(ktri: tuple[bytes | None, int | None, bytes], cert: x509.Certificate) -> bool:
+        return ktri[1] == cert.serial_number and ktri[0] == cert.issuer.public_bytes()
 
-    order: list[tuple[int, cms.KeyTransRecipientInfo]] = []
+    order: list[tuple[int, tuple[bytes | None, int | None, bytes]]] = []
     for i, (cert, _key) in enumerate(recipients):
         order += [(i, k) for k in ktris if matches(k, cert)]
     if not order:
@@ -430,7 +452,7 @@ def decrypt_envelope(
     for index, ktri in order:
         key = recipients[index][1]
         try:
-            sym_key = key.decrypt(ktri["encrypted_key"].native, padding.PKCS1v15())
+            sym_key = key.decrypt(ktri[2], padding.PKCS1v15())
         except ValueError:
             continue
         if len(sym_key) != key_len:

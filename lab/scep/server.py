@@ -379,12 +379,7 @@ class ScepServer:
         method: str,
         rollover: bool,
     ) -> EnrollmentDecision:
-        try:
-            csr = x509.load_der_x509_csr(inner)
-        except ValueError as exc:
-            raise ScepError(f"envelope does not hold a PKCS#10 request: {exc}", FailInfo.BAD_REQUEST) from exc
-        if not csr.is_signature_valid:
-            raise ScepError("PKCS#10 request signature is invalid", FailInfo.BAD_MESSAGE_CHECK)
+        csr = _load_csr(inner)
         self_signed = _signed_by(signer, signer)
         issued_by_ca = any(_signed_by(signer, c) for c, _ in self._ca_pairs()[:2])
         if not self_signed:
@@ -475,6 +470,27 @@ class ScepServer:
             certificates=[ca_cert],
         )
         return ScepHttpResponse(200, CT_PKI_MESSAGE, body)
+
+
+def _load_csr(der: bytes) -> x509.CertificateSigningRequest:
+    """Parse and check a PKCS#10 request completely (cryptography parses lazily), as a ScepError on failure."""
+    try:
+        csr = x509.load_der_x509_csr(der)
+        csr.subject.public_bytes()
+        csr.public_key()
+        list(csr.extensions)
+        list(csr.attributes)
+        challenge_password(csr)
+        valid = csr.is_signature_valid
+    except ValueError as exc:
+        raise ScepError(
+            f"envelope does not hold a usable PKCS#10 request: {exc}", FailInfo.BAD_REQUEST
+        ) from exc
+    except Exception as exc:  # unsupported key or signature algorithms
+        raise ScepError(f"unsupported PKCS#10 request: {type(exc).__name__}", FailInfo.BAD_ALG) from exc
+    if not valid:
+        raise ScepError("PKCS#10 request signature is invalid", FailInfo.BAD_MESSAGE_CHECK)
+    return csr
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
