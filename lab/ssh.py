@@ -136,6 +136,8 @@ async def _shell(device: Device, process: asyncssh.SSHServerProcess[str]) -> Non
         task.cancel()
         with contextlib.suppress(Exception):
             process.exit(0)
+        if conn is not None:  # the vty ends with its TCP connection, as on IOS (exit, reload, drop)
+            conn.close()
 
 
 async def start_ssh(device: Device, host_key: asyncssh.SSHKey) -> Any:

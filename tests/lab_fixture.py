@@ -183,10 +183,20 @@ def _base_octets() -> tuple[int, int]:
     return 100 + rnd.randrange(0, 150), rnd.randrange(1, 250)
 
 
-def _free_port(address: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((address, 0))
-        return int(s.getsockname()[1])
+def _free_port(addresses: list[str]) -> int:
+    """One port free on every address. All routers share it, as real routers all listen on 22: nornir_napalm
+    writes the first host's port into the (shared) defaults `optional_args`, so per-host ports would break."""
+    rnd = random.Random()
+    for _ in range(200):
+        port = rnd.randrange(20000, 60000)
+        try:
+            for address in addresses:
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+                    s.bind((address, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no common free port found on the lab addresses")
 
 
 def write_inventory(
@@ -200,9 +210,10 @@ def write_inventory(
     a, b = _base_octets()
     result: dict[str, LabHost] = {}
     hosts_yaml: dict[str, Any] = {}
+    addresses = [f"127.{a}.{b + i // 250}.{1 + i % 250}" for i in range(len(hosts))]
+    port = _free_port(addresses)
     for i, (name, group) in enumerate(hosts):
-        address = f"127.{a}.{b + i // 250}.{1 + i % 250}"
-        port = _free_port(address)
+        address = addresses[i]
         result[name] = LabHost(name, address, port, group)
         entry: dict[str, Any] = {"hostname": address, "port": port, "groups": [group]}
         if host_data and name in host_data:

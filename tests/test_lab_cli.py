@@ -146,7 +146,9 @@ def test_interactive_question_with_expect_string(lab: LabHandle) -> None:
         assert "backup.cfg" in listing and re.search(r"\d+ bytes total \(\d+ bytes free\)", listing)
         md5 = c.send_command("verify /md5 flash:/backup.cfg")
         assert re.search(r"verify /md5 \(flash:/backup.cfg\) = [0-9a-f]{32}", md5)
-        assert "%Error opening flash:/nope.txt (No such file or directory)" in c.send_command("dir flash:/nope.txt")
+        assert "%Error opening flash:/nope.txt (No such file or directory)" in c.send_command(
+            "dir flash:/nope.txt"
+        )
 
 
 def test_enable_password_and_privilege(make_lab_module) -> None:  # type: ignore[no-untyped-def]
