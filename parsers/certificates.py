@@ -258,6 +258,8 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
             elif ctx != C_X509_OTHER:
                 raise ParseError(COMMAND, "line does not belong to a certificate section", raw, lineno)
             continue
+        if not cert and code != K_HEADER:
+            raise ParseError(COMMAND, "line outside any certificate section", raw, lineno)
         prev, ctx = ctx, C_NONE
         try:
             if code <= K_TRUSTPOINTS:
@@ -309,8 +311,6 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
                 }
                 issuer, subject = [], []
                 continue
-            if not cert:
-                raise ParseError(COMMAND, "line outside any certificate section", raw, lineno)
             val = val.strip()
             if code >= K_SUBJ_NAME:
                 if prev != C_DN or dn is not subject:
@@ -402,7 +402,7 @@ def parse_certificates(text: str, platform: str | None = None, *, fast: bool = T
                     certs.append(_from_match(m))
                     pos = m.end()
                     continue
-                except (ValueError, KeyError):
+                except (ValueError, KeyError, IndexError):
                     pass  # a bad value: the scanner below names the line
             nxt = _HEADER_LINE.search(norm, pos + 1)
             stop = nxt.start() if nxt else end

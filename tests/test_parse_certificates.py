@@ -526,3 +526,17 @@ def test_muninn_expected_certificates_match() -> None:
                 assert mine.subject_fields["name"] == e["subject_name"]
             seen += 1
     assert seen == len(out.certificates)
+
+
+def test_shuffled_lines_never_crash() -> None:
+    """Lines of a real output in random orders: a model or ParseError, nothing else."""
+    import random
+
+    lines = _read("genie/show_crypto_pki_certificates_verbose/iosxe__golden_output_csr.txt").splitlines()
+    rnd = random.Random(7)
+    for _ in range(300):
+        rnd.shuffle(lines)
+        try:
+            parse(CMD, "\n".join(lines))
+        except ParseError:
+            pass
