@@ -413,3 +413,22 @@ def test_corrupt_input_never_yields_an_internal_error(keys) -> None:
         assert resp.status in (200, 400), resp.body[:200]
 
     check()
+
+
+def test_post_with_base64_body_is_tolerated(keys) -> None:
+    ca = MemoryCa()
+
+    async def body(url: str, server: ScepServer) -> None:
+        key = keys[0]
+        csr = _csr(key, "b64.lab")
+        signer = client.self_signed_signer(key, csr.subject, ca.now())
+        env = m.encrypt_envelope(csr.public_bytes(serialization.Encoding.DER), ca.cert, "aes128")
+        msg = m.build_pki_message(MessageType.PKCS_REQ, "B64-1", env, signer, key)
+        text = base64.encodebytes(msg)  # with line breaks, as some shell clients send it
+        target = f"{url}/cgi-bin/pkiclient.exe?operation=PKIOperation"
+        async with aiohttp.ClientSession() as s, s.post(target, data=text) as r:
+            rep = m.parse_pki_message(await r.read())
+        rep.verify(ca.cert)
+        assert rep.pki_status == PkiStatus.SUCCESS and rep.transaction_id == "B64-1"
+
+    _run(ca, body)

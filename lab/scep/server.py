@@ -225,10 +225,10 @@ class ScepServer:
         operation = query.get("operation", "")
         if not operation:
             return _text(400, "missing operation parameter")
-        ok, reason = self.backend.enabled()
-        if not ok:
-            return _text(503, reason or "certificate server disabled")
         try:
+            ok, reason = self.backend.enabled()
+            if not ok:
+                return _text(503, reason or "certificate server disabled")
             if operation == "GetCACaps":
                 return ScepHttpResponse(200, CT_TEXT, "\n".join(self.backend.caps()).encode())
             if operation == "GetCACert":
@@ -237,7 +237,10 @@ class ScepServer:
                 return self._get_next_ca_cert()
             if operation == "PKIOperation":
                 if method == "POST":
+                    # binary DER per RFC 8894; tolerate clients that POST base64 text
                     message = body
+                    if body[:1] != b"\x30":
+                        message = _decode_message_param(body.decode("ascii", "replace")) or body
                 elif method == "GET":
                     decoded = _decode_message_param(query.get("message", ""))
                     if decoded is None:
