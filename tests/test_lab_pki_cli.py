@@ -158,6 +158,16 @@ def test_rollover_on_demand_and_cancel(plab: Any, ca: Any) -> None:
     assert "CA#" not in ca.send_command("show crypto key mypubkey rsa")
 
 
+def test_show_in_cs_server_mode_lists_effective_settings(plab: Any, ca: Any) -> None:
+    ca.config_mode()
+    ask(ca, "crypto pki server CA", r"\(cs-server\)#")
+    out = ask(ca, "show", r"\(cs-server\)#")
+    ca.exit_config_mode()
+    for line in (" database level complete", " no database archive", " issuer-name CN=CA", " lifetime crl 6",
+                 " lifetime certificate 365", " lifetime ca-certificate 1095", " lifetime enrollment-request 168"):
+        assert line + "\n" in out.replace("\r", "") + "\n", line
+
+
 def test_bad_input_is_refused_with_an_ios_error(plab: Any, ca: Any) -> None:
     out = ca.send_config_set(["crypto pki server CA", "lifetime certificate abc"])
     assert "% Invalid" in out

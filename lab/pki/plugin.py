@@ -700,6 +700,11 @@ async def cfg_zeroize(ctx: ConfigContext, m: Match) -> str | None:
     return None
 
 
+def cs_show(ctx: ConfigContext, m: Match) -> str:
+    """`show` inside (cs-server): the effective settings, defaults included."""
+    return "\n".join(cs_config(ctx.node).show_lines())
+
+
 # ---------------------------------------------------------------------------- exec handlers
 def show_certs(ctx: ExecContext, m: Match) -> str:
     return render.certificates(pki(ctx.device).view(), m.has("verbose"), m.arg("tp"))
@@ -804,6 +809,7 @@ def setup(lab: Lab) -> None:
     for head in ("database", "issuer-name", "grant", "lifetime", "auto-rollover", "hash"):
         cf(f"{head} ...", cs_line, mode="cs-server")
     cf("shutdown", cs_shutdown, mode="cs-server")
+    cf("show", cs_show, mode="cs-server")
     ex = reg.exec
     ex("show crypto pki certificates [verbose]", show_certs)
     ex("show crypto pki certificates [verbose] <tp>", show_certs)
