@@ -1,0 +1,125 @@
+"""The lab clock: rate, set, advance with timers in time order; authority (`*`) through NTP and calendar-valid."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from lab_fixture import MakeLab
+from netmiko import ConnectHandler
+
+from iospki.lab.clock import LabClock, parse_duration, parse_time
+
+T0 = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def test_parse_duration_and_time() -> None:
+    assert parse_duration("90d") == timedelta(days=90)
+    assert parse_duration("1d12h30m") == timedelta(days=1, hours=12, minutes=30)
+    assert parse_duration("3600") == timedelta(hours=1)
+    with pytest.raises(ValueError):
+        parse_duration("90 parsecs")
+    assert parse_time("2027-01-01T00:00:00Z") == datetime(2027, 1, 1, tzinfo=timezone.utc)
+    with pytest.raises(ValueError):
+        parse_time("yesterday")
+
+
+def test_advance_runs_timers_in_order_at_their_own_time() -> None:
+    async def scenario() -> list[tuple[str, datetime]]:
+        clock = LabClock(T0, rate=0.0)  # frozen: only jumps move it
+        clock.start()
+        seen: list[tuple[str, datetime]] = []
+
+        def make(name: str):  # type: ignore[no-untyped-def]
+            async def cb() -> None:
+                await asyncio.sleep(0.01)
+                seen.append((name, clock.now()))
+                if name == "first":
+                    clock.schedule(clock.now() + timedelta(hours=1), make("spawned"), "spawned")
+
+            return cb
+
+        clock.schedule(T0 + timedelta(days=3), make("third"), "third")
+        clock.schedule(T0 + timedelta(days=1), make("first"), "first")
+        clock.schedule(T0 + timedelta(days=2), make("second"), "second")
+        cancelled = clock.schedule(T0 + timedelta(days=1, hours=2), make("cancelled"), "cancelled")
+        cancelled.cancel()
+        clock.schedule(T0 + timedelta(days=9), make("later"), "later")
+        fired = await clock.advance(timedelta(days=5))
+        assert fired == 4
+        assert clock.now() == T0 + timedelta(days=5)
+        assert [t.name for t in clock.pending()] == ["later"]
+        fired = await clock.set(T0 + timedelta(days=10))
+        assert fired == 1
+        # a failing callback does not stop the next one
+        clock.schedule(T0 + timedelta(days=11), lambda: 1 / 0, "boom")
+        clock.schedule(T0 + timedelta(days=12), make("after-boom"), "after")
+        await clock.advance(timedelta(days=3))
+        assert clock.errors == 1
+        await clock.stop()
+        return seen
+
+    seen = asyncio.run(scenario())
+    assert [n for n, _ in seen] == ["first", "spawned", "second", "third", "later", "after-boom"]
+    assert [t for _, t in seen][:5] == [
+        T0 + timedelta(days=1),
+        T0 + timedelta(days=1, hours=1),
+        T0 + timedelta(days=2),
+        T0 + timedelta(days=3),
+        T0 + timedelta(days=9),
+    ]
+
+
+def test_rate_makes_time_run_faster_and_fires_timers_in_real_time() -> None:
+    async def scenario() -> tuple[timedelta, list[datetime]]:
+        clock = LabClock(T0, rate=3600.0)  # one lab hour per real second
+        clock.start()
+        hits: list[datetime] = []
+        clock.schedule(T0 + timedelta(minutes=30), lambda: hits.append(clock.now()), "half-hour")
+        await asyncio.sleep(0.8)
+        elapsed = clock.now() - T0
+        await clock.stop()
+        return elapsed, hits
+
+    elapsed, hits = asyncio.run(scenario())
+    assert timedelta(minutes=40) < elapsed < timedelta(hours=2)
+    assert len(hits) == 1 and hits[0] >= T0 + timedelta(minutes=30)
+
+
+@pytest.mark.lab
+def test_lab_clock_controls_and_authority(make_lab: MakeLab) -> None:
+    lab = make_lab(hosts=[("k1", "isr_g1"), ("k2", "csr1k")], start="2027-03-01T12:00:00Z", plugins="")
+    k1, k2 = lab.hosts["k1"], lab.hosts["k2"]
+    with ConnectHandler(**k1.netmiko()) as c1, ConnectHandler(**k2.netmiko()) as c2:
+        first = c1.send_command("show clock")
+        assert first.startswith("*12:0") and first.endswith("UTC Mon Mar 1 2027")
+        assert "No time source" in c1.send_command("show clock detail")
+        # the CLI front end: python -m iospki.lab clock advance 90d
+        out = lab.lab_cli("clock", "advance", "90d").stdout
+        assert out.startswith("2027-05-30T12:0")
+        assert c1.send_command("show clock").endswith("UTC Sun May 30 2027")
+        lab.clock_set("2028-01-01T08:00:00Z")
+        assert c2.send_command("show clock").startswith("*08:00:")
+        # NTP: the lab clock is the source; the star goes away and ntp status says synchronized
+        c1.send_config_set(["ntp server 127.0.0.1"])
+        assert not c1.send_command("show clock").startswith("*")
+        assert c1.send_command("show ntp status").startswith("Clock is synchronized, stratum 2")
+        assert "Time source is NTP" in c1.send_command("show clock detail")
+        # the ntp-unreachable fault takes the sync away
+        lab.fault("k1", "ntp-unreachable", True)
+        assert c1.send_command("show clock").startswith("*")
+        assert c1.send_command("show ntp status").startswith("Clock is unsynchronized")
+        lab.fault("k1", "ntp-unreachable", False)
+        assert not c1.send_command("show clock").startswith("*")
+        # calendar-valid makes the clock authoritative without NTP, and timezone shifts the display
+        c2.send_config_set(["clock calendar-valid", "clock timezone CET 1 0"])
+        shown = c2.send_command("show clock")
+        assert shown.startswith("09:00:") and " CET " in shown
+        assert "Time source is hardware calendar" in c2.send_command("show clock detail")
+        log = c2.send_command("show logging | include CONFIG_I")
+        assert "Jan  1 09:0" in log  # lab time in the syslog timestamp, local zone
+    st = lab.status()
+    assert [h["authoritative"] for h in st["hosts"]] == [True, True]
+    lab.clock_rate(3600)
+    assert lab.status()["rate"] == 3600
