@@ -243,7 +243,12 @@ def host_table(nr: Nornir) -> list[dict[str, Any]]:
                 "netmiko": h.get_connection_parameters("netmiko").platform,
                 "napalm": h.get_connection_parameters("napalm").platform,
                 "family": h.get("family"),
-                "roles": [g for g in groups if g in ("ca_server", "pki_client")],
+                # roles from the role groups, or from the intent itself
+                "roles": sorted(
+                    {g for g in groups if g in ("ca_server", "pki_client")}
+                    | ({"ca_server"} if h.get("ca_server") else set())
+                    | ({"pki_client"} if h.get("trustpoints") else set())
+                ),
                 "groups": groups,
                 "lab": is_lab(h),
             }

@@ -181,6 +181,19 @@ def get_next_ca_cert(url: str, current_ca: x509.Certificate | None, timeout: flo
     (None when no current CA was given to check against)."""
     _status, ctype, body = _get(scep_url(url), "GetNextCACert", timeout)
     certs, sd = _certs_from_pkcs7(body, "GetNextCACert")
+    # RFC 8894 4.6.1: the signed content is itself a degenerate certs-only SignedData with the new CA
+    # certificate(s); some servers put the certificate (DER) there, or in the outer certificates field.
+    content = sd["encap_content_info"]["content"]
+    inner = content.contents if content is not None else b""
+    if inner:
+        if _looks_pkcs7(inner):
+            certs = _certs_from_pkcs7(inner, "GetNextCACert")[0] + certs
+        else:
+            try:
+                certs = [x509.load_der_x509_certificate(inner), *certs]
+            except ValueError:
+                pass
+    certs = list({c.fingerprint(hashes.SHA256()): c for c in certs}.values())
     if current_ca is not None:  # the signer's own certificate may travel along: it is not the next CA
         certs = [c for c in certs if c != current_ca]
     if not certs:

@@ -54,9 +54,13 @@ def _key_data(v: HostView, label: str) -> str | None:
 
 
 def verify_views(
-    before: HostView, after: HostView, regenerate: dict[str, tuple[bool, str | None]] | None = None
+    before: HostView,
+    after: HostView,
+    regenerate: dict[str, tuple[bool, str | None]] | None = None,
+    rollover_fps: set[str] | None = None,
 ) -> list[Check]:
-    """Checks for one host; `regenerate` maps trustpoint -> (regenerate set, key label) from the inventory."""
+    """Checks for one host; `regenerate` maps trustpoint -> (regenerate set, key label) from the inventory;
+    `rollover_fps` are the MD5 fingerprints of the rollover CA certificates the CA servers held before."""
     h = before.host
     out: list[Check] = []
     if before.error:
@@ -207,13 +211,17 @@ def verify(
     except store.StoreError as exc:
         fail_usage(str(exc))
     checks: list[Check] = []
+    b_views = {h: load_view(before, h) for h in b_hosts}
+    rollover_fps = {
+        s.rollover_fingerprint for v in b_views.values() for s in v.servers if s.rollover_fingerprint
+    }
     for h in b_hosts:
         if selected is not None and h not in selected:
             continue
         if h not in a_hosts:
             checks.append((h, "-", "collected after", False, "host missing from the after collection"))
             continue
-        checks += verify_views(load_view(before, h), load_view(after, h), regen.get(h))
+        checks += verify_views(b_views[h], load_view(after, h), regen.get(h), rollover_fps)
     if as_json:
         console.print_json(
             json.dumps(
