@@ -11,6 +11,7 @@ server, the lab twin, micromdm's scepserver) as RFC 8894 describes.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import urllib.error
 import urllib.parse
@@ -189,10 +190,8 @@ def get_next_ca_cert(url: str, current_ca: x509.Certificate | None, timeout: flo
         if _looks_pkcs7(inner):
             certs = _certs_from_pkcs7(inner, "GetNextCACert")[0] + certs
         else:
-            try:
+            with contextlib.suppress(ValueError):  # not a certificate either: use the outer ones
                 certs = [x509.load_der_x509_certificate(inner), *certs]
-            except ValueError:
-                pass
     certs = list({c.fingerprint(hashes.SHA256()): c for c in certs}.values())
     if current_ca is not None:  # the signer's own certificate may travel along: it is not the next CA
         certs = [c for c in certs if c != current_ca]
