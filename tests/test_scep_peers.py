@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import textwrap
@@ -54,13 +55,27 @@ needs_certmonger = pytest.mark.skipif(
 pytestmark = pytest.mark.peers
 
 
+async def _exec(*argv: str, timeout: float, env: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run a peer in its own process group; on timeout kill that group (only what we started)."""
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        await proc.wait()
+        raise AssertionError(f"{os.path.basename(argv[0])} did not finish within {timeout:.0f} s") from None
+    return proc.returncode or 0, out.decode("utf-8", "replace")
+
+
 async def _scepclient(*args: str, timeout: float = 60) -> tuple[int, str]:
     assert SCEPCLIENT is not None
-    proc = await asyncio.create_subprocess_exec(
-        SCEPCLIENT, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode or 0, out.decode("utf-8", "replace")
+    return await _exec(SCEPCLIENT, *args, timeout=timeout)
 
 
 def _serve(ca: MemoryCa, body: Any) -> Any:
@@ -196,7 +211,7 @@ def test_certmonger_scep_submit_verifies_our_certrep(tmp_path: Path) -> None:
     async def submit(url: str, req: bytes) -> tuple[int, str]:
         (tmp_path / "req.pem").write_bytes(_pem_pkcs7(req))
         assert SCEP_SUBMIT is not None
-        proc = await asyncio.create_subprocess_exec(
+        return await _exec(
             SCEP_SUBMIT,
             "-u",
             url,
@@ -206,18 +221,12 @@ def test_certmonger_scep_submit_verifies_our_certrep(tmp_path: Path) -> None:
             str(ca_pem),
             "-p",
             str(tmp_path / "req.pem"),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            timeout=60,
         )
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
-        return proc.returncode or 0, out.decode() + err.decode()
 
     async def body(url: str, server: ScepServer) -> None:
-        proc = await asyncio.create_subprocess_exec(
-            SCEP_SUBMIT or "", "-u", url, "-c", stdout=asyncio.subprocess.PIPE
-        )
-        caps, _ = await proc.communicate()
-        assert b"POSTPKIOperation" in caps and b"GetNextCACert" in caps
+        _, caps = await _exec(SCEP_SUBMIT or "", "-u", url, "-c", timeout=30)
+        assert "POSTPKIOperation" in caps and "GetNextCACert" in caps
         msg, key, signer = _client_pkcsreq(ca.cert, PASSWORD)
         rc, out = await submit(url, msg)
         assert rc == 0, out
@@ -281,18 +290,7 @@ def test_certmonger_daemon_enrolls_and_is_rejected(tmp_path: Path) -> None:
             {GETCERT} list -s
             kill $cm
         """)
-        proc = await asyncio.create_subprocess_exec(
-            DBUS_RUN or "",
-            "--",
-            "sh",
-            "-c",
-            script,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        raw, _ = await asyncio.wait_for(proc.communicate(), 90)
-        text = raw.decode("utf-8", "replace")
+        _, text = await _exec(DBUS_RUN or "", "--", "sh", "-c", script, env=env, timeout=90)
         assert "good-rc=0" in text, text
         cert = x509.load_pem_x509_certificate((out / "good.crt").read_bytes())
         cert.verify_directly_issued_by(ca.cert)
@@ -409,16 +407,24 @@ def test_our_client_against_micromdm_scepserver_in_netns(tmp_path: Path) -> None
         exit $rc
     """)
     env = dict(os.environ, SCEP_PW=PASSWORD)
-    proc = subprocess.run(
+    # own process group, so a hang kills scepserver too (it lives only inside this namespace)
+    proc = subprocess.Popen(
         [UNSHARE or "unshare", "-n", "sh", "-c", script],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
         env=env,
         cwd=REPO,
+        start_new_session=True,
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    try:
+        stdout, stderr = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise AssertionError("scepserver interop run did not finish within 120 s") from None
+    assert proc.returncode == 0, stdout + stderr
+    result = json.loads(stdout.strip().splitlines()[-1])
     assert "POSTPKIOperation" in result["caps"]
     for k, v in result.items():
         if k.startswith("enroll_"):
