@@ -143,10 +143,12 @@ def verify_views(
             )
             out.append((h, tp, "chain valid", ok, f"CA #{a_ca.serial} {a_ca.subject} to {a_ca.end}"))
             if b_ca is not None and a_ca.serial != b_ca.serial:
-                same = b_roll is not None and a_ca.serial == b_roll.serial and a_ca.end == b_roll.end
-                out.append(
-                    (h, tp, "new CA is the former rollover CA", same, f"CA #{b_ca.serial} -> #{a_ca.serial}")
+                fp = (a_ca.fingerprint_md5 or "").replace(" ", "").upper()
+                same = (b_roll is not None and a_ca.serial == b_roll.serial and a_ca.end == b_roll.end) or (
+                    bool(fp) and fp in (rollover_fps or set())
                 )
+                detail = f"CA #{b_ca.serial} -> #{a_ca.serial} {fp}".strip()
+                out.append((h, tp, "new CA is the former rollover CA", same, detail))
         regen, label = (regenerate or {}).get(tp, (False, None))
         if regen:
             lb = label or (a_id.key_label or tp)
