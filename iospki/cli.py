@@ -13,6 +13,7 @@ from iospki.commands import collect as _collect
 from iospki.commands import demo as _demo
 from iospki.commands import deploy as _deploy
 from iospki.commands import inventory as _inventory
+from iospki.commands import lab as _lab
 from iospki.commands import renew as _renew
 from iospki.commands import rollover as _rollover
 from iospki.commands import scep as _scep
@@ -49,6 +50,7 @@ app.add_typer(_scep.app, name="scep")
 app.command("demo")(_demo.demo)
 app.command("audit")(_audit.audit)
 app.command("forecast")(_audit.forecast)
+app.add_typer(_lab.app, name="lab")
 
 
 def main() -> None:
