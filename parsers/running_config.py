@@ -212,7 +212,10 @@ def parse_running_config(text: str, platform: str | None = None) -> RunningConfi
             w0, rest = words[0], words[1:]
             if w0 == "crypto" and rest[:1] == ["pki"] and len(rest) >= 3:
                 if rest[1] == "server":
-                    block, current = "server", {"name": rest[2]}
+                    # IOS prints ` shutdown` for a stopped server and nothing for a running one
+                    # (the cs-server `show` of an enabled CS lists no shutdown line, behaviour doc
+                    # §3.4); a pasted ` no shutdown` is read too
+                    block, current = "server", {"name": rest[2], "shutdown": False}
                 elif rest[1] == "trustpoint":
                     block, current = "trustpoint", {"name": rest[2]}
                 elif rest[1:3] == ["certificate", "chain"] and len(rest) >= 4:

@@ -55,6 +55,10 @@ crypto pki server SUB
  mode sub-cs
  lifetime crl 1 30
  auto-rollover 10 12 30
+ shutdown
+!
+crypto pki server RUNNING
+ grant none
 !
 crypto pki trustpoint CA-R1
  revocation-check crl
@@ -141,7 +145,7 @@ def test_globals(full: RunningConfig) -> None:
 
 
 def test_server_block(full: RunningConfig) -> None:
-    ca, sub = full.servers
+    ca, sub, running = full.servers
     assert ca.name == "CA-R1" and ca.shutdown is False
     assert ca.database_level == "names" and ca.database_url == "nvram:"
     assert ca.database_archive == "pem" and ca.database_archive_password_set
@@ -152,7 +156,8 @@ def test_server_block(full: RunningConfig) -> None:
     assert ca.lifetime_ca_certificate == timedelta(days=730)
     assert ca.auto_rollover == timedelta(days=30)  # no argument: 30 days
     assert ca.hash == "sha256" and ca.cdp_url is not None and ca.cdp_url.endswith("GetCRL")
-    assert sub.mode == "sub-cs" and sub.shutdown is True  # no `no shutdown`: not running
+    assert sub.mode == "sub-cs" and sub.shutdown is True
+    assert running.shutdown is False and running.grant == "none"  # IOS prints no line for a running CS
     assert sub.lifetime_crl == timedelta(hours=1, minutes=30)
     assert sub.auto_rollover == timedelta(days=10, hours=12, minutes=30)
     assert sub.grant is None and sub.lifetime_certificate is None
