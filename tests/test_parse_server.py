@@ -309,3 +309,14 @@ def test_older_ios_serial_and_storage_lines() -> None:
         "1A",
         "nvram:",
     )
+
+
+def test_unlocked_server_and_bare_database_level() -> None:
+    text = """Certificate Server CA:
+    Status: disabled
+    State: disabled
+    Server's configuration is unlocked
+    Database Level: Names
+"""
+    (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
+    assert (srv.locked, srv.database_level, srv.status) == (False, "names", "disabled")
