@@ -12,6 +12,9 @@ timers match the predicted times, nothing has happened one second early, and the
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -256,3 +259,16 @@ def test_forecast_matches_lab_through_rollover(lab: Lab, tmp_path: Path, overlap
         assert r2_ca.end == ca_end
     else:
         assert r2 is not None and r2.start == ca_end and r2_ca.start == ca_end
+    if overlap == 30:
+        # live audit (collect through the toolkit, then audit) names the client that lost out
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "iospki"), "audit", "--inventory", str(lab.h.inventory_dir), "-f", "json"],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert proc.returncode == 1, proc.stderr[-3000:]
+        doc = json.loads(proc.stdout)
+        found = {(f["host"], f["rule"]) for f in doc["findings"]}
+        msgs = "\n".join(f"{f['host']} {f['rule']} {f['message']}" for f in doc["findings"])
+        assert ("r2", "cert-expired") in found and ("r2", "rollover-overlap-short-autoenroll") in found, msgs
+        assert ("r1", "cert-expired") not in found
+        assert "forecast-lab-pass" not in proc.stdout + proc.stderr
