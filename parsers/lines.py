@@ -76,14 +76,16 @@ def compile_rules(*rules: tuple[str, tuple[str, ...]]) -> tuple[tuple[re.Pattern
     return tuple((re.compile(p), keys) for p, keys in rules)
 
 
-def verify_landed(command: str, lines: Iterable[str], rules: Rules, record: Mapping[str, object]) -> None:
+def verify_landed(
+    command: str, lines: Iterable[str], rules: Rules, record: Mapping[str, object], first_lineno: int = 1
+) -> None:
     """Raise ParseError at the first line whose rule's variables TTP left empty in `record`:
     a line the grammar accepts but the template did not capture is never dropped silently."""
-    for ln in lines:
+    for no, ln in enumerate(lines, first_lineno):
         s = ln.strip()
         for rx, keys in rules:
             if rx.fullmatch(s):
                 missing = [k for k in keys if record.get(k) in (None, "")]
                 if missing:
-                    raise ParseError(command, f"line not captured ({', '.join(missing)})", ln)
+                    raise ParseError(command, f"line not captured ({', '.join(missing)})", ln, no)
                 break

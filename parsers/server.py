@@ -107,15 +107,18 @@ def parse_server(text: str, platform: str | None = None) -> ServersOutput:
     names = [m[1] for ln in lines if (m := _SERVER_HEAD.fullmatch(ln.strip()))]
     raw = run_template("server", stripped_text(lines))
     blocks: list[list[str]] = []
-    for ln in lines:
+    starts: list[int] = []
+    for no, ln in enumerate(lines, 1):
         if _SERVER_HEAD.fullmatch(ln.strip()):
             blocks.append([])
-        blocks[-1].append(ln)
+            starts.append(no)
+        if blocks:
+            blocks[-1].append(ln)
     raw_servers = _list(raw.get("servers"))
     if [s.get("name") for s in raw_servers] != names:
         raise ParseError(SERVER, f"placed {len(raw_servers)} of {len(names)} servers")
-    for block, rec in zip(blocks, raw_servers, strict=True):
-        verify_landed(SERVER, block, _SERVER_RULES, rec)
+    for block, start, rec in zip(blocks, starts, raw_servers, strict=True):
+        verify_landed(SERVER, block, _SERVER_RULES, rec, start)
     servers: list[CAServer] = []
     for s in raw_servers:
         t = _Times(SERVER)
@@ -266,7 +269,9 @@ def parse_server_crl(text: str, platform: str | None = None) -> Crl:
     if len(revoked) != serials:
         raise ParseError(CRL, f"placed {len(revoked)} of {serials} revoked entries")
     if c.get("entries") and int(c["entries"]) != len(revoked):
-        raise ParseError(CRL, f"the CRL has {c['entries']} entries but {len(revoked)} are listed (truncated output?)")
+        raise ParseError(
+            CRL, f"the CRL has {c['entries']} entries but {len(revoked)} are listed (truncated output?)"
+        )
     return Crl(
         issuer=c.get("issuer"),
         this_update=t(c.get("this_update")),
