@@ -286,6 +286,9 @@ class CAServerConfig(Model):
     database_archive_password_set: bool = False
     issuer_name: str | None = None
     grant: str | None = Field(default=None, description="auto, none, ra-auto; None means manual (the default)")
+    grant_auto_rollover: list[str] = Field(
+        default_factory=list, description="`grant auto rollover ca-cert|ra-cert` (kept apart from `grant`)"
+    )
     lifetime_certificate: timedelta | None = None
     lifetime_ca_certificate: timedelta | None = None
     lifetime_crl: timedelta | None = None

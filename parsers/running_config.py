@@ -81,7 +81,10 @@ def _server_setting(srv: dict[str, Any], words: list[str]) -> None:
     elif w0 == "issuer-name" and rest:
         srv["issuer_name"] = " ".join(rest)
     elif w0 == "grant" and rest:
-        srv["grant"] = " ".join(rest)
+        if rest[:2] == ["auto", "rollover"] and len(rest) > 2:
+            srv.setdefault("grant_auto_rollover", []).append(rest[2])
+        else:
+            srv["grant"] = " ".join(rest)
     elif w0 == "lifetime" and len(rest) >= 2:
         what, args = rest[0], rest[1:]
         if what == "certificate":

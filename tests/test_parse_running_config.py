@@ -42,6 +42,7 @@ crypto pki server CA-R1
  database archive pem password 0 Sup3rSecret
  issuer-name CN=CA-R1,OU=Lab,O=Example
  grant auto
+ grant auto rollover ca-cert
  lifetime crl 24
  lifetime enrollment-request 168
  lifetime certificate 1 2 3
@@ -150,6 +151,7 @@ def test_server_block(full: RunningConfig) -> None:
     assert ca.database_level == "names" and ca.database_url == "nvram:"
     assert ca.database_archive == "pem" and ca.database_archive_password_set
     assert ca.issuer_name == "CN=CA-R1,OU=Lab,O=Example" and ca.grant == "auto"
+    assert ca.grant_auto_rollover == ["ca-cert"]
     assert ca.lifetime_crl == timedelta(hours=24)  # crl lifetime is in hours
     assert ca.lifetime_enrollment_request == timedelta(hours=168)
     assert ca.lifetime_certificate == timedelta(days=1, hours=2, minutes=3)
