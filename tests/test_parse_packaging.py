@@ -1,0 +1,61 @@
+"""The built wheel carries the TTP templates and its parsers load them from the installed package
+(not from the source tree): unpack the wheel, run a parser in a fresh interpreter from there."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+PROBE = """
+import json, sys, iospki
+from iospki.parsers import parse
+out = parse("show crypto pki timers detail", "PKI Timers\\n|  48.241  (2022-01-15T08:54:35Z)\\n"
+            "  |  48.241  (2022-01-15T08:54:35Z) RENEW tp\\n")
+srv = parse("show crypto pki server", "Certificate Server CA:\\n    Status: enabled\\n")
+print(json.dumps({"file": iospki.__file__, "kind": out.timers[0].kind, "server": srv.servers[0].name}))
+"""
+
+
+def test_wheel_parsers_load_their_templates(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"building the wheel failed: {proc.stderr[-2000:]}")
+    wheel = next(tmp_path.glob("iospki-*.whl"))
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    assert (site / "iospki" / "parsers" / "ttp" / "timers.ttp").is_file()
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    got = json.loads(run.stdout)
+    assert got["file"].startswith(str(site)), got  # the unpacked wheel, not the source tree
+    assert (got["kind"], got["server"]) == ("RENEW", "CA")
