@@ -143,12 +143,12 @@ def test_collect_records_commands_the_device_rejects(lab: LabHandle, work: Path)
     assert "show clock detail" not in errs
 
 
-def test_fingerprint_mismatch_refuses_the_ca(lab: LabHandle, cli: Cli, work: Path) -> None:
+def test_fingerprint_mismatch_refuses_the_ca(lab: LabHandle, cli: Cli, work: Path, tmp_path: Path) -> None:
     need_pki(lab)
     # the CA first (r3 is not deployed yet)
     rc, out = cli("deploy", *inv(lab), "--limit", "ca1", "--backup-dir", str(work / "backups"))
     assert rc == 0, out
-    inv2 = work / "inv-pinned"
+    inv2 = tmp_path / "inv-pinned"  # an inventory holds the lab credentials: not under `work` (grepped)
     import shutil
 
     shutil.copytree(lab.inventory_dir, inv2)
