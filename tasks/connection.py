@@ -11,6 +11,8 @@ from typing import TypeVar
 from netmiko import BaseConnection
 from nornir.core.task import Task
 
+from iospki.resilience import retry
+
 T = TypeVar("T")
 
 CONFIG_ERROR = r"% ?Invalid input|% ?Incomplete command|% ?Ambiguous command|%\s?Error|% ?Unknown command"
@@ -20,16 +22,33 @@ class TaskFailed(RuntimeError):
     """The device did not reach the intended state; the message says why (never holds a secret)."""
 
 
-def cli(task: Task) -> BaseConnection:
-    """The host's netmiko session, in privileged mode."""
+def _open(task: Task) -> BaseConnection:
     conn: BaseConnection = task.host.get_connection("netmiko", task.nornir.config)
     if not conn.check_enable_mode():
         conn.enable()
     return conn
 
 
+def drop_connection(task: Task) -> None:
+    """Forget a broken session so the next `cli()` opens a fresh one."""
+    if "netmiko" in task.host.connections:
+        try:
+            task.host.close_connection("netmiko")
+        except Exception:
+            task.host.connections.pop("netmiko", None)
+
+
+def cli(task: Task) -> BaseConnection:
+    """The host's netmiko session, in privileged mode. Connecting is retried with back-off (safe)."""
+    return retry(lambda: _open(task), before_retry=lambda exc, n: drop_connection(task))
+
+
 def show(task: Task, command: str, read_timeout: float = 30.0) -> str:
-    out = cli(task).send_command(command, read_timeout=read_timeout)
+    """A read-only command: retried with back-off on a timeout or a dropped session (safe to repeat)."""
+    out = retry(
+        lambda: cli(task).send_command(command, read_timeout=read_timeout),
+        before_retry=lambda exc, n: drop_connection(task),
+    )
     return str(out)
 
 

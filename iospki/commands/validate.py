@@ -1,0 +1,54 @@
+"""`iospki lab validate`: prove on the lab twin that an inventory survives its PKI lifecycle (CI gate).
+
+Exit codes: 0 passed, 1 a check failed (findings), 2 usage/inventory error, 3 the lab or the run broke.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+
+from iospki.inventory import DEFAULT_INVENTORY
+from iospki.validate import ValidateError, validate, write_outputs
+
+from .toolkit import EXIT_FINDINGS, EXIT_HOSTS, EXIT_OK, EXIT_USAGE, console, err_console
+
+
+def validate_command(
+    inventory: Path = typer.Option(None, "--inventory", "-i", help="lab inventory (default: the built-in one)"),
+    through: str = typer.Option(
+        "rollover", "--through", help="'rollover' (through the next CA rollover) or a span such as 800d"
+    ),
+    junit: Path = typer.Option(None, "--junit", help="JUnit XML path (default OUTPUT/junit.xml)"),
+    output: Path = typer.Option(
+        None, "--output", "-o", help="where reports and collections go (default ./out/validate-<UTC time>)"
+    ),
+    start: str = typer.Option(None, "--start", help="lab start time, ISO 8601 (default: now)"),
+    no_audit: bool = typer.Option(False, "--no-audit", help="skip the audit at each checkpoint (faster)"),
+) -> None:
+    """Bring the inventory up as a lab, deploy, run the lab clock through the next CA rollover and check
+    every client at every forecast event and certificate end."""
+    inv = (inventory or DEFAULT_INVENTORY).resolve()
+    out = (output or Path("out") / f"validate-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
+    try:
+        res = validate(inv, out, through=through, start=start, audit=not no_audit)
+    except ValidateError as exc:
+        err_console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    paths = write_outputs(res, junit)
+    for p in res.problems:
+        console.print(f"[red]FAIL[/red] {p.line()}", markup=True, highlight=False)
+    if res.error:
+        err_console.print(f"[red]the validation did not complete:[/red] {res.error}")
+    verdict = "[green]PASSED[/green]" if res.passed else "[red]FAILED[/red]"
+    console.print(
+        f"validate {verdict}: {len(res.hosts)} hosts, {len(res.checkpoints)} checkpoints, "
+        f"{len(res.events_seen)} forecast events confirmed, {len(res.problems)} problems, {res.seconds:.1f}s"
+    )
+    for name, p in paths.items():
+        console.print(f"  {name}: {p}")
+    if res.error:
+        raise typer.Exit(EXIT_HOSTS)
+    raise typer.Exit(EXIT_OK if res.passed else EXIT_FINDINGS)
