@@ -158,3 +158,28 @@ def test_c1_timers_wait_for_an_authoritative_clock() -> None:
         assert tp.installed_at == late and tp.cert is not None and tp.cert.not_valid_before_utc == late
 
     asyncio.run(run())
+
+
+def test_unreachable_ca_is_retried_not_a_rejection() -> None:
+    sched, cs, scep = world(90)
+    logs: list[str] = []
+    holder: list[Trustpoint] = []
+
+    async def run() -> None:
+        tp = client(sched, scep, "c2", logs)
+        await enroll(tp, cs)
+        holder.append(tp)
+        renew_at = tp.renew_at
+        assert renew_at is not None
+        url, server = next(iter(scep.servers.items()))
+        del scep.servers[url]  # the CA stops answering
+        await sched.run_until(renew_at)
+        assert "%PKI-3-SOCKETSEND: Failed to send out message to CA server." in logs
+        assert not tp.renew_stopped and tp.renew_at == renew_at + timedelta(minutes=1)  # retry period
+        assert tp.dev.keyring.get("tpkey#") is None  # the unused regenerated key is gone
+        scep.servers[url] = server  # back
+        await sched.run_until(renew_at + timedelta(minutes=1))
+        assert tp.installed_at == renew_at + timedelta(minutes=1) and tp.cert is not None
+        assert tp.cert.not_valid_before_utc == tp.installed_at
+
+    asyncio.run(run())

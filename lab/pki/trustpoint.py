@@ -172,6 +172,7 @@ class Trustpoint:
         self.pending: Pending | None = None
         self.last_status: str | None = None
         self._rollover_key: str | None = None
+        self.renew_retries = 0  # RENEW attempts that found the CA unreachable
         self.events: list[tuple[datetime, str]] = []  # (time, what) for tests and `debug`-like views
         # (install or activation time, certificate, "install" | "rollover" | "activate")
         self.history: list[tuple[datetime, x509.Certificate, str]] = []
@@ -303,8 +304,8 @@ class Trustpoint:
             res = await self.dev.scep.enroll(
                 self._url(), csr, kp.key, signer, signer_key, recipient, message_type, tid
             )
-        except ScepUnavailable as exc:
-            res = ClientResult("FAILURE", fail_info=f"unreachable: {exc}")
+        except ScepUnavailable:
+            res = ClientResult("FAILURE", fail_info="unreachable")
         await self._result(kind, res, Pending(kind, tid, kp.label, csr.subject, recipient))
         return res
 
@@ -321,6 +322,15 @@ class Trustpoint:
             self.last_status = "Pending"
             self.pending = pend
             self._arm_poll()
+        elif res.fail_info == "unreachable":
+            # not a rejection (C8 does not apply): the CA did not answer; retry after the retry period
+            self.pending = None
+            self.last_status = "Failed"
+            self._log(f"{kind}-unreachable")
+            if pend.key_label.endswith("#"):
+                self.dev.keyring.delete(pend.key_label)
+            self.dev.syslog("%PKI-3-SOCKETSEND: Failed to send out message to CA server.")
+            self._retry_renew(kind)
         else:
             self.pending = None
             self.dev.timers.cancel(self._timer("POLL"))
@@ -337,11 +347,23 @@ class Trustpoint:
                 "%PKI-6-CERTREJECT: Certificate enrollment request was rejected by Certificate Authority"
             )
 
+    def _retry_renew(self, kind: str) -> None:
+        if kind not in ("renew", "shadow") or self.renew_stopped:
+            return
+        self.renew_retries += 1
+        if self.renew_retries > self.cfg.retry_count:
+            self.renew_at = None
+            return
+        at = self.now() + timedelta(minutes=self.cfg.retry_period)
+        self.renew_at = at
+        self.dev.timers.arm(self._timer("RENEW"), at, self._renew)
+
     # ------------------------------------------------------------------ install
     def _install(self, cert: x509.Certificate, key_label: str) -> None:
         if key_label.endswith("#"):
             self.dev.keyring.rename(key_label, key_label[:-1])
         self.cert = cert
+        self.renew_retries = 0
         self.installed_at = self.now()
         self.history.append((self.installed_at, cert, "install"))
         self._log("cert-installed")
@@ -441,11 +463,13 @@ class Trustpoint:
             "renew", csr, kp, self.cert, cur.key, self.ca, "RenewalReq", secrets.token_hex(16).upper()
         )
 
-    async def _get_next_ca(self) -> x509.Certificate | None:
+    async def _get_next_ca(self, raise_unreachable: bool = False) -> x509.Certificate | None:
         assert self.ca is not None
         try:
             nxt = await self.dev.scep.get_next_ca_cert(self._url(), self.name, self.ca)
         except ScepUnavailable:
+            if raise_unreachable:
+                raise
             nxt = None
         if nxt is not None and self.ca_rollover is None:
             self.ca_rollover = nxt
@@ -458,7 +482,13 @@ class Trustpoint:
         """C4: the identity certificate ends with the CA: enroll for the rollover CA."""
         assert self.cert is not None
         self._log("shadow-renew")
-        nxt = await self._get_next_ca()
+        try:
+            nxt = await self._get_next_ca(raise_unreachable=True)
+        except ScepUnavailable:
+            self._log("shadow-unreachable")
+            self.dev.syslog("%PKI-3-SOCKETSEND: Failed to send out message to CA server.")
+            self._retry_renew("shadow")
+            return
         if nxt is None:
             self._log("shadow-renew-failed")
             self.renew_at = None
