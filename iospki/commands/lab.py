@@ -73,3 +73,8 @@ def fault(
 def timers(host: str = typer.Option("", "--host"), state: Path = StateOpt) -> None:
     """Pending device timers (lab time)."""
     _run("timers", *(["--host", host] if host else []), state=state)
+
+
+from iospki.commands.validate import validate_command  # noqa: E402  (lab validate: issue 7)
+
+app.command("validate")(validate_command)
