@@ -57,7 +57,8 @@ def registered() -> list[str]:
     return sorted(_REGISTRY)
 
 
-_MORE = re.compile(r"\s*--More--\s*(?:\x08+\s*\x08*)?")
+# the pager prompt and the backspaces/blanks that erase it; never a newline (that would join two lines)
+_MORE = re.compile(r"[ \t]*--More--[ \t]*[\x08 \t]*")
 _PROMPT = re.compile(r"^[\w.\-/:]+(?:\([\w.\-]+\))?[#>]\s*\S.*$")
 _BARE_PROMPT = re.compile(r"^[\w.\-/:]+(?:\([\w.\-]+\))?[#>]\s*$")
 

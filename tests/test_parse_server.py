@@ -320,3 +320,13 @@ def test_unlocked_server_and_bare_database_level() -> None:
 """
     (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
     assert (srv.locked, srv.database_level, srv.status) == (False, "names", "disabled")
+
+
+def test_more_pager_remnants_do_not_join_lines() -> None:
+    erase = "\x08" * 10 + " " * 10 + "\x08" * 10
+    text = (
+        "R1#show crypto pki server\r\nCertificate Server CA:\r\n    Status: enabled\r\n"
+        f" --More-- {erase}    State: enabled   \r\n    Granting mode is: auto\r\nR1#"
+    )
+    (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
+    assert (srv.status, srv.state, srv.grant_mode) == ("enabled", "enabled", "auto")
