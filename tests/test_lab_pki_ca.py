@@ -98,7 +98,8 @@ def test_issued_certificates_never_outlive_the_ca_and_database_files() -> None:
 
 
 def test_auto_rollover_generation_and_activation_s3_s4_s5() -> None:
-    cs, sched, logs, _ = make(["grant auto", "lifetime ca-certificate 730", "auto-rollover 90"])
+    cs, sched, logs, store = make(["grant auto", "lifetime ca-certificate 730", "auto-rollover 90",
+                                   "database url flash:", "database archive pkcs12 password 0 pw-archive-9"])
     cs.no_shutdown("x", key_bits=1024)
     ca_end = START + 730 * DAY
     assert cs.timers.at("CS SHADOW CERT GENERATION") == ca_end - 90 * DAY
@@ -111,6 +112,11 @@ def test_auto_rollover_generation_and_activation_s3_s4_s5() -> None:
     assert roll.not_valid_after_utc == ca_end + 730 * DAY
     assert cs.keyring.get("CA#") is not None
     assert any(line.startswith("%PKI-6-CS_ROLLOVER_AVAILABLE") for line in logs)
+    # database on flash:, PKCS#12 archives of the CA and of the rollover CA (password-protected)
+    assert {"flash:CA.p12", "flash:CA#.p12", "flash:CA.ser", "flash:CA.crl"} <= set(store.files)
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    arch = pkcs12.load_pkcs12(store.files["flash:CA#.p12"], b"pw-archive-9")
+    assert arch.cert is not None and arch.cert.certificate == roll
     # S5: a rollover identity certificate for a client whose current cert ran 146 days
     asyncio.run(sched.advance(60 * DAY))
     signer = ident  # 365-day certificate -> balance is the 10 % minimum
