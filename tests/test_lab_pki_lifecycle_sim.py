@@ -183,3 +183,22 @@ def test_unreachable_ca_is_retried_not_a_rejection() -> None:
         assert tp.cert.not_valid_before_utc == tp.installed_at
 
     asyncio.run(run())
+
+
+def test_auto_enroll_without_percentage_renews_at_expiry() -> None:
+    sched, cs, scep = world(90)
+    holder: list[Trustpoint] = []
+
+    async def run() -> None:
+        tp = client(sched, scep, "c3", [])
+        tp.cfg.apply("auto-enroll")  # no percentage, no regenerate
+        await enroll(tp, cs)
+        holder.append(tp)
+        first = tp.cert
+        assert first is not None and tp.renew_at == first.not_valid_after_utc  # C2: at notAfter
+        await sched.run_until(first.not_valid_after_utc)
+        assert tp.cert is not first and tp.cert is not None
+        assert tp.cert.not_valid_before_utc == first.not_valid_after_utc
+        assert tp.cert.public_key() == first.public_key() and not tp.renew_stopped
+
+    asyncio.run(run())

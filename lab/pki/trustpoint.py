@@ -459,9 +459,22 @@ class Trustpoint:
         self._log("renew")
         kp = self._renew_key()
         csr = self._csr(self.cert.subject, kp.key, self.cfg.password)
-        await self._send(
-            "renew", csr, kp, self.cert, cur.key, self.ca, "RenewalReq", secrets.token_hex(16).upper()
-        )
+        tid = secrets.token_hex(16).upper()
+        if self.now() >= self.cert.not_valid_after_utc:
+            # `auto-enroll` without a percentage renews at expiry: an expired certificate cannot sign a
+            # RenewalReq, so the request is a new PKCSReq signed with a self-signed certificate of the new key
+            await self._send(
+                "renew",
+                csr,
+                kp,
+                self._self_signed(self.cert.subject, kp.key),
+                kp.key,
+                self.ca,
+                "PKCSReq",
+                tid,
+            )
+            return
+        await self._send("renew", csr, kp, self.cert, cur.key, self.ca, "RenewalReq", tid)
 
     async def _get_next_ca(self, raise_unreachable: bool = False) -> x509.Certificate | None:
         assert self.ca is not None
