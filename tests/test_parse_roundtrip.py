@@ -72,10 +72,10 @@ def test_timers_round_trip(timers: list[tuple[int, str, int]], xe: bool) -> None
             return f"|{countdown(ms):>16}{iso}" + (f"{' ' if xe else '  '}{label}" if label else "")
 
         lines.append(line(items[0][0], None))  # the header's summary line
-        for ms, label, kind, target in items:
+        for ms, label, kind, tgt in items:
             lines.append("  " + line(ms, label))
             at = (NOW + timedelta(milliseconds=ms)).replace(microsecond=0) if xe else None
-            expected.append((section, kind, target, ms / 1000, at))
+            expected.append((section, kind, tgt, ms / 1000, at))
     out = parse("show crypto pki timers", "\r\n".join(lines) + "\r\nR1#")
     got = [(t.section, t.kind, t.target, t.remaining_seconds, t.at) for t in out.timers]  # type: ignore[attr-defined]
     assert got == expected
