@@ -1,8 +1,9 @@
 """SCEP (RFC 8894) message encoding: pkiMessage, CertRep, envelopes, degenerate SignedData.
 
-Pure functions, bytes in and bytes out. cryptography does the X.509 and the RSA/symmetric work; asn1crypto
-builds the CMS structures, because cryptography's PKCS7 builders cannot add the SCEP signed attributes and
-only know AES envelopes. Parsing is lenient about BER (Go's pkcs7 library sends constructed OCTET STRINGs).
+Pure functions, bytes in and bytes out. cryptography does the X.509 and the RSA/symmetric work. Output CMS
+is written by a minimal DER writer (cryptography's PKCS7 builders cannot add the SCEP signed attributes and
+only know AES envelopes; building asn1crypto objects cost more CPU than the RSA operations). Input is parsed
+with asn1crypto, leniently about BER (Go's pkcs7 library sends constructed, indefinite-length OCTET STRINGs).
 """
 
 from __future__ import annotations
