@@ -324,6 +324,12 @@ def test_getcrl_and_getcert(keys) -> None:
         assert res.status == PkiStatus.SUCCESS and res.crl is not None
         assert res.crl.is_signature_valid(ca.cert.public_key())  # type: ignore[arg-type]
         assert server.history[-1].message_type == MessageType.GET_CRL
+        got = await client.get_cert(
+            url, ident.certificate, keys[0], ca.cert, ca.cert.subject, ident.certificate.serial_number
+        )
+        assert got.status == PkiStatus.SUCCESS and got.certificate == ident.certificate
+        missing = await client.get_cert(url, ident.certificate, keys[0], ca.cert, ca.cert.subject, 0x7777)
+        assert missing.status == PkiStatus.FAILURE and missing.fail_info == FailInfo.BAD_CERT_ID
 
     _run(ca, body)
 

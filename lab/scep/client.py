@@ -437,3 +437,45 @@ def self_signed_signer(
         .not_valid_after(not_before + datetime.timedelta(days=days))
         .sign(key, hashes.SHA256())
     )
+
+
+async def get_cert(
+    url: str,
+    signer_cert: x509.Certificate,
+    signer_key: rsa.RSAPrivateKey,
+    ca: x509.Certificate,
+    issuer: x509.Name,
+    serial: int,
+    *,
+    cipher: str = "des3",
+    hash_name: str = "sha256",
+    method: str | None = None,
+    caps: Sequence[str] | None = None,
+    session: aiohttp.ClientSession | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ClientResult:
+    """GetCert: an issued certificate by issuer and serial (``ClientResult.certificate``)."""
+    res = await _pki_operation(
+        url,
+        MessageType.GET_CERT,
+        encode_issuer_and_serial(issuer, serial),
+        transaction_id=transaction_id_for(signer_key.public_key()) + f"-{serial:X}",
+        signer_cert=signer_cert,
+        signer_key=signer_key,
+        recipient=ca,
+        decrypt_keys=[signer_key],
+        match_key=None,
+        cipher=cipher,
+        hash_name=hash_name,
+        method=method,
+        caps=caps,
+        verify_with=None,
+        session=session,
+        timeout=timeout,
+    )
+    if res.certificate is None and res.certificates:
+        wanted = next((c for c in res.certificates if c.serial_number == serial), None)
+        return ClientResult(
+            res.status, res.transaction_id, wanted, res.certificates, None, None, None, res.http_method
+        )
+    return res
