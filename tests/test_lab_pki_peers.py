@@ -3,15 +3,20 @@ enrolls and renews against the certificate server of a lab router over its `ip h
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography import x509
 from netmiko import ConnectHandler
+
+from iospki.parsers import parse
 
 pytestmark = [pytest.mark.lab, pytest.mark.peers]
 SCEPCLIENT = shutil.which("scepclient")
@@ -52,3 +57,79 @@ def test_micromdm_scepclient_enrolls_and_renews_with_a_lab_ca(make_lab: Any, tmp
     listing = conn.send_command("show crypto pki server CA certificates")
     assert len(re.findall(r"cn=peer1\.lab", listing)) == 2, listing
     conn.disconnect()
+
+
+SCEPSERVER = shutil.which("scepserver")
+UNSHARE = shutil.which("unshare")
+
+# Runs inside a private network namespace: micromdm's scepserver binds every interface, so it never runs outside
+# one. The lab (SSH routers) starts in the same namespace; a router enrolls with scepserver as a third-party CA.
+_INSIDE = r'''
+import json, os, socket, subprocess, sys, tempfile, time
+sys.path.insert(0, sys.argv[1])
+from pathlib import Path
+from lab_fixture import start_lab
+from netmiko import ConnectHandler
+
+from iospki.parsers import parse
+tmp = Path(tempfile.mkdtemp())
+depot = tmp / "depot"
+subprocess.run(["scepserver", "ca", "-init", "-depot", str(depot), "-keySize", "2048", "-organization",
+                "Third Party CA", "-years", "2"], check=True, capture_output=True)
+srv = subprocess.Popen(["scepserver", "-depot", str(depot), "-port", "18095", "-challenge", "tp-challenge-1",
+                        "-allowrenew", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+result = {}
+try:
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", 18095), 0.2).close(); break
+        except OSError:
+            time.sleep(0.1)
+    lab = start_lab(tmp / "lab", hosts=[("r1", "isr4k")])
+    try:
+        c = ConnectHandler(**lab.hosts["r1"].netmiko()); c.enable()
+        c.send_config_set(["ntp server 127.0.0.1", "crypto pki trustpoint EXT",
+                           "enrollment url http://127.0.0.1:18095/scep", "password 0 tp-challenge-1",
+                           "serial-number none", "ip-address none", "rsakeypair EXTKEY 2048"])
+        c.config_mode()
+        c.send_command("crypto pki authenticate EXT", expect_string=r"\[yes/no\]: ", read_timeout=60)
+        c.send_command("yes", expect_string=r"\(config\)#", read_timeout=60)
+        out = c.send_command("crypto pki enroll EXT", expect_string=r"\[yes/no\]: ", read_timeout=60)
+        out += c.send_command("yes", expect_string=r"\(config\)#", read_timeout=120)
+        c.exit_config_mode()
+        result["enroll"] = out
+        result["certs"] = c.send_command("show crypto pki certificates EXT")
+        result["log"] = c.send_command("show logging")
+        c.disconnect()
+    finally:
+        lab.stop()
+    result["index"] = (depot / "index.txt").read_text() if (depot / "index.txt").exists() else ""
+finally:
+    srv.terminate(); srv.wait(5)
+print("RESULT " + json.dumps(result))
+'''
+
+
+@pytest.mark.skipif(SCEPSERVER is None, reason="micromdm scepserver missing: apt-get install scep")
+@pytest.mark.skipif(UNSHARE is None or os.geteuid() != 0, reason="needs root and unshare for a network namespace")
+def test_lab_router_enrolls_with_micromdm_scepserver_in_netns(tmp_path: Path) -> None:
+    script = tmp_path / "inside.py"
+    script.write_text(_INSIDE)
+    tests_dir = str(Path(__file__).resolve().parent)
+    proc = subprocess.run(
+        [str(UNSHARE), "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", sys.executable, str(script), tests_dir],
+        capture_output=True, text=True, timeout=240,
+    )
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
+    assert line, proc.stdout[-2000:] + proc.stderr[-3000:]
+    res = json.loads(line[len("RESULT "):])
+    assert "% Certificate request sent to Certificate Authority" in res["enroll"]
+    certs = parse("show crypto pki certificates", res["certs"], "iosxe")
+    sections = {c.section: c for c in certs.certificates}  # type: ignore[attr-defined]
+    assert "Certificate" in sections and "CA Certificate" in sections, res["certs"]
+    assert "Third Party CA" in (sections["CA Certificate"].issuer or "")
+    ident = sections["Certificate"]
+    assert ident.subject_fields.get("hostname") == "r1.lab.iospki.test"
+    # scepserver's own record of what it issued: a valid entry with the serial the router shows
+    assert re.search(rf"^V\t\S+\t\t{ident.serial}\t", res["index"], re.M), res["index"]
+    assert "tp-challenge-1" not in res["log"]
