@@ -55,6 +55,13 @@ class Command:
     order: int = 0
     fallback: bool = False  # catch-all for valid-looking global lines; never pulls a line out of a sub-mode
     store_no: bool = False  # `no X` is kept as a line when there is no X to remove (`no ip http server`)
+    rest_at: int = 1 << 30  # index of the first `...`/`<x...>` token
+
+    def __post_init__(self) -> None:
+        for i, tok in enumerate(self.tokens):
+            if _is_rest(tok):
+                self.rest_at = i
+                break
 
 
 @dataclass
@@ -100,30 +107,25 @@ def resolve(commands: list[Command], words: list[str]) -> Outcome:
     """Resolve typed words against commands the IOS way (prefix keywords, keyword beats argument)."""
     if not words:
         return Outcome("empty")
-    # candidate: (command, tokens, index into tokens)
-    cands: list[tuple[Command, list[str]]] = [(c, c.tokens) for c in commands]
+    first = words[0].lower()
+    cands = [c for c in commands if c.tokens and (c.tokens[0].startswith(first) or c.tokens[0][0] in "<.")]
     for i, w in enumerate(words):
         lw = w.lower()
         kw_hits: dict[str, bool] = {}
-        survivors: list[tuple[Command, list[str]]] = []
-        for cmd, toks in cands:
-            if i < len(toks) and _is_rest(toks[i]):
-                survivors.append((cmd, toks))
+        survivors: list[Command] = []
+        for cmd in cands:
+            if cmd.rest_at <= i:  # a rest token swallowed this word
+                survivors.append(cmd)
                 continue
-            if i > 0 and i - 1 < len(toks) and _is_rest(toks[i - 1]) and i >= len(toks):
-                survivors.append((cmd, toks))
-                continue
-            if any(_is_rest(t) for t in toks[:i]):
-                survivors.append((cmd, toks))
-                continue
+            toks = cmd.tokens
             if i >= len(toks):
                 continue
             tok = toks[i]
-            if _is_arg(tok):
-                survivors.append((cmd, toks))
+            if tok[0] == "<":
+                survivors.append(cmd)
             elif tok.startswith(lw):
                 kw_hits[tok] = kw_hits.get(tok, False) or tok == lw
-                survivors.append((cmd, toks))
+                survivors.append(cmd)
         if not survivors:
             return Outcome("invalid", position=i)
         chosen: str | None = None
@@ -134,23 +136,25 @@ def resolve(commands: list[Command], words: list[str]) -> Outcome:
             elif len(kw_hits) == 1:
                 chosen = next(iter(kw_hits))
             else:
-                arg_alive = any(i < len(t) and _is_arg(t[i]) and not _is_rest(t[i]) for _, t in survivors)
+                arg_alive = any(
+                    c.rest_at > i and i < len(c.tokens) and c.tokens[i][0] == "<" for c in survivors
+                )
                 if not arg_alive:
                     return Outcome("ambiguous", position=i)
         if chosen is not None:
             survivors = [
-                (c, t)
-                for c, t in survivors
-                if i >= len(t) or t[i] == chosen or any(_is_rest(x) for x in t[: i + 1])
+                c for c in survivors if c.rest_at <= i or i >= len(c.tokens) or c.tokens[i] == chosen
             ]
         elif kw_hits:  # ambiguous keywords but an argument can take the word
-            survivors = [(c, t) for c, t in survivors if i < len(t) and _is_arg(t[i])]
+            survivors = [
+                c for c in survivors if c.rest_at > i and i < len(c.tokens) and c.tokens[i][0] == "<"
+            ]
         cands = survivors
     complete = []
     n = len(words)
-    for cmd, toks in cands:
-        consumed_by_rest = any(_is_rest(t) for t in toks[:n])
-        if n == len(toks) or consumed_by_rest or (n == len(toks) - 1 and toks[n] == "..."):
+    for cmd in cands:
+        toks = cmd.tokens
+        if n == len(toks) or cmd.rest_at < n or (n == len(toks) - 1 and toks[n] == "..."):
             complete.append((cmd, toks))
     if not complete:
         return Outcome("incomplete")

@@ -21,8 +21,12 @@ def _derive(password: str, salt: str) -> str:
     return _b64(hashlib.scrypt(password.encode(), salt=salt.encode(), n=_N, r=_R, p=_P, dklen=32))
 
 
+# One salt per lab process: 500 routers with the same password cost one derivation, not 500.
+_PROCESS_SALT = _b64(os.urandom(10))[:14]
+
+
 def hash_secret(password: str, salt: str | None = None) -> str:
-    salt = salt or _b64(os.urandom(10))[:14]
+    salt = salt or _PROCESS_SALT
     return f"$9${salt}${_derive(password, salt)}"
 
 

@@ -34,7 +34,7 @@ def test_get_facts_every_platform(lab: LabHandle, name: str) -> None:
         d.close()
     model, version = EXPECTED[name]
     assert facts["hostname"] == name
-    assert facts["fqdn"] == f"{name}.lab.iospki.test"
+    assert facts["fqdn"].startswith(f"{name}.") and "." in facts["fqdn"][len(name) + 1 :]
     assert facts["model"] == model
     assert version in facts["os_version"]
     assert facts["vendor"] == "Cisco"
