@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -502,7 +502,7 @@ class CertificateServer:
             try:
                 cert.verify_directly_issued_by(ca)
                 return True
-            except (ValueError, TypeError, Exception):
+            except (ValueError, TypeError, InvalidSignature):
                 continue
         return False
 
@@ -831,5 +831,3 @@ def ios_time(dt: datetime, tz: str = "UTC") -> str:
     dt = utc(dt)
     return f"{dt:%H:%M:%S} {tz} {_MONTHS[dt.month - 1]} {dt.day} {dt.year}"
 
-
-_HEX_RE = re.compile(r"^[0-9A-Fa-f]+$")

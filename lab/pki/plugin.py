@@ -25,7 +25,6 @@ from . import render
 from .ca import CertificateServer, CsConfig, CsError
 from .clock import utc
 from .keys import Keyring
-from .names import one_line
 from .scep_glue import CsBackend, HttpScep
 from .timers import NON_AUTH_IOS, NON_AUTH_XE, PkiTimers
 from .trustpoint import DeviceCtx, TpConfig, TpError, Trustpoint, fingerprint_md5, fingerprint_sha1
@@ -438,7 +437,6 @@ async def cs_shutdown(ctx: ConfigContext, m: Match) -> str | None:
         passphrase = p1
     ctx.node.remove("shutdown")
     cs.cfg.shutdown = False
-    t0 = time.monotonic()
     out = cs.no_shutdown(passphrase)
     out = [line for line in out if not line.startswith("%Some server settings")]
     # the server's own trustpoint, as IOS creates it
@@ -447,7 +445,6 @@ async def cs_shutdown(ctx: ConfigContext, m: Match) -> str | None:
     tpnode.set_line("revocation-check crl", 1)
     tpnode.set_line(f"rsakeypair {name}", 1)
     pd.changed()
-    _ = t0
     return "\n".join(out)
 
 
@@ -834,5 +831,3 @@ def setup(lab: Lab) -> None:
     reg.on_config_change(on_change)
     reg.on_authoritative(on_authoritative)
 
-
-_ = one_line  # re-exported helper for debugging sessions
