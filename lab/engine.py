@@ -166,7 +166,11 @@ class ConfigEngine:
         for up in range(depth - 1, -1, -1):
             commands = [c for c in reg.config_commands.get(self.stack[up].mode, []) if not c.fallback]
             parent = resolve(commands, body)
-            if parent.kind == "ok" and parent.command is not None and parent.command.tokens[0] == body[0].lower():
+            if (
+                parent.kind == "ok"
+                and parent.command is not None
+                and parent.command.tokens[0] == body[0].lower()
+            ):
                 return Outcome("parent")
         return outcome
 
