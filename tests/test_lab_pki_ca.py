@@ -150,5 +150,7 @@ def test_bad_config_values_are_refused() -> None:
     assert cfg.auto_rollover == 30 * DAY
     cfg.apply("auto-rollover 0 0 20")
     assert cfg.auto_rollover == timedelta(minutes=20)
+    cfg.apply("grant auto rollover ca-cert")
+    assert cfg.grant == "manual"
     cfg.apply("lifetime crl 1 0")
     assert cfg.lifetime_crl == timedelta(hours=1)

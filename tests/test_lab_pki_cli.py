@@ -168,11 +168,52 @@ def test_show_in_cs_server_mode_lists_effective_settings(plab: Any, ca: Any) -> 
         assert line + "\n" in out.replace("\r", "") + "\n", line
 
 
-def test_bad_input_is_refused_with_an_ios_error(plab: Any, ca: Any) -> None:
+def test_ca_router_reload_keeps_the_ca_and_its_database(plab: Any, ca: Any) -> None:
+    before = ca.send_command("show crypto pki server CA")
+    fp = re.search(r"CA cert fingerprint: (.*)", before)
+    last = re.search(r"Last certificate issued serial number \(hex\): (\w+)", before)
+    assert fp and last
+    ca.save_config()
+    out = ca.send_command_timing("reload")
+    if "[confirm]" in out:
+        ca.send_command_timing("\n")
+    time.sleep(1.0)
+    conn = None
+    for _ in range(60):
+        try:
+            conn = connect(plab, "ca1")
+            break
+        except Exception:
+            time.sleep(0.5)
+    assert conn is not None
+    after = conn.send_command("show crypto pki server CA")
+    assert "%SYS-5-RESTART" in conn.send_command("show logging")
+    assert fp.group(0) in after and last.group(0) in after and "Status: enabled" in after
+    assert "CS CERT EXPIRE" in conn.send_command("show crypto pki timers detail")
+    # it still serves SCEP: a new client enrolls (grant auto for this one)
+    conn.send_config_set(["crypto pki server CA", "grant auto"])
+    r3 = connect(plab, "r3")
+    r3.send_config_set(["ntp server 127.0.0.1", "crypto pki trustpoint AFTER",
+                        f"enrollment url http://{plab.hosts['ca1'].address}:80", "password 0 x-chal-2",
+                        "serial-number none", "ip-address none", "auto-enroll 70", "rsakeypair AK 1024"])
+    r3.config_mode()
+    ask(r3, "crypto pki authenticate AFTER", r"\[yes/no\]: ")
+    ask(r3, "yes", r"\(config\)#")
+    r3.exit_config_mode()
+    certs = parse("show crypto pki certificates", r3.send_command("show crypto pki certificates AFTER"), "iosxe")
+    ident = next(c for c in certs.certificates if c.section == "Certificate")  # type: ignore[attr-defined]
+    assert int(ident.serial, 16) == int(last.group(1), 16) + 1
+    r3.disconnect()
+    conn.disconnect()
+
+
+def test_bad_input_is_refused_with_an_ios_error(plab: Any) -> None:
+    ca = connect(plab, "ca1")
     out = ca.send_config_set(["crypto pki server CA", "lifetime certificate abc"])
     assert "% Invalid" in out
     out = ca.send_command("crypto pki server NOPE grant all")
     assert "is not known" in out
+    ca.disconnect()
 
 
 def test_keys_generate_zeroize_and_no_trustpoint(plab: Any, ca: Any) -> None:

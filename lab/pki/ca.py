@@ -134,6 +134,8 @@ class CsConfig:
         elif head == "grant":
             if neg or args[:1] == ["manual"]:
                 self.grant = "manual"
+            elif args[:2] == ["auto", "rollover"] or args[:1] == ["ra-auto"]:
+                pass  # sub-CA / RA rollover and RA auto-grant: no effect on router requests
             elif args[:1] == ["auto"]:
                 self.grant = "auto"
                 return "%PKI-6-CS_GRANT_AUTO: All enrollment requests will be automatically granted."
