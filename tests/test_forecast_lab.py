@@ -244,6 +244,23 @@ def test_forecast_matches_lab_through_rollover(lab: Lab, tmp_path: Path, overlap
                 cur = next(c for c in lab.certs("ca1") if c.section == "CA Certificate")
                 assert cur.start == at
             checked += 1
+        if any(e.event == fc.SHADOW_RENEWAL for e in now_events):
+            # a second forecast from the state between shadow renewal and rollover day (rollover
+            # certificates installed, RENEW not armed) predicts the same activation and outages
+            mid = tmp_path / f"mid-{at:%Y%m%d%H%M%S}"
+            collect(lab, mid)
+            f2 = fc.forecast_states(load_collection(mid), horizon=ca_end - at + timedelta(seconds=1))
+            act = [e for e in events if e.event == fc.ROLLOVER_ACTIVATION]
+            act2 = [e for e in f2.events if e.event == fc.ROLLOVER_ACTIVATION]
+            assert [(e.host, e.at, e.event, e.valid_to) for e in f2.events if e.at > at] == [
+                (e.host, e.at, e.event, e.valid_to) for e in events if e.at > at
+            ]
+            assert [(e.host, e.at, e.valid_from, e.valid_to) for e in act2] == [
+                (e.host, e.at, e.valid_from, e.valid_to) for e in act
+            ]
+            assert {(o.host, o.start, o.reason) for o in f2.outages} == {
+                (o.host, o.start, o.reason) for o in f.outages if o.start <= ca_end
+            }
     assert checked >= 10
     # after rollover day: r1 holds a valid certificate from the new CA; r2 has none and no new CA
     lab.set_clock(ca_end + timedelta(seconds=1))
