@@ -97,6 +97,8 @@ def demo(
                 f"rollover {server} (on demand, verified with GetNextCACert)",
                 ["rollover", server, "--yes", *inv_args],
             )
+        # the collection that `verify` compares against must know the rollover CA (its fingerprint)
+        check("collect (rollover pending)", [*["collect", *inv_args], "--output", str(out / "rollover")])
         console.rule(f"[bold]lab clock advance {advance} (through rollover day)")
         t0 = time.monotonic()
         adv = _lab(state, "clock", "advance", advance, timeout=1800)
@@ -108,8 +110,8 @@ def demo(
             "status after rollover day", ["status", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS)
         )
         check(
-            "verify before -> after",
-            ["verify", "--before", str(out / "before"), "--after", str(out / "after"), *inv_args],
+            "verify rollover -> after (new serials, new CA = rollover CA, keys regenerated, chains valid)",
+            ["verify", "--before", str(out / "rollover"), "--after", str(out / "after"), *inv_args],
         )
         if _has_command("audit"):
             check(
@@ -137,7 +139,7 @@ def demo(
         elif started:
             console.print(f"lab left running: python -m iospki.lab status --state {state}")
     console.rule("[bold]outputs")
-    for p in ("backups", "before", "after", "audit.html"):
+    for p in ("backups", "before", "rollover", "after", "audit.html"):
         if (out / p).exists():
             console.print(f"  {out / p}")
     if failures:
