@@ -395,6 +395,7 @@ def parse_certificates(text: str, platform: str | None = None, *, fast: bool = T
             # noise before the first section (echo, prompts): scanned, must hold no certificate
             certs += _scan(norm[:pos].split("\n"), 1)
         end = len(norm)
+        counted_pos, counted_line = 0, 1  # line number of position counted_pos
         while pos < end:
             m = _FAST.match(norm, pos)
             if m is not None:
@@ -406,7 +407,9 @@ def parse_certificates(text: str, platform: str | None = None, *, fast: bool = T
                     pass  # a bad value: the scanner below names the line
             nxt = _HEADER_LINE.search(norm, pos + 1)
             stop = nxt.start() if nxt else end
-            certs += _scan(norm[pos:stop].split("\n"), norm.count("\n", 0, pos) + 1)
+            counted_line += norm.count("\n", counted_pos, pos)  # incremental: O(n) overall
+            counted_pos = pos
+            certs += _scan(norm[pos:stop].split("\n"), counted_line)
             pos = stop
     _check_complete(certs)
     return CertificatesOutput(certificates=certs)

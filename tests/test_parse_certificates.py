@@ -539,3 +539,13 @@ def test_shuffled_lines_never_crash() -> None:
         rnd.shuffle(lines)
         with contextlib.suppress(ParseError):
             parse(CMD, "\n".join(lines))
+
+
+def test_error_names_the_right_line_number_in_a_later_section() -> None:
+    text = "R1#show crypto pki certificates\n" + _one("CA Certificate") * 3 + _one("Certificate")
+    lines = text.split("\n")
+    target = [i for i, ln in enumerate(lines) if "cn=SUB" in ln][2]  # third section's subject
+    lines[target] = "    what is this line"
+    with pytest.raises(ParseError) as exc:
+        parse(CMD, "\n".join(lines))
+    assert exc.value.lineno == target + 1 and exc.value.line == "    what is this line"
