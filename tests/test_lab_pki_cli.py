@@ -142,6 +142,32 @@ def test_manual_grant_authenticate_and_enroll_dialogs(plab: Any, ca: Any) -> Non
     r1.disconnect()
 
 
+def test_configure_replace_keeps_engine_and_config_consistent(plab: Any, ca: Any) -> None:
+    r1 = connect(plab, "r1")
+    certs_before = r1.send_command("show crypto pki certificates TP")
+    out = r1.send_command_timing("copy running-config flash:pki-base.cfg")
+    for _ in range(3):  # "Destination filename [pki-base.cfg]?" and the like: accept the defaults
+        if "?" not in out.strip()[-40:]:
+            break
+        out = r1.send_command_timing("\n")
+    assert "pki-base.cfg" in r1.send_command("dir flash:")
+    addr = plab.hosts["ca1"].address
+    r1.send_config_set(["crypto pki trustpoint TMP", f"enrollment url http://{addr}:80"])
+    r1.config_mode()
+    ask(r1, "crypto pki authenticate TMP", r"\[yes/no\]: ")
+    ask(r1, "yes", r"\(config\)#")
+    r1.exit_config_mode()
+    assert "Trustpoint TMP:" in r1.send_command("show crypto pki trustpoints")
+    out = r1.send_command("configure replace flash:pki-base.cfg force", read_timeout=60)
+    assert "Rollback Done" in out, out
+    assert "Trustpoint TMP:" not in r1.send_command("show crypto pki trustpoints")
+    run = r1.send_command("show running-config")
+    assert "crypto pki trustpoint TMP" not in run and "crypto pki certificate chain TMP" not in run
+    assert "crypto pki certificate chain TP" in run
+    assert r1.send_command("show crypto pki certificates TP") == certs_before
+    r1.disconnect()
+
+
 def test_rollover_on_demand_and_cancel(plab: Any, ca: Any) -> None:
     assert ca.send_command("crypto pki server CA rollover").strip() == ""
     text = ca.send_command("show crypto pki server CA")
