@@ -549,3 +549,13 @@ def test_error_names_the_right_line_number_in_a_later_section() -> None:
     with pytest.raises(ParseError) as exc:
         parse(CMD, "\n".join(lines))
     assert exc.value.lineno == target + 1 and exc.value.line == "    what is this line"
+
+
+def test_fast_regex_groups_are_in_the_order_the_builder_unpacks() -> None:
+    from iospki.parsers.certificates import _FAST
+
+    assert _FAST.groups == len(_FAST.groupindex) == 13  # no unnamed groups
+    assert list(_FAST.groupindex) == [
+        "hdr", "status", "serial", "usage", "issuer", "skeys", "subject",
+        "cdp", "start", "end", "renew", "tps", "storage",
+    ]  # fmt: skip
