@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Coroutine, Iterator
@@ -99,6 +100,15 @@ def install(lab: Lab, rec: Recorder) -> None:
         rec.starts.append(dev.name)
         dev.set_http_handler(http_handler)
 
+    def crash_cmd(ctx: ExecContext, m: Match) -> str:
+        raise RuntimeError("plugin bug")
+
+    def crash_timer(ctx: ExecContext, m: Match) -> str:
+        ctx.device.schedule(ctx.device.now(), lambda: 1 / 0, "CRASH")
+        return "armed"
+
+    reg.exec("demo crash", crash_cmd)
+    reg.exec("demo crashtimer", crash_timer)
     reg.exec("demo ask <name>", ask_cmd)
     reg.exec("demo timers", timers_cmd)
     reg.exec("demo fetch <url>", fetch_cmd)
@@ -220,3 +230,20 @@ def test_http_listener_follows_config(plab: tuple[ThreadLab, Recorder, dict[str,
         c.send_config_set(["no ip http server"])
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url, timeout=2)
+
+
+def test_plugin_exceptions_never_kill_session_or_lab(
+    plab: tuple[ThreadLab, Recorder, dict[str, Any]],
+) -> None:
+    tl, rec, hosts = plab
+    with ConnectHandler(**hosts["p2"].netmiko()) as c:
+        assert "% Internal error" in c.send_command("demo crash")
+        assert c.send_command("demo crashtimer").strip() == "armed"
+        deadline = time.monotonic() + 5
+        while tl.lab.clock.errors == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert tl.lab.clock.errors >= 1
+        assert "%LAB-3-TIMER_FAILED: timer CRASH failed: ZeroDivisionError" in c.send_command(
+            "show logging | include LAB"
+        )
+        assert "p2 uptime is" in c.send_command("show version")
