@@ -671,6 +671,10 @@ class CertificateServer:
         else:
             self.timers.cancel("CS SHADOW CERT GENERATION")
 
+    def rearm(self) -> None:
+        if self.ca_cert is not None and self.enabled:
+            self._arm_ca_timers()
+
     def autorollover_at(self) -> datetime | None:
         if self.ca_cert is None or self.cfg.auto_rollover is None:
             return None

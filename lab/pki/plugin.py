@@ -237,7 +237,10 @@ def sync(pd: PkiDevice) -> None:
             cs = pd.make_server(cfg.name, cfg)
         else:
             cfg.shutdown = cfg.shutdown or not cs.enabled
+            changed_rollover = cfg.auto_rollover != cs.cfg.auto_rollover
             cs.cfg = cfg
+            if changed_rollover and cs.enabled and not pd.loading:
+                cs.rearm()  # `auto-rollover` changed on a running server: re-arm CS SHADOW CERT GENERATION
     for name in [n for n in pd.servers if n not in seen_cs]:
         pd.servers.pop(name).delete()
         pd.scep_servers.pop(name, None)
