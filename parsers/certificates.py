@@ -229,6 +229,7 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
             dn.append(s)
             for part in _RDN_SPLIT.split(s) if "+" in s else (s,):
                 attr, _, v = part.partition("=")
+                attr, v = attr.strip(), v.strip()
                 fields[attr] = f"{fields[attr]},{v}" if attr in fields else v
             continue
         code = get(key)
@@ -499,6 +500,7 @@ def _dn_into(block: str, fields: dict[str, str]) -> str:
         dn.append(s)
         for part in _RDN_SPLIT.split(s) if "+" in s else (s,):
             attr, _, v = part.partition("=")
+            attr, v = attr.strip(), v.strip()  # "CN = tpca-root" on some images
             fields[attr] = f"{fields[attr]},{v}" if attr in fields else v
     return ",".join(dn)
 

@@ -559,3 +559,11 @@ def test_fast_regex_groups_are_in_the_order_the_builder_unpacks() -> None:
         "hdr", "status", "serial", "usage", "issuer", "skeys", "subject",
         "cdp", "start", "end", "renew", "tps", "storage",
     ]  # fmt: skip
+
+
+def test_dn_lines_with_spaces_around_equals() -> None:
+    text = _one("CA Certificate").replace("    cn=SUB\n", "    CN = tpca-root\n    O = Company\n")
+    (c,) = parse(CMD, text).certificates
+    assert (
+        c.subject_fields == {"CN": "tpca-root", "O": "Company"} and c.subject == "CN = tpca-root,O = Company"
+    )
