@@ -184,9 +184,11 @@ def cmd_up(args: argparse.Namespace) -> int:
         proc.terminate()
         raise LabCliError(f"lab did not come up within {args.timeout} s; see {log_path}")
     state = read_state(state_dir)
-    for h in state["hosts"]:  # every router must accept a TCP connection before `up` returns
-        with socket.create_connection((h["address"], h["port"]), timeout=10):
-            pass
+    for h in state["hosts"]:  # every router must answer with an SSH banner before `up` returns
+        with socket.create_connection((h["address"], h["port"]), timeout=10) as sock:
+            sock.settimeout(10)
+            if not sock.recv(64).startswith(b"SSH-"):
+                raise LabCliError(f"host {h['name']}: {h['address']}:{h['port']} does not speak SSH")
     if not args.quiet:
         print(
             f"lab up: {len(specs)} routers, pid {state['pid']}, control {state['control']}, state {state_dir}"
@@ -312,7 +314,11 @@ def main(argv: list[str] | None = None) -> int:
             _raise_nofile()
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
             logging.getLogger("asyncssh").setLevel(logging.WARNING)
-            return asyncio.run(serve(args))
+            try:
+                return asyncio.run(serve(args))
+            except Exception as exc:  # LabStartError, InventoryError: one line in the log, exit 2
+                logging.getLogger("iospki.lab").error("lab failed to start: %s", exc)
+                return 2
         if args.command == "clock" and args.action != "show" and not args.value:
             raise LabCliError(f"clock {args.action} needs a value")
         handler = {

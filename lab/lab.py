@@ -25,6 +25,10 @@ log = logging.getLogger("iospki.lab")
 DEFAULT_PLUGINS = ("iospki.lab.pki",)
 
 
+class LabStartError(Exception):
+    pass
+
+
 class Lab:
     def __init__(
         self,
@@ -117,9 +121,15 @@ class Lab:
         key = self.host_key()
         for spec in self._specs:
             self.devices[spec.name] = Device(self, spec)
-        await asyncio.gather(*(d.boot() for d in self.devices.values()))
+        results = await asyncio.gather(*(d.boot() for d in self.devices.values()), return_exceptions=True)
+        for d, res in zip(self.devices.values(), results):
+            if isinstance(res, BaseException):  # one bad startup config never stops the lab
+                log.error("%s: boot failed: %r; running with the configuration applied so far", d.name, res)
         for d in self.devices.values():
-            self._servers.append(await start_ssh(d, key))
+            try:
+                self._servers.append(await start_ssh(d, key))
+            except OSError as exc:
+                raise LabStartError(f"host {d.name}: cannot listen on {d.address}:{d.port}: {exc.strerror}") from exc
 
     async def stop(self) -> None:
         for srv in self._servers:
