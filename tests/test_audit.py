@@ -239,3 +239,44 @@ def test_at_overrides_device_clock(tmp_path: Path) -> None:
 
 def test_version_key() -> None:
     assert version_key("15.4(3)M2") > version_key("15.4(3)M")
+
+
+def test_snapshot_merges_repeated_outputs(tmp_path: Path) -> None:
+    """`certificates` + `certificates verbose` list the same certificates once; `timers detail` wins over
+    `timers`; software comes from facts.json or `show version`."""
+    write_site(tmp_path, good_site(), day(400))
+    verbose = (tmp_path / "R1" / store.command_filename("show crypto pki certificates verbose")).read_text()
+    store.write_output(tmp_path, "R1", "show crypto pki certificates", verbose)
+    detail = (tmp_path / "R1" / store.command_filename("show crypto pki timers detail")).read_text()
+    classic = "\n".join(line.split("  (")[0] + ("  " + line.split(") ", 1)[1] if ") " in line else "")
+                        for line in detail.splitlines())  # fmt: skip
+    store.write_output(tmp_path, "R1", "show crypto pki timers", classic)
+    store.write_output(tmp_path, "R1", "show version", "Cisco IOS XE Software, Version 17.03.04a\n"
+                       "cisco ISR4451-X/K9 (2RU) processor with 1795999K/6147K bytes of memory.\n")  # fmt: skip
+    st = load_collection(tmp_path, ["R1"])[0]
+    assert st.errors == []
+    assert sorted(c.section for c in st.certificates) == ["CA Certificate", "Certificate"]
+    assert st.timers is not None and all(t.at is not None for t in st.timers)
+    assert st.software == "17.03.04a" and st.platform == "iosxe" and st.model == "ISR4451-X/K9"
+
+
+def test_real_csr8kv_outputs(tmp_path: Path) -> None:
+    """Real IOS-XE captures (genie csr8kv): a 1-day auto-rollover overlap and a CRL past its next update."""
+    real = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "real" / "genie"
+    if not real.is_dir():
+        pytest.skip(f"reference fixtures not found at {real}")
+    store.write_output(tmp_path, "csr8kv", "show crypto pki server",
+                       (real / "show_crypto_pki_server" / "iosxe__golden_output_csr8kv.txt").read_text())  # fmt: skip
+    store.write_output(tmp_path, "csr8kv", "show crypto pki timers detail",
+                       (real / "show_crypto_pki_timer_detail" / "iosxe__golden_output_csr8kv.txt").read_text())  # fmt: skip
+    states = load_collection(tmp_path)
+    assert states[0].errors == []
+    f = run_audit(states, at=datetime(2022, 1, 15, 8, 53, 47)).findings
+    short = [x for x in f if x.rule == "rollover-overlap-short-shadow"]
+    assert [(x.host, x.target) for x in short] == [("csr8kv", "root")]
+    assert short[0].evidence["auto-rollover"] == "1 days"
+    assert short[0].evidence["CS SHADOW CERT GENERATION"] == "2025-01-03 12:58:34"
+    stale = [x for x in f if x.rule == "crl-stale"]
+    assert [x.impact_at for x in stale] == [datetime(2022, 1, 6, 0, 58, 35)]
+    # the same server audited before its CRL's next update: not stale
+    assert "crl-stale" not in {x.rule for x in run_audit(states, at=datetime(2022, 1, 5)).findings}

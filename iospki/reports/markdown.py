@@ -6,6 +6,7 @@ from iospki.audit.engine import AuditResult
 from iospki.reports.common import summary
 
 _ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
+MAX_ROWS = 300  # a CI job summary is limited in size; the JSON/HTML reports carry everything
 
 
 def _cell(s: str) -> str:
@@ -24,11 +25,13 @@ def to_markdown(result: AuditResult) -> str:
     ]
     if result.findings:
         out += ["| | rule | host | target | finding | impact | remedy |", "|---|---|---|---|---|---|---|"]
-        for f in result.findings:
+        for f in result.findings[:MAX_ROWS]:
             out.append(
                 f"| {_ICON[f.severity.value]} | `{f.rule}` | {_cell(f.host)} | {_cell(f.target or '')} | "
                 f"{_cell(f.message)} | {f.impact_at.isoformat(sep=' ') if f.impact_at else ''} | `{_cell(f.remedy)}` |"
             )
+        if len(result.findings) > MAX_ROWS:
+            out.append(f"\n… and {len(result.findings) - MAX_ROWS} more findings (see the JSON or HTML report).")
     else:
         out.append("No findings.")
     fc = result.forecast
@@ -40,9 +43,11 @@ def to_markdown(result: AuditResult) -> str:
             "| host | trustpoint | from | until | reason |",
             "|---|---|---|---|---|",
         ]
-        for o in fc.outages:
+        for o in fc.outages[:MAX_ROWS]:
             out.append(
                 f"| {o.host} | {o.trustpoint} | {o.start.isoformat(sep=' ')} | "
                 f"{o.end.isoformat(sep=' ') if o.end else 'open'} | {o.reason} |"
             )
+        if len(fc.outages) > MAX_ROWS:
+            out.append(f"\n… and {len(fc.outages) - MAX_ROWS} more predicted outages.")
     return "\n".join(out) + "\n"
