@@ -122,7 +122,7 @@ class Lab:
         for spec in self._specs:
             self.devices[spec.name] = Device(self, spec)
         results = await asyncio.gather(*(d.boot() for d in self.devices.values()), return_exceptions=True)
-        for d, res in zip(self.devices.values(), results):
+        for d, res in zip(self.devices.values(), results, strict=True):
             if isinstance(res, BaseException):  # one bad startup config never stops the lab
                 log.error("%s: boot failed: %r; running with the configuration applied so far", d.name, res)
         for d in self.devices.values():
