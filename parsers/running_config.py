@@ -118,7 +118,7 @@ def _trustpoint_setting(tp: dict[str, Any], words: list[str]) -> None:
                 tp["enrollment_retry_count"] = int(rest[2])
             elif rest[1] == "period":
                 tp["enrollment_retry_period"] = int(rest[2])
-        elif rest[0] in ("selfsigned", "terminal", "profile"):
+        elif rest[0] in ("selfsigned", "terminal", "profile", "pkcs12"):
             tp["enrollment_mode"] = rest[0]
     elif w0 == "serial-number":
         tp["serial_number"] = rest[0] if rest else ""

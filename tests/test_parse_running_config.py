@@ -80,6 +80,10 @@ crypto pki trustpoint client.tp
  password 7 0822455D0A16
  hash sha256
 !
+crypto pki trustpoint SLA-TrustPoint
+ enrollment pkcs12
+ revocation-check crl
+!
 crypto pki trustpoint SELF
  enrollment selfsigned
  serial-number
@@ -166,7 +170,8 @@ def test_server_block(full: RunningConfig) -> None:
 
 
 def test_trustpoint_blocks(full: RunningConfig) -> None:
-    cs, client, self_tp = full.trustpoints
+    cs, client, sla, self_tp = full.trustpoints
+    assert sla.name == "SLA-TrustPoint" and sla.enrollment_mode == "pkcs12"
     assert cs.name == "CA-R1" and cs.rsakeypair == "CA-R1" and cs.revocation_check == ["crl"]
     assert client.name == "client.tp"
     assert client.enrollment_mode == "ra" and client.enrollment_url == "http://127.10.0.1:80"
