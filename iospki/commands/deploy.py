@@ -20,6 +20,7 @@ from nornir.core.task import Result, Task
 from iospki.configdiff import missing_lines
 from iospki.intent import HostIntent, trustpoint_url
 from iospki.inventory import pki_secrets
+from iospki.resilience import ca_slot
 from iospki.tasks import (
     TaskFailed,
     authenticate_trustpoint,
@@ -129,12 +130,19 @@ def _client(task: Task, ctx: Context, ca_fps: dict[str, str], failed_cas: set[st
                 f"{task.host.name}: trustpoint {tp.name}: no fingerprint of CA {tp.ca_server} (pin it or deploy the CA first)"
             )
         a = task.run(task=authenticate_trustpoint, trustpoint=tp.name, expected_fingerprint=expected)
-        e = task.run(
-            task=enroll_trustpoint,
-            trustpoint=tp.name,
-            challenge_password=secrets.challenge_password,
-            serial_number=tp.serial_number,
-        )
+        with ca_slot(tp.ca_server):  # at most M enrollments against one CA server at a time
+            e = task.run(
+                task=enroll_trustpoint,
+                trustpoint=tp.name,
+                challenge_password=secrets.challenge_password,
+                serial_number=tp.serial_number,
+            )
+            ca_intent = ctx.intents[tp.ca_server].ca_server
+            if e.result["sent"] and ca_intent is not None and ca_intent.grant == "auto":
+                # the SCEP exchange runs on the router after the dialog: keep the slot until it is done
+                task.run(
+                    task=wait_certificate, trustpoint=tp.name, not_serials=e.result["serials_before"], timeout=60.0
+                )
         out["trustpoints"][tp.name] = {
             "authenticated": a.changed,
             "enroll_sent": e.result["sent"],
@@ -147,7 +155,7 @@ def _client(task: Task, ctx: Context, ca_fps: dict[str, str], failed_cas: set[st
 def _wait(task: Task, ctx: Context, sent: dict[str, dict[str, Any]], timeout: float) -> Result:
     got: dict[str, list[str]] = {}
     for tp in ctx.intents[task.host.name].trustpoints:
-        info = sent.get(tp.name)
+        info = sent[task.host.name].get(tp.name)
         if info and info["enroll_sent"]:
             got[tp.name] = task.run(
                 task=wait_certificate, trustpoint=tp.name, not_serials=info["serials_before"], timeout=timeout

@@ -47,8 +47,8 @@ def validate_command(
         f"validate {verdict}: {len(res.hosts)} hosts, {len(res.checkpoints)} checkpoints, "
         f"{len(res.events_seen)} forecast events confirmed, {len(res.problems)} problems, {res.seconds:.1f}s"
     )
-    for name, p in paths.items():
-        console.print(f"  {name}: {p}")
+    for name, path in paths.items():
+        console.print(f"  {name}: {path}")
     if res.error:
         raise typer.Exit(EXIT_HOSTS)
     raise typer.Exit(EXIT_OK if res.passed else EXIT_FINDINGS)

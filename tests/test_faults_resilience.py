@@ -1,0 +1,129 @@
+"""Retry/back-off and concurrency limits (iospki.resilience), without a lab: fast, deterministic."""
+
+from __future__ import annotations
+
+import random
+import socket
+import threading
+import time
+
+import pytest
+from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+from iospki.resilience import Backoff, KeyedLimiter, ca_limiter, ca_slot, retry, transient
+from iospki.tasks.connection import TaskFailed
+
+
+def test_transient_errors_are_retried_permanent_ones_are_not() -> None:
+    assert transient(NetmikoTimeoutException("TCP connection to device failed"))
+    assert transient(ConnectionResetError())
+    assert transient(socket.timeout())
+    assert transient(OSError("Socket is closed"))
+    assert transient(EOFError())
+    assert not transient(NetmikoAuthenticationException("Authentication to device failed"))
+    assert not transient(TaskFailed("r1: the device rejected the config"))
+    assert not transient(ValueError("parse error"))
+    assert not transient(OSError("No such file or directory"))
+
+
+def test_retry_backs_off_and_then_succeeds() -> None:
+    calls: list[int] = []
+    waits: list[float] = []
+    dropped: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OSError("Socket is closed")
+        return "ok"
+
+    out = retry(
+        flaky,
+        attempts=3,
+        backoff=Backoff(base=1.0, cap=8.0, rng=random.Random(1)),
+        before_retry=lambda exc, n: dropped.append(n),
+        sleep=waits.append,
+    )
+    assert out == "ok" and len(calls) == 3
+    assert dropped == [0, 1]  # the broken session is dropped before each new try
+    assert 0 <= waits[0] <= 1.0 and 0 <= waits[1] <= 2.0  # full jitter under a doubling cap
+
+
+def test_retry_gives_up_with_the_real_cause_and_never_retries_permanent_errors() -> None:
+    calls: list[int] = []
+
+    def down() -> None:
+        calls.append(1)
+        raise NetmikoTimeoutException("TCP connection to device failed: 127.0.0.9:22")
+
+    with pytest.raises(NetmikoTimeoutException, match="127.0.0.9"):
+        retry(down, attempts=4, sleep=lambda s: None)
+    assert len(calls) == 4
+
+    calls.clear()
+
+    def refused_password() -> None:
+        calls.append(1)
+        raise NetmikoAuthenticationException("Authentication to device failed.")
+
+    with pytest.raises(NetmikoAuthenticationException):
+        retry(refused_password, attempts=4, sleep=lambda s: None)
+    assert len(calls) == 1  # the same wrong password again would only lock the account
+
+
+def test_nested_retries_do_not_multiply() -> None:
+    calls: list[int] = []
+
+    def connect() -> None:
+        calls.append(1)
+        raise ConnectionRefusedError()
+
+    with pytest.raises(ConnectionRefusedError):
+        retry(lambda: retry(connect, attempts=3, sleep=lambda s: None), attempts=3, sleep=lambda s: None)
+    assert len(calls) == 3
+
+
+def test_backoff_is_bounded() -> None:
+    bo = Backoff(base=0.5, cap=2.0, rng=random.Random(7))
+    assert all(0 <= bo.delay(k) <= 2.0 for k in range(20))
+
+
+def test_keyed_limiter_caps_concurrency_per_key() -> None:
+    lim = KeyedLimiter(2)
+    barrier = threading.Barrier(6)
+
+    def enroll(ca: str) -> None:
+        barrier.wait()
+        with lim.slot(ca):
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=enroll, args=(ca,)) for ca in ["ca1"] * 4 + ["ca2"] * 2]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert lim.peak["ca1"] == 2  # four wanted in at once; two got in
+    assert lim.peak["ca2"] == 2
+    assert lim.active == {"ca1": 0, "ca2": 0}
+    with pytest.raises(ValueError):
+        KeyedLimiter(0)
+
+
+def test_ca_slot_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IOSPKI_CA_ENROLL_LIMIT", "1")
+    inside: list[int] = []
+    peak: list[int] = []
+
+    def enroll() -> None:
+        with ca_slot("caX"):
+            inside.append(1)
+            peak.append(len(inside))
+            time.sleep(0.02)
+            inside.pop()
+
+    threads = [threading.Thread(target=enroll) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert max(peak) == 1 and ca_limiter().limit == 1
