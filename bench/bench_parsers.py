@@ -110,7 +110,10 @@ def _genie_python(explicit: str | None) -> str | None:
     for py in candidates:
         if not py:
             continue
-        probe = subprocess.run([py, "-c", "import genie.libs.parser, pyats"], capture_output=True)
+        try:
+            probe = subprocess.run([py, "-c", "import genie.libs.parser, pyats"], capture_output=True)
+        except OSError:
+            continue  # no such interpreter
         if probe.returncode == 0:
             return py
     return None
