@@ -173,6 +173,9 @@ MONTHS = {
 }
 
 
+_WEEKDAYS = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
+
+
 def _time(value: str) -> tuple[datetime, str | None]:
     """'13:14:16 UTC Oct 8 2017' -> (datetime(2017, 10, 8, 13, 14, 16), 'UTC').
     Raises ValueError (turned into ParseError by the caller)."""
@@ -185,8 +188,10 @@ def _time(value: str) -> tuple[datetime, str | None]:
     dt = datetime(
         int(parts[-1]), MONTHS[parts[-3]], int(parts[-2]), int(hms[0]), int(hms[1]), int(sec), micro
     )
-    tz = " ".join(parts[1:-3]) or None
-    return dt, tz
+    if len(parts) == 5 and parts[1] not in _WEEKDAYS:  # the usual 'HH:MM:SS TZ Mon D YYYY'
+        return dt, parts[1]
+    zone = [p for p in parts[1:-3] if p not in _WEEKDAYS]  # 'UTC Mon Oct 8 2017' style
+    return dt, " ".join(zone) or None
 
 
 def _hex(value: str) -> str:

@@ -567,3 +567,18 @@ def test_dn_lines_with_spaces_around_equals() -> None:
     assert (
         c.subject_fields == {"CN": "tpca-root", "O": "Company"} and c.subject == "CN = tpca-root,O = Company"
     )
+
+
+@pytest.mark.parametrize(
+    ("printed", "tz"),
+    [
+        ("13:14:16 UTC Oct 8 2017", "UTC"),
+        ("13:14:16.500 IST Sun Oct 8 2017", "IST"),
+        ("13:14:16 Oct 8 2017", None),
+    ],
+)
+def test_time_formats(printed: str, tz: str | None) -> None:
+    text = _one("CA Certificate").replace("13:14:16 IST Oct 8 2017", printed)
+    (c,) = parse(CMD, text).certificates
+    assert c.start is not None and c.start.replace(microsecond=0) == datetime(2017, 10, 8, 13, 14, 16)
+    assert c.tz == tz
