@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("iospki.lab.device")
 
-FAULT_KINDS = ("ntp-unreachable", "down", "bad-password", "drop-session", "slow")
+# drop-config: the session drops after 2 config lines (a push cut half-way); truncate-output: `show` output
+# is cut after half its lines (a truncated read the parsers must reject)
+FAULT_KINDS = ("ntp-unreachable", "down", "bad-password", "drop-session", "slow", "drop-config", "truncate-output")
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 

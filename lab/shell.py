@@ -98,6 +98,7 @@ class CliSession:
         self._last_cr = False
         self.engine: ConfigEngine | None = None  # set while in config mode
         self.closed = False
+        self.config_lines = 0  # config lines received (fault drop-config)
         self.terminal_length = 24
         self.terminal_width = 80
 
@@ -172,6 +173,10 @@ class CliSession:
                     await asyncio.sleep(0.5)
                 if "drop-session" in self.device.faults:
                     break
+                if self.engine is not None and "drop-config" in self.device.faults:
+                    self.config_lines += 1
+                    if self.config_lines > 2:
+                        break
                 self.write(line.replace(CTRL_Z, "^Z") + "\n")
                 try:
                     keep = await self.handle_line(line)
@@ -244,7 +249,8 @@ class CliSession:
             self.write(error_text(outcome, cmd_text, offset))
             return True
         assert outcome.command is not None and outcome.match is not None
-        term: Any = PipeTerm(self) if pipe else self
+        truncate = "truncate-output" in self.device.faults and words[0].lower().startswith("sh")
+        term: Any = PipeTerm(self) if pipe or truncate else self
         ctx = ExecContext(self.device, term, privileged=self.privilege >= 15)
         ctx.session = self
         try:
@@ -258,6 +264,9 @@ class CliSession:
             term.write(result if result.endswith("\n") else result + "\n")
         if pipe:
             self.write(apply_pipe("".join(term.parts), pipe[0], pipe[1]))
+        elif truncate:
+            kept = "".join(term.parts).splitlines(keepends=True)
+            self.write("".join(kept[: len(kept) // 2]))
         if result is False:
             return False
         return not self.closed
