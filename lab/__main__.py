@@ -314,6 +314,17 @@ def main(argv: list[str] | None = None) -> int:
             _raise_nofile()
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
             logging.getLogger("asyncssh").setLevel(logging.WARNING)
+            profile = os.environ.get("IOSPKI_LAB_PROFILE")  # developer aid: cProfile dump of the lab process
+            if profile:
+                import cProfile
+
+                prof = cProfile.Profile()
+                prof.enable()
+                try:
+                    return asyncio.run(serve(args))
+                finally:
+                    prof.disable()
+                    prof.dump_stats(profile)
             try:
                 return asyncio.run(serve(args))
             except Exception as exc:  # LabStartError, InventoryError: one line in the log, exit 2

@@ -13,26 +13,37 @@ class ConfigNode:
     line: str
     children: list[ConfigNode] = field(default_factory=list)
     block: bool = False  # opens a sub-mode (shown followed by `!` at top level)
+    _cached: tuple[str, list[str]] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def words(self) -> list[str]:
         return self.line.split()
 
-    def startswith(self, words: list[str]) -> bool:
-        own = self.words
-        return len(own) >= len(words) and [w.lower() for w in own[: len(words)]] == [w.lower() for w in words]
+    def _lower_words(self) -> list[str]:
+        cached = self._cached
+        if cached is None or cached[0] is not self.line:
+            cached = (self.line, self.line.lower().split())
+            self._cached = cached
+        return cached[1]
+
+    def startswith(self, words: list[str], lowered: bool = False) -> bool:
+        own = self._lower_words()
+        n = len(words)
+        if len(own) < n:
+            return False
+        return own[:n] == (words if lowered else [w.lower() for w in words])
 
     def find(self, prefix: str) -> ConfigNode | None:
         """First child whose words start with `prefix` (case-insensitive, whole words)."""
-        words = prefix.split()
+        words = prefix.lower().split()
         for c in self.children:
-            if c.startswith(words):
+            if c.startswith(words, lowered=True):
                 return c
         return None
 
     def find_all(self, prefix: str) -> list[ConfigNode]:
-        words = prefix.split()
-        return [c for c in self.children if c.startswith(words)]
+        words = prefix.lower().split()
+        return [c for c in self.children if c.startswith(words, lowered=True)]
 
     def value(self, prefix: str) -> str | None:
         """The rest of the first child line starting with `prefix`: value('enrollment url') -> 'http://...'."""
@@ -53,8 +64,9 @@ class ConfigNode:
                     c.block = c.block or block
                     return c
         else:
+            head = [w.lower() for w in words[:key]]
             for i, c in enumerate(self.children):
-                if c.startswith(words[:key]):
+                if c.startswith(head, lowered=True):
                     new = ConfigNode(line, c.children if block else [], block)
                     self.children[i] = new
                     return new
@@ -64,9 +76,9 @@ class ConfigNode:
 
     def remove(self, prefix: str) -> int:
         """Remove children whose words start with `prefix`; returns how many."""
-        words = prefix.split()
+        words = prefix.lower().split()
         before = len(self.children)
-        self.children = [c for c in self.children if not c.startswith(words)]
+        self.children = [c for c in self.children if not c.startswith(words, lowered=True)]
         return before - len(self.children)
 
     def walk(self, depth: int = 0) -> Iterator[tuple[int, ConfigNode]]:
