@@ -325,11 +325,12 @@ async def cmd_copy(ctx: ExecContext, m: Match) -> str | None:
     started = time.monotonic()
     quiet = d.running.find("file prompt quiet") is not None
 
-    async def confirm(default_name: str) -> bool:
+    async def confirm(default_name: str) -> str:
+        """The destination name: IOS asks unless `file prompt quiet`; Return keeps the default."""
         if quiet:
-            return True
+            return default_name
         answer = await ctx.ask(f"Destination filename [{default_name}]? ", default=default_name)
-        return answer.strip() == default_name or bool(answer.strip())
+        return answer.strip() or default_name
 
     def read_src() -> bytes:
         if ls in ("running-config", "system:running-config"):
@@ -346,13 +347,11 @@ async def cmd_copy(ctx: ExecContext, m: Match) -> str | None:
     except StorageError:
         return f"%Error opening {src} (No such file or directory)"
     if ld in ("running-config", "system:running-config"):
-        if not await confirm("running-config"):
-            return None
+        await confirm("running-config")
         await apply_config_text(d, ctx, data.decode(errors="replace"), replace=False)
         return _copy_stats(len(data), started)
     if ld in ("startup-config", "nvram:startup-config"):
-        if not await confirm("startup-config"):
-            return None
+        await confirm("startup-config")
         if ls in ("running-config", "system:running-config"):
             d.save_startup()
             return "Building configuration...\n[OK]"
@@ -362,8 +361,7 @@ async def cmd_copy(ctx: ExecContext, m: Match) -> str | None:
         fs, name = split_path(dst)
         if not name:
             name = split_path(src)[1] if ":" in src else src
-        if not await confirm(name):
-            return None
+        name = split_path(await confirm(name), fs)[1]
         d.storage.write(fs, name, data)
     except StorageError as exc:
         return f"%Error opening {dst} ({exc})"

@@ -142,7 +142,10 @@ def test_interactive_question_with_expect_string(lab: LabHandle) -> None:
         assert "[backup.cfg]?" in out
         out = c.send_command("\n", expect_string=r"#")
         assert "bytes copied" in out
+        c.send_command("copy running-config flash:/backup.cfg", expect_string=r"Destination filename")
+        assert "bytes copied" in c.send_command("other.cfg", expect_string=r"#")  # answered with another name
         listing = c.send_command("dir flash:")
+        assert "other.cfg" in listing
         assert "backup.cfg" in listing and re.search(r"\d+ bytes total \(\d+ bytes free\)", listing)
         md5 = c.send_command("verify /md5 flash:/backup.cfg")
         assert re.search(r"verify /md5 \(flash:/backup.cfg\) = [0-9a-f]{32}", md5)
