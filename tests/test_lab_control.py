@@ -193,3 +193,39 @@ def test_faults_bad_password_and_drop_session(lab: LabHandle) -> None:
     assert "400" in str(info.value)
     with ConnectHandler(**h.netmiko()) as c:
         assert "r4 uptime" in c.send_command("show version")
+
+
+def test_iospki_lab_cli_wrapper(tmp_path: Path) -> None:
+    """`iospki lab ...` is a subprocess wrapper: up, status, clock, fault, down."""
+    write_inventory(tmp_path / "inv", [("w1", "isr_g2")])
+
+    def iospki(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "from iospki.cli import main; main()",
+                "lab",
+                *args,
+                "--state",
+                str(tmp_path / "st"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    up = iospki("up", "--inventory", str(tmp_path / "inv"), "--start", "2030-06-01T00:00:00Z")
+    assert up.returncode == 0, up.stderr
+    try:
+        st = iospki("status")
+        assert st.returncode == 0 and "w1" in st.stdout and "ISR-G2" in st.stdout
+        adv = iospki("clock", "advance", "10d")
+        assert adv.returncode == 0 and adv.stdout.startswith("2030-06-11T00:00")
+        bad = iospki("fault", "w1", "melting", "on")
+        assert bad.returncode == 1 and "unknown fault 'melting'" in bad.stderr
+        assert iospki("fault", "w1", "slow", "on").stdout.strip() == "w1: faults slow"
+    finally:
+        down = iospki("down")
+    assert down.returncode == 0 and "lab down" in down.stdout
+    assert iospki("status").returncode == 1
