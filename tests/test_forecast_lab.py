@@ -179,7 +179,7 @@ def test_forecast_matches_lab_through_rollover(lab: Lab, tmp_path: Path, overlap
     collect(lab, tmp_path)
     states = load_collection(tmp_path)
     assert all(not s.errors for s in states), [s.errors for s in states]
-    f = fc.forecast_states(states, horizon=timedelta(days=660))
+    f = fc.forecast_states(states, horizon=timedelta(days=900))
     events = [e for e in f.events if e.at <= ca_end + timedelta(seconds=1)]
     kinds = {(e.host, e.event) for e in events}
     # the prediction itself: behaviour doc §1.8 (r2 fails with the default 30, both get through with 90)
@@ -197,70 +197,77 @@ def test_forecast_matches_lab_through_rollover(lab: Lab, tmp_path: Path, overlap
         fc.CS_SHADOW_CERT_GENERATION: "CS SHADOW CERT GENERATION",
         fc.CS_CERT_EXPIRE: "CS CERT EXPIRE",
     }
-    checked = 0
-    for at in sorted({e.at for e in events}):
-        now_events = [e for e in events if e.at == at]
-        lab.set_clock(at - timedelta(seconds=1))
-        for e in now_events:
-            host = e.host
-            # the lab has armed the timer for exactly the predicted second
-            if e.event in timer_kind:
-                target = e.subject if e.event.startswith("CS") is False else None
-                armed = lab.timers(host)
-                key = (timer_kind[e.event], target)
-                if e.event.startswith("CS"):
-                    key = next((k for k in armed if k[0] == timer_kind[e.event]), key)
-                assert armed.get(key) == at, f"{host} {e.event}: lab timer {armed.get(key)} != predicted {at}"
-            # nothing has happened one second early
-            if e.event in (fc.RENEW, fc.ROLLOVER_ACTIVATION):
-                cur = lab.cert(host, "Certificate")
-                assert cur is not None and cur.start != e.valid_from
-            if e.event == fc.SHADOW_RENEWAL:
-                assert lab.cert(host, "Certificate (Rollover)") is None
-            if e.event == fc.CS_SHADOW_CERT_GENERATION:
-                assert lab.cert("ca1", "CA Certificate (Rollover)") is None
-        lab.set_clock(at)
-        for e in now_events:
-            host = e.host
-            if e.event in (fc.RENEW, fc.ROLLOVER_ACTIVATION):
-                cur = lab.cert(host, "Certificate")
-                assert cur is not None
-                assert (cur.start, cur.end) == (e.valid_from, e.valid_to), f"{host} {e.event} at {at}"
-            elif e.event == fc.SHADOW_RENEWAL:
-                roll = lab.cert(host, "Certificate (Rollover)")
-                assert roll is not None and (roll.start, roll.end) == (e.valid_from, e.valid_to)
-                assert lab.cert(host, "CA Certificate (Rollover)") is not None
-            elif e.event == fc.SHADOW_RENEWAL_FAILED:
-                assert lab.cert(host, "Certificate (Rollover)") is None
-                assert ("RENEW", "client") not in lab.timers(host)  # C4: no retry
-            elif e.event == fc.SHADOW_FAILED:
-                assert lab.cert(host, "CA Certificate (Rollover)") is None
-            elif e.event == fc.SHADOW:
-                assert lab.cert(host, "CA Certificate (Rollover)") is not None
-            elif e.event == fc.CS_SHADOW_CERT_GENERATION:
-                roll = next(c for c in lab.certs("ca1") if c.section == "CA Certificate (Rollover)")
-                assert (roll.start, roll.end) == (e.valid_from, e.valid_to)
-            elif e.event == fc.CS_CERT_EXPIRE:
-                cur = next(c for c in lab.certs("ca1") if c.section == "CA Certificate")
-                assert cur.start == at
-            checked += 1
-        if any(e.event == fc.SHADOW_RENEWAL for e in now_events):
-            # a second forecast from the state between shadow renewal and rollover day (rollover
-            # certificates installed, RENEW not armed) predicts the same activation and outages
-            mid = tmp_path / f"mid-{at:%Y%m%d%H%M%S}"
-            collect(lab, mid)
-            f2 = fc.forecast_states(load_collection(mid), horizon=ca_end - at + timedelta(seconds=1))
-            act = [e for e in events if e.event == fc.ROLLOVER_ACTIVATION]
-            act2 = [e for e in f2.events if e.event == fc.ROLLOVER_ACTIVATION]
-            assert [(e.host, e.at, e.event, e.valid_to) for e in f2.events if e.at > at] == [
-                (e.host, e.at, e.event, e.valid_to) for e in events if e.at > at
-            ]
-            assert [(e.host, e.at, e.valid_from, e.valid_to) for e in act2] == [
-                (e.host, e.at, e.valid_from, e.valid_to) for e in act
-            ]
-            assert {(o.host, o.start, o.reason) for o in f2.outages} == {
-                (o.host, o.start, o.reason) for o in f.outages if o.start <= ca_end
-            }
+
+    def check(evs: list[fc.Event]) -> int:
+        checked = 0
+        for at in sorted({e.at for e in evs}):
+            now_events = [e for e in evs if e.at == at]
+            lab.set_clock(at - timedelta(seconds=1))
+            for e in now_events:
+                host = e.host
+                # the lab has armed the timer for exactly the predicted second
+                if e.event in timer_kind:
+                    target = e.subject if e.event.startswith("CS") is False else None
+                    armed = lab.timers(host)
+                    key = (timer_kind[e.event], target)
+                    if e.event.startswith("CS"):
+                        key = next((k for k in armed if k[0] == timer_kind[e.event]), key)
+                    assert armed.get(key) == at, (
+                        f"{host} {e.event}: lab timer {armed.get(key)} != predicted {at}"
+                    )
+                # nothing has happened one second early
+                if e.event in (fc.RENEW, fc.ROLLOVER_ACTIVATION):
+                    cur = lab.cert(host, "Certificate")
+                    assert cur is not None and cur.start != e.valid_from
+                if e.event == fc.SHADOW_RENEWAL:
+                    assert lab.cert(host, "Certificate (Rollover)") is None
+                if e.event == fc.CS_SHADOW_CERT_GENERATION:
+                    assert lab.cert("ca1", "CA Certificate (Rollover)") is None
+            lab.set_clock(at)
+            for e in now_events:
+                host = e.host
+                if e.event in (fc.RENEW, fc.ROLLOVER_ACTIVATION):
+                    cur = lab.cert(host, "Certificate")
+                    assert cur is not None
+                    assert (cur.start, cur.end) == (e.valid_from, e.valid_to), f"{host} {e.event} at {at}"
+                elif e.event == fc.SHADOW_RENEWAL:
+                    roll = lab.cert(host, "Certificate (Rollover)")
+                    assert roll is not None and (roll.start, roll.end) == (e.valid_from, e.valid_to)
+                    assert lab.cert(host, "CA Certificate (Rollover)") is not None
+                elif e.event == fc.SHADOW_RENEWAL_FAILED:
+                    assert lab.cert(host, "Certificate (Rollover)") is None
+                    assert ("RENEW", "client") not in lab.timers(host)  # C4: no retry
+                elif e.event == fc.SHADOW_FAILED:
+                    assert lab.cert(host, "CA Certificate (Rollover)") is None
+                elif e.event == fc.SHADOW:
+                    assert lab.cert(host, "CA Certificate (Rollover)") is not None
+                elif e.event == fc.CS_SHADOW_CERT_GENERATION:
+                    roll = next(c for c in lab.certs("ca1") if c.section == "CA Certificate (Rollover)")
+                    assert (roll.start, roll.end) == (e.valid_from, e.valid_to)
+                elif e.event == fc.CS_CERT_EXPIRE:
+                    cur = next(c for c in lab.certs("ca1") if c.section == "CA Certificate")
+                    assert cur.start == at
+                checked += 1
+            if any(e.event == fc.SHADOW_RENEWAL for e in now_events):
+                # a second forecast from the state between shadow renewal and rollover day (rollover
+                # certificates installed, RENEW not armed) predicts the same activation and outages
+                mid = tmp_path / f"mid-{at:%Y%m%d%H%M%S}"
+                collect(lab, mid)
+                f2 = fc.forecast_states(load_collection(mid), horizon=ca_end - at + timedelta(seconds=1))
+                act = [e for e in events if e.event == fc.ROLLOVER_ACTIVATION]
+                act2 = [e for e in f2.events if e.event == fc.ROLLOVER_ACTIVATION]
+                assert [(e.host, e.at, e.event, e.valid_to) for e in f2.events if e.at > at] == [
+                    (e.host, e.at, e.event, e.valid_to) for e in events if e.at > at
+                ]
+                assert [(e.host, e.at, e.valid_from, e.valid_to) for e in act2] == [
+                    (e.host, e.at, e.valid_from, e.valid_to) for e in act
+                ]
+                assert {(o.host, o.start, o.reason) for o in f2.outages} == {
+                    (o.host, o.start, o.reason) for o in f.outages if o.start <= ca_end
+                }
+        return checked
+
+    checked = check(events)
     assert checked >= 10
     # after rollover day: r1 holds a valid certificate from the new CA; r2 has none and no new CA
     lab.set_clock(ca_end + timedelta(seconds=1))
@@ -289,3 +296,7 @@ def test_forecast_matches_lab_through_rollover(lab: Lab, tmp_path: Path, overlap
         assert ("r2", "cert-expired") in found and ("r2", "rollover-overlap-short-autoenroll") in found, msgs
         assert ("r1", "cert-expired") not in found
         assert "forecast-lab-pass" not in proc.stdout + proc.stderr
+    # past rollover day: the RENEW of the promoted certificates (T0 = the old CA's end, C2/C6)
+    later = [e for e in f.events if ca_end + timedelta(seconds=1) < e.at <= ca_end + timedelta(days=200)]
+    assert [e.event for e in later if e.host == "r1"] == [fc.RENEW]
+    assert check(later) == len(later)
