@@ -24,10 +24,11 @@ def wait_certificate(
     if not got:
         text = show(task, f"show crypto pki certificates {trustpoint}")
         why = (
-            "request pending on the CA (grant it, or set grant_pending/grant auto)"
+            "request pending on the CA"
             if pending_request(text)
-            else "no certificate"
+            else "no certificate yet (a CA in manual grant mode keeps the request pending"
         )
+        why += ": grant it on the CA, or set grant_pending: true in the CA's intent)"
         raise TaskFailed(
             f"{task.host.name}: trustpoint {trustpoint}: no new identity certificate after {timeout:.0f}s: {why}"
         )

@@ -115,13 +115,21 @@ def _ca(task: Task, ctx: Context) -> Result:
     )
 
 
-def _client(task: Task, ctx: Context, ca_fps: dict[str, str], failed_cas: set[str]) -> Result:
+def _client(
+    task: Task,
+    ctx: Context,
+    ca_fps: dict[str, str],
+    failed_cas: set[str],
+    ca_blocked: dict[str, str] | None = None,
+) -> Result:
     intent: HostIntent = ctx.intents[task.host.name]
     secrets = pki_secrets(task.host)
     pushed = task.run(task=push_config, lines=host_lines(ctx, task.host.name)["trustpoints"]).result
     out: dict[str, Any] = {"pushed": pushed, "trustpoints": {}}
     changed = bool(pushed)
     for tp in intent.trustpoints:
+        if ca_blocked and tp.ca_server in ca_blocked:  # e.g. the CA's clock is not authoritative: enroll nothing
+            raise TaskFailed(f"{task.host.name}: trustpoint {tp.name}: not enrolled: {ca_blocked[tp.ca_server]}")
         expected = tp.expected_ca_fingerprint or ca_fps.get(tp.ca_server)
         if not expected:
             if tp.ca_server in failed_cas:
@@ -228,6 +236,7 @@ def deploy(
 
     # CA fingerprints read over SSH from the CA servers themselves (all of them, even outside --limit)
     ca_fps: dict[str, str] = {}
+    ca_blocked: dict[str, str] = {}  # CA server -> why no client may enroll with it now
     needed = {tp.ca_server for h in nr.inventory.hosts for tp in ctx.intents[h].trustpoints}
     if needed:
         ca_nr = ctx.full.filter(filter_func=lambda h: h.name in needed)
@@ -235,9 +244,11 @@ def deploy(
         for h, mr in fp_res.items():
             if not mr.failed and mr[0].result:
                 ca_fps[h] = mr[0].result
+            elif mr.failed:
+                ca_blocked[h] = ctx.redact(failure(mr, ca_nr.inventory.hosts.get(h))[0])
     clients = nr.filter(filter_func=lambda h: bool(ctx.intents[h.name].trustpoints) and rows[h.name]["ok"])
     failed_cas = {h for h, r in rows.items() if not r["ok"]}
-    cres = run(clients, _client, "clients", ctx=ctx, ca_fps=ca_fps, failed_cas=failed_cas)
+    cres = run(clients, _client, "clients", ctx=ctx, ca_fps=ca_fps, failed_cas=failed_cas, ca_blocked=ca_blocked)
     record(cres, "trustpoints")
     sent = {h: mr[0].result["trustpoints"] for h, mr in cres.items() if not mr.failed}
     # manual grant: the toolkit grants on the CA when the intent allows it
@@ -262,6 +273,18 @@ def _read_fingerprint(task: Task, ctx: Context) -> Result:
     ca = ctx.intents[task.host.name].ca_server
     if ca is None:
         raise TaskFailed(f"{task.host.name}: not a CA server")
+    from iospki.models import Clock
+    from iospki.parsers import ParseError, parse
+
+    try:  # certificates granted on a clock nobody vouches for carry wrong dates: stop before enrolling
+        clock = parse("show clock detail", show(task, "show clock detail"))
+    except ParseError as exc:
+        raise TaskFailed(f"{task.host.name}: cannot read the CA server's clock: {exc}") from None
+    if isinstance(clock, Clock) and not clock.authoritative:
+        raise TaskFailed(
+            f"CA server {task.host.name}: clock not authoritative ({clock.source or 'no time source'}); "
+            "enrollment stopped: sync NTP or set `clock calendar-valid`"
+        )
     st = server_state(show(task, f"show crypto pki server {ca.name}"), ca.name)
     if st is None or not st.ca_fingerprint:
         raise TaskFailed(
