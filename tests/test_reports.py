@@ -183,6 +183,14 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
         ).exit_code
         == 0
     )
+    # --limit reports only the chosen hosts, but the others stay context (R2 needs its CA server's state)
+    r = runner.invoke(app, ["audit", "--offline", str(bad), "--limit", "R2", "-f", "json"])
+    doc = json.loads(r.stdout)
+    assert {(f["host"], f["rule"]) for f in doc["findings"]} == {("R2", "rollover-overlap-short-autoenroll")}
+    assert [h["host"] for h in doc["hosts"]] == ["R2"] and {
+        o["host"] for o in doc["forecast"]["outages"]
+    } == {"R2"}
+    assert runner.invoke(app, ["audit", "--offline", str(bad), "--limit", "nomatch*"]).exit_code == 2
     failed = make(tmp_path / "failed", overlap=90, broken=True)
     assert runner.invoke(app, ["audit", "--offline", str(failed)]).exit_code == 3
     for args in (["--format", "pdf"], ["--at", "yesterday"], ["--fail-on", "loud"]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,8 +62,10 @@ def run_audit(
     threshold: timedelta = timedelta(days=30),
     rules: Sequence[Rule] = RULES,
     horizon: timedelta | None = timedelta(days=3 * 365),
+    only: Collection[str] | None = None,
 ) -> AuditResult:
-    """Audit hosts. `at` replaces every device's own clock as "now"."""
+    """Audit hosts. `at` replaces every device's own clock as "now". With `only`, every host is
+    context (a client needs its CA server's state) but only those hosts are reported."""
     states = list(states)
     ok = [s for s in states if not s.failed]
     cas = {c.key: c for s in ok for c in ca_inputs(s)}
@@ -78,6 +80,8 @@ def run_audit(
     )
     findings: list[Finding] = []
     for st in states:
+        if only is not None and st.host not in only:
+            continue
         if st.failed:
             r = RULES_BY_ID["host-unreachable"]
             findings.append(
@@ -129,4 +133,9 @@ def run_audit(
                 )
     findings.sort(key=lambda f: (-f.severity.rank, f.host, f.rule, f.target or ""))
     fc = forecast_states(ok, at=at, horizon=horizon) if horizon is not None and ok else None
+    if only is not None:
+        states = [s for s in states if s.host in only]
+        if fc is not None:
+            fc.events = [e for e in fc.events if e.host in only]
+            fc.outages = [o for o in fc.outages if o.host in only]
     return AuditResult(states, findings, rules, fc, at, datetime.utcnow().replace(microsecond=0))

@@ -53,15 +53,17 @@ def _select(names: list[str], limit: str | None) -> list[str]:
     return [n for n in chosen if not any(fnmatch.fnmatchcase(n, p) for p in exc)]
 
 
-def _load(offline: Path | None, inventory: str | None, limit: str | None) -> list[HostState]:
+def _load(offline: Path | None, inventory: str | None, limit: str | None) -> tuple[list[HostState], set[str]]:
+    """All hosts of the collection (context for cross-host checks) and the names `--limit` selects."""
     if offline is not None:
         try:
-            names = _select(store.hosts(offline), limit)
+            names = store.hosts(offline)
         except store.StoreError as exc:
             raise _usage(str(exc)) from exc
-        if not names:
+        chosen = set(_select(names, limit))
+        if not chosen:
             raise _usage(f"no hosts in {offline}" + (f" match --limit {limit}" if limit else ""))
-        return load_collection(offline, names)
+        return load_collection(offline), chosen
     try:
         from iospki.commands.collect import collect_into
         from iospki.commands.toolkit import open_inventory
@@ -71,7 +73,8 @@ def _load(offline: Path | None, inventory: str | None, limit: str | None) -> lis
     tmp = Path(tempfile.mkdtemp(prefix="iospki-audit-"))
     collect_into(ctx, tmp, description="collect for audit")
     _err.print(f"collected into {tmp}")
-    return load_collection(tmp)
+    states = load_collection(tmp)
+    return states, {s.host for s in states}
 
 
 def _table(result: AuditResult) -> None:
@@ -137,8 +140,8 @@ def audit(
     except ValueError as exc:
         raise _usage(str(exc)) from exc
     when = _parse_at(at)
-    states = _load(offline, inventory, limit)
-    result = run_audit(states, at=when, threshold=thr, horizon=hor)
+    states, chosen = _load(offline, inventory, limit)
+    result = run_audit(states, at=when, threshold=thr, horizon=hor, only=chosen)
     if fmt == "table":
         if output is not None:
             output.write_text(render(result, "markdown"), encoding="utf-8")
@@ -172,13 +175,15 @@ def forecast(
     except ValueError as exc:
         raise _usage(str(exc)) from exc
     when = _parse_at(at)
-    states = _load(offline, inventory, limit)
-    failed = [s.host for s in states if s.failed]
+    states, chosen = _load(offline, inventory, limit)
+    failed = [s.host for s in states if s.failed and s.host in chosen]
     fc = forecast_states(states, at=when, horizon=hor)
+    fc.events = [e for e in fc.events if e.host in chosen]
+    fc.outages = [o for o in fc.outages if o.host in chosen]
     if picture is not None:
         from iospki.reports import timeline
 
-        result = run_audit(states, at=when, horizon=hor, rules=())
+        result = run_audit(states, at=when, horizon=hor, rules=(), only=chosen)
         result.forecast = fc
         fmt = "png" if picture.suffix.lower() == ".png" else "svg"
         picture.write_bytes(timeline.render(result, fmt))
