@@ -237,6 +237,9 @@ def test_bad_input_is_refused_with_an_ios_error(plab: Any) -> None:
     ca = connect(plab, "ca1")
     out = ca.send_config_set(["crypto pki server CA", "lifetime certificate abc"])
     assert "% Invalid" in out
+    out = ca.send_config_set(["crypto pki trustpoint TYPO", "enrolment-url http://127.0.0.1"])
+    assert "% Invalid input detected" in out
+    assert "enrolment-url" not in ca.send_command("show running-config")
     out = ca.send_command("crypto pki server NOPE grant all")
     assert "is not known" in out
     ca.disconnect()

@@ -810,6 +810,16 @@ def setup(lab: Lab) -> None:
         cf(f"{head} ...", cs_line, mode="cs-server")
     cf("shutdown", cs_shutdown, mode="cs-server")
     cf("show", cs_show, mode="cs-server")
+    # Valid IOS sub-commands the lab keeps verbatim (no effect here); anything else is refused with
+    # `% Invalid input detected`, so a typo in a trustpoint or server block is not silently kept.
+    for head in ("usage", "eku", "vrf", "source", "subject-alt-name", "hash", "chain-validation", "ocsp",
+                 "match", "primary", "default", "query", "root", "storage", "auth", "ip-extension",
+                 "crl", "description", "trustpool", "enrollment-profile", "regenerate", "validation-usage"):
+        cf(f"{head} ...", mode="ca-trustpoint", key=1)
+    for head in ("serial-number", "cdp-url", "mode", "crl", "redundancy", "eku", "hash-algorithm"):
+        cf(f"{head} ...", mode="cs-server", key=1)
+    reg.mode("ca-trustpoint", permissive=False)
+    reg.mode("cs-server", permissive=False)
     ex = reg.exec
     ex("show crypto pki certificates [verbose]", show_certs)
     ex("show crypto pki certificates [verbose] <tp>", show_certs)
