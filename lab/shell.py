@@ -22,8 +22,9 @@ CTRL_C = "\x03"
 PIPES = ("include", "exclude", "begin", "section", "count")
 
 
-class SessionClosed(Exception):
-    pass
+class SessionClosed(BaseException):
+    """The user's connection went away while a command waited for input. A BaseException, like
+    CancelledError, so that `except Exception` in a command handler cannot swallow it."""
 
 
 class PipeTerm:
@@ -148,13 +149,14 @@ class CliSession:
                 self._partial += ch
 
     def eof(self) -> None:
-        self.closed = True
+        """The client sent EOF (or vanished): lines already received still run, then the session ends."""
+        self._eof = True
         self.lines.put_nowait("\x04")
 
     async def _next_line(self) -> str:
         self.flush()
         line = await self.lines.get()
-        if line == "\x04" and self.closed:
+        if line == "\x04" and (self.closed or self._eof):
             raise SessionClosed()
         return line
 
@@ -173,7 +175,7 @@ class CliSession:
                     await asyncio.sleep(0.5)
                 if "drop-session" in self.device.faults:
                     break
-                if self.engine is not None and "drop-config" in self.device.faults:
+                if self.engine is not None and "drop-config" in self.device.faults and line.strip():
                     self.config_lines += 1
                     if self.config_lines > 2:
                         break
@@ -217,6 +219,7 @@ class CliSession:
 
     def enter_config(self) -> None:
         self.engine = ConfigEngine(self.device, self, self._do_exec)
+        self.config_lines = 0
 
     def leave_config(self) -> None:
         self.engine = None
