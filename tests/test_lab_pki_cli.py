@@ -105,6 +105,11 @@ def test_manual_grant_authenticate_and_enroll_dialogs(plab: Any, ca: Any) -> Non
     parse("show crypto pki server CA requests", req, "iosxe")
     assert "POLL TP" in r1.send_command("show crypto pki timers")
     assert "ER EXPIRE 1" in ca.send_command("show crypto pki timers detail")
+    # the challenge password of the pending request is stored nowhere on the CA (or the client)
+    for dev in ("ca1", "r1"):
+        assert (plab.state_dir / "devices" / dev / "nvram" / "private-config").is_file()
+        for f in (plab.state_dir / "devices" / dev).rglob("*"):
+            assert not f.is_file() or b"chal-pw-1" not in f.read_bytes(), f
     assert ca.send_command("crypto pki server CA grant all").strip() == ""
     plab.clock_advance("2m")
     certs = parse("show crypto pki certificates", r1.send_command("show crypto pki certificates"), "ios")

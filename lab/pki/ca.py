@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtensionOID
 
 from .clock import Scheduler, utc
 from .keys import KeyPair, Keyring
@@ -220,12 +220,66 @@ class Decision:
 
 
 @dataclass
+class CsrData:
+    """What the CA keeps of a request: subject, key, SAN. Not the CSR itself, whose challenge password
+    attribute must not be stored anywhere."""
+
+    subject: x509.Name
+    public_key: rsa.RSAPublicKey
+    san: x509.SubjectAlternativeName | None = None
+
+    @classmethod
+    def of(cls, csr: x509.CertificateSigningRequest | CsrData) -> CsrData:
+        if isinstance(csr, CsrData):
+            return csr
+        key = csr.public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise CsError("% Only RSA keys are supported")
+        try:
+            san: x509.SubjectAlternativeName | None = csr.extensions.get_extension_for_class(
+                x509.SubjectAlternativeName
+            ).value
+        except x509.ExtensionNotFound:
+            san = None
+        return cls(csr.subject, key, san)
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "subject": self.subject.public_bytes().hex(),
+            "key": self.public_key.public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ).decode(),
+            "san": None,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, str | None]) -> CsrData:
+        key = serialization.load_pem_public_key((d["key"] or "").encode())
+        assert isinstance(key, rsa.RSAPublicKey)
+        return cls(_name_from_der(bytes.fromhex(d["subject"] or "")), key)
+
+
+def _name_from_der(der: bytes) -> x509.Name:
+    # cryptography has no DER loader for a bare Name; asn1crypto reads it
+
+    name = ax509.Name.load(der)
+    attrs = []
+    for rdn in name.chosen:
+        attrs.append(
+            x509.RelativeDistinguishedName(
+                [x509.NameAttribute(x509.ObjectIdentifier(a["type"].dotted), a["value"].native) for a in rdn]
+            )
+        )
+    return x509.Name(attrs)
+
+
+@dataclass
 class Request:
     req_id: int
     state: str  # pending | granted | denied
     fingerprint: str
     subject: str
-    csr: x509.CertificateSigningRequest
+    csr: CsrData
     transaction_id: str
     message_type: str
     for_rollover: bool
@@ -428,35 +482,33 @@ class CertificateServer:
 
     def _sign(
         self,
-        csr: x509.CertificateSigningRequest,
+        req: x509.CertificateSigningRequest | CsrData,
         ca: x509.Certificate,
         ca_key: rsa.RSAPrivateKey,
         not_before: datetime,
         not_after: datetime,
         rollover: bool,
     ) -> x509.Certificate:
+        csr = CsrData.of(req)
         serial = self._next_serial()
         b = (
             x509.CertificateBuilder()
             .subject_name(csr.subject)
             .issuer_name(ca.subject)
-            .public_key(csr.public_key())
+            .public_key(csr.public_key)
             .serial_number(serial)
             .not_valid_before(not_before)
             .not_valid_after(not_after)
             .add_extension(
                 x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True
             )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
             )
         )
-        try:
-            san = csr.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME)
-            b = b.add_extension(san.value, critical=False)
-        except x509.ExtensionNotFound:
-            pass
+        if csr.san is not None:
+            b = b.add_extension(csr.san, critical=False)
         cert = b.sign(ca_key, self._hash())
         self.certs[serial] = cert
         self.issued[serial] = Issued(serial, not_before, not_after, one_line(csr.subject), rollover)
@@ -473,7 +525,7 @@ class CertificateServer:
 
     def issue(
         self,
-        csr: x509.CertificateSigningRequest,
+        csr: x509.CertificateSigningRequest | CsrData,
         for_rollover: bool = False,
         signer: x509.Certificate | None = None,
     ) -> x509.Certificate:
@@ -542,7 +594,7 @@ class CertificateServer:
             "pending",
             hashlib.md5(csr.public_bytes(serialization.Encoding.DER)).hexdigest().upper(),
             one_line(csr.subject),
-            csr,
+            CsrData.of(csr),
             transaction_id,
             message_type,
             for_rollover,
@@ -769,7 +821,7 @@ class CertificateServer:
                     "state": r.state,
                     "fp": r.fingerprint,
                     "subject": r.subject,
-                    "csr": r.csr.public_bytes(pem).decode(),
+                    "csr": r.csr.to_json(),
                     "tid": r.transaction_id,
                     "type": r.message_type,
                     "rollover": r.for_rollover,
@@ -801,7 +853,7 @@ class CertificateServer:
                 r["state"],
                 r["fp"],
                 r["subject"],
-                x509.load_pem_x509_csr(r["csr"].encode()),
+                CsrData.from_json(r["csr"]),
                 r["tid"],
                 r["type"],
                 r["rollover"],
@@ -836,4 +888,3 @@ def ios_time(dt: datetime, tz: str = "UTC") -> str:
     """`05:52:21 UTC Mar 23 2028` (day not zero-padded)."""
     dt = utc(dt)
     return f"{dt:%H:%M:%S} {tz} {_MONTHS[dt.month - 1]} {dt.day} {dt.year}"
-
