@@ -25,7 +25,16 @@ log = logging.getLogger("iospki.lab.device")
 
 # drop-config: the session drops after 2 config lines (a push cut half-way); truncate-output: `show` output
 # is cut after half its lines (a truncated read the parsers must reject)
-FAULT_KINDS = ("ntp-unreachable", "down", "bad-password", "drop-session", "slow", "drop-config", "truncate-output")
+FAULT_KINDS = (
+    "ntp-unreachable",
+    "down",
+    "bad-password",
+    "drop-session",
+    "slow",
+    "drop-config",
+    "truncate-output",
+    "chunked",  # output streamed in 80-byte pieces 20 ms apart, as a slow device would
+)
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 

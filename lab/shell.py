@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import re
@@ -99,6 +100,8 @@ class CliSession:
         self._last_cr = False
         self.engine: ConfigEngine | None = None  # set while in config mode
         self.closed = False
+        self._eof = False  # the client sent EOF
+        self._chunks: asyncio.Task[None] | None = None  # pending streamed output (fault chunked)
         self.config_lines = 0  # config lines received (fault drop-config)
         self.terminal_length = 24
         self.terminal_width = 80
@@ -113,10 +116,27 @@ class CliSession:
             return
         data = "".join(self._buf).replace("\r\n", "\n").replace("\n", "\r\n")
         self._buf.clear()
+        if "chunked" in self.device.faults or self._chunks is not None:
+            # a streaming device: small pieces with pauses, to expose clients that stop reading too early
+            previous = self._chunks
+            self._chunks = asyncio.get_running_loop().create_task(self._write_chunked(data, previous))
+            return
+        self._write(data)
+
+    def _write(self, data: str) -> None:
         try:
             self.writer.write(data)
         except Exception:  # channel gone
             self.closed = True
+
+    async def _write_chunked(self, data: str, previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await previous
+        for i in range(0, len(data), 80):
+            self._write(data[i : i + 80])
+            await asyncio.sleep(0.02)
+        if self._chunks is asyncio.current_task():
+            self._chunks = None
 
     @property
     def prompt(self) -> str:
@@ -195,6 +215,9 @@ class CliSession:
             pass
         finally:
             self.flush()
+            if self._chunks is not None:  # let a streamed answer finish before the channel closes
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(self._chunks), 30)
             self.closed = True
 
     async def handle_line(self, line: str) -> bool:

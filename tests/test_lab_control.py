@@ -229,3 +229,18 @@ def test_iospki_lab_cli_wrapper(tmp_path: Path) -> None:
         down = iospki("down")
     assert down.returncode == 0 and "lab down" in down.stdout
     assert iospki("status").returncode == 1
+
+
+def test_chunked_output_fault_streams_like_a_device(lab: LabHandle) -> None:
+    h = lab.hosts["r5"]
+    with ConnectHandler(**h.netmiko()) as c:
+        whole = c.send_command("show running-config")
+        lab.fault("r5", "chunked", True)
+        try:
+            streamed = c.send_command("show running-config")
+            ver = c.send_command("show version")
+        finally:
+            lab.fault("r5", "chunked", False)
+    strip = [ln for ln in whole.splitlines() if not ln.startswith("! Last configuration")]
+    assert [ln for ln in streamed.splitlines() if not ln.startswith("! Last configuration")] == strip
+    assert "r5 uptime is" in ver and ver.rstrip().endswith("Configuration register is 0x2102")
