@@ -37,10 +37,10 @@ _KIND_BY_PREFIX = {
     "": CertKind.identity,
     "CA": CertKind.ca,
     "Router Self-Signed": CertKind.self_signed,
+    # RA header names from IOS documentation usage; no real capture in the fixtures
     "RA Signature": CertKind.ra_signature,
     "RA KeyEncipher": CertKind.ra_encryption,
     "RA Encryption": CertKind.ra_encryption,
-    "RA General Purpose": CertKind.ra_signature,
 }
 _KIND_BY_PAREN = {
     "subordinate CA certificate": CertKind.subordinate_ca,
