@@ -37,7 +37,7 @@ _KIND_BY_PREFIX = {
     "": CertKind.identity,
     "CA": CertKind.ca,
     "Router Self-Signed": CertKind.self_signed,
-    # RA header names from IOS documentation usage; no real capture in the fixtures
+    # RA section names: no capture in the fixtures; the names follow IOS usage (unverified)
     "RA Signature": CertKind.ra_signature,
     "RA KeyEncipher": CertKind.ra_encryption,
     "RA Encryption": CertKind.ra_encryption,
