@@ -21,6 +21,7 @@ from .toolkit import (
     INVENTORY_OPT,
     LIMIT_OPT,
     Context,
+    closing,
     console,
     failure,
     open_inventory,
@@ -88,6 +89,7 @@ def collect_into(
     return res
 
 
+@closing
 def collect(
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
@@ -121,7 +123,9 @@ def collect(
     raise typer.Exit(EXIT_HOSTS if res.failed else EXIT_OK)
 
 
-def collect_live(inventory: str | Path | None, limit: str | None, output: Path, facts: bool = True) -> CollectOutcome:
+def collect_live(
+    inventory: str | Path | None, limit: str | None, output: Path, facts: bool = True
+) -> CollectOutcome:
     """For other commands (e.g. a live audit): load the inventory and collect into `output`.
     Usage/config problems exit with code 2 (typer.Exit)."""
     from .toolkit import open_inventory as _open

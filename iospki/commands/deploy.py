@@ -41,6 +41,7 @@ from .toolkit import (
     INVENTORY_OPT,
     LIMIT_OPT,
     Context,
+    closing,
     console,
     failure,
     open_inventory,
@@ -128,12 +129,18 @@ def _client(
     out: dict[str, Any] = {"pushed": pushed, "trustpoints": {}}
     changed = bool(pushed)
     for tp in intent.trustpoints:
-        if ca_blocked and tp.ca_server in ca_blocked:  # e.g. the CA's clock is not authoritative: enroll nothing
-            raise TaskFailed(f"{task.host.name}: trustpoint {tp.name}: not enrolled: {ca_blocked[tp.ca_server]}")
+        if (
+            ca_blocked and tp.ca_server in ca_blocked
+        ):  # e.g. the CA's clock is not authoritative: enroll nothing
+            raise TaskFailed(
+                f"{task.host.name}: trustpoint {tp.name}: not enrolled: {ca_blocked[tp.ca_server]}"
+            )
         expected = tp.expected_ca_fingerprint or ca_fps.get(tp.ca_server)
         if not expected:
             if tp.ca_server in failed_cas:
-                raise TaskFailed(f"{task.host.name}: trustpoint {tp.name}: CA server {tp.ca_server} failed in this run")
+                raise TaskFailed(
+                    f"{task.host.name}: trustpoint {tp.name}: CA server {tp.ca_server} failed in this run"
+                )
             raise TaskFailed(
                 f"{task.host.name}: trustpoint {tp.name}: no fingerprint of CA {tp.ca_server} (pin it or deploy the CA first)"
             )
@@ -149,7 +156,10 @@ def _client(
             if e.result["sent"] and ca_intent is not None and ca_intent.grant == "auto":
                 # the SCEP exchange runs on the router after the dialog: keep the slot until it is done
                 task.run(
-                    task=wait_certificate, trustpoint=tp.name, not_serials=e.result["serials_before"], timeout=60.0
+                    task=wait_certificate,
+                    trustpoint=tp.name,
+                    not_serials=e.result["serials_before"],
+                    timeout=60.0,
                 )
         out["trustpoints"][tp.name] = {
             "authenticated": a.changed,
@@ -179,6 +189,7 @@ def _grant(task: Task, ctx: Context) -> Result:
     return task.run(task=grant_requests, server=ca.name)[0]
 
 
+@closing
 def deploy(
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
@@ -248,7 +259,9 @@ def deploy(
                 ca_blocked[h] = ctx.redact(failure(mr, ca_nr.inventory.hosts.get(h))[0])
     clients = nr.filter(filter_func=lambda h: bool(ctx.intents[h.name].trustpoints) and rows[h.name]["ok"])
     failed_cas = {h for h, r in rows.items() if not r["ok"]}
-    cres = run(clients, _client, "clients", ctx=ctx, ca_fps=ca_fps, failed_cas=failed_cas, ca_blocked=ca_blocked)
+    cres = run(
+        clients, _client, "clients", ctx=ctx, ca_fps=ca_fps, failed_cas=failed_cas, ca_blocked=ca_blocked
+    )
     record(cres, "trustpoints")
     sent = {h: mr[0].result["trustpoints"] for h, mr in cres.items() if not mr.failed}
     # manual grant: the toolkit grants on the CA when the intent allows it

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="The lab twin: emulated IOS routers over SSH.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="The lab twin: emulated IOS routers over SSH."
+)
 
 StateOpt = typer.Option(Path(".lab"), "--state", help="Lab state directory.")
 
@@ -24,7 +26,9 @@ def _run(*args: str, state: Path) -> None:
 
 @app.command()
 def up(
-    inventory: Path = typer.Option(Path("inventory"), "--inventory", "-i", help="Nornir SimpleInventory directory."),
+    inventory: Path = typer.Option(
+        Path("inventory"), "--inventory", "-i", help="Nornir SimpleInventory directory."
+    ),
     start: str = typer.Option("", "--start", help="Lab start time, ISO 8601 (default: now)."),
     rate: float = typer.Option(1.0, "--rate", help="Lab seconds per real second."),
     state: Path = StateOpt,

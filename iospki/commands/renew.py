@@ -19,6 +19,7 @@ from .toolkit import (
     INVENTORY_OPT,
     LIMIT_OPT,
     Context,
+    closing,
     console,
     err_console,
     failure,
@@ -71,6 +72,7 @@ def _issuer_check(task: Task, got: dict[str, dict[str, dict[str, Any]]]) -> Resu
     return Result(host=task.host, result=out)
 
 
+@closing
 def renew(
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,

@@ -28,6 +28,7 @@ from .toolkit import (
     INVENTORY_OPT,
     LIMIT_OPT,
     Context,
+    closing,
     console,
     err_console,
     fail_usage,
@@ -90,6 +91,7 @@ def state_of(ctx: Context, host: str, name: str) -> dict[str, Any]:
     return {"clock": _clock_ok(out["show clock detail"]), "server": st, "rollover_key": key}
 
 
+@closing
 def rollover(
     server: str = typer.Argument(..., help="CA server host (inventory name) or CA server name"),
     cancel: bool = typer.Option(False, "--cancel", help="delete a pending rollover certificate and key"),

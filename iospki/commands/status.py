@@ -26,6 +26,7 @@ from .toolkit import (
     EXIT_OK,
     INVENTORY_OPT,
     LIMIT_OPT,
+    closing,
     console,
     fail_usage,
     open_inventory,
@@ -182,6 +183,7 @@ def render(hosts: list[dict[str, Any]]) -> None:
     )
 
 
+@closing
 def status(
     host: str = typer.Argument(None, help="one host (default: all selected by --limit)"),
     inventory: str = INVENTORY_OPT,

@@ -3,11 +3,13 @@ failure reasons (secret-free), summary tables."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import socket
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from nornir.core import Nornir
@@ -20,6 +22,9 @@ from rich.table import Table
 from iospki.intent import HostIntent, validate_inventory
 from iospki.inventory import InventoryError, all_secrets, credential_errors, load_nornir
 from iospki.store import redact
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # findings, or a verification that failed
@@ -59,6 +64,24 @@ class Context:
         return redact(text, self.secrets)
 
 
+_OPEN: list[Nornir] = []
+
+
+def closing(fn: Callable[P, R]) -> Callable[P, R]:
+    """Close every SSH/NAPALM session a command opened when it ends (routers have few vty lines)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            while _OPEN:
+                with contextlib.suppress(Exception):
+                    _OPEN.pop().close_connections(on_good=True, on_failed=True)
+
+    return wrapper
+
+
 def open_inventory(inventory: str | None, limit: str | None, validate: bool = True) -> Context:
     """Load and validate the inventory; usage/config problems exit with code 2."""
     try:
@@ -75,6 +98,7 @@ def open_inventory(inventory: str | None, limit: str | None, validate: bool = Tr
         for host, msg in problems:
             err_console.print(f"[red]invalid inventory:[/red] {host}: {msg}")
         raise typer.Exit(EXIT_USAGE)
+    _OPEN.extend([nr, full])
     return Context(nr=nr, full=full, intents=intents, secrets=all_secrets(full))
 
 

@@ -17,7 +17,9 @@ from .toolkit import EXIT_FINDINGS, EXIT_HOSTS, EXIT_OK, EXIT_USAGE, console, er
 
 
 def validate_command(
-    inventory: Path = typer.Option(None, "--inventory", "-i", help="lab inventory (default: the built-in one)"),
+    inventory: Path = typer.Option(
+        None, "--inventory", "-i", help="lab inventory (default: the built-in one)"
+    ),
     through: str = typer.Option(
         "rollover", "--through", help="'rollover' (through the next CA rollover) or a span such as 800d"
     ),

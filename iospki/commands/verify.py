@@ -27,6 +27,7 @@ from .toolkit import (
     EXIT_OK,
     INVENTORY_OPT,
     LIMIT_OPT,
+    closing,
     console,
     fail_usage,
     status_cell,
@@ -176,6 +177,7 @@ def verify_views(
     return out
 
 
+@closing
 def verify(
     before: Path = typer.Option(..., "--before", help="collection taken before"),
     after: Path = typer.Option(None, "--after", help="collection taken after (default: collect now)"),
