@@ -183,6 +183,8 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
         ).exit_code
         == 0
     )
+    rules_doc = json.loads(runner.invoke(app, ["audit", "--list-rules", "-f", "json"]).stdout)
+    assert [r["id"] for r in rules_doc] == [r.id for r in RULES]
     # --limit reports only the chosen hosts, but the others stay context (R2 needs its CA server's state)
     r = runner.invoke(app, ["audit", "--offline", str(bad), "--limit", "R2", "-f", "json"])
     doc = json.loads(r.stdout)

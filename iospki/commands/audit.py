@@ -127,8 +127,38 @@ def audit(
     ),
     threshold: str = typer.Option("30d", "--threshold", help="cert-expiring threshold, e.g. 30d"),
     horizon: str = typer.Option("3y", "--horizon", help="forecast horizon for outages in reports"),
+    list_rules: bool = typer.Option(
+        False, "--list-rules", help="print the rules (id, severity, title) and exit"
+    ),
 ) -> None:
     """Audit PKI state: timer dependencies, rollover readiness, expiry, crypto, software."""
+    if list_rules:
+        from iospki.audit import RULES
+
+        if fmt == "json":
+            typer.echo(
+                json.dumps(
+                    [
+                        {
+                            "id": r.id,
+                            "severity": r.severity.value,
+                            "title": r.title,
+                            "rationale": r.rationale,
+                            "remedy": r.remedy,
+                        }
+                        for r in RULES
+                    ],
+                    indent=2,
+                )
+            )
+        else:
+            t = Table(title="iospki audit rules")
+            for col in ("id", "severity", "title", "remedy"):
+                t.add_column(col, overflow="fold")
+            for r in RULES:
+                t.add_row(r.id, r.severity.value, r.title, r.remedy)
+            _out.print(t)
+        raise typer.Exit(EXIT_OK)
     if fmt not in FORMATS:
         raise _usage(f"--format {fmt!r}: choose from {', '.join(FORMATS)}")
     try:
