@@ -65,6 +65,52 @@ def cmd_terminal(ctx: ExecContext, m: Match) -> None:
             s.terminal_width = int(value)
 
 
+async def cmd_configure(ctx: ExecContext, m: Match) -> str | None:
+    answer = await ctx.ask("Configuring from terminal, memory, or network [terminal]? ", default="terminal")
+    choice = answer.strip().lower()
+    if "terminal".startswith(choice):
+        cmd_configure_terminal(ctx, m)
+        return None
+    if "memory".startswith(choice):
+        text = ctx.device.startup_text() or ""
+        await apply_config_text(ctx.device, ctx, text, replace=False)
+        return None
+    return '?Must be "terminal", "memory" or "network"'
+
+
+async def cmd_clear_logging(ctx: ExecContext, m: Match) -> None:
+    answer = await ctx.ask("Clear logging buffer [confirm]", default="y")
+    if not answer.strip() or answer.strip().lower().startswith("y"):
+        ctx.device.log_buffer.clear()
+
+
+def cmd_show_http_status(ctx: ExecContext, m: Match) -> str:
+    d = ctx.device
+    return "\n".join(
+        [
+            f"HTTP server status: {'Enabled' if d.http_enabled else 'Disabled'}",
+            f"HTTP server port: {d.http_port}",
+            "HTTP server active supplementary listener ports:",
+            "HTTP server authentication method: enable",
+            "HTTP server auth-retry 0 time-window 0",
+            "HTTP server digest algorithm: md5",
+            "HTTP server access class: 0",
+            "HTTP server IPv4 access class: None",
+            "HTTP server base path:",
+            "Maximum number of concurrent server connections allowed: 50",
+            "Maximum number of secondary server connections allowed: 50",
+            "Server idle time-out: 180 seconds",
+            "Server life time-out: 180 seconds",
+            "Server session idle time-out: 600 seconds",
+            "Maximum number of requests allowed on a connection: 25",
+            "Server linger time : 60 seconds",
+            "HTTP server active session modules: ALL",
+            "HTTP secure server capability: Present",
+            f"HTTP secure server status: {'Enabled' if d.running.find('ip http secure-server') else 'Disabled'}",
+        ]
+    )
+
+
 def cmd_configure_terminal(ctx: ExecContext, m: Match) -> None:
     ctx.writeln("Enter configuration commands, one per line.  End with CNTL/Z.")
     if ctx.session is not None:
@@ -631,6 +677,9 @@ def register_builtins(reg: Registry) -> None:
     ex("terminal length <n>", cmd_terminal, privileged=False)
     ex("terminal width <n>", cmd_terminal, privileged=False)
     ex("configure terminal", cmd_configure_terminal)
+    ex("configure", cmd_configure)
+    ex("clear logging", cmd_clear_logging)
+    ex("show ip http server status", cmd_show_http_status)
     ex("configure replace <path> ...", cmd_configure_replace)
     ex("show version", cmd_show_version, privileged=False)
     ex("show running-config ...", cmd_show_running)

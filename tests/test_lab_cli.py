@@ -198,3 +198,20 @@ def test_write_memory_and_reload_keep_startup(make_lab_module) -> None:  # type:
         assert "unsaved" not in run
         assert "keep.txt" in c.send_command("dir flash:")  # flash survives a reload
         assert "System returned to ROM by reload" in c.send_command("show version")
+
+
+def test_configure_question_http_status_clear_logging(lab: LabHandle) -> None:
+    with ConnectHandler(**lab.hosts["ca1"].netmiko()) as c:
+        out = c.send_command("configure", expect_string=r"\[terminal\]\? ")
+        assert out.rstrip().endswith("Configuring from terminal, memory, or network [terminal]?")
+        out = c.send_command("", expect_string=r"\(config\)#", cmd_verify=False)
+        assert "Enter configuration commands" in out
+        c.send_command("ip http server", expect_string=r"\(config\)#")
+        c.send_command("end", expect_string=r"ca1#")
+        status = c.send_command("show ip http server status")
+        assert "HTTP server status: Enabled" in status and "HTTP server port: 80" in status
+        assert "CONFIG_I" in c.send_command("show logging")
+        c.send_command("clear logging", expect_string=r"\[confirm\]")
+        c.send_command("", expect_string=r"ca1#", cmd_verify=False)
+        assert "CONFIG_I" not in c.send_command("show logging")
+        c.send_config_set(["no ip http server"])
