@@ -162,6 +162,20 @@ def test_lifecycle_through_rollover_day(run: Run) -> None:
     srv = r.show("ca1", "show crypto pki server")
     assert "Rollover status: available for rollover" in srv  # generated on day 640
     assert "Rollover status" not in r.show("ca2", "show crypto pki server")  # not before day 700
+    gen = [ln for ln in r.show("ca1", "show logging").splitlines() if "CS_ROLLOVER_AVAILABLE" in ln]
+    assert gen and gen[0].lstrip("*").startswith(syslog_stamp(ca_end["ca1"] - 90 * DAY)), gen  # S3, to the second
+
+    # C5: SHADOW (GetNextCACert) at CA notBefore + 90 % of its life installs the rollover CA certificate
+    shadow = t_ca + timedelta(seconds=int((ca_end["ca1"] - t_ca).total_seconds() * 0.9))
+    # r3 (RENEW on day 662.4) shows it cleanly: nothing else fetches the rollover CA before day 662
+    timers_r3 = {t.label: t for t in r.parsed("r3", "show crypto pki timers").timers}
+    assert abs(timers_r3["SHADOW TP"].remaining_seconds - (shadow - r.now()).total_seconds()) < 5
+    r.lab.clock_advance(f"{int((shadow - r.now()).total_seconds()) - 2}s")  # just before
+    assert "CA Certificate (Rollover)" not in r.show("r3", "show crypto pki certificates")
+    r.lab.clock_advance("4s")  # just after
+    assert "CA Certificate (Rollover)" in r.show("r3", "show crypto pki certificates")
+    no_id = r.show("r3", "show crypto pki certificates")
+    assert not re.search(r"^Certificate \(Rollover\)\s*$", no_id, re.M)  # no rollover ID certificate yet
 
     r.advance_to(ca_end["ca1"] - DAY)  # day 729: every client holds its rollover certificates
     for host in ("r1", "r2", "r3", "r5"):
