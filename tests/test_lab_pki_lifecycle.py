@@ -185,6 +185,15 @@ def test_lifecycle_through_rollover_day(run: Run) -> None:
     sections4 = [c.section for c in r.parsed("r4", "show crypto pki certificates").certificates]
     assert "Certificate (Rollover)" not in sections4
 
+    # C6/S4 at the exact second: rollover certificates become the active ones at the old CA's end
+    r.lab.clock_advance(f"{int((ca_end['ca1'] - r.now()).total_seconds()) - 2}s")
+    assert "Rollover status: available" in r.show("ca1", "show crypto pki server")
+    assert re.search(r"^Certificate \(Rollover\)\s*$", r.show("r1", "show crypto pki certificates"), re.M)
+    r.lab.clock_advance("4s")
+    after = r.show("r1", "show crypto pki certificates")
+    assert "(Rollover)" not in after and "Rollover status" not in r.show("ca1", "show crypto pki server")
+    assert "%PKI-6-CS_ROLLOVER_ACTIVE" in r.show("ca1", "show logging")
+
     r.advance_to(t_ca + 800 * DAY)
     now = r.now()
     for ca, cs, hosts in (("ca1", "CA1", ("r1", "r2", "r3")), ("ca2", "CA2", ("r5",))):
