@@ -33,9 +33,15 @@ typecheck: $(STAMP)
 	$(BIN)/mypy iospki
 
 unit: $(STAMP)
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
-test: $(STAMP) syspkgs lint typecheck unit
+# Run every stage even when an earlier one fails, so one CI run shows everything; fail at the end.
+test: $(STAMP) syspkgs
+	@rc=0; \
+	$(MAKE) --no-print-directory lint || rc=1; \
+	$(MAKE) --no-print-directory typecheck || rc=1; \
+	$(MAKE) --no-print-directory unit || rc=1; \
+	exit $$rc
 
 demo: $(STAMP)
 	$(BIN)/iospki demo
