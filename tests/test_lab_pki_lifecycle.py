@@ -242,3 +242,6 @@ def test_lifecycle_through_rollover_day(run: Run) -> None:
     ch4 = r.chain("r4", "TP")
     assert ch4[""].not_valid_after_utc <= now  # left without a valid identity certificate
     assert "RENEW TP" not in r.show("r4", "show crypto pki timers detail")  # C4: no retry
+    assert r.lab.status().get("timer_errors") == 0  # no timer callback raised during 800 days
+    for host in ("ca1", "ca2", "r1", "r2", "r3", "r4", "r5"):
+        assert "TIMER_ERROR" not in r.show(host, "show logging"), host
