@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -57,8 +59,18 @@ def test_toolkit_never_imports_the_lab() -> None:
 
 
 def test_wheel_installs_only_under_iospki_with_data_files(tmp_path: Path) -> None:
+    # Build from a copy of the tracked files: an in-tree build/ directory could carry stale files into the wheel.
+    src = tmp_path / "src"
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout.split(b"\0")
+    for name in filter(None, (f.decode() for f in files)):
+        dst = src / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if (REPO / name).is_symlink():
+            dst.symlink_to(os.readlink(REPO / name))
+        elif (REPO / name).is_file():
+            shutil.copy2(REPO / name, dst)
     proc = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(src)],
         capture_output=True, text=True, timeout=300,
     )
     if proc.returncode != 0:
@@ -72,6 +84,6 @@ def test_wheel_installs_only_under_iospki_with_data_files(tmp_path: Path) -> Non
         assert pkg in names, pkg
     ttp = [n for n in names if n.endswith(".ttp")]
     j2 = [n for n in names if n.endswith(".j2")]
-    srcs = list((REPO / "parsers").rglob("*.ttp")), list((REPO / "templates").rglob("*.j2"))
+    srcs = list((src / "parsers").rglob("*.ttp")), list((src / "templates").rglob("*.j2"))
     assert len(ttp) == len(srcs[0]), (ttp, srcs[0])
     assert len(j2) == len(srcs[1]), (j2, srcs[1])
