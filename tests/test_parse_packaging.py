@@ -9,10 +9,6 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-
 PROBE = """
 import json, sys, iospki
 from iospki.parsers import parse
@@ -23,27 +19,8 @@ print(json.dumps({"file": iospki.__file__, "kind": out.timers[0].kind, "server":
 """
 
 
-def test_wheel_parsers_load_their_templates(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(tmp_path),
-            str(REPO),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"building the wheel failed: {proc.stderr[-2000:]}")
-    wheel = next(tmp_path.glob("iospki-*.whl"))
+def test_wheel_parsers_load_their_templates(tmp_path: Path, built_wheel: Path) -> None:
+    wheel = built_wheel
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     assert (site / "iospki" / "parsers" / "ttp" / "timers.ttp").is_file()
