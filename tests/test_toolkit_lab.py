@@ -198,6 +198,10 @@ def test_status_shows_certificates_and_server(lab: LabHandle, cli: Cli) -> None:
     assert srv["name"] == "LABCA" and srv["status"].startswith("enabled")
     rc, out = cli("status", "r1", *inv(lab))
     assert rc == 0 and "LABCA" in out and "r3" not in out
+    rc, out = cli("status", *inv(lab), "--json")
+    assert rc == 3  # rdown is unreachable
+    data = {h["host"]: h for h in json.loads(out)}
+    assert "unreachable" in data["rdown"]["error"] and data["r1"]["trustpoints"]
 
 
 def test_scep_probe_against_the_lab_ca(lab: LabHandle, cli: Cli) -> None:
@@ -228,6 +232,15 @@ def test_rollover_and_cancel(lab: LabHandle, cli: Cli) -> None:
     assert "LABCA#" in device(lab, "ca1", "show crypto key mypubkey rsa")
     rc, out = cli("rollover", "ca1", "--yes", *inv(lab))
     assert rc == 1 and "no rollover yet" in out  # already present: refused
+    # cancel: warns, deletes key and certificate, GetNextCACert has nothing any more
+    rc, out = cli("rollover", "ca1", "--cancel", "--yes", *inv(lab))
+    assert rc == 0, out
+    assert "may have to re-enroll" in out
+    assert "Rollover status" not in device(lab, "ca1", "show crypto pki server LABCA")
+    assert "LABCA#" not in device(lab, "ca1", "show crypto key mypubkey rsa")
+    # and again, for the rollover-day test below
+    rc, out = cli("rollover", "ca1", "--yes", *inv(lab))
+    assert rc == 0, out
 
 
 def test_renew_replaces_identity_certificate(lab: LabHandle, cli: Cli) -> None:
