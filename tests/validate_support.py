@@ -50,3 +50,77 @@ def relocate(src: Path, dst: Path, edit: dict[str, dict[str, Any]] | None = None
     defaults["port"] = port
     (dst / "defaults.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
     return addrs
+
+
+class Lab:
+    """A lab started from an inventory directory with `python -m iospki.lab up` (as a user does)."""
+
+    def __init__(self, inventory: Path, state: Path) -> None:
+        import subprocess
+        import sys
+
+        self.inventory = inventory
+        self.state = state
+        self._sub = subprocess
+        self._py = sys.executable
+        self.hosts: dict[str, Any] = yaml.safe_load((inventory / "hosts.yaml").read_text())
+        self.defaults: dict[str, Any] = yaml.safe_load((inventory / "defaults.yaml").read_text())
+
+    def cli(self, *args: str, check: bool = True) -> str:
+        proc = self._sub.run(
+            [self._py, "-m", "iospki.lab", "--state", str(self.state), *args],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"lab {args}: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def up(self) -> Lab:
+        self.cli("up", "--inventory", str(self.inventory), "--quiet")
+        return self
+
+    def down(self) -> None:
+        self.cli("down", check=False)
+
+    def fault(self, host: str, kind: str, on: bool = True) -> None:
+        self.cli("fault", host, kind, "on" if on else "off")
+
+    def status(self) -> dict[str, Any]:
+        import json
+
+        data: dict[str, Any] = json.loads(self.cli("status", "--json"))
+        return data
+
+    def netmiko_args(self, host: str, **extra: Any) -> dict[str, Any]:
+        group = self.hosts[host]["groups"][0]
+        args: dict[str, Any] = {
+            "device_type": "cisco_ios" if group in ("isr_g1", "isr_g2") else "cisco_xe",
+            "host": self.hosts[host]["hostname"],
+            "port": self.defaults["port"],
+            "username": self.defaults["username"],
+            "password": self.defaults["password"],
+            "secret": self.defaults["connection_options"]["netmiko"]["extras"]["secret"],
+            "conn_timeout": 20,
+            "ssh_config_file": None,
+            "allow_agent": False,
+            "use_keys": False,
+        }
+        args.update(extra)
+        return args
+
+    def device(self, host: str, command: str) -> str:
+        """Device state read over SSH, independently of the toolkit."""
+        import netmiko
+
+        with netmiko.ConnectHandler(**self.netmiko_args(host)) as conn:
+            conn.enable()
+            return str(conn.send_command(command, read_timeout=60))
+
+    def configure(self, host: str, lines: list[str]) -> str:
+        import netmiko
+
+        with netmiko.ConnectHandler(**self.netmiko_args(host)) as conn:
+            conn.enable()
+            return str(conn.send_config_set(lines, read_timeout=60))
