@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from iospki import store
-from iospki.models import Certificate
+from iospki.models import Certificate, Timer
 from iospki.pkiview import HostView, load_view
 
 from .collect import collect_into
@@ -50,6 +50,15 @@ def _cert(c: Certificate | None, now: datetime | None) -> dict[str, Any] | None:
     }
 
 
+def _when(t: Timer, now: datetime | None) -> str:
+    """Absolute time of a timer: as IOS-XE prints it, or the device clock plus the countdown (classic IOS)."""
+    if t.at:
+        return t.at.isoformat()
+    if now is not None:
+        return (now + timedelta(seconds=t.remaining_seconds)).replace(microsecond=0).isoformat()
+    return f"in {t.remaining_seconds:.0f}s"
+
+
 def host_status(v: HostView) -> dict[str, Any]:
     """The JSON shape of one host's status."""
     now = v.now
@@ -69,7 +78,7 @@ def host_status(v: HostView) -> dict[str, Any]:
         ca = next(iter(v.certs(tp, "ca")), None)
         ident = next(iter(v.certs(tp, "identity")), None)
         timers = {
-            t.kind: (t.at.isoformat() if t.at else f"in {t.remaining_seconds:.0f}s") for t in v.timers_for(tp)
+            t.kind: _when(t, now) for t in v.timers_for(tp)
         }
         out["trustpoints"].append(
             {
@@ -83,7 +92,7 @@ def host_status(v: HostView) -> dict[str, Any]:
         )
     for s in v.servers:
         cs = {
-            t.kind: (t.at.isoformat() if t.at else f"in {t.remaining_seconds:.0f}s")
+            t.kind: _when(t, now)
             for t in v.timers
             if t.section.startswith("CS")
         }
