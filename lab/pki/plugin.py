@@ -325,8 +325,9 @@ def boot(pd: PkiDevice) -> None:
         if tp.cert is not None and tp.renew_at is None:
             tp.config_changed()
     pd.loading = False
-    write_chains(pd)
-    pd.save()
+    if pd.servers or pd.trustpoints or pd.keyring.keys or pd.snapshot:
+        write_chains(pd)
+        pd.save()
     if (pd.servers or pd.trustpoints) and not pd.device.authoritative:
         pd.device.syslog(NON_AUTH_IOS if pd.family == "ios" else NON_AUTH_XE)
 
@@ -770,14 +771,26 @@ def on_start(device: Device) -> None:
     boot(pki(device))
 
 
+_PKI_MODES = ("ca-trustpoint", "cs-server", "config-cert-chain", "config-pubkey")
+
+
 def on_change(device: Device, change: ConfigChange) -> None:
+    # only PKI lines (or a whole file) can change PKI state: other config lines cost nothing here
+    relevant = (
+        change.kind != "line"
+        or change.mode in _PKI_MODES
+        or change.line.startswith(("crypto", "ip http", "hostname", "ip domain"))
+    )
+    if not relevant:
+        return
     pd = pki(device)
     if pd.loading:
         return
     sync(pd)
     if change.kind == "bulk":
         write_chains(pd)
-    pd.save()
+    if pd.servers or pd.trustpoints or pd.keyring.keys or pd.storage.read(f"nvram:{STATE_FILE}") is not None:
+        pd.save()
 
 
 async def on_authoritative(device: Device) -> None:
