@@ -1,4 +1,5 @@
-"""Shared machinery for the parsers: the command registry, ParseError and input clean-up."""
+"""Shared machinery for the parsers: the command registry and ParseError (input clean-up is
+in `noise`)."""
 
 from __future__ import annotations
 
@@ -55,27 +56,3 @@ def lookup(command: str) -> ParserFunc:
 
 def registered() -> list[str]:
     return sorted(_REGISTRY)
-
-
-# the pager prompt and the backspaces/blanks that erase it; never a newline (that would join two lines)
-_MORE = re.compile(r"[ \t]*--More--[ \t]*[\x08 \t]*")
-_PROMPT = re.compile(r"^[\w.\-/:]+(?:\([\w.\-]+\))?[#>]\s*\S.*$")
-_BARE_PROMPT = re.compile(r"^[\w.\-/:]+(?:\([\w.\-]+\))?[#>]\s*$")
-
-
-def clean_input(text: str) -> list[str]:
-    """Lines of device output with CR, `--More--` remnants, a leading command echo or
-    prompt line, a trailing prompt and trailing spaces removed."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _MORE.sub("", text)
-    lines = [ln.rstrip() for ln in text.split("\n")]
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    # a leading echo: "R1#show crypto pki ..." or the bare command line
-    if lines and (_PROMPT.match(lines[0].strip()) or lines[0].strip().lower().startswith("show ")):
-        lines.pop(0)
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if lines and _BARE_PROMPT.match(lines[-1].strip()):
-        lines.pop()
-    return lines

@@ -1,39 +1,13 @@
-"""Device-output lines for the parsers: clean-up beyond `clean_input` and the
-"every line placed" check that keeps TTP from silently dropping unknown lines."""
+"""Device-output lines for the TTP-based parsers (`device_lines`, from `noise`) and the
+"every line placed" checks that keep TTP from silently dropping unknown lines."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-from .base import ParseError, clean_input
-from .noise import is_noise
-
-# `terminal exec prompt timestamp` prints these two lines after every command echo
-_EXEC_TIMESTAMP = (
-    re.compile(r"^\s*Load for five secs: .*$"),
-    re.compile(
-        r"^\s*(?:Time source is [\w ]+|No time source), [*.]?\d{1,2}:\d\d:\d\d(?:\.\d+)? \S+ .*\d{4}\s*$"
-    ),
-)
-# a prompt that lost its '#' at the end of a capture (e.g. "iosv-1")
-_BARE_HOSTNAME = re.compile(r"^(?=.*[^0-9A-Fa-f])[A-Za-z][\w.\-]*$")  # not a hex word of key data
-
-
-def device_lines(text: str) -> list[str]:
-    """Lines of device output ready for parsing: `clean_input`, non-breaking spaces made
-    plain, the exec-timestamp banner removed. Leading whitespace is kept."""
-    if "\xa0" in text:
-        text = text.replace("\xa0", " ")
-    lines = [ln.rstrip() for ln in clean_input(text)]
-    out = [ln for ln in lines[:6] if not any(p.match(ln) for p in _EXEC_TIMESTAMP)] + lines[6:]
-    # syslog/debug lines and repeated prompts interleaved with the output (shared with part A's scanner)
-    out = [ln for ln in out if not ((s := ln.strip()) and is_noise(s, False))]
-    while out and not out[0].strip():
-        out.pop(0)
-    if len(out) > 1 and _BARE_HOSTNAME.match(out[-1]):
-        out.pop()
-    return out
+from .base import ParseError
+from .noise import device_lines as device_lines  # re-exported: the parsers import it from here
 
 
 def stripped_text(lines: Iterable[str]) -> str:
