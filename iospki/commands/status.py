@@ -216,9 +216,10 @@ def status(
         views = [load_view(root, h) for h in names]
     else:
         ctx = open_inventory(inventory, host or limit)
-        tmp = Path(tempfile.mkdtemp(prefix="iospki-status-"))
-        collect_into(ctx, tmp, facts=False, description="status")
-        views = [load_view(tmp, h) for h in ctx.nr.inventory.hosts]
+        with tempfile.TemporaryDirectory(prefix="iospki-status-") as tmpdir:
+            tmp = Path(tmpdir)
+            collect_into(ctx, tmp, facts=False, description="status")
+            views = [load_view(tmp, h) for h in ctx.nr.inventory.hosts]
     data = [host_status(v) for v in views]
     if as_json:
         console.print_json(json.dumps(data))
