@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from iospki.models import Certificate, CertificatesOutput, CertKind
 
 from .base import ParseError, register
+from .ios_time import MONTHS
 from .noise import is_noise, normalize
 
 COMMAND = "show crypto pki certificates"
@@ -164,21 +165,36 @@ C_NONE, C_DN, C_CDP, C_KU, C_EKU, C_SAN, C_AIA, C_X509_OTHER = range(8)
 _OTHER_EXTENSIONS = {"Subject Information Access", "Certificate Policies", "Netscape Cert Type"}
 # a DN attribute line: cn=..., serialNumber=..., hostname=R14+ipaddress=1.2.3.4
 _RDN_SPLIT = re.compile(r"\+(?=[A-Za-z][\w.\-]*=)")
-
-MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
-    )
-}
-
+# member lines of the verbose sub-blocks: anything else there is a foreign line, not a member
+_URI = re.compile(r"[A-Za-z][\w+.\-]*:")  # CRL DP: http://..., ldap:///...
+_KEY_USAGES = frozenset(
+    {
+        "Digital Signature",
+        "Non Repudiation",
+        "Key Encipherment",
+        "Data Encipherment",
+        "Key Agreement",
+        "Key Cert Sign",
+        "CRL Signature",
+        "Encipher Only",
+        "Decipher Only",
+    }
+)
+_EKU_NAME = re.compile(r"[A-Z][\w\-]*(?: [A-Za-z][\w\-]*)*|\d+(?:\.\d+)+")  # 'Client Auth' or an OID
 
 _WEEKDAYS = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
 
 
 def _time(value: str) -> tuple[datetime, str | None]:
     """'13:14:16 UTC Oct 8 2017' -> (datetime(2017, 10, 8, 13, 14, 16), 'UTC').
-    Raises ValueError (turned into ParseError by the caller)."""
+    Raises ValueError (turned into ParseError by the caller). A split-based twin of
+    `ios_time.parse_ios_time`, about 3x faster: this runs twice per certificate.
+
+    >>> _time("13:14:16.500 IST Sun Oct 8 2017")
+    (datetime.datetime(2017, 10, 8, 13, 14, 16, 500000), 'IST')
+    >>> _time("13:14:16 Oct 8 2017")
+    (datetime.datetime(2017, 10, 8, 13, 14, 16), None)
+    """
     parts = value.split()
     if len(parts) < 4:
         raise ValueError(value)
@@ -232,10 +248,7 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
         if ctx == C_DN and "=" in key:
             # DN attribute line(s): cn=R14, hostname=R14+ipaddress=14.14.14.14
             dn.append(s)
-            for part in _RDN_SPLIT.split(s) if "+" in s else (s,):
-                attr, _, v = part.partition("=")
-                attr, v = attr.strip(), v.strip()
-                fields[attr] = f"{fields[attr]},{v}" if attr in fields else v
+            _rdns_into(s, fields)
             continue
         code = get(key)
         if code is None and sep:
@@ -251,15 +264,15 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
                 raise ParseError(COMMAND, "line outside any certificate section", raw, lineno)
             if key.startswith("X509v3 ") or key in _OTHER_EXTENSIONS:
                 ctx = C_X509_OTHER  # an extension this parser does not model: skip its body
-            elif ctx == C_CDP:
+            elif ctx == C_CDP and _URI.match(s):
                 cert["crl_distribution_points"].append(s)
-            elif ctx == C_KU:
+            elif ctx == C_KU and s in _KEY_USAGES:
                 cert["key_usage"].append(s)
-            elif ctx == C_EKU:
+            elif ctx == C_EKU and _EKU_NAME.fullmatch(s):
                 cert["extended_key_usage"].append(s)
-            elif ctx == C_SAN:
+            elif ctx == C_SAN and sep:
                 cert["subject_alt_names"].append(" ".join(s.replace(" :", ":").split()))
-            elif ctx == C_AIA:
+            elif ctx == C_AIA and sep:
                 cert["authority_info_access"].append(" ".join(s.split()))
             elif ctx != C_X509_OTHER:
                 raise ParseError(COMMAND, "line does not belong to a certificate section", raw, lineno)
@@ -495,18 +508,26 @@ _FAST = re.compile(
 _SUBJ_LINE_KEYS = {"Name": "name", "IP Address": "ip_address", "Serial Number": "serial_number"}
 
 
+def _rdns_into(line: str, fields: dict[str, str]) -> None:
+    """One stripped DN line into `fields` (a repeated attribute is comma-joined).
+
+    >>> f = {"ou": "A"}; _rdns_into("hostname=R14+ipaddress=14.14.14.14", f); _rdns_into("ou = B", f); f
+    {'ou': 'A,B', 'hostname': 'R14', 'ipaddress': '14.14.14.14'}
+    """
+    for part in _RDN_SPLIT.split(line) if "+" in line else (line,):
+        attr, _, v = part.partition("=")
+        attr, v = attr.strip(), v.strip()  # "CN = tpca-root" on some images
+        fields[attr] = f"{fields[attr]},{v}" if attr in fields else v
+
+
 def _dn_into(block: str, fields: dict[str, str]) -> str:
     """DN lines of a block -> the comma-joined DN, filling `fields` (as the scanner does)."""
     dn = []
     for ln in block.split("\n"):
         s = ln.strip()
-        if not s:
-            continue
-        dn.append(s)
-        for part in _RDN_SPLIT.split(s) if "+" in s else (s,):
-            attr, _, v = part.partition("=")
-            attr, v = attr.strip(), v.strip()  # "CN = tpca-root" on some images
-            fields[attr] = f"{fields[attr]},{v}" if attr in fields else v
+        if s:
+            dn.append(s)
+            _rdns_into(s, fields)
     return ",".join(dn)
 
 
