@@ -16,6 +16,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from pydantic import BaseModel
+
 from iospki.models import CAServerConfig, CertificateChain, ChainCertificate, RunningConfig, TrustpointConfig
 
 from .base import ParseError, register
@@ -149,6 +151,21 @@ def _trustpoint_setting(tp: dict[str, Any], words: list[str]) -> None:
         tp["auto_enroll"] = False
 
 
+# block kind -> (list in RunningConfig, model of one block)
+_BLOCK_MODELS: dict[str, tuple[str, type[BaseModel]]] = {
+    "server": ("servers", CAServerConfig),
+    "trustpoint": ("trustpoints", TrustpointConfig),
+    "chain": ("chains", CertificateChain),
+}
+
+
+def _close_block(cfg: dict[str, Any], block: str | None, current: dict[str, Any]) -> None:
+    """Append the block just read (a server, trustpoint or chain) to its list in `cfg`."""
+    if block in _BLOCK_MODELS:
+        key, model = _BLOCK_MODELS[block]
+        cfg[key].append(model.model_validate(current))
+
+
 @register(
     r"show (?:running-config|running|run|startup-config|start)(?: .*)?",
     r"more system:running-config(?: .*)?",
@@ -193,12 +210,7 @@ def parse_running_config(text: str, platform: str | None = None) -> RunningConfi
                     raise ValueError("indented line before any config command")
                 continue
             # a column-0 line closes the open block
-            if block == "server":
-                cfg["servers"].append(CAServerConfig.model_validate(current))
-            elif block == "trustpoint":
-                cfg["trustpoints"].append(TrustpointConfig.model_validate(current))
-            elif block == "chain":
-                cfg["chains"].append(CertificateChain.model_validate(current))
+            _close_block(cfg, block, current)
             block, current = None, {}
             if s[0] == "!":
                 anchors += 1
@@ -263,12 +275,7 @@ def parse_running_config(text: str, platform: str | None = None) -> RunningConfi
             raise
         except (ValueError, IndexError) as exc:
             raise ParseError(COMMAND, str(exc) or "bad value", _redact(raw), lineno) from None
-    if block == "server":
-        cfg["servers"].append(CAServerConfig.model_validate(current))
-    elif block == "trustpoint":
-        cfg["trustpoints"].append(TrustpointConfig.model_validate(current))
-    elif block == "chain":
-        cfg["chains"].append(CertificateChain.model_validate(current))
+    _close_block(cfg, block, current)
     if not seen or anchors == 0:
         raise ParseError(COMMAND, "no configuration commands found (not a config?)")
     return RunningConfig.model_validate(cfg)
