@@ -36,6 +36,7 @@ ENV_PASSWORD = "IOSPKI_PASSWORD"
 ENV_ENABLE = "IOSPKI_ENABLE_SECRET"
 ENV_CA_PASSPHRASE = "IOSPKI_CA_PASSPHRASE"
 ENV_CHALLENGE = "IOSPKI_CHALLENGE_PASSWORD"
+ENV_KNOWN_HOSTS = "IOSPKI_KNOWN_HOSTS"  # OpenSSH known_hosts file: host keys are then checked strictly
 
 
 class InventoryError(ValueError):
@@ -111,6 +112,7 @@ def load_nornir(
     for host in nr.inventory.hosts.values():
         apply_credentials(host)
         map_platforms(host)
+        apply_known_hosts(host, inv_dir)
     if limit:
         nr = apply_limit(nr, limit)
     return nr
@@ -149,6 +151,30 @@ def apply_credentials(host: Host) -> None:
         host.data["_credential_error"] = (
             f"{host.name}: no password: set {ENV_PASSWORD} (and {ENV_USERNAME}, {ENV_ENABLE})"
         )
+
+
+def apply_known_hosts(host: Host, inv_dir: Path) -> None:
+    """With `known_hosts: FILE` in the host data (relative to the inventory) or IOSPKI_KNOWN_HOSTS, SSH host keys
+    are checked against that file and an unknown or changed key refuses the connection (never trust on first
+    use). The lab writes `<state>/known_hosts` with its routers' keys, to trust them explicitly."""
+    path = os.environ.get(ENV_KNOWN_HOSTS) or host.get("known_hosts")
+    if not path:
+        return
+    file = Path(str(path)).expanduser()
+    if not file.is_absolute():
+        file = inv_dir / file
+    strict = {"ssh_strict": True, "system_host_keys": False, "alt_host_keys": True, "alt_key_file": str(file)}
+    for plugin in ("netmiko", "napalm"):
+        extras = dict(host.get_connection_parameters(plugin).extras or {})
+        if plugin == "netmiko":
+            extras.update(strict)
+        else:
+            extras["optional_args"] = {**(extras.get("optional_args") or {}), **strict}
+        co = host.connection_options.get(plugin)
+        if co is None:
+            host.connection_options[plugin] = ConnectionOptions(extras=extras)
+        else:
+            co.extras = extras
 
 
 def map_platforms(host: Host) -> None:

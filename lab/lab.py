@@ -130,6 +130,19 @@ class Lab:
                 self._servers.append(await start_ssh(d, key))
             except OSError as exc:
                 raise LabStartError(f"host {d.name}: cannot listen on {d.address}:{d.port}: {exc.strerror}") from exc
+        self.write_known_hosts(key)
+
+    def write_known_hosts(self, key: asyncssh.SSHKey) -> None:
+        """`<state>/known_hosts`: every router's host key, so the toolkit can trust the lab explicitly
+        (OpenSSH format, `[address]:port` when the port is not 22)."""
+        pub = key.export_public_key("openssh").decode().split()
+        lines = []
+        for d in self.devices.values():
+            where = d.address if d.port == 22 else f"[{d.address}]:{d.port}"
+            lines.append(f"{where} {pub[0]} {pub[1]}\n")
+        tmp = self.state_dir / "known_hosts.tmp"
+        tmp.write_text("".join(lines))
+        tmp.replace(self.state_dir / "known_hosts")
 
     async def stop(self) -> None:
         for srv in self._servers:
