@@ -416,6 +416,9 @@ class _Tracker:
     def update(self, current: list[Problem], checks: set[str], now: datetime) -> None:
         seen = set()
         for p in current:
+            if p.check == "events":  # each mismatch is its own finding (the forecast restarts after it)
+                self.done.append(p)
+                continue
             k = (p.host, p.trustpoint, p.check)
             seen.add(k)
             if k not in self.open:
