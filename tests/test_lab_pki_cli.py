@@ -147,6 +147,21 @@ def test_manual_grant_authenticate_and_enroll_dialogs(plab: Any, ca: Any) -> Non
     r1.disconnect()
 
 
+def test_revoke_then_client_fetches_the_crl_over_scep(plab: Any, ca: Any) -> None:
+    assert ca.send_command("crypto pki server CA revoke 0x2").strip() == "% Certificate 02 succesfully revoked."
+    crl = parse("show crypto pki server CA crl", ca.send_command("show crypto pki server CA crl"), "iosxe")
+    assert [e.serial for e in crl.revoked] == ["02"]  # type: ignore[attr-defined]
+    r1 = connect(plab, "r1")
+    assert r1.send_command("show crypto pki crls").strip() == ""  # nothing cached yet
+    assert r1.send_command("crypto pki crl request TP").strip() == ""
+    text = r1.send_command("show crypto pki crls")
+    assert "** CDP Not Published - Retrieved via SCEP" in text and "cn=CA" in text
+    parsed = parse("show crypto pki crls", text, "ios").crls[0]  # type: ignore[attr-defined]
+    assert parsed.issuer == "cn=CA" and parsed.this_update == crl.this_update  # type: ignore[attr-defined]
+    assert parsed.downloaded_at is not None
+    r1.disconnect()
+
+
 def test_configure_replace_keeps_engine_and_config_consistent(plab: Any, ca: Any) -> None:
     r1 = connect(plab, "r1")
     certs_before = r1.send_command("show crypto pki certificates TP")

@@ -741,6 +741,19 @@ def show_crls(ctx: ExecContext, m: Match) -> str:
     return render.crls(pki(ctx.device).view())
 
 
+async def exec_crl_request(ctx: ExecContext, m: Match) -> str | None:
+    pd = pki(ctx.device)
+    name = m.arg("tp") or ""
+    tp = pd.trustpoints.get(name)
+    if tp is None:
+        return f"% Could not find trustpoint {name}"
+    try:
+        await tp.fetch_crl()
+    except TpError as exc:
+        return str(exc)
+    return None
+
+
 def exec_server(ctx: ExecContext, m: Match) -> str | None:
     pd = pki(ctx.device)
     name = m.arg("name") or ""
@@ -847,6 +860,7 @@ def setup(lab: Lab) -> None:
     ex("show crypto pki server <name> certificates", show_server)
     ex("show crypto pki server <name> crl", show_server)
     ex("show crypto pki crls", show_crls)
+    ex("crypto pki crl request <tp>", exec_crl_request)
     ex("crypto pki server <name> grant <id>", exec_server)
     ex("crypto pki server <name> reject <id>", exec_server)
     ex("crypto pki server <name> remove <id>", exec_server)

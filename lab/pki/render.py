@@ -471,19 +471,31 @@ def server_crl(cs: CertificateServer) -> str:
 
 
 def crls(view: View) -> str:
-    """`show crypto pki crls` on a client: the CS's own CRL (clients do not fetch CRLs in the lab)."""
-    out: list[str] = []
+    """`show crypto pki crls`: CRLs in the parsed CRL cache (fetched by `crypto pki crl request`) and, on a
+    certificate server, its own CRL."""
+    entries: list[tuple[x509.CertificateRevocationList, datetime]] = []
+    seen: set[bytes] = set()
+    for tp in view.trustpoints:
+        if tp.crl is not None and tp.crl_downloaded_at is not None:
+            entries.append((tp.crl, tp.crl_downloaded_at))
     for cs in view.servers:
-        if cs.crl is None:
+        if cs.crl is not None:
+            entries.append((cs.crl, cs.crl.last_update_utc))
+    out: list[str] = []
+    size = 0
+    for crl, at in entries:
+        der = crl.public_bytes(serialization.Encoding.DER)
+        if der in seen:
             continue
-        der = cs.crl.public_bytes(serialization.Encoding.DER)
+        seen.add(der)
+        size += len(der)
         out += [
             "CRL Issuer Name:",
-            f"    {one_line(cs.crl.issuer)}",
-            f"    LastUpdate: {ios_time(cs.crl.last_update_utc)}",
-            f"    NextUpdate: {ios_time(cs.crl.next_update_utc or cs.crl.last_update_utc)}",
+            f"    {one_line(crl.issuer)}",
+            f"    LastUpdate: {ios_time(crl.last_update_utc)}",
+            f"    NextUpdate: {ios_time(crl.next_update_utc or crl.last_update_utc)}",
             "",
-            f"    CRL downloaded at: {ios_time(cs.crl.last_update_utc)}",
+            f"    CRL downloaded at: {ios_time(at)}",
             "",
             "    Retrieved from CRL Distribution Point:",
             "      ** CDP Not Published - Retrieved via SCEP",
@@ -494,9 +506,6 @@ def crls(view: View) -> str:
             "",
         ]
     if out:
-        size = sum(
-            len(cs.crl.public_bytes(serialization.Encoding.DER)) for cs in view.servers if cs.crl is not None
-        )
         out += [
             f"Parsed CRL cache current size is {size} bytes",
             "Parsed CRL cache maximum size is 65536 bytes",

@@ -191,3 +191,17 @@ class HttpScep:
         except ScepError as exc:
             return ClientResult("FAILURE", fail_info=f"bad answer: {exc}")
         return self._result(res)
+
+    async def get_crl(
+        self, url: str, signer_cert: x509.Certificate, signer_key: rsa.RSAPrivateKey, ca: x509.Certificate
+    ) -> x509.CertificateRevocationList | None:
+        """GetCRL over SCEP (IOS: "CDP Not Published - Retrieved via SCEP")."""
+        try:
+            async with self._session() as s:
+                caps = await self._caps_for(url, s)
+                res = await scep_client.get_crl(url, signer_cert, signer_key, ca, caps=caps, session=s)
+        except scep_client.ScepHttpError as exc:
+            raise ScepUnavailable(str(exc)) from None
+        except ScepError:
+            return None
+        return res.crl

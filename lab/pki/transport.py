@@ -57,6 +57,12 @@ class ScepClientApi(Protocol):
     ) -> ClientResult: ...
 
 
+class CrlClientApi(Protocol):
+    async def get_crl(
+        self, url: str, signer_cert: x509.Certificate, signer_key: rsa.RSAPrivateKey, ca: x509.Certificate
+    ) -> x509.CertificateRevocationList | None: ...
+
+
 class DirectScep:
     """In-process 'transport': URL prefix -> CertificateServer. No HTTP; for pure tests and benches."""
 
@@ -110,3 +116,8 @@ class DirectScep:
     ) -> ClientResult:
         d = self._cs(url).poll(transaction_id)
         return ClientResult(d.status, d.cert, d.fail_info)
+
+    async def get_crl(
+        self, url: str, signer_cert: x509.Certificate, signer_key: rsa.RSAPrivateKey, ca: x509.Certificate
+    ) -> x509.CertificateRevocationList | None:
+        return self._cs(url).crl

@@ -173,6 +173,8 @@ class Trustpoint:
         self.last_status: str | None = None
         self._rollover_key: str | None = None
         self.renew_retries = 0  # RENEW attempts that found the CA unreachable
+        self.crl: x509.CertificateRevocationList | None = None  # parsed CRL cache (volatile, as on IOS)
+        self.crl_downloaded_at: datetime | None = None
         self.events: list[tuple[datetime, str]] = []  # (time, what) for tests and `debug`-like views
         # (install or activation time, certificate, "install" | "rollover" | "activate")
         self.history: list[tuple[datetime, x509.Certificate, str]] = []
@@ -571,6 +573,25 @@ class Trustpoint:
             self.renew_at = None
         self._arm_shadow()
         self.dev.changed()
+
+    async def fetch_crl(self) -> x509.CertificateRevocationList:
+        """`crypto pki crl request TP`: GetCRL over SCEP, signed with the identity certificate."""
+        if self.ca is None:
+            raise TpError(f"% Trustpoint {self.name} is not authenticated.")
+        get_crl = getattr(self.dev.scep, "get_crl", None)
+        if get_crl is None:
+            raise TpError("% CRL retrieval is not supported by this transport.")
+        kp = self._key(self.key_label)
+        signer = self.cert if self.cert is not None else self._self_signed(self.ca.subject, kp.key)
+        try:
+            crl = await get_crl(self._url(), signer, kp.key, self.ca)
+        except ScepUnavailable:
+            crl = None
+        if crl is None:
+            raise TpError(f"% CRL request for trustpoint {self.name} failed.")
+        self.crl, self.crl_downloaded_at = crl, self.now()
+        self.dev.syslog(f"%PKI-6-CRL_DOWNLOAD: CRL for trustpoint {self.name} downloaded via SCEP")
+        return crl
 
     # ------------------------------------------------------------------ lifecycle
     def zeroize(self) -> None:
