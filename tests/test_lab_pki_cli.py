@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -301,4 +301,26 @@ def test_keys_generate_zeroize_and_no_trustpoint(plab: Any, ca: Any) -> None:
     r3.exit_config_mode()
     run = r3.send_command("show running-config")
     assert "crypto pki trustpoint GONE" not in run and "crypto pki certificate chain GONE" not in run
+    r3.disconnect()
+
+
+def test_c1_renew_waits_for_ntp_then_fires(plab: Any) -> None:
+    """Rule C1 through the lab: with NTP unreachable the RENEW time passes without a renewal; as soon as NTP is
+    back (the clock is authoritative again) the overdue RENEW runs."""
+    r3 = connect(plab, "r3")
+    before = parse("show crypto pki certificates", r3.send_command("show crypto pki certificates AFTER"), "iosxe")
+    ident = next(c for c in before.certificates if c.section == "Certificate")  # type: ignore[attr-defined]
+    assert ident.renew is not None
+    plab.fault("r3", "ntp-unreachable", True)
+    now = datetime.fromisoformat(plab.clock_now().replace("Z", "+00:00")).replace(tzinfo=None)
+    plab.clock_advance(f"{int((ident.renew - now).total_seconds()) + 86400}s")  # one day past RENEW
+    mid = parse("show crypto pki certificates", r3.send_command("show crypto pki certificates AFTER"), "iosxe")
+    assert next(c for c in mid.certificates if c.section == "Certificate").serial == ident.serial  # type: ignore[attr-defined]
+    assert "%PKI-2-NON_AUTHORITATIVE_CLOCK" in r3.send_command("show logging")
+    plab.fault("r3", "ntp-unreachable", False)
+    back = datetime.fromisoformat(plab.clock_now().replace("Z", "+00:00")).replace(tzinfo=None)
+    after = parse("show crypto pki certificates", r3.send_command("show crypto pki certificates AFTER"), "iosxe")
+    new = next(c for c in after.certificates if c.section == "Certificate")  # type: ignore[attr-defined]
+    assert new.serial != ident.serial
+    assert abs((new.start - back).total_seconds()) < 30  # renewed when the clock became authoritative
     r3.disconnect()
