@@ -23,12 +23,22 @@ from .base import ParseError, lookup, normalize_command, registered
 
 __all__ = ["ParseError", "parse", "registered", "normalize_command"]
 
+PLATFORMS = (None, "ios", "iosxe")
+
 
 def parse(command: str, text: str, platform: str | None = None) -> BaseModel:
     """Parse `text`, the output of `command`, into its pydantic model.
 
-    `platform` is 'ios' or 'iosxe' (None: detect from the text). Raises ParseError for
-    unknown commands and for text that is not that command's output.
+    `platform` is 'ios', 'iosxe' or None. Every parser reads the IOS 15.x and IOS-XE
+    formats alike, so the platform is only checked, never needed. Raises ParseError for
+    unknown commands, an unknown platform and text that is not that command's output.
+
+    >>> parse("show clock", "x", platform="junos")
+    Traceback (most recent call last):
+    ...
+    iospki.parsers.base.ParseError: cannot parse 'show clock': unknown platform 'junos' (ios or iosxe)
     """
     func = lookup(command)
+    if platform not in PLATFORMS:
+        raise ParseError(command, f"unknown platform {platform!r} (ios or iosxe)")
     return func(text, platform)
