@@ -35,7 +35,10 @@ def authenticate_trustpoint(task: Task, trustpoint: str, expected_fingerprint: s
 
     try:
         conn.find_prompt()
-        conn.write_channel(f"crypto pki authenticate {trustpoint}" + conn.RETURN)
+        command = f"crypto pki authenticate {trustpoint}"
+        conn.write_channel(command + conn.RETURN)
+        # skip anything before our command's echo: a late prompt must not count as the answer
+        conn.read_until_pattern(pattern=re.escape(command), read_timeout=60)
         question = r"\[yes/no\]:"
         done = prompt_re(conn, "config")
         out = conn.read_until_pattern(pattern=f"(?:{question}|{done})", read_timeout=60)
@@ -63,4 +66,7 @@ def authenticate_trustpoint(task: Task, trustpoint: str, expected_fingerprint: s
 
 def _last_error(text: str) -> str:
     errs = [ln.strip() for ln in text.splitlines() if ln.strip().startswith("%")]
-    return errs[-1] if errs else "no CA certificate offered"
+    if errs:
+        return errs[-1]
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return "no CA certificate offered" + (f" (device said: {' / '.join(lines[-3:])[:300]})" if lines else "")

@@ -78,7 +78,8 @@ def dialog(
     patterns = [a.pattern for a in answers] + [done]
     combined = "(?:" + "|".join(f"(?:{p})" for p in patterns) + ")"
     conn.write_channel(command + conn.RETURN)
-    transcript = ""
+    # everything up to the echo of our command is stale (a late prompt would end the dialog too early)
+    transcript = conn.read_until_pattern(pattern=re.escape(command), read_timeout=read_timeout)
     for _ in range(max_steps):
         chunk = conn.read_until_pattern(pattern=combined, read_timeout=read_timeout)
         transcript += chunk
