@@ -58,6 +58,9 @@ def transient(exc: BaseException) -> bool:
     An exception that already went through `retry` (nested retries) is not retried again."""
     if getattr(exc, _EXHAUSTED, False):
         return False
+    text = str(exc).lower()
+    if "known_hosts" in text or "host key" in text:  # an unknown or changed host key never fixes itself
+        return False
     for cls in type(exc).__mro__:
         if cls.__name__ in _PERMANENT_NAMES:
             return False

@@ -24,6 +24,8 @@ def test_transient_errors_are_retried_permanent_ones_are_not() -> None:
     assert not transient(TaskFailed("r1: the device rejected the config"))
     assert not transient(ValueError("parse error"))
     assert not transient(OSError("No such file or directory"))
+    # an unknown or changed host key is refused for good, never retried
+    assert not transient(NetmikoTimeoutException("SSHException: Server '[127.0.0.9]:22' not found in known_hosts"))
 
 
 def test_retry_backs_off_and_then_succeeds() -> None:

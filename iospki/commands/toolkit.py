@@ -171,6 +171,8 @@ def failure(mr: MultiResult, host: Host | None = None) -> tuple[str, bool]:
     unreachable = name in _UNREACHABLE or isinstance(exc, (OSError, socket.timeout))
     text = str(exc).strip().splitlines()
     first = next((ln for ln in text if ln.strip()), name)
+    if first.rstrip().endswith(":"):  # netmiko puts the real cause on the next line
+        first = " ".join(ln.strip() for ln in text if ln.strip())
     if name == "NetmikoAuthenticationException":
         first = "authentication failed (check IOSPKI_USERNAME/IOSPKI_PASSWORD)"
     elif name == "NetmikoTimeoutException" or isinstance(exc, (ConnectionRefusedError, socket.timeout)):
