@@ -393,7 +393,7 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
 
 
 @register(
-    r"show crypto pki certificates?(?: verbose)?(?: \S+)?",
+    r"(?:show|sh) crypto pki certificates?(?: verbose)?(?: \S+)?(?: verbose)?",  # IOS: [TP [verbose]]; IOS-XE: verbose [TP]
 )
 def parse_certificates(text: str, platform: str | None = None, *, fast: bool = True) -> CertificatesOutput:
     """Parse `show crypto pki certificates [verbose] [TP]` (IOS and IOS-XE).

@@ -25,11 +25,24 @@ COUNTDOWN = re.compile(r"(?:(?P<d>\d+)d\s*)?(?:(?P<h>\d+):)?(?:(?P<m>\d+):)?(?P<
 
 
 class TimeFormatError(ValueError):
-    pass
+    """A time the device printed in a form this module does not know (parsers turn it
+    into a ParseError naming the line)."""
 
 
 def parse_ios_time(text: str) -> tuple[datetime, str | None]:
-    """('12:58:34 UTC Jan 4 2025') -> (datetime(2025, 1, 4, 12, 58, 34), 'UTC')."""
+    """An IOS time stamp -> (naive datetime on the device's clock, zone name or None).
+
+    >>> parse_ios_time("12:58:34 UTC Jan 4 2025")
+    (datetime.datetime(2025, 1, 4, 12, 58, 34), 'UTC')
+    >>> parse_ios_time("*10:15:00.123 CET Mon Mar 4 2024")  # show clock: flag and weekday
+    (datetime.datetime(2024, 3, 4, 10, 15, 0, 123000), 'CET')
+    >>> parse_ios_time("13:14:16 Moscow Oct 8 2017")[1]
+    'Moscow'
+    >>> parse_ios_time("25:00:00 UTC Jan 4 2025")
+    Traceback (most recent call last):
+    ...
+    iospki.parsers.ios_time.TimeFormatError: not a valid date: '25:00:00 UTC Jan 4 2025'
+    """
     m = IOS_TIME.fullmatch(text.strip())
     if not m:
         raise TimeFormatError(f"not an IOS time: {text.strip()!r}")
@@ -45,7 +58,14 @@ def parse_ios_time(text: str) -> tuple[datetime, str | None]:
 
 
 def parse_countdown(text: str) -> float:
-    """'1094d 5:21:45.573' -> seconds. With one colon the fields are minutes:seconds."""
+    """A `show crypto pki timers` countdown -> seconds. With one colon the fields are
+    minutes:seconds.
+
+    >>> parse_countdown("1094d 5:21:45.573")
+    94540905.573
+    >>> parse_countdown("291d23:54:53.214"), parse_countdown("4:37.977"), parse_countdown("48.241")
+    (25228493.214, 277.977, 48.241)
+    """
     m = COUNTDOWN.fullmatch(text.strip())
     if not m:
         raise TimeFormatError(f"not a countdown: {text.strip()!r}")
@@ -59,7 +79,13 @@ def parse_countdown(text: str) -> float:
 
 
 def parse_iso_utc(text: str) -> datetime:
-    """'2022-01-15T08:54:35Z' -> naive datetime in UTC."""
+    """An ISO 8601 stamp (`show crypto pki timers detail`) -> naive datetime in UTC.
+
+    >>> parse_iso_utc("2022-01-15T08:54:35Z")
+    datetime.datetime(2022, 1, 15, 8, 54, 35)
+    >>> parse_iso_utc("2022-01-15T10:54:35+02:00")
+    datetime.datetime(2022, 1, 15, 8, 54, 35)
+    """
     try:
         dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError as exc:

@@ -167,7 +167,7 @@ def _close_block(cfg: dict[str, Any], block: str | None, current: dict[str, Any]
 
 
 @register(
-    r"show (?:running-config|running|run|startup-config|start)(?: .*)?",
+    r"(?:show|sh) (?:running-config|running|run|startup-config|start)(?: .*)?",
     r"more system:running-config(?: .*)?",
 )
 def parse_running_config(text: str, platform: str | None = None) -> RunningConfig:

@@ -165,3 +165,24 @@ def test_json_names_of_the_contract() -> None:
     timer = parse("show crypto pki timers detail", EVERY_KIND).model_dump(mode="json")["timers"][0]
     assert {"section", "kind", "target", "remaining_seconds", "at"} <= set(timer)
     assert timer["at"] == "2022-01-15T08:54:35"
+
+
+@pytest.mark.parametrize(
+    ("command", "parser"),
+    [
+        ("show crypto pki certificates", "parse_certificates"),
+        ("sh crypto pki certificates TP.one verbose", "parse_certificates"),  # IOS 15: [TP [verbose]]
+        ("show crypto pki certificates verbose TP.one", "parse_certificates"),  # IOS-XE / genie order
+        ("show crypto pki timer detail", "parse_timers"),
+        ("sh crypto pki timers", "parse_timers"),
+        ("show crypto pki trustpoints TP status", "parse_trustpoints_status"),
+        ("show crypto pki trustpoints", "parse_trustpoints"),
+        ("show crypto key mypubkey rsa ROOTCA#", "parse_keys"),
+        ("sh run | section crypto pki", "parse_running_config"),
+        ("show startup-config", "parse_running_config"),
+    ],
+)
+def test_command_forms(command: str, parser: str) -> None:
+    from iospki.parsers.base import lookup
+
+    assert lookup(command).__name__ == parser
