@@ -24,6 +24,14 @@ def test_wheel_parsers_load_their_templates(tmp_path: Path, built_wheel: Path) -
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     assert (site / "iospki" / "parsers" / "ttp" / "timers.ttp").is_file()
+    # every tracked TTP and Jinja2 file is in the wheel (the wheel is built from tracked files)
+    repo = Path(__file__).resolve().parents[1]
+    tracked = subprocess.run(
+        ["git", "ls-files", "parsers", "templates"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.split()
+    wanted = {name for name in tracked if name.endswith((".ttp", ".j2"))}
+    assert any(n.endswith(".ttp") for n in wanted) and any(n.endswith(".j2") for n in wanted)
+    assert all((site / "iospki" / name).is_file() for name in wanted), wanted
     run = subprocess.run(
         [sys.executable, "-c", PROBE],
         capture_output=True,
