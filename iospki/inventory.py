@@ -36,6 +36,7 @@ ENV_PASSWORD = "IOSPKI_PASSWORD"
 ENV_ENABLE = "IOSPKI_ENABLE_SECRET"
 ENV_CA_PASSPHRASE = "IOSPKI_CA_PASSPHRASE"
 ENV_CHALLENGE = "IOSPKI_CHALLENGE_PASSWORD"
+ENV_MAX_HOSTS = "IOSPKI_MAX_HOSTS"  # hosts worked on at once (overrides the runner's num_workers)
 ENV_KNOWN_HOSTS = "IOSPKI_KNOWN_HOSTS"  # OpenSSH known_hosts file: host keys are then checked strictly
 
 
@@ -96,6 +97,9 @@ def load_nornir(
         opts[key] = str(p)
     inv_cfg["options"] = opts
     runner = dict(cfg.get("runner") or {"plugin": "threaded", "options": {"num_workers": 20}})
+    env_workers = os.environ.get(ENV_MAX_HOSTS, "")
+    if not num_workers and env_workers.isdigit() and int(env_workers) > 0:
+        num_workers = int(env_workers)  # N: at most this many hosts at once
     if num_workers:
         runner["options"] = {**(runner.get("options") or {}), "num_workers": num_workers}
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import socket
 import threading
 import time
 
@@ -17,7 +16,7 @@ from iospki.tasks.connection import TaskFailed
 def test_transient_errors_are_retried_permanent_ones_are_not() -> None:
     assert transient(NetmikoTimeoutException("TCP connection to device failed"))
     assert transient(ConnectionResetError())
-    assert transient(socket.timeout())
+    assert transient(TimeoutError())
     assert transient(OSError("Socket is closed"))
     assert transient(EOFError())
     assert not transient(NetmikoAuthenticationException("Authentication to device failed"))
@@ -129,3 +128,29 @@ def test_ca_slot_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     for t in threads:
         t.join()
     assert max(peak) == 1 and ca_limiter().limit == 1
+
+
+def test_at_most_n_hosts_at_once_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from validate_support import EXAMPLES
+
+    from iospki.inventory import load_nornir
+
+    assert load_nornir(EXAMPLES / "validate-pass").runner.num_workers == 20  # from config.yaml
+    monkeypatch.setenv("IOSPKI_MAX_HOSTS", "2")
+    nr = load_nornir(EXAMPLES / "validate-pass")
+    assert nr.runner.num_workers == 2
+    # and really no more than two at once
+    active: list[int] = []
+    peak: list[int] = []
+    lock = threading.Lock()
+
+    def task(task: object) -> None:
+        with lock:
+            active.append(1)
+            peak.append(len(active))
+        time.sleep(0.05)
+        with lock:
+            active.pop()
+
+    nr.run(task=task)
+    assert max(peak) == 2
