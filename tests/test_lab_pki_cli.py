@@ -117,6 +117,8 @@ def test_manual_grant_authenticate_and_enroll_dialogs(plab: Any, ca: Any) -> Non
     assert ident.serial == "02" and ident.subject_fields.get("hostname") == "r1.lab.iospki.test"
     assert ident.end - ident.start == timedelta(days=365)
     assert "chal-pw-1" not in r1.send_command("show running-config")
+    both = [r1.send_command(c) for c in ("show crypto pki certificates verbose TP", "show crypto pki certificates TP verbose")]
+    assert both[0] == both[1] and "Fingerprint SHA1" in both[0]
     # re-enrollment question
     r1.config_mode()
     out = ask(r1, "crypto pki enroll TP", r"\[yes/no\]: ")

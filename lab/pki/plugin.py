@@ -849,6 +849,7 @@ def setup(lab: Lab) -> None:
     ex = reg.exec
     ex("show crypto pki certificates [verbose]", show_certs)
     ex("show crypto pki certificates [verbose] <tp>", show_certs)
+    ex("show crypto pki certificates <tp> verbose", show_certs)  # classic IOS order
     ex("show crypto pki timers [detail]", show_timers)
     ex("show crypto pki trustpoints [status]", show_trustpoints)
     ex("show crypto pki trustpoints <tp> [status]", show_trustpoints)
