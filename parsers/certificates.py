@@ -19,6 +19,7 @@ Both paths give identical models on every fixture (tests compare them).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -228,6 +229,42 @@ def _finish(cert: dict[str, Any], issuer: list[str], subject: list[str], lineno:
         ) from None
 
 
+def _old_serial(value: str) -> str:
+    """'0x15' (older images) -> '15'."""
+    v = value.upper()
+    return v[2:] if v.startswith("0X") else v
+
+
+def _bits(value: str) -> int:
+    """'(2048 bit)' -> 2048."""
+    return int(value.strip("()").split()[0])
+
+
+# lines whose stripped value fills one field: line code -> (field, converter)
+_VALUE_FIELDS: dict[int, tuple[str, Callable[[str], Any]]] = {
+    K_STORAGE: ("storage", str),
+    K_RENEW: ("renew", lambda v: _time(v)[0]),
+    K_SERIAL_OLD: ("serial", _old_serial),
+    K_VERSION: ("version", int),
+    K_PK_ALG: ("key_type", str),
+    K_PK_SIZE: ("key_size", _bits),
+    K_SIG_ALG: ("signature_algorithm", str),
+    K_FP_MD5: ("fingerprint_md5", _hex),
+    K_FP_SHA1: ("fingerprint_sha1", _hex),
+    K_SKID: ("subject_key_id", _hex),
+    K_AKID: ("authority_key_id", _hex),
+    K_CA_FLAG: ("basic_constraints_ca", lambda v: v.upper() == "TRUE"),
+    K_INSTALL: ("install_time", lambda v: _time(v)[0]),
+    K_INSTALL_NS: ("install_time_ns", int),
+    K_KEY_LABEL: ("key_label", str),
+    K_KEY_STORAGE: ("key_storage", str),
+    K_REQ_MD5: ("request_fingerprint_md5", _hex),
+    K_REQ_SHA1: ("request_fingerprint_sha1", _hex),
+}
+# header lines of sub-blocks whose member lines are not "key: value" lines
+_BLOCK_CTX = {K_SAN: C_SAN, K_AIA: C_AIA, K_EKU: C_EKU}
+
+
 def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
     """The general path: one pass over `lines` (numbered from `first_lineno`)."""
     certs: list[Certificate] = []
@@ -336,52 +373,14 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
                     raise ParseError(COMMAND, f"{key!r} outside the Subject block", raw, lineno)
                 cert["subject_fields"][_SUBJECT_FIELD[code]] = val
                 ctx = C_DN
-            elif code == K_STORAGE:
-                cert["storage"] = val
-            elif code == K_RENEW:
-                cert["renew"], _ = _time(val)
-            elif code == K_SERIAL_OLD:
-                v = val.upper()
-                cert["serial"] = v[2:] if v.startswith("0X") else v
-            elif code == K_VERSION:
-                cert["version"] = int(val)
-            elif code == K_PK_ALG:
-                cert["key_type"] = val
-            elif code == K_PK_SIZE:
-                cert["key_size"] = int(val.strip("()").split()[0])
-            elif code == K_SIG_ALG:
-                cert["signature_algorithm"] = val
-            elif code == K_FP_MD5:
-                cert["fingerprint_md5"] = _hex(val)
-            elif code == K_FP_SHA1:
-                cert["fingerprint_sha1"] = _hex(val)
+            elif code in _VALUE_FIELDS:
+                field, convert = _VALUE_FIELDS[code]
+                cert[field] = convert(val)
             elif code == K_KU:
                 cert["key_usage_hex"] = _hex(val) or None
                 ctx = C_KU
-            elif code == K_SKID:
-                cert["subject_key_id"] = _hex(val)
-            elif code == K_AKID:
-                cert["authority_key_id"] = _hex(val)
-            elif code == K_CA_FLAG:
-                cert["basic_constraints_ca"] = val.upper() == "TRUE"
-            elif code == K_SAN:
-                ctx = C_SAN
-            elif code == K_AIA:
-                ctx = C_AIA
-            elif code == K_EKU:
-                ctx = C_EKU
-            elif code == K_INSTALL:
-                cert["install_time"], _ = _time(val)
-            elif code == K_INSTALL_NS:
-                cert["install_time_ns"] = int(val)
-            elif code == K_KEY_LABEL:
-                cert["key_label"] = val
-            elif code == K_KEY_STORAGE:
-                cert["key_storage"] = val
-            elif code == K_REQ_MD5:
-                cert["request_fingerprint_md5"] = _hex(val)
-            elif code == K_REQ_SHA1:
-                cert["request_fingerprint_sha1"] = _hex(val)
+            elif code in _BLOCK_CTX:
+                ctx = _BLOCK_CTX[code]
             # K_SKI_BLOCK, K_EXTENSIONS, K_BASIC: headers of blocks whose lines are keyed
         except (ValueError, KeyError, IndexError) as exc:
             if isinstance(exc, ParseError):
