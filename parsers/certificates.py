@@ -504,7 +504,7 @@ _FAST = re.compile(
     + _SP
     + r"(?:\n|\Z)|\Z)"  # the next section, or the end
 )
-_SUBJ_LINE_KEYS = {"Name": "name", "IP Address": "ip_address", "Serial Number": "serial_number"}
+_SUBJ_LINE_KEYS = {key: _SUBJECT_FIELD[code] for key, code in SUBJECT_KEYS.items()}  # "Name" -> "name"
 
 
 def _rdns_into(line: str, fields: dict[str, str]) -> None:

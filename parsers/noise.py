@@ -1,8 +1,9 @@
 """Noise of a live session in captured device output: command echoes and prompts (also
 repeated ones), syslog and debug lines interleaved with the output, `terminal exec prompt
 timestamp` banners, `--More--` remnants, CR line ends and non-breaking spaces (copied from
-web pages). The parsers call `is_noise` only for lines they could not place, so ordinary
-lines never pay for these regexes."""
+web pages). The certificates and running-config parsers call `is_noise` only for lines they
+could not place, so ordinary lines never pay for these regexes; `device_lines` (the input of
+the TTP-based parsers, whose outputs are short) filters every line."""
 
 from __future__ import annotations
 
