@@ -4,14 +4,17 @@ and every timer kind of the behaviour notes keeps its section, kind and target."
 
 from __future__ import annotations
 
+import typing
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 from parse_support import REAL, fixture_ids, read
+from pydantic import BaseModel
 
 from iospki.models import TimersOutput
 from iospki.parsers import ParseError, parse
+from iospki.parsers import base as parser_base
 
 # fixture folder -> the command whose output it holds (every folder of a command issue 2 lists)
 COMMANDS = {
@@ -186,3 +189,28 @@ def test_command_forms(command: str, parser: str) -> None:
     from iospki.parsers.base import lookup
 
     assert lookup(command).__name__ == parser
+
+
+def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """The model and the models of its list/optional fields, recursively."""
+    found = [model]
+    for field in model.model_fields.values():
+        for arg in typing.get_args(field.annotation) or (field.annotation,):
+            for inner in typing.get_args(arg) or (arg,):
+                if isinstance(inner, type) and issubclass(inner, BaseModel) and inner not in found:
+                    found += _models(inner)
+    return found
+
+
+def test_readme_documents_every_json_name() -> None:
+    """Other tools read this JSON: every field of every parser's model is named in the README."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    start = readme.index("## Parsing device output")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    missing = set()
+    for func in set(parser_base._REGISTRY.values()):
+        for model in _models(typing.get_type_hints(func)["return"]):
+            missing |= {
+                f"{model.__name__}.{name}" for name in model.model_fields if f'"{name}"' not in section
+            }
+    assert not missing, sorted(missing)
