@@ -214,6 +214,10 @@ def test_scep_probe_against_the_lab_ca(lab: LabHandle, cli: Cli) -> None:
     fp = re.search(r"CA cert fingerprint:\s*([0-9A-F ]+)", device(lab, "ca1", "show crypto pki server LABCA"))
     assert fp and res["ca_certs"][0]["md5"] == fp.group(1).replace(" ", "")
     assert res["next_ca_certs"] == [] and res["next_ca_error"]
+    # without a URL: the inventory's CA servers (here selected by --limit)
+    rc, out = cli("scep", "probe", *inv(lab), "--limit", "ca1,r1", "--json")
+    assert rc == 0, out
+    assert list(json.loads(out)) == ["ca1 (LABCA)"]
 
 
 def test_rollover_and_cancel(lab: LabHandle, cli: Cli) -> None:

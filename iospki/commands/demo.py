@@ -61,13 +61,16 @@ def demo(
         "731d", "--advance", help="how far to move the lab clock (through rollover day)"
     ),
     keep_lab: bool = typer.Option(False, "--keep-lab", help="leave the lab running at the end"),
+    limit: str = typer.Option(
+        None, "--limit", "-l", help="run the steps on these hosts only (the lab starts them all)"
+    ),
 ) -> None:
     """Fresh lab: deploy, collect, status, rollover, advance the clock through rollover day, collect, verify."""
     inv = (inventory or DEFAULT_INVENTORY).resolve()
     out = (output or Path("out") / f"demo-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix="iospki-demo-lab-"))
-    inv_args = ["--inventory", str(inv)]
+    inv_args = ["--inventory", str(inv), *(["--limit", limit] if limit else [])]
     failures: list[str] = []
     started = False
     try:
