@@ -44,6 +44,10 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     c3["hostname"] = hosts["c2"]["hostname"].rsplit(".", 1)[0] + ".13"
     hosts["c3"] = c3
     (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
+    # a dropped session is only noticed when a read times out: keep that wait short here (lab answers in ms)
+    defaults = yaml.safe_load((inv / "defaults.yaml").read_text())
+    defaults["connection_options"]["netmiko"]["extras"]["read_timeout_override"] = 15
+    (inv / "defaults.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
     handle = Lab(inv, base / "state").up()
     try:
         yield handle
@@ -216,32 +220,32 @@ def test_truncated_output_is_a_per_host_error_not_a_crash(lab: Lab, work: Path) 
     full = store.read_output(work / "drop-2", "c2", "show crypto pki certificates") or ""
     assert text and len(text) < len(full) * 0.75, "the output really was cut"
     rc, out = iospki("audit", "--offline", str(out_dir), "--format", "json")
-    assert rc in (0, 1), out  # findings, never a crash or a usage error
+    assert rc in (1, 3), out  # findings / failed hosts: never a crash (exit 1 with a traceback) or usage error
     report = json.loads(out[out.index("{") :])
-    hosts = {h["host"] if isinstance(h, dict) else h for h in report.get("hosts", [])}
-    assert {"c1", "c3", "ca1"} <= hosts or not hosts
-    c2 = [f for f in report["findings"] if f["host"] == "c2"]
-    print(json.dumps(c2, indent=1))
-    assert c2, "the truncated host is reported, not silently empty"
+    parse_errors = [f for f in report["findings"] if f["rule"] == "parse-error"]
+    assert parse_errors and {f["host"] for f in parse_errors} == {"c2"}, parse_errors
+    assert all(f["target"] and f["target"] in f["message"] for f in parse_errors)  # names the command
+    # the other hosts were audited as usual
+    assert {f["host"] for f in report["findings"]} - {"c2"} <= {"c1", "c3", "ca1"}
 
 
 def test_ctrl_c_during_collect_leaves_whole_files_and_a_rerun_completes(lab: Lab, work: Path) -> None:
     out_dir = work / "collect-interrupted"
-    lab.fault("c3", "slow")
     cmd = [sys.executable, "-c", "from iospki.cli import main; main()", "collect"]
     cmd += ["--inventory", str(lab.inventory), "--output", str(out_dir), "--no-facts"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not list(out_dir.rglob("*.txt")):
-            time.sleep(0.1)
-        time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)  # Ctrl-C while outputs are being written
         proc.communicate(timeout=120)
     finally:
-        lab.fault("c3", "slow", on=False)
+        if proc.poll() is None:
+            proc.kill()
     stored = [p for p in out_dir.rglob("*") if p.is_file()]
     assert stored, "something was stored before the interrupt"
+    assert store.read_meta(out_dir) is None, "interrupted half-way: the collection is not marked complete"
     for p in stored:
         assert not p.name.startswith(".tmp-"), f"temporary file left under a final name: {p}"
         if p.suffix == ".json":
