@@ -237,6 +237,16 @@ class Device:
         self._http_handler = handler
 
     @property
+    def vty_lines(self) -> int:
+        """Concurrent SSH sessions allowed: up to the highest line of the `line vty A [B]` blocks (0 4 = 5)."""
+        top = -1
+        for node in self.running.find_all("line vty"):
+            nums = [int(w) for w in node.words[2:4] if w.isdigit()]
+            if nums:
+                top = max(top, *nums)
+        return top + 1 if top >= 0 else 5
+
+    @property
     def http_port(self) -> int:
         v = self.running.value("ip http port")
         try:

@@ -107,6 +107,12 @@ async def _shell(device: Device, process: asyncssh.SSHServerProcess[str]) -> Non
         process.stderr.write("exec requests are not supported\r\n")
         process.exit(1)
         return
+    if len(device.sessions) >= device.vty_lines:  # IOS: no free vty line, the connection is refused
+        process.stdout.write("\r\n% All vty lines are in use\r\n")
+        process.exit(1)
+        if conn is not None:
+            conn.close()
+        return
     session = CliSession(device, process.stdout, user, peer, privilege)
     used = {s.line_name for s in device.sessions}
     session.line_name = next(f"vty{i}" for i in range(len(used) + 1) if f"vty{i}" not in used)

@@ -244,3 +244,18 @@ def test_chunked_output_fault_streams_like_a_device(lab: LabHandle) -> None:
     strip = [ln for ln in whole.splitlines() if not ln.startswith("! Last configuration")]
     assert [ln for ln in streamed.splitlines() if not ln.startswith("! Last configuration")] == strip
     assert "r5 uptime is" in ver and ver.rstrip().endswith("Configuration register is 0x2102")
+
+
+def test_vty_lines_limit_concurrent_sessions(make_lab: MakeLab) -> None:
+    lab = make_lab(hosts=[("v1", "csr1k")], plugins="")
+    h = lab.hosts["v1"]
+    with ConnectHandler(**h.netmiko()) as c:
+        c.send_config_set(["no line vty 0 4", "line vty 0 1", "login local"])  # two vty lines
+        with ConnectHandler(**h.netmiko()) as c2:
+            assert "v1 uptime" in c2.send_command("show version")
+            with pytest.raises(Exception):  # noqa: B017 - the third session is refused
+                ConnectHandler(**h.netmiko(conn_timeout=5, auth_timeout=5, banner_timeout=5))
+            assert len(c.send_command("show users").splitlines()) == 3
+        c.send_config_set(["line vty 0 4"])
+    with ConnectHandler(**h.netmiko()) as c, ConnectHandler(**h.netmiko()) as c2, ConnectHandler(**h.netmiko()) as c3:
+        assert all("uptime" in x.send_command("show version") for x in (c, c2, c3))

@@ -65,7 +65,10 @@ def clock(
 @app.command()
 def fault(
     host: str = typer.Argument(...),
-    kind: str = typer.Argument(..., help="ntp-unreachable | down | bad-password | drop-session | slow"),
+    kind: str = typer.Argument(
+        ...,
+        help="ntp-unreachable | down | bad-password | drop-session | slow | drop-config | truncate-output | chunked",
+    ),
     onoff: str = typer.Argument(..., help="on | off"),
     state: Path = StateOpt,
 ) -> None:
