@@ -382,13 +382,12 @@ def server(view: View, name: str | None = None) -> str:
         serving, reason = cs.status()
         out.append(f"Certificate Server {cs.name}:")
         out.append(f"    Status: {reason}")
-        if cs.ca_cert is None:
-            out.append("    State: storage not accessible" if not cs.cfg.shutdown else "    State: disabled")
-        else:
-            out.append(
-                f"    State: {'enabled' if serving else ('check failed' if not cs.cfg.shutdown else 'disabled')}"
-            )
+        state = "enabled" if serving else ("check failed" if cs.enabled else "disabled")
+        out.append(f"    State: {state}")
+        if cs.enabled:
             out.append('    Server\'s configuration is locked  (enter "shut" to unlock it)')
+        else:
+            out.append('    Server\'s configuration is unlocked  (enter "no shut" to lock it)')
         out.append(f"    Issuer name: {cs.cfg.issuer}")
         if cs.ca_cert is not None:
             out.append(f"    CA cert fingerprint: {fingerprint_md5(cs.ca_cert)} ")
