@@ -156,6 +156,30 @@ def test_ca_clock_not_authoritative_stops_enrollment(lab: Lab, work: Path) -> No
     assert serials(lab, "c3")
 
 
+def test_rollover_stops_while_the_ca_clock_is_not_authoritative_or_its_http_is_down(lab: Lab) -> None:
+    before = {h: serials(lab, h) for h in ("c1", "c2", "c3")}
+    server_before = lab.device("ca1", "show crypto pki server")
+    lab.fault("ca1", "ntp-unreachable")
+    try:
+        rc, out = iospki("rollover", "ca1", "--yes", "--json", "--inventory", str(lab.inventory))
+    finally:
+        lab.fault("ca1", "ntp-unreachable", on=False)
+    assert rc == 1, out
+    assert "clock" in out.lower() and "not authoritative" in out, out
+    lab.configure("ca1", ["no ip http server"])
+    try:
+        rc, out = iospki("rollover", "ca1", "--yes", "--json", "--inventory", str(lab.inventory))
+    finally:
+        lab.configure("ca1", ["ip http server"])
+    assert rc == 1, out
+    assert "HTTP" in out or "http" in out, out
+    # nothing happened on any device: no rollover CA or key, every client keeps its certificate
+    server = lab.device("ca1", "show crypto pki server")
+    assert server == server_before and "Rollover status" not in server
+    assert "Key name: VALCA#" not in lab.device("ca1", "show crypto key mypubkey rsa")
+    assert {h: serials(lab, h) for h in ("c1", "c2", "c3")} == before
+
+
 def test_collect_survives_down_refused_password_and_slow_routers(lab: Lab, work: Path) -> None:
     before = {h: serials(lab, h) for h in ("c1", "c2", "c3")}
     lab.fault("c1", "down")
