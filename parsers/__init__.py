@@ -41,4 +41,10 @@ def parse(command: str, text: str, platform: str | None = None) -> BaseModel:
     func = lookup(command)
     if platform not in PLATFORMS:
         raise ParseError(command, f"unknown platform {platform!r} (ios or iosxe)")
-    return func(text, platform)
+    try:
+        return func(text, platform)
+    except ParseError as exc:
+        if exc.command == command:
+            raise
+        # name the command as the caller gave it (the parser knows only its generic form)
+        raise ParseError(command, exc.reason, exc.line, exc.lineno) from None

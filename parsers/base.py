@@ -19,6 +19,7 @@ class ParseError(ValueError):
 
     def __init__(self, command: str, message: str, line: str | None = None, lineno: int | None = None):
         self.command = command
+        self.reason = message
         self.line = line
         self.lineno = lineno
         where = f" at line {lineno}: {line.strip()[:120]!r}" if line is not None else ""

@@ -47,6 +47,10 @@ def _key_size_from_der(hexdata: str) -> int | None:
 def _finish(cur: dict[str, Any], line: str, no: int) -> KeyPair:
     if "name" not in cur:
         raise ParseError(COMMAND, "key block without 'Key name:'", line, no)
+    if "type" not in cur:  # IOS prints 'Key type:' right after the name of every key
+        raise ParseError(
+            COMMAND, f"key {cur['name']!r} has no 'Key type:' line (truncated output?)", line, no
+        )
     data = "".join(cur.get("data", [])).upper() or None
     size = cur.get("bits")
     if data:

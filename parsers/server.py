@@ -119,6 +119,10 @@ def parse_server(text: str, platform: str | None = None) -> ServersOutput:
         raise ParseError(SERVER, f"placed {len(raw_servers)} of {len(names)} servers")
     for block, start, rec in zip(blocks, starts, raw_servers, strict=True):
         verify_landed(SERVER, block, _SERVER_RULES, rec, start)
+        if sum(1 for ln in block if ln.strip()) < 2:  # every server prints lines under its name
+            raise ParseError(
+                SERVER, f"server {rec['name']!r} has no lines (truncated output?)", block[0], start
+            )
     servers: list[CAServer] = []
     for s in raw_servers:
         t = _Times(SERVER)
@@ -245,6 +249,9 @@ _CRL_RULES = tuple(
 )
 
 
+_CRL_REQUIRED = (("issuer", "Issuer"), ("this_update", "This Update"), ("next_update", "Next Update"))
+
+
 @register(r"(?:show|sh) crypto pki server \S+ crl")
 def parse_server_crl(text: str, platform: str | None = None) -> Crl:
     lines = device_lines(text)
@@ -261,6 +268,9 @@ def parse_server_crl(text: str, platform: str | None = None) -> Crl:
         raise ParseError(CRL, "no CRL block found", lines[0], 1)
     c = crls[0]
     verify_landed(CRL, lines, _CRL_RULES, c)
+    missing = [label for key, label in _CRL_REQUIRED if not c.get(key)]
+    if missing:  # every CRL prints these: a header alone is a cut-off output, not an empty CRL
+        raise ParseError(CRL, f"CRL without {', '.join(missing)} (truncated output?)", lines[-1], len(lines))
     t = _Times(CRL)
     revoked = [
         RevokedEntry(serial=r["serial"].upper(), revoked_at=t(r.get("revoked_at")))

@@ -78,6 +78,8 @@ def parse_timers(text: str, platform: str | None = None) -> TimersOutput:
         items = sec.get("timers", [])
         if isinstance(items, dict):
             items = [items]
+        if not items:  # IOS prints a section only when it holds a timer
+            raise ParseError(COMMAND, f"section {sec['section']!r} without timers (truncated output?)")
         for it in items:
             kind, target = split_label(it["label"])
             try:

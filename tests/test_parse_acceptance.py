@@ -214,3 +214,23 @@ def test_readme_documents_every_json_name() -> None:
                 f"{model.__name__}.{name}" for name in model.model_fields if f'"{name}"' not in section
             }
     assert not missing, sorted(missing)
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "needle"),
+    [
+        ("show crypto pki server", "R1#show crypto pki server\nCertificate Server CA:\nR1#", "no lines"),
+        ("show crypto key mypubkey rsa", "Key name: a\n", "no 'Key type:' line"),
+        ("show crypto pki timers", "PKI Timers\n|  48.241\n", "without timers"),
+        (
+            "show crypto pki server ROOT crl",
+            "Certificate Revocation List:\n    Issuer: cn=R\n",
+            "This Update",
+        ),
+        ("show crypto pki crls", "CRL Issuer Name:\n", "output ends"),
+    ],
+)
+def test_a_cut_off_output_is_an_error_not_an_empty_model(command: str, text: str, needle: str) -> None:
+    with pytest.raises(ParseError, match=needle) as exc:
+        parse(command, text)
+    assert exc.value.command == command  # named as the caller gave it, e.g. with the server name
