@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 @dataclass
@@ -146,7 +147,11 @@ _ORDER = [
 
 
 def _rank(node: ConfigNode) -> int:
-    low = node.line.lower()
+    return _rank_line(node.line.lower())
+
+
+@lru_cache(maxsize=8192)
+def _rank_line(low: str) -> int:
     best = -1
     best_len = -1
     for i, key in enumerate(_ORDER):

@@ -123,9 +123,8 @@ class ConfigEngine:
         first_failure: Outcome | None = None
         for depth in range(len(self.stack) - 1, -1, -1):
             frame = self.stack[depth]
-            commands = reg.config_commands.get(frame.mode, [])
-            if depth < len(self.stack) - 1 and indent != 0:
-                commands = [c for c in commands if not c.fallback]
+            nofallback = depth < len(self.stack) - 1 and indent != 0
+            commands = reg.view("config-nofallback" if nofallback else "config", frame.mode)
             outcome = resolve(commands, body)
             if outcome.kind == "ok" and depth > 0 and indent is None:
                 outcome = self._prefer_exact_parent(outcome, body, depth)
@@ -164,7 +163,7 @@ class ConfigEngine:
             return outcome
         reg = self.device.lab.registry
         for up in range(depth - 1, -1, -1):
-            commands = [c for c in reg.config_commands.get(self.stack[up].mode, []) if not c.fallback]
+            commands = reg.view("config-nofallback", self.stack[up].mode)
             parent = resolve(commands, body)
             if (
                 parent.kind == "ok"

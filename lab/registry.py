@@ -103,12 +103,38 @@ def _is_rest(tok: str) -> bool:
     return tok == "..." or (tok.startswith("<") and tok.endswith("...>"))
 
 
+# id(list) -> (the list, its length, {first keyword: commands}, commands starting with an argument)
+_INDEX: dict[int, tuple[list[Command], int, dict[str, list[Command]], list[Command]]] = {}
+
+
+def indexed(commands: list[Command]) -> list[Command]:
+    """Register a long-lived command list for fast resolution by its first keyword."""
+    by_first: dict[str, list[Command]] = {}
+    wild: list[Command] = []
+    for c in commands:
+        if not c.tokens:
+            continue
+        if c.tokens[0][0] in "<.":
+            wild.append(c)
+        else:
+            by_first.setdefault(c.tokens[0], []).append(c)
+    _INDEX[id(commands)] = (commands, len(commands), by_first, wild)
+    return commands
+
+
 def resolve(commands: list[Command], words: list[str]) -> Outcome:
     """Resolve typed words against commands the IOS way (prefix keywords, keyword beats argument)."""
     if not words:
         return Outcome("empty")
     first = words[0].lower()
-    cands = [c for c in commands if c.tokens and (c.tokens[0].startswith(first) or c.tokens[0][0] in "<.")]
+    index = _INDEX.get(id(commands))
+    if index is not None and index[0] is commands and index[1] == len(commands):
+        cands = list(index[3])
+        for key, group in index[2].items():
+            if key.startswith(first):
+                cands.extend(group)
+    else:
+        cands = [c for c in commands if c.tokens and (c.tokens[0].startswith(first) or c.tokens[0][0] in "<.")]
     for i, w in enumerate(words):
         lw = w.lower()
         kw_hits: dict[str, bool] = {}
@@ -201,11 +227,30 @@ class Registry:
         self.device_stop_hooks: list[DeviceHook] = []
         self.authoritative_hooks: list[DeviceHook] = []
         self._order = itertools.count()
+        self._views: dict[tuple[str, str], list[Command]] = {}
+
+    def view(self, kind: str, mode: str = "config") -> list[Command]:
+        """Cached, indexed command lists: kind exec (privileged), exec-user, config (all), config-nofallback."""
+        key = (kind, mode)
+        cached = self._views.get(key)
+        if cached is not None:
+            return cached
+        if kind == "exec":
+            cmds = list(self.exec_commands)
+        elif kind == "exec-user":
+            cmds = [c for c in self.exec_commands if not c.privileged]
+        elif kind == "config":
+            cmds = list(self.config_commands.get(mode, []))
+        else:
+            cmds = [c for c in self.config_commands.get(mode, []) if not c.fallback]
+        self._views[key] = indexed(cmds)
+        return cmds
 
     def exec(
         self, pattern: str, handler: ExecHandler, *, privileged: bool = True, hidden: bool = False
     ) -> None:
         """Register an exec-mode command. privileged=False makes it available at `R1>` too."""
+        self._views.clear()
         for toks in expand(pattern):
             self.exec_commands.append(
                 Command(pattern, toks, handler, privileged=privileged, hidden=hidden, order=next(self._order))
@@ -231,6 +276,7 @@ class Registry:
             self.mode(mode)
         if submode is not None and submode not in self.modes:
             self.mode(submode)
+        self._views.clear()
         for toks in expand(pattern):
             self.config_commands.setdefault(mode, []).append(
                 Command(

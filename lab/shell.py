@@ -268,7 +268,7 @@ class CliSession:
         if not words:
             return True
         reg = self.device.lab.registry
-        commands = [c for c in reg.exec_commands if self.privilege >= 15 or not c.privileged]
+        commands = reg.view("exec" if self.privilege >= 15 else "exec-user")
         outcome = resolve(commands, words)
         if outcome.kind != "ok":
             offset = len(self.prompt) + (3 if from_config else 0)
