@@ -41,7 +41,7 @@ def _common_port(addresses: list[str]) -> int:
     raise RuntimeError("no common free port on the lab addresses")
 
 
-def write_inventory(directory: Path, clients: int, overlap: int = 90) -> None:
+def write_inventory(directory: Path, clients: int, overlap: int = 90, fast_cli: bool = True) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     rnd = random.Random(os.getpid())
     a, b = 100 + rnd.randrange(150), rnd.randrange(1, 200)
@@ -82,6 +82,8 @@ def write_inventory(directory: Path, clients: int, overlap: int = 90) -> None:
         shutil.copy(src / f, directory / f)
     defaults = yaml.safe_load((directory / "defaults.yaml").read_text())
     defaults["port"] = _common_port(list(addrs.values()))
+    if fast_cli:  # netmiko's fast_cli: no fixed sleeps around each command (the lab answers in milliseconds)
+        defaults["connection_options"]["netmiko"]["extras"]["fast_cli"] = True
     (directory / "defaults.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
     (directory / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
 
@@ -90,10 +92,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--keep", type=Path, help="keep inventory and outputs here")
+    ap.add_argument("--slow-cli", action="store_true", help="netmiko fast_cli off (as the built-in inventory)")
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="iospki-bench-validate-"))
     inv, out = work / "inventory", work / "out"
-    write_inventory(inv, args.clients)
+    write_inventory(inv, args.clients, fast_cli=not args.slow_cli)
     cmd = [sys.executable, "-c", "from iospki.cli import main; main()", "lab", "validate"]
     cmd += ["--inventory", str(inv), "--output", str(out)]
     t0 = time.monotonic()
@@ -110,7 +113,8 @@ def main() -> int:
 
         s, u = (datetime.fromisoformat(res[k].rstrip("Z")) for k in ("start", "until"))
         lab_days = f"{(u - s).total_seconds() / 86400:.0f}"
-    print(f"hosts                 {len(res['hosts'])} (1 CA + {args.clients} clients)")
+    print(f"hosts                 {len(res['hosts'])} (1 CA + {args.clients} clients), "
+          f"netmiko fast_cli {'off' if args.slow_cli else 'on'}")
     print(f"lab days covered      {lab_days}")
     print(f"checkpoints           {len(res['checkpoints'])}")
     print(f"events confirmed      {len(res['events_confirmed'])}")
