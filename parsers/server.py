@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
 
 from iospki.models import (
     CAServer,
@@ -29,7 +28,7 @@ from .lines import (
     stripped_text,
     verify_landed,
 )
-from .ttp_runner import run_template
+from .ttp_runner import as_list, run_template
 
 SERVER = "show crypto pki server"
 REQUESTS = "show crypto pki server requests"
@@ -65,12 +64,6 @@ _SERVER_RULES = compile_rules(
     (rf"Autorollover timer: {_T}", ("autorollover_at",)),
 )
 _SERVER_GRAMMAR = tuple(rx for rx, _ in _SERVER_RULES)
-
-
-def _list(val: Any) -> list[dict[str, Any]]:
-    if val is None:
-        return []
-    return [val] if isinstance(val, dict) else [v for v in val if isinstance(v, dict)]
 
 
 def _fp(val: str | None) -> str | None:
@@ -114,7 +107,7 @@ def parse_server(text: str, platform: str | None = None) -> ServersOutput:
             starts.append(no)
         if blocks:
             blocks[-1].append(ln)
-    raw_servers = _list(raw.get("servers"))
+    raw_servers = as_list(raw.get("servers"))
     if [s.get("name") for s in raw_servers] != names:
         raise ParseError(SERVER, f"placed {len(raw_servers)} of {len(names)} servers")
     for block, start, rec in zip(blocks, starts, raw_servers, strict=True):
@@ -180,11 +173,11 @@ def parse_requests(text: str, platform: str | None = None) -> RequestsOutput:
         raise ParseError(REQUESTS, "no request table header found", lines[0], 1)
     raw = run_template("server_requests", stripped_text(lines))
     reqs: list[EnrollmentRequest] = []
-    for table in _list(raw.get("tables")):
+    for table in as_list(raw.get("tables")):
         section = _SECTION.get(table["table"].split(" certificate")[0].lower())
         if section is None:
             raise ParseError(REQUESTS, "unknown request table", table["table"])
-        for row in _list(table.get("rows")):
+        for row in as_list(table.get("rows")):
             reqs.append(
                 EnrollmentRequest(
                     section=section,
@@ -214,7 +207,7 @@ def parse_issued(text: str, platform: str | None = None) -> IssuedCertificatesOu
     expected = sum(1 for ln in lines if re.fullmatch(_ISSUED_ROW, ln.strip()))
     raw = run_template("server_certificates", stripped_text(lines))
     certs: list[IssuedCertificate] = []
-    for row in _list(raw.get("rows")):
+    for row in as_list(raw.get("rows")):
         t = _Times(ISSUED)
         certs.append(
             IssuedCertificate(
@@ -263,7 +256,7 @@ def parse_server_crl(text: str, platform: str | None = None) -> Crl:
         )
     serials = sum(1 for ln in lines if _CRL_GRAMMAR[6].fullmatch(ln.strip()))
     raw = run_template("server_crl", stripped_text(lines))
-    crls = _list(raw.get("crl"))
+    crls = as_list(raw.get("crl"))
     if len(crls) != 1:
         raise ParseError(CRL, "no CRL block found", lines[0], 1)
     c = crls[0]
@@ -274,7 +267,7 @@ def parse_server_crl(text: str, platform: str | None = None) -> Crl:
     t = _Times(CRL)
     revoked = [
         RevokedEntry(serial=r["serial"].upper(), revoked_at=t(r.get("revoked_at")))
-        for r in _list(c.get("revoked"))
+        for r in as_list(c.get("revoked"))
     ]
     if len(revoked) != serials:
         raise ParseError(CRL, f"placed {len(revoked)} of {serials} revoked entries")

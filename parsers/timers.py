@@ -11,7 +11,7 @@ from iospki.models import Timer, TimersOutput
 from .base import ParseError, register
 from .ios_time import TimeFormatError, parse_countdown, parse_iso_utc
 from .lines import check_placed, compile_all, device_lines, is_empty, stripped_text
-from .ttp_runner import run_template
+from .ttp_runner import as_list, run_template
 
 COMMAND = "show crypto pki timers"
 _CD = r"(?:\d+d\s*)?(?:\d+:)*\d+(?:\.\d+)?"
@@ -70,14 +70,10 @@ def parse_timers(text: str, platform: str | None = None) -> TimersOutput:
     if not GRAMMAR[0].fullmatch(first.strip()):
         raise ParseError(COMMAND, "output does not start with a timer section header", first, 1)
     raw: dict[str, Any] = run_template("timers", stripped_text(lines))
-    sections = raw.get("sections", [])
-    if isinstance(sections, dict):
-        sections = [sections]
+    sections = as_list(raw.get("sections"))
     timers: list[Timer] = []
     for sec in sections:
-        items = sec.get("timers", [])
-        if isinstance(items, dict):
-            items = [items]
+        items = as_list(sec.get("timers"))
         if not items:  # IOS prints a section only when it holds a timer
             raise ParseError(COMMAND, f"section {sec['section']!r} without timers (truncated output?)")
         for it in items:

@@ -35,3 +35,14 @@ def run_template(name: str, text: str) -> dict[str, Any]:
     except (IndexError, KeyError, TypeError):
         return {}
     return first if isinstance(first, dict) else {"_items": first}
+
+
+def as_list(val: Any) -> list[dict[str, Any]]:
+    """A TTP group result as a list: TTP gives a dict for one match and a list for several.
+
+    >>> as_list(None), as_list({"a": 1}), as_list([{"a": 1}, "x", {"b": 2}])
+    ([], [{'a': 1}], [{'a': 1}, {'b': 2}])
+    """
+    if val is None:
+        return []
+    return [val] if isinstance(val, dict) else [v for v in val if isinstance(v, dict)]
