@@ -25,6 +25,12 @@ log = logging.getLogger("iospki.lab.engine")
 INVALID = "% Invalid input detected at '^' marker."
 
 
+def redact(line: str) -> str:
+    """A command for the lab log: its first words only, since later words may be passwords."""
+    words = line.split()
+    return " ".join(words[:3]) + (" ..." if len(words) > 3 else "")
+
+
 def word_columns(line: str) -> list[int]:
     cols: list[int] = []
     prev_space = True
@@ -205,7 +211,7 @@ class ConfigEngine:
             return "error"
         except Exception:
             self.errors += 1
-            log.exception("%s: config handler failed for %r", self.device.name, stripped)
+            log.exception("%s: config handler failed for %r", self.device.name, redact(stripped))
             self.term.write("% Internal error while processing the command\n")
             return "error"
         self.applied += 1

@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from iospki.lab.context import CommandError, ExecContext
-from iospki.lab.engine import ConfigEngine, error_text
+from iospki.lab.engine import ConfigEngine, error_text, redact
 from iospki.lab.registry import resolve
 
 if TYPE_CHECKING:
@@ -205,7 +205,7 @@ class CliSession:
                 except SessionClosed:
                     raise
                 except Exception:  # one command's bug never kills the session or the lab
-                    log.exception("%s: command %r failed", self.device.name, line)
+                    log.exception("%s: command %r failed", self.device.name, redact(line))
                     self.write("% Internal error\n\n")
                     keep = True
                 if not keep:

@@ -103,11 +103,15 @@ def install(lab: Lab, rec: Recorder) -> None:
     def crash_cmd(ctx: ExecContext, m: Match) -> str:
         raise RuntimeError("plugin bug")
 
+    def crash_cfg(ctx: ConfigContext, m: Match) -> None:
+        raise RuntimeError("plugin bug in config")
+
     def crash_timer(ctx: ExecContext, m: Match) -> str:
         ctx.device.schedule(ctx.device.now(), lambda: 1 / 0, "CRASH")
         return "armed"
 
-    reg.exec("demo crash", crash_cmd)
+    reg.exec("demo crash ...", crash_cmd)
+    reg.config("demo crash <secret...>", crash_cfg)
     reg.exec("demo crashtimer", crash_timer)
     reg.exec("demo ask <name>", ask_cmd)
     reg.exec("demo timers", timers_cmd)
@@ -233,11 +237,13 @@ def test_http_listener_follows_config(plab: tuple[ThreadLab, Recorder, dict[str,
 
 
 def test_plugin_exceptions_never_kill_session_or_lab(
-    plab: tuple[ThreadLab, Recorder, dict[str, Any]],
+    plab: tuple[ThreadLab, Recorder, dict[str, Any]], caplog: pytest.LogCaptureFixture
 ) -> None:
     tl, rec, hosts = plab
     with ConnectHandler(**hosts["p2"].netmiko()) as c:
-        assert "% Internal error" in c.send_command("demo crash")
+        assert "% Internal error" in c.send_command("demo crash with password Hunter2Secret")
+        out = c.send_config_set(["demo crash password Hunter2Secret"])
+        assert "% Internal error" in out
         assert c.send_command("demo crashtimer").strip() == "armed"
         deadline = time.monotonic() + 5
         while tl.lab.clock.errors == 0 and time.monotonic() < deadline:
@@ -247,3 +253,4 @@ def test_plugin_exceptions_never_kill_session_or_lab(
             "show logging | include LAB"
         )
         assert "p2 uptime is" in c.send_command("show version")
+    assert "Hunter2Secret" not in caplog.text and "plugin bug" in caplog.text  # logged, without the secret
