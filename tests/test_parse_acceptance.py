@@ -234,3 +234,12 @@ def test_a_cut_off_output_is_an_error_not_an_empty_model(command: str, text: str
     with pytest.raises(ParseError, match=needle) as exc:
         parse(command, text)
     assert exc.value.command == command  # named as the caller gave it, e.g. with the server name
+
+
+def test_running_config_survives_session_noise() -> None:
+    from test_parse_running_config import FULL
+
+    body = "\n".join(FULL.splitlines()[1:-1])  # without its own echo and prompt
+    noisy = _noisy("show running-config", body)
+    assert "\r\n" in noisy and "--More--" in noisy
+    assert parse("show running-config", noisy) == parse("show running-config", FULL)
