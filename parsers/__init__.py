@@ -1,8 +1,8 @@
 """TTP parsers for `show crypto pki ...` and friends.
 
-    >>> from iospki.parsers import parse
-    >>> parse("show clock", "*10:15:00.123 UTC Mon Mar 4 2024").authoritative
-    False
+>>> from iospki.parsers import parse
+>>> parse("show clock", "*10:15:00.123 UTC Mon Mar 4 2024").authoritative
+False
 """
 
 from __future__ import annotations
