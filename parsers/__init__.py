@@ -1,4 +1,5 @@
-"""TTP parsers for `show crypto pki ...` and friends.
+"""Parsers for `show crypto pki ...` and friends: TTP templates for the short outputs, a regex
+fast path plus line scanner for certificates, line parsers for the rest (README says why).
 
 >>> from iospki.parsers import parse
 >>> parse("show clock", "*10:15:00.123 UTC Mon Mar 4 2024").authoritative
