@@ -159,19 +159,15 @@ class Device:
 
     # -- configuration ---------------------------------------------------------------------------------------
     def running_text(self, header: bool = True) -> str:
-        body = render(self.running)
-        lines = [f"version {self._version_line()}", *body, "end"]
+        """The configuration as IOS prints it: comment header, `version`, body, `end`."""
+        lines: list[str] = []
         if self.last_change is not None:
-            lines[1:1] = [
-                "!",
-                f"! Last configuration change at {self.format_short(self.last_change)} by "
-                f"{self.last_change_user or 'console'}",
-            ]
+            who = self.last_change_user or "console"
+            lines.append(f"! Last configuration change at {self.format_short(self.last_change)} by {who}")
             if self.last_saved is not None:
-                lines[3:3] = [
-                    f"! NVRAM config last updated at {self.format_short(self.last_saved)} by "
-                    f"{self.last_change_user or 'console'}"
-                ]
+                lines.append(f"! NVRAM config last updated at {self.format_short(self.last_saved)} by {who}")
+            lines.append("!")
+        lines += [f"version {self._version_line()}", *render(self.running), "end"]
         text = "\n".join(lines) + "\n"
         if not header:
             return text
