@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -28,13 +28,13 @@ pytestmark = pytest.mark.lab
 SECRETS = ["lab-only-password", "lab-only-enable", LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD]
 
 
-def _start(kind: str, tmp: Path) -> tuple[subprocess.Popen[str], Path]:
-    """`iospki lab validate` as a user runs it, in a child process (both examples run side by side)."""
+def _start(kind: str, tmp: Path, *extra: str) -> tuple[subprocess.Popen[str], Path]:
+    """`iospki lab validate` as a user runs it, in a child process (the runs go side by side)."""
     inv = tmp / "inventory"
     relocate(EXAMPLES / f"validate-{kind}", inv)
     out = tmp / "out"
     cmd = [sys.executable, "-c", "from iospki.cli import main; main()", "lab", "validate"]
-    cmd += ["--inventory", str(inv), "--output", str(out)]
+    cmd += ["--inventory", str(inv), "--output", str(out), *extra]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True), out
 
 
@@ -44,6 +44,7 @@ Run = tuple[int, str, Path]
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     started = {k: _start(k, tmp_path_factory.mktemp(f"validate-{k}")) for k in ("pass", "fail")}
+    started["span"] = _start("fail", tmp_path_factory.mktemp("validate-span"), "--through", "100d", "--no-audit")
     done: dict[str, Run] = {}
     for k, (proc, out) in started.items():
         output, _ = proc.communicate(timeout=900)
@@ -133,6 +134,19 @@ def test_thirty_day_overlap_fails_naming_host_time_and_cause(failing: tuple[int,
     assert "FAILED" in summary and "| c2 | VALCA | identity |" in summary
     assert "FAIL c2 trustpoint VALCA" in output
     assert not _grep_secrets(out)
+
+
+def test_a_span_stops_the_clock_there(runs: dict[str, Run]) -> None:
+    rc, output, out = runs["span"]
+    # the failing topology looks fine for its first 100 days: the late client joined on day 73, nothing ends
+    assert rc == 0, output
+    result = json.loads((out / "result.json").read_text())
+    start = datetime.fromisoformat(result["start"].rstrip("Z"))
+    until = datetime.fromisoformat(result["until"].rstrip("Z"))
+    assert (until - start).days == 100
+    assert any("after deploy of c2" in c["reason"] for c in result["checkpoints"])
+    last = datetime.fromisoformat(result["checkpoints"][-1]["at"].rstrip("Z"))
+    assert until <= last < until + timedelta(hours=1)
 
 
 def test_bad_through_is_a_usage_error(tmp_path: Path) -> None:
