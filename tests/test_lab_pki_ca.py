@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
 from iospki.lab.pki.ca import CertificateServer, CsConfig, CsError, MemoryStorage
@@ -154,3 +154,31 @@ def test_bad_config_values_are_refused() -> None:
     assert cfg.grant == "manual"
     cfg.apply("lifetime crl 1 0")
     assert cfg.lifetime_crl == timedelta(hours=1)
+
+
+@pytest.mark.parametrize(("hash_name", "oid_name"), [("sha1", "sha1WithRSAEncryption"), ("md5", "md5WithRSAEncryption")])
+def test_legacy_hash_signs_ca_certificates_and_crl_with_it(hash_name: str, oid_name: str) -> None:
+    # IOS signs with MD5/SHA-1 when `hash md5|sha1` is configured; cryptography's builder refuses them.
+    cs, _, _, _ = make(["grant auto", f"hash {hash_name}"])
+    cs.no_shutdown("secret-pass", key_bits=1024)
+    ca = cs.ca_cert
+    assert ca is not None and cs.crl is not None
+    ident = cs.submit(csr(), "PKCSReq", "h0").cert
+    assert ident is not None
+    for obj in (ca, ident, cs.crl):
+        assert obj.signature_algorithm_oid._name == oid_name
+    pub = ca.public_key()
+    assert isinstance(pub, rsa.RSAPublicKey)
+    algo = ident.signature_hash_algorithm
+    assert algo is not None and algo.name == hash_name
+    pub.verify(ident.signature, ident.tbs_certificate_bytes, padding.PKCS1v15(), algo)
+    pub.verify(cs.crl.signature, cs.crl.tbs_certlist_bytes, padding.PKCS1v15(), algo)
+    # a renewal signed with that certificate is recognised as issued by this CA
+    renewed = cs.submit(csr(), "RenewalReq", "h1", signer=ident)
+    assert renewed.status == "SUCCESS" and renewed.cert is not None
+    # a certificate signed by another key under the same name is not
+    other = make(["grant auto", f"hash {hash_name}"])[0]
+    other.no_shutdown("x", key_bits=1024)
+    stranger = other.submit(csr(), "PKCSReq", "h2").cert
+    assert stranger is not None
+    assert cs.submit(csr(), "RenewalReq", "h3", signer=stranger).status == "FAILURE"

@@ -16,25 +16,19 @@ from typing import Any, Protocol
 
 from asn1crypto import x509 as ax509
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from iospki.lab.scep.messages import signed_by
+
 from .clock import Scheduler, utc
 from .keys import KeyPair, Keyring
+from .legacy_hash import HASH_NAMES, sign_certificate, sign_crl
 from .names import NameError_, name_from_dn, one_line
 from .timers import PkiTimers
 
 DAY = timedelta(days=1)
-# cryptography refuses MD5/SHA-1 signatures: `hash md5|sha1` is accepted but signs with SHA-256.
-HASHES: dict[str, Callable[[], hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
-    "md5": hashes.SHA256,
-    "sha1": hashes.SHA256,
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
 
 
 class Storage(Protocol):
@@ -163,7 +157,7 @@ class CsConfig:
         elif head == "hash":
             if neg:
                 self.hash = "sha256"
-            elif args and args[0] in HASHES:
+            elif args and args[0] in HASH_NAMES:
                 self.hash = args[0]
             else:
                 raise CsError("% Invalid input detected")
@@ -366,8 +360,6 @@ class CertificateServer:
         url = self.cfg.database_url
         return url + filename if url.endswith((":", "/")) else url + "/" + filename
 
-    def _hash(self) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512:
-        return HASHES[self.cfg.hash]()
 
     # ------------------------------------------------------------------ enable / shutdown
     def needs_passphrase(self) -> bool:
@@ -432,7 +424,7 @@ class CertificateServer:
     ) -> x509.Certificate:
         subject = self.ca_cert.subject if self.ca_cert is not None else name_from_dn(self.cfg.issuer)
         ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-        return (
+        builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(subject)
@@ -448,8 +440,8 @@ class CertificateServer:
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
             )
-            .sign(key, self._hash())
         )
+        return sign_certificate(builder, key, self.cfg.hash)
 
     def _next_serial(self) -> int:
         self.last_serial += 1
@@ -509,7 +501,7 @@ class CertificateServer:
         )
         if csr.san is not None:
             b = b.add_extension(csr.san, critical=False)
-        cert = b.sign(ca_key, self._hash())
+        cert = sign_certificate(b, ca_key, self.cfg.hash)
         self.certs[serial] = cert
         self.issued[serial] = Issued(serial, not_before, not_after, one_line(csr.subject), rollover)
         if self.cfg.database_level in ("names", "complete"):
@@ -553,11 +545,8 @@ class CertificateServer:
         for ca in (self.ca_cert, self.rollover_cert):
             if ca is None:
                 continue
-            try:
-                cert.verify_directly_issued_by(ca)
+            if signed_by(cert, ca):
                 return True
-            except (ValueError, TypeError, InvalidSignature):
-                continue
         return False
 
     # ------------------------------------------------------------------ enrollment (SCEP backend)
@@ -793,7 +782,7 @@ class CertificateServer:
             b = b.add_revoked_certificate(
                 x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(when).build()
             )
-        self.crl = b.sign(self.ca_key(), self._hash())
+        self.crl = sign_crl(b, self.ca_key(), self.cfg.hash)
         self.storage.write(self._path(self.name + ".crl"), self.crl.public_bytes(serialization.Encoding.DER))
         self.timers.arm("CS CRL UPDATE", now + self.cfg.lifetime_crl, self._issue_crl, "CS Timers")
 

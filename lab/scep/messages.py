@@ -126,6 +126,26 @@ def _hash_algorithm(name: str) -> hashes.HashAlgorithm:
         raise ScepError(f"unsupported digest algorithm {name!r}", FailInfo.BAD_ALG) from None
 
 
+def signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """True if ``issuer`` names and signed ``cert`` (RSA). Unlike cryptography's verify_directly_issued_by this
+    also accepts SHA-1 and MD5 signatures: an IOS CA with `hash sha1|md5` issues such certificates."""
+    if cert.issuer != issuer.subject:
+        return False
+    key = issuer.public_key()
+    algo = cert.signature_hash_algorithm
+    if not isinstance(key, rsa.RSAPublicKey) or algo is None:
+        try:
+            cert.verify_directly_issued_by(issuer)
+            return True
+        except (InvalidSignature, ValueError, TypeError):
+            return False
+    try:
+        key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algo)
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+
+
 def _digest(name: str, data: bytes) -> bytes:
     h = hashes.Hash(_hash_algorithm(name))
     h.update(data)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -38,6 +37,7 @@ from iospki.lab.scep.messages import (
     parse_pki_message,
     public_key_fingerprint,
     sign_data,
+    signed_by,
 )
 
 log = logging.getLogger("iospki.lab.scep")
@@ -383,8 +383,8 @@ class ScepServer:
         rollover: bool,
     ) -> EnrollmentDecision:
         csr = _load_csr(inner)
-        self_signed = _signed_by(signer, signer)
-        issued_by_ca = any(_signed_by(signer, c) for c, _ in self._ca_pairs()[:2])
+        self_signed = signed_by(signer, signer)
+        issued_by_ca = any(signed_by(signer, c) for c, _ in self._ca_pairs()[:2])
         if not self_signed:
             now = self.backend.now()
             if now < signer.not_valid_before_utc or now > signer.not_valid_after_utc:
@@ -494,15 +494,6 @@ def _load_csr(der: bytes) -> x509.CertificateSigningRequest:
     if not valid:
         raise ScepError("PKCS#10 request signature is invalid", FailInfo.BAD_MESSAGE_CHECK)
     return csr
-
-
-def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """True if ``issuer`` names and signed ``cert``."""
-    try:
-        cert.verify_directly_issued_by(issuer)
-        return True
-    except (InvalidSignature, ValueError, TypeError):
-        return False
 
 
 def _decode_message_param(value: str) -> bytes | None:
