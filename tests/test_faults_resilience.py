@@ -154,3 +154,62 @@ def test_at_most_n_hosts_at_once_from_the_environment(monkeypatch: pytest.Monkey
 
     nr.run(task=task)
     assert max(peak) == 2
+
+
+class _FakeConn:
+    """Stands in for a netmiko session whose SSH session drops during a config push."""
+
+    def __init__(self) -> None:
+        self.config_sends = 0
+        self.show_calls = 0
+        self.running = "hostname c1\n!\nend\n"
+
+    def check_enable_mode(self) -> bool:
+        return True
+
+    def send_command(self, command: str, read_timeout: float = 30.0) -> str:
+        self.show_calls += 1
+        if self.show_calls == 1:
+            raise OSError("Socket is closed")  # a read-only command: retried on a fresh session
+        return self.running
+
+    def send_config_set(self, lines: list[str], **kwargs: object) -> str:
+        self.config_sends += 1
+        raise OSError("Socket is closed")
+
+
+class _FakeHost:
+    name = "c1"
+
+    def __init__(self, conn: _FakeConn) -> None:
+        self.conn = conn
+        self.connections: dict[str, object] = {}
+        self.opened = 0
+
+    def get_connection(self, plugin: str, config: object) -> _FakeConn:
+        if plugin not in self.connections:
+            self.opened += 1
+            self.connections[plugin] = self.conn
+        return self.conn
+
+    def close_connection(self, plugin: str) -> None:
+        self.connections.pop(plugin, None)
+
+
+class _FakeTask:
+    def __init__(self, host: _FakeHost) -> None:
+        self.host = host
+        self.nornir = type("N", (), {"config": None})()
+
+
+def test_a_config_push_is_never_resent_but_reads_are_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    from iospki.tasks.push_config import push_config
+
+    monkeypatch.setattr(time, "sleep", lambda s: None)
+    conn = _FakeConn()
+    host = _FakeHost(conn)
+    with pytest.raises(OSError, match="Socket is closed"):
+        push_config(_FakeTask(host), ["ntp server 127.0.0.123"])  # type: ignore[arg-type]
+    assert conn.config_sends == 1  # sent once; the session dropped; not re-sent blindly
+    assert conn.show_calls == 2  # the read of the running config was retried after the drop
+    assert host.opened == 2  # on a fresh session
