@@ -9,6 +9,7 @@ import typer
 from nornir.core.task import Result, Task
 
 from iospki.inventory import pki_secrets
+from iospki.resilience import ca_slot
 from iospki.tasks import enroll_trustpoint, grant_requests, wait_certificate
 from iospki.tasks.connection import show
 
@@ -36,13 +37,18 @@ def _send(task: Task, ctx: Context, only: str | None) -> Result:
     for tp in ctx.intents[task.host.name].trustpoints:
         if only and tp.name != only:
             continue
-        r = task.run(
-            task=enroll_trustpoint,
-            trustpoint=tp.name,
-            challenge_password=secrets.challenge_password,
-            serial_number=tp.serial_number,
-            reenroll=True,
-        )
+        with ca_slot(tp.ca_server):  # a whole fleet renewing must not flood one CA: at most M at a time
+            r = task.run(
+                task=enroll_trustpoint,
+                trustpoint=tp.name,
+                challenge_password=secrets.challenge_password,
+                serial_number=tp.serial_number,
+                reenroll=True,
+            )
+            ca_intent = ctx.intents[tp.ca_server].ca_server if tp.ca_server in ctx.intents else None
+            if ca_intent is not None and ca_intent.grant == "auto":
+                # the SCEP exchange runs on the router after the dialog: keep the slot until it is done
+                task.run(task=wait_certificate, trustpoint=tp.name, not_serials=r.result["serials_before"])
         sent[tp.name] = r.result["serials_before"]
     return Result(host=task.host, result=sent, changed=bool(sent))
 
