@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -38,6 +39,7 @@ from typer import Exit as ClickExit
 from iospki import forecast as fcm
 from iospki import store
 from iospki.forecast import Event, Forecast, Validity
+from iospki.inventory import ENV_KNOWN_HOSTS
 from iospki.snapshot import HostState, load_collection
 from iospki.timers import parse_duration
 
@@ -109,6 +111,7 @@ class ValidationResult:
     history: dict[tuple[str, str], list[tuple[str, Validity]]] = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # wall seconds per phase (deploy, clock, collect, ...)
+    host_keys_checked: bool = False  # SSH host keys checked against the known_hosts file the lab wrote
     error: str | None = None  # the run itself broke (lab, deploy of every host)
 
     @property
@@ -124,6 +127,7 @@ class ValidationResult:
             "start": _iso(self.start) if self.start else None,
             "until": _iso(self.until) if self.until else None,
             "seconds": round(self.seconds, 1),
+            "host_keys_checked": self.host_keys_checked,
             "phases": {k: round(v, 1) for k, v in self.phases.items()},
             "hosts": self.hosts,
             "problems": [p.to_json() for p in self.problems],
@@ -433,7 +437,9 @@ class _Tracker:
         return sorted(self.done + list(self.open.values()), key=lambda p: (p.at, p.host, p.trustpoint or ""))
 
 
-def _deploy(inventory: Path, hosts: list[str], backup_dir: Path, secrets: list[str]) -> dict[str, str]:
+def _deploy(
+    inventory: Path, hosts: list[str], backup_dir: Path, secrets: list[str], env: dict[str, str] | None = None
+) -> dict[str, str]:
     """`iospki deploy --limit HOSTS` in a child process; returns failed host -> reason."""
     cmd = [
         sys.executable,
@@ -448,7 +454,7 @@ def _deploy(inventory: Path, hosts: list[str], backup_dir: Path, secrets: list[s
         str(backup_dir),
         "--json",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, env=env)
     failed: dict[str, str] = {}
     try:
         start = proc.stdout.index("[")
@@ -545,6 +551,21 @@ def validate(
     counter = 0
     try:
         lab.up(inventory, start)
+        # trust exactly the keys the lab wrote: every SSH session of the run checks the router's host key
+        known = state / "known_hosts"
+        deploy_env: dict[str, str] | None = None
+        if known.is_file():
+            deploy_env = {**os.environ, ENV_KNOWN_HOSTS: str(known)}
+            res.host_keys_checked = True
+            saved = os.environ.get(ENV_KNOWN_HOSTS)
+            os.environ[ENV_KNOWN_HOSTS] = str(known)
+            try:
+                ctx = open_inventory(str(inventory), None)
+            finally:
+                if saved is None:
+                    os.environ.pop(ENV_KNOWN_HOSTS, None)
+                else:
+                    os.environ[ENV_KNOWN_HOSTS] = saved
         begin = lab.now()
         res.start = begin
         deployed: set[str] = set()
@@ -608,7 +629,9 @@ def validate(
                 if at > now:
                     now = lab.set_clock(at)
                 t1 = time.monotonic()
-                failed = _deploy(inventory, hosts, output / "backups" / f"day{(at - begin).days}", ctx.secrets)
+                failed = _deploy(
+                    inventory, hosts, output / "backups" / f"day{(at - begin).days}", ctx.secrets, deploy_env
+                )
                 timed("deploy", t1)
                 for hn in hosts:
                     if hn in failed:
@@ -717,6 +740,7 @@ def markdown(res: ValidationResult) -> str:
         f"- lab time: {_iso(res.start) if res.start else '-'} to {_iso(res.until) if res.until else '-'}",
         f"- hosts: {len(res.hosts)}, client trustpoints: {sum(len(v) for v in res.trustpoints.values())}",
         f"- checkpoints: {len(res.checkpoints)}, forecast events confirmed on the devices: {len(res.events_seen)}",
+        f"- SSH host keys: {'checked against the known_hosts file the lab wrote' if res.host_keys_checked else 'not checked'}",
         f"- run time: {res.seconds:.1f} s ("
         + ", ".join(f"{k} {v:.1f} s" for k, v in sorted(res.phases.items()))
         + ")",

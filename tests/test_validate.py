@@ -89,6 +89,7 @@ def test_passing_topology_passes(passing: tuple[int, str, Path]) -> None:
     assert ("ca1", "identity") not in cases and ("ca1", "deploy") in cases
     result = json.loads((out / "result.json").read_text())
     assert result["passed"] is True and result["problems"] == []
+    assert result["host_keys_checked"] is True  # every SSH session verified the lab's host keys
     # the lab really went through the rollover: both clients got a shadow certificate and activated it
     seen = {(e["host"], e["event"]) for e in result["events_confirmed"]}
     for host in ("c1", "c2"):
