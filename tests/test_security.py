@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -173,6 +174,30 @@ def test_scep_refuses_bad_signatures_and_replayed_transaction_ids(lab: Lab) -> N
     # the CA issued exactly one certificate for these requests
     issued = lab.device("ca1", "show crypto pki server VALCA certificates")
     assert "sec-a.lab" in issued and "sec-b.lab" not in issued
+
+
+def test_scep_probe_pins_the_ca_and_checks_the_next_ca(lab: Lab) -> None:
+    url = f"http://{lab.hosts['ca1']['hostname']}:8080"
+    server = lab.device("ca1", "show crypto pki server")
+    fp = re.search(r"CA cert fingerprint: ([0-9A-F ]+)", server)
+    assert fp is not None
+    pinned = fp.group(1).replace(" ", "")
+    rc, out = iospki("scep", "probe", url, "--ca-fingerprint", pinned)
+    assert rc == 0, out
+    rc, out = iospki("scep", "probe", url, "--ca-fingerprint", "0123456789ABCDEF0123456789ABCDEF")
+    assert rc == 1 and "pinned fingerprint" in out, out  # another CA is never accepted blindly
+    # a rollover CA: GetNextCACert must be signed by the current CA key (it is) or carry the expected print
+    rc, out = iospki("rollover", "ca1", "--yes", "--inventory", str(lab.inventory))
+    assert rc == 0, out
+    rc, out = iospki("scep", "probe", url, "--ca-fingerprint", pinned, "--json")
+    assert rc == 0, out
+    data = json.loads(out[out.index("{") :])
+    assert data["next_ca_signature_ok"] is True and data["next_ca_certs"]
+    nxt = data["next_ca_certs"][0]["md5"]
+    rc, out = iospki("scep", "probe", url, "--next-fingerprint", nxt)
+    assert rc == 0, out
+    rc, out = iospki("scep", "probe", url, "--next-fingerprint", "AA" * 16)
+    assert rc == 1 and "GetNextCACert: not the expected fingerprint" in out, out
 
 
 def test_no_secret_reaches_any_output(lab: Lab, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ With a URL, that CA; without one, every CA server of the inventory that `--limit
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import typer
@@ -20,6 +21,7 @@ from .toolkit import (
     INVENTORY_OPT,
     LIMIT_OPT,
     console,
+    err_console,
     fail_usage,
     open_inventory,
     table,
@@ -56,6 +58,28 @@ def _rows(res: scep_probe.ProbeResult) -> list[list[str]]:
     return rows
 
 
+def _fp(text: str) -> str:
+    return re.sub(r"[^0-9A-F]", "", text.upper())
+
+
+def pin_problems(
+    res: scep_probe.ProbeResult, ca_fp: str | None, next_fp: str | None
+) -> tuple[list[str], bool]:
+    """Fingerprint pins: (problems, whether the next CA carries the expected fingerprint). A CA certificate
+    is never accepted blindly: with a pin, only that certificate is the CA."""
+    problems: list[str] = []
+    if ca_fp and res.ca_certs and not any(_fp(ca_fp) in (c.md5, c.sha1) for c in res.ca_certs):
+        got = ", ".join(f"MD5 {c.md5}" for c in res.ca_certs)
+        problems.append(f"GetCACert: no certificate has the pinned fingerprint {_fp(ca_fp)} (got {got})")
+    next_ok = False
+    if next_fp and res.next_ca_certs:
+        next_ok = any(_fp(next_fp) in (c.md5, c.sha1) for c in res.next_ca_certs)
+        if not next_ok:
+            got = ", ".join(f"MD5 {c.md5}" for c in res.next_ca_certs)
+            problems.append(f"GetNextCACert: not the expected fingerprint {_fp(next_fp)} (got {got})")
+    return problems, next_ok
+
+
 @app.command()
 def probe(
     url: str = typer.Argument(
@@ -66,6 +90,12 @@ def probe(
     limit: str = LIMIT_OPT,
     timeout: float = typer.Option(10.0, "--timeout"),
     as_json: bool = typer.Option(False, "--json"),
+    ca_fingerprint: str = typer.Option(
+        None, "--ca-fingerprint", help="pinned MD5/SHA1 of the current CA certificate: any other CA is refused"
+    ),
+    next_fingerprint: str = typer.Option(
+        None, "--next-fingerprint", help="expected MD5/SHA1 of the rollover CA certificate (GetNextCACert)"
+    ),
 ) -> None:
     """Exit 0 when every CA answers GetCACaps and GetCACert; 3 when one cannot be reached; 1 when GetNextCACert
     returns a certificate that is not signed by the current CA."""
@@ -93,8 +123,16 @@ def probe(
     else:
         for label, res in results:
             console.print(table(f"SCEP probe {label}: {res.url}", ["operation", "result"], _rows(res)))
+    pins = [(label, pin_problems(r, ca_fingerprint, next_fingerprint)) for label, r in results]
+    for label, (problems, _) in pins:
+        for msg in problems:
+            err_console.print(f"[red]{label}:[/red] {msg}")
     if any(r.caps_error and r.ca_error for _, r in results):
         raise typer.Exit(EXIT_HOSTS)
-    if any(r.ca_error or r.next_ca_signature_ok is False for _, r in results):
+    if any(problems for _, (problems, _) in pins):
         raise typer.Exit(EXIT_FINDINGS)
+    # a next CA not signed by the current CA is accepted only when it carries the expected fingerprint
+    for (_, r), (_, (_, by_fp)) in zip(results, pins, strict=True):
+        if r.ca_error or (r.next_ca_signature_ok is False and not by_fp):
+            raise typer.Exit(EXIT_FINDINGS)
     raise typer.Exit(EXIT_OK)
