@@ -130,6 +130,9 @@ def demo(
                 ],
                 (EXIT_OK, EXIT_FINDINGS),
             )
+            # exit 1 is "findings", but a crash exits 1 too: the report must exist
+            if not (out / "audit.html").is_file():
+                failures.append("audit (after): no report written")
         if _has_command("forecast"):
             check("forecast (after)", ["forecast", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS))
     except KeyboardInterrupt:
