@@ -51,8 +51,15 @@ def http(url: str, data: bytes | None = None) -> tuple[int, bytes]:
 def ca(plab: Any) -> Iterator[Any]:
     conn = connect(plab, "ca1")
     # `database archive pkcs12 password`: no passphrase dialog, and the CA is archived as CA.p12
-    conn.send_config_set(["ntp server 127.0.0.1", "ip http server", "crypto pki server CA",
-                          f"database archive pkcs12 password {ARCHIVE_PW}", "no shutdown"])
+    conn.send_config_set(
+        [
+            "ntp server 127.0.0.1",
+            "ip http server",
+            "crypto pki server CA",
+            f"database archive pkcs12 password {ARCHIVE_PW}",
+            "no shutdown",
+        ]
+    )
     assert "Status: enabled" in conn.send_command("show crypto pki server")
     yield conn
     conn.disconnect()
@@ -76,8 +83,11 @@ def test_archive_is_a_pkcs12_and_the_password_stays_secret(plab: Any, ca: Any) -
 
 def test_garbled_scep_requests_get_http_errors_and_the_ca_keeps_serving(plab: Any, ca: Any) -> None:
     url = scep_url(plab)
-    for bad in (f"{url}?operation=PKIOperation&message=%21%21not-base64", f"{url}?operation=PKIOperation",
-                f"{url}?operation=NoSuchOperation"):
+    for bad in (
+        f"{url}?operation=PKIOperation&message=%21%21not-base64",
+        f"{url}?operation=PKIOperation",
+        f"{url}?operation=NoSuchOperation",
+    ):
         status, body = http(bad)
         assert 400 <= status < 500, (bad, status)
     status, _ = http(f"{url}?operation=PKIOperation", data=b"\x30\x82\xff\xff garbage")
@@ -118,8 +128,15 @@ def test_replayed_transaction_id_with_another_key_is_refused(plab: Any, ca: Any)
 def test_http_off_while_pending_then_back_and_granted(plab: Any, ca: Any) -> None:
     r1 = connect(plab, "r1")
     addr = plab.hosts["ca1"].address
-    r1.send_config_set(["ntp server 127.0.0.1", "crypto pki trustpoint TP", f"enrollment url http://{addr}:80",
-                        "rsakeypair TPKEY 1024", "auto-enroll 70"])
+    r1.send_config_set(
+        [
+            "ntp server 127.0.0.1",
+            "crypto pki trustpoint TP",
+            f"enrollment url http://{addr}:80",
+            "rsakeypair TPKEY 1024",
+            "auto-enroll 70",
+        ]
+    )
     r1.config_mode()
     out = r1.send_command("crypto pki authenticate TP", expect_string=r"\[yes/no\]: ")
     r1.send_command("yes", expect_string=r"\(config\)#")

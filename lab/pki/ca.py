@@ -632,12 +632,18 @@ class CertificateServer:
             self.transactions.pop(req.transaction_id, None)
 
     # ------------------------------------------------------------------ exec commands
+    def _selected(self, which: str) -> list[int] | None:
+        """`all` -> the pending request ids; `ID` -> [ID]; None for an unknown ID."""
+        if which == "all":
+            return [r.req_id for r in self.requests.values() if r.state == "pending"]
+        if not which.isdigit() or int(which) not in self.requests:
+            return None
+        return [int(which)]
+
     def cmd_grant(self, which: str) -> list[str]:
-        ids = [r.req_id for r in self.requests.values() if r.state == "pending"] if which == "all" else None
+        ids = self._selected(which)
         if ids is None:
-            if not which.isdigit() or int(which) not in self.requests:
-                return [f"% Request {which} not found"]
-            ids = [int(which)]
+            return [f"% Request {which} not found"]
         for rid in ids:
             req = self.requests[rid]
             if req.state != "pending":
@@ -650,11 +656,9 @@ class CertificateServer:
         return []
 
     def cmd_reject(self, which: str) -> list[str]:
-        ids = [r.req_id for r in self.requests.values() if r.state == "pending"] if which == "all" else None
+        ids = self._selected(which)
         if ids is None:
-            if not which.isdigit() or int(which) not in self.requests:
-                return [f"% Request {which} not found"]
-            ids = [int(which)]
+            return [f"% Request {which} not found"]
         for rid in ids:
             self.requests[rid].state = "denied"
         return []

@@ -505,13 +505,22 @@ async def cfg_server(ctx: ConfigContext, m: Match) -> str | None:
     return None
 
 
-async def cfg_authenticate(ctx: ConfigContext, m: Match) -> str | None:
+def _named_trustpoint(ctx: ConfigContext, m: Match) -> tuple[PkiDevice, Trustpoint] | str:
+    """The engine state (synced with the running config) and the trustpoint the command names, or the IOS error."""
     pd = pki(ctx.device)
     sync(pd)
     name = m.arg("name") or ""
     tp = pd.trustpoints.get(name)
     if tp is None:
         return f"% Could not find trustpoint {name}"
+    return pd, tp
+
+
+async def cfg_authenticate(ctx: ConfigContext, m: Match) -> str | None:
+    found = _named_trustpoint(ctx, m)
+    if isinstance(found, str):
+        return found
+    tp = found[1]
     try:
         ca = await tp.fetch_ca()
     except TpError as exc:
@@ -542,12 +551,11 @@ def _valid_ip(device: Device, text: str) -> str | None:
 
 
 async def cfg_enroll(ctx: ConfigContext, m: Match) -> str | None:
-    pd = pki(ctx.device)
-    sync(pd)
-    name = m.arg("name") or ""
-    tp = pd.trustpoints.get(name)
-    if tp is None:
-        return f"% Could not find trustpoint {name}"
+    found = _named_trustpoint(ctx, m)
+    if isinstance(found, str):
+        return found
+    pd, tp = found
+    name = tp.name
     if tp.ca is None:
         return "% You must authenticate the Certificate Authority before you can enroll with it."
     if tp.cert is not None:

@@ -4,6 +4,7 @@ and `HttpScep` (a trustpoint's SCEP client over HTTP, from the router's own addr
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from cryptography import x509
@@ -140,26 +141,22 @@ class HttpScep:
         transaction_id: str,
     ) -> ClientResult:
         mt = MessageType.RENEWAL_REQ if message_type == "RenewalReq" else MessageType.PKCS_REQ
-        try:
-            async with self._session() as s:
-                caps = await self._caps_for(url, s)
-                res = await scep_client.enroll(
-                    url,
-                    csr,
-                    key,
-                    signer_cert,
-                    signer_key,
-                    recipient,
-                    message_type=mt,
-                    transaction_id=transaction_id,
-                    caps=caps,
-                    session=s,
-                )
-        except scep_client.ScepHttpError as exc:
-            raise ScepUnavailable(str(exc)) from None
-        except ScepError as exc:
-            return ClientResult("FAILURE", fail_info=f"bad answer: {exc}")
-        return self._result(res)
+
+        def call(s: aiohttp.ClientSession, caps: list[str]) -> Awaitable[scep_client.ClientResult]:
+            return scep_client.enroll(
+                url,
+                csr,
+                key,
+                signer_cert,
+                signer_key,
+                recipient,
+                message_type=mt,
+                transaction_id=transaction_id,
+                caps=caps,
+                session=s,
+            )
+
+        return await self._operation(url, call)
 
     async def poll(
         self,
@@ -171,21 +168,32 @@ class HttpScep:
         transaction_id: str,
         subject: x509.Name,
     ) -> ClientResult:
+        def call(s: aiohttp.ClientSession, caps: list[str]) -> Awaitable[scep_client.ClientResult]:
+            return scep_client.poll(
+                url,
+                key,
+                signer_cert,
+                signer_key,
+                recipient,
+                recipient.subject,
+                subject,
+                transaction_id,
+                caps=caps,
+                session=s,
+            )
+
+        return await self._operation(url, call)
+
+    async def _operation(
+        self,
+        url: str,
+        call: Callable[[aiohttp.ClientSession, list[str]], Awaitable[scep_client.ClientResult]],
+    ) -> ClientResult:
+        """One PKIOperation with the CA's caps: no answer -> ScepUnavailable; an answer we cannot accept
+        (bad signature, wrong nonce) -> FAILURE."""
         try:
             async with self._session() as s:
-                caps = await self._caps_for(url, s)
-                res = await scep_client.poll(
-                    url,
-                    key,
-                    signer_cert,
-                    signer_key,
-                    recipient,
-                    recipient.subject,
-                    subject,
-                    transaction_id,
-                    caps=caps,
-                    session=s,
-                )
+                res = await call(s, await self._caps_for(url, s))
         except scep_client.ScepHttpError as exc:
             raise ScepUnavailable(str(exc)) from None
         except ScepError as exc:

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AttributeOID, NameOID
 
+from iospki.lab.scep.client import self_signed_signer
+
 from .clock import utc
 from .keys import KeyPair, Keyring
 from .names import UNSTRUCTURED_ADDRESS, UNSTRUCTURED_NAME, NameError_, one_line, parse_dn
@@ -252,17 +254,7 @@ class Trustpoint:
         return b.sign(key, hashes.SHA256())
 
     def _self_signed(self, subject: x509.Name, key: rsa.RSAPrivateKey) -> x509.Certificate:
-        now = self.now()
-        return (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=1))
-            .not_valid_after(now + timedelta(days=1))
-            .sign(key, hashes.SHA256())
-        )
+        return self_signed_signer(key, subject, self.now())
 
     def _key(self, label: str, fresh: bool = False) -> KeyPair:
         kp = self.dev.keyring.get(label)

@@ -13,6 +13,7 @@ import os
 import urllib.parse
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 from cryptography import x509
@@ -301,6 +302,33 @@ def _spki(public_key: object) -> bytes:
     )
 
 
+async def _keyed_operation(
+    url: str,
+    message_type: MessageType,
+    content: bytes,
+    transaction_id: str,
+    key: rsa.RSAPrivateKey,
+    signer_cert: x509.Certificate,
+    signer_key: rsa.RSAPrivateKey,
+    recipient: x509.Certificate,
+    **options: Any,
+) -> ClientResult:
+    """A PKIOperation whose answer is for ``key`` (enrollment, renewal, poll): the issued certificate is matched
+    to ``key`` and the envelope opened with the signer key (and ``key`` when it differs, for a renewal)."""
+    return await _pki_operation(
+        url,
+        message_type,
+        content,
+        transaction_id=transaction_id,
+        signer_cert=signer_cert,
+        signer_key=signer_key,
+        recipient=recipient,
+        decrypt_keys=[signer_key] if signer_key is key else [signer_key, key],
+        match_key=key.public_key(),
+        **options,
+    )
+
+
 async def enroll(
     url: str,
     csr: x509.CertificateSigningRequest,
@@ -327,17 +355,15 @@ async def enroll(
     ``method`` None chooses POST when the caps (fetched if not given) advertise POSTPKIOperation, else GET.
     ``transaction_id`` defaults to 32 uppercase hex chars derived from the CSR key, as IOS sends.
     """
-    tid = transaction_id or transaction_id_for(key.public_key())
-    return await _pki_operation(
+    return await _keyed_operation(
         url,
         message_type,
         csr.public_bytes(serialization.Encoding.DER),
-        transaction_id=tid,
-        signer_cert=signer_cert,
-        signer_key=signer_key,
-        recipient=recipient_ca,
-        decrypt_keys=[signer_key] if signer_key is key else [signer_key, key],
-        match_key=key.public_key(),
+        transaction_id or transaction_id_for(key.public_key()),
+        key,
+        signer_cert,
+        signer_key,
+        recipient_ca,
         cipher=cipher,
         hash_name=hash_name,
         method=method,
@@ -367,16 +393,15 @@ async def poll(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> ClientResult:
     """CertPoll (GetCertInitial) for a PENDING transaction: same signer and transaction id as the request."""
-    return await _pki_operation(
+    return await _keyed_operation(
         url,
         MessageType.CERT_POLL,
         encode_issuer_and_subject(issuer, subject),
-        transaction_id=transaction_id,
-        signer_cert=signer_cert,
-        signer_key=signer_key,
-        recipient=recipient_ca,
-        decrypt_keys=[signer_key] if signer_key is key else [signer_key, key],
-        match_key=key.public_key(),
+        transaction_id,
+        key,
+        signer_cert,
+        signer_key,
+        recipient_ca,
         cipher=cipher,
         hash_name=hash_name,
         method=method,
