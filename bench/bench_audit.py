@@ -29,6 +29,7 @@ from pki_samples import Client, Server, Site, write_site  # noqa: E402
 from iospki import store  # noqa: E402
 from iospki.audit import run_audit  # noqa: E402
 from iospki.forecast import forecast_states  # noqa: E402
+from iospki.reports import render  # noqa: E402
 from iospki.snapshot import load_collection  # noqa: E402
 
 
@@ -177,6 +178,11 @@ def main() -> None:
         print(f"forecast (3y)       : {t4 - t3:6.2f} s  events: {len(fc.events)}  outages: {len(fc.outages)}")
         total = t4 - t1
         print(f"audit + forecast    : {total:6.2f} s  (target < 10 s: {'OK' if total < 10 else 'MISSED'})")
+        result = run_audit(states)  # with the forecast, as the reports use it
+        for fmt in ("json", "junit", "markdown", "csv", "prometheus", "html"):
+            t5 = time.perf_counter()
+            size = len(render(result, fmt))
+            print(f"report {fmt:<12} : {time.perf_counter() - t5:6.2f} s  ({size / 1e6:.1f} MB)")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

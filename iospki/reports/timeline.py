@@ -155,6 +155,15 @@ def render(result: AuditResult, fmt: str = "svg", max_rows: int = MAX_ROWS) -> b
     if hidden:
         title += f" (first {max_rows} of {max_rows + hidden} rows)"
     ax.set_title(title, fontsize=10)
+    from matplotlib.patches import Patch
+
+    for color, hatch, label in (
+        ("#9ecae1", None, "identity certificate"),
+        ("#b5d99c", None, "CA certificate"),
+        ("#6baed6", "//", "rollover certificate"),
+        ("#c6dbef", "..", "predicted certificate"),
+    ):
+        ax.add_patch(Patch(facecolor=color, hatch=hatch, edgecolor="#555555", label=label, visible=False))
     handles, labels = ax.get_legend_handles_labels()
     uniq = dict(zip(labels, handles, strict=True))
     if uniq:
