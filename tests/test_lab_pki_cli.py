@@ -325,4 +325,9 @@ def test_c1_renew_waits_for_ntp_then_fires(plab: Any) -> None:
     new = next(c for c in after.certificates if c.section == "Certificate")  # type: ignore[attr-defined]
     assert new.serial != ident.serial
     assert abs((new.start - back).total_seconds()) < 30  # renewed when the clock became authoritative
+    logs = r3.send_command("show logging")
+    assert "%PKI-6-AUTHORITATIVE_CLOCK: The system clock has been set." in logs
+    # IOS-XE logs the fingerprints of the renewal request it sent
+    assert re.search(r"%PKI-6-CSR_FINGERPRINT:\s*\n\s+CSR Fingerprint MD5 : [0-9A-F]{32}\s*\n"
+                     r"\s+CSR Fingerprint SHA1: [0-9A-F]{40}", logs), logs[-2000:]
     r3.disconnect()

@@ -815,7 +815,10 @@ def on_change(device: Device, change: ConfigChange) -> None:
 
 
 async def on_authoritative(device: Device) -> None:
-    await pki(device).timers.clock_became_authoritative()
+    pd = pki(device)
+    if pd.trustpoints or pd.servers:
+        device.syslog("%PKI-6-AUTHORITATIVE_CLOCK: The system clock has been set.")
+    await pd.timers.clock_became_authoritative()
 
 
 def setup(lab: Lab) -> None:

@@ -8,6 +8,7 @@ renewal that stops RENEW. CA contact goes through a `ScepClientApi` (real SCEP o
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -294,6 +295,14 @@ class Trustpoint:
         message_type: str,
         tid: str,
     ) -> ClientResult:
+        if self.dev.family != "ios":
+            # IOS-XE logs the fingerprints of every request it sends (classic IOS only prints a CRYPTO_PKI line)
+            der = csr.public_bytes(serialization.Encoding.DER)
+            self.dev.syslog(
+                "%PKI-6-CSR_FINGERPRINT:\n"
+                f"                      CSR Fingerprint MD5 : {hashlib.md5(der).hexdigest().upper()}\n"
+                f"                      CSR Fingerprint SHA1: {hashlib.sha1(der).hexdigest().upper()}"
+            )
         try:
             res = await self.dev.scep.enroll(
                 self._url(), csr, kp.key, signer, signer_key, recipient, message_type, tid
