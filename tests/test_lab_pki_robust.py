@@ -5,6 +5,7 @@ down. Every case gets a clear answer and the lab keeps serving."""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import urllib.error
 import urllib.request
@@ -182,3 +183,11 @@ def test_ca_shut_down_refuses_scep_with_a_clear_error(plab: Any, ca: Any) -> Non
     status, _ = http(f"{url}?operation=GetCACaps")
     assert status == 200
     r1.disconnect()
+
+
+def test_the_lab_survived_and_logged_no_traceback(plab: Any) -> None:
+    os.kill(plab.pid, 0)  # the lab process is still running
+    log = plab.state_dir / "lab.log"
+    assert not log.exists() or "Traceback" not in log.read_text(errors="replace")
+    for f in plab.state_dir.rglob("*"):
+        assert not f.is_file() or ARCHIVE_PW.encode() not in f.read_bytes(), f
