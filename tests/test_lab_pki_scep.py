@@ -70,3 +70,37 @@ def test_enroll_poll_renew_reject_and_rollover_over_http() -> None:
             await runner.cleanup()
 
     asyncio.run(run())
+
+
+def test_sha1_ca_enrolls_and_renews_over_http() -> None:
+    """`hash sha1` on the CS: a SHA-1-signed CA certificate and identity certificate still enroll, and the
+    RenewalReq signed with the SHA-1 identity certificate is recognised as issued by this CA."""
+
+    async def run() -> None:
+        sched = SimScheduler(START)
+        cfg = CsConfig("OLD")
+        for line in ("hash sha1", "grant auto", "lifetime certificate 10"):
+            cfg.apply(line)
+        cs = CertificateServer(cfg, Keyring(), MemoryStorage(), PkiTimers(sched, lambda _l: None), lambda _l: None)
+        cs.no_shutdown("pp", key_bits=1024)
+        runner, port = await start_scep_site(ScepServer(CsBackend(cs)), "127.0.0.1", 0)
+        try:
+            tcfg = TpConfig("tp")
+            for line in (f"enrollment url http://127.0.0.1:{port}", "auto-enroll 50", "rsakeypair k2 1024"):
+                tcfg.apply(line)
+            logs: list[str] = []
+            tp = Trustpoint(tcfg, DeviceCtx(Keyring(), PkiTimers(sched, logs.append), HttpScep("127.0.0.1"),
+                                            logs.append, lambda: "r8.lab", lambda: "X2"))
+            await tp.accept_ca(await tp.fetch_ca())
+            assert tp.cert is not None and tp.cert.signature_algorithm_oid._name == "sha1WithRSAEncryption"
+            first = tp.cert
+            assert tp.renew_at is not None
+            await sched.run_until(tp.renew_at)
+            assert tp.cert is not first and not tp.renew_stopped, logs
+            assert tp.cert.signature_algorithm_oid._name == "sha1WithRSAEncryption"
+            crl = await tp.dev.scep.get_crl(tcfg.enrollment_url or "", tp.cert, tp.dev.keyring.get("k2").key, cs.ca_cert)  # type: ignore[union-attr,arg-type]
+            assert crl is not None and crl.signature_algorithm_oid._name == "sha1WithRSAEncryption"
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(run())
