@@ -157,17 +157,16 @@ def render(result: AuditResult, fmt: str = "svg", max_rows: int = MAX_ROWS) -> b
     ax.set_title(title, fontsize=10)
     from matplotlib.patches import Patch
 
+    handles, labels = ax.get_legend_handles_labels()
+    uniq = dict(zip(labels, handles, strict=True))
     for color, hatch, label in (
         ("#9ecae1", None, "identity certificate"),
         ("#b5d99c", None, "CA certificate"),
         ("#6baed6", "//", "rollover certificate"),
         ("#c6dbef", "..", "predicted certificate"),
     ):
-        ax.add_patch(Patch(facecolor=color, hatch=hatch, edgecolor="#555555", label=label, visible=False))
-    handles, labels = ax.get_legend_handles_labels()
-    uniq = dict(zip(labels, handles, strict=True))
-    if uniq:
-        ax.legend(uniq.values(), uniq.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        uniq[label] = Patch(facecolor=color, hatch=hatch, edgecolor="#555555", label=label)
+    ax.legend(list(uniq.values()), list(uniq.keys()), fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     buf = io.BytesIO()
