@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from iospki.lab.config import ConfigNode, parse_lines
 from iospki.lab.context import BatchTerminal, ConfigChange, ConfigContext, ExecContext
@@ -440,12 +440,95 @@ async def cmd_configure_replace(ctx: ExecContext, m: Match) -> str | None:
     if not any(ln.startswith("hostname") for _, ln in parse_lines(text)):
         return "%Error: not a valid config file (no hostname)"
     snapshot = d.running.copy()
+    rest = [w.lower() for w in m.rest]
+    if "timer" in rest:
+        idx = rest.index("timer")
+        minutes = rest[idx + 1] if idx + 1 < len(rest) else ""
+        if not minutes.isdigit():
+            return "% Incomplete command."
+        err = _arm_revert(ctx, int(minutes), snapshot)
+        if err:
+            return err
     errors = await apply_config_text(d, ctx, text, replace=True)
     if errors and "revert" in [w.lower() for w in m.rest]:
         d.running.children = snapshot.children
         await d.refresh()
         return "The original configuration has been successfully restored."
     return "Total number of passes: 1\nRollback Done"
+
+
+def _arm_revert(ctx: ExecContext, minutes: int, snapshot: ConfigNode) -> str | None:
+    """`... revert timer N`: the running config goes back to `snapshot` unless `configure confirm` comes first."""
+    d = ctx.device
+    if _archive(d) is None:
+        return "%Please turn config archive on"
+    old = d.state.get("_revert")
+    if old is not None:
+        d.cancel(old["timer"])
+
+    async def revert() -> None:
+        pending = d.state.pop("_revert", None)
+        if pending is None:
+            return
+        d.running.children = pending["snapshot"].children
+        d.syslog("%ARCHIVE_DIFF-5-ROLLBK_CNFMD_CHG_TIMER_EXPIRED: Rollback confirmed change timer expired; reverting")
+        await notify_bulk(d)
+        await d.refresh()
+
+    d.state["_revert"] = {
+        "snapshot": snapshot,
+        "configured": d.now(),
+        "minutes": minutes,
+        "user": ctx.term.user,
+        "timer": d.schedule(d.now() + timedelta(minutes=minutes), revert, "ARCHIVE REVERT"),
+    }
+    return None
+
+
+def cmd_configure_terminal_revert(ctx: ExecContext, m: Match) -> str | None:
+    minutes = m.arg("minutes") or ""
+    if not minutes.isdigit() or not 1 <= int(minutes) <= 120:
+        return "% Invalid input detected at '^' marker."
+    err = _arm_revert(ctx, int(minutes), ctx.device.running.copy())
+    if err:
+        return err
+    cmd_configure_terminal(ctx, m)
+    return None
+
+
+def cmd_configure_confirm(ctx: ExecContext, m: Match) -> str | None:
+    pending = ctx.device.state.pop("_revert", None)
+    if pending is None:
+        return "%No Rollback Confirmed Change pending"
+    ctx.device.cancel(pending["timer"])
+    return None
+
+
+async def cmd_configure_revert_now(ctx: ExecContext, m: Match) -> str | None:
+    d = ctx.device
+    pending = d.state.pop("_revert", None)
+    if pending is None:
+        return "%No Rollback Confirmed Change pending"
+    d.cancel(pending["timer"])
+    d.running.children = pending["snapshot"].children
+    await notify_bulk(d)
+    await d.refresh()
+    return "Rollback Done"
+
+
+def cmd_show_rollback_timer(ctx: ExecContext, m: Match) -> str:
+    d = ctx.device
+    pending = d.state.get("_revert")
+    if _archive(d) is None:
+        return "Archive feature not enabled"
+    if pending is None:
+        return "%No Rollback Confirmed Change pending"
+    return (
+        f"Time configured: {d.format_short(pending['configured'])}\n"
+        "Timer type: Revert\n"
+        f"Timer value: {pending['minutes']} min\n"
+        f"User: {pending['user']}"
+    )
 
 
 def _archive(d: Device) -> ConfigNode | None:
@@ -677,6 +760,10 @@ def register_builtins(reg: Registry) -> None:
     ex("terminal length <n>", cmd_terminal, privileged=False)
     ex("terminal width <n>", cmd_terminal, privileged=False)
     ex("configure terminal", cmd_configure_terminal)
+    ex("configure terminal revert timer <minutes>", cmd_configure_terminal_revert)
+    ex("configure confirm", cmd_configure_confirm)
+    ex("configure revert now", cmd_configure_revert_now)
+    ex("show archive config rollback timer", cmd_show_rollback_timer)
     ex("configure", cmd_configure)
     ex("clear logging", cmd_clear_logging)
     ex("show ip http server status", cmd_show_http_status)

@@ -116,3 +116,32 @@ def test_replace_candidate(lab: LabHandle) -> None:
         assert "ip http port 18443" not in d.get_config()["running"]
     finally:
         d.close()
+
+
+def test_commit_with_revert_timer_confirm_and_expiry(lab: LabHandle) -> None:
+    h = lab.hosts["r1"]
+    d = _open(lab, "r1")
+    try:
+        d.load_merge_candidate(config="ip http port 8123\n")
+        with pytest.raises(Exception, match="archive"):  # napalm needs the archive feature for revert_in
+            d.commit_config(revert_in=120)
+        d.discard_config()
+        d.device.send_config_set(["archive", " path flash:archive", " maximum 5"])
+        d.load_merge_candidate(config="ip http port 8123\n")
+        d.commit_config(revert_in=120)
+        assert d.has_pending_commit()
+        assert "ip http port 8123" in d.get_config()["running"]
+        d.confirm_commit()
+        assert not d.has_pending_commit()
+        # a second change is not confirmed: two lab minutes later the router reverts it by itself
+        d.load_merge_candidate(config="ip http port 8124\n")
+        d.commit_config(revert_in=60)
+        assert "ip http port 8124" in d.get_config()["running"]
+        lab.clock_advance("2m")
+        running = d.get_config()["running"]
+        assert "ip http port 8124" not in running and "ip http port 8123" in running
+        assert not d.has_pending_commit()
+        assert "ROLLBK_CNFMD_CHG_TIMER_EXPIRED" in d.cli(["show logging"])["show logging"]
+    finally:
+        d.close()
+    assert h.name == "r1"
