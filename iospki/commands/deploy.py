@@ -122,6 +122,7 @@ def _client(
     ca_fps: dict[str, str],
     failed_cas: set[str],
     ca_blocked: dict[str, str] | None = None,
+    timeout: float = 60.0,
 ) -> Result:
     intent: HostIntent = ctx.intents[task.host.name]
     secrets = pki_secrets(task.host)
@@ -159,7 +160,7 @@ def _client(
                     task=wait_certificate,
                     trustpoint=tp.name,
                     not_serials=e.result["serials_before"],
-                    timeout=60.0,
+                    timeout=timeout,
                 )
         out["trustpoints"][tp.name] = {
             "authenticated": a.changed,
@@ -260,7 +261,14 @@ def deploy(
     clients = nr.filter(filter_func=lambda h: bool(ctx.intents[h.name].trustpoints) and rows[h.name]["ok"])
     failed_cas = {h for h, r in rows.items() if not r["ok"]}
     cres = run(
-        clients, _client, "clients", ctx=ctx, ca_fps=ca_fps, failed_cas=failed_cas, ca_blocked=ca_blocked
+        clients,
+        _client,
+        "clients",
+        ctx=ctx,
+        ca_fps=ca_fps,
+        failed_cas=failed_cas,
+        ca_blocked=ca_blocked,
+        timeout=wait,
     )
     record(cres, "trustpoints")
     sent = {h: mr[0].result["trustpoints"] for h, mr in cres.items() if not mr.failed}
