@@ -93,7 +93,7 @@ def render(result: AuditResult, fmt: str = "svg", max_rows: int = MAX_ROWS) -> b
     hidden = max(0, len(keys) - max_rows)
     keys = keys[:max_rows]
     index = {k: i for i, k in enumerate(keys)}
-    fig_h = 1.2 + 0.42 * max(1, len(keys))
+    fig_h = max(4.2, 1.2 + 0.42 * len(keys))  # room for the legend
     fig, ax = plt.subplots(figsize=(13, fig_h), dpi=90)
     for k, bars in rows.items():
         if k not in index:
