@@ -5,6 +5,10 @@
     ['crypto pki trustpoint TP', ' auto-enroll 80']
     >>> missing_lines(running, ["hostname R1"])
     []
+    >>> missing_lines("crypto pki server CA\\n grant auto\\n", ["crypto pki server CA", " lifetime certificate 365"])
+    []
+    >>> missing_lines("crypto pki server CA\\n lifetime certificate 200\\n", ["crypto pki server CA", " lifetime certificate 365"])
+    ['crypto pki server CA', ' lifetime certificate 365']
 
 A child line counts as present only under the same parent block; a block whose children are all present
 is not pushed again, which makes a second deploy a no-op.
@@ -18,6 +22,32 @@ from collections.abc import Iterable
 # Values that IOS never shows as typed (secrets are shown encrypted) are compared by their prefix.
 _PREFIX_ONLY = (re.compile(r"^(database archive \S+ password)\b"), re.compile(r"^(password)\b"))
 _ALIASES = ((re.compile(r"^ip domain-name "), "ip domain name "),)
+
+# Values IOS treats as defaults and may leave out of `show running-config`: wanted and absent (with no other
+# value for the same setting configured) counts as present, else a second deploy would push them forever.
+_DEFAULTS: dict[str, frozenset[str]] = {
+    "crypto pki server": frozenset(
+        {
+            "lifetime certificate 365",
+            "lifetime ca-certificate 1095",
+            "lifetime enrollment-request 168",
+            "lifetime crl 6",
+            "database level minimum",
+            "database url nvram:",
+            "hash md5",
+        }
+    ),
+    "crypto pki trustpoint": frozenset({"revocation-check crl"}),
+}
+
+
+def _default_absent(parent: str, child: str, children: list[str]) -> bool:
+    """True when `child` is an IOS default of `parent`'s kind and no other value of that setting is configured."""
+    kind = next((k for k in _DEFAULTS if parent.startswith(k + " ")), None)
+    if kind is None or child not in _DEFAULTS[kind]:
+        return False
+    setting = child.rsplit(" ", 1)[0] + " "
+    return not any(c.startswith(setting) for c in children)
 
 
 def _norm(line: str) -> str:
@@ -72,7 +102,9 @@ def missing_lines(running: str, desired: list[str]) -> list[str]:
             out.append(parent)
             out.extend(children)
             continue
-        absent = [c for c in children if _norm(c) not in have[key]]
+        absent = [
+            c for c in children if _norm(c) not in have[key] and not _default_absent(key, _norm(c), have[key])
+        ]
         if absent:
             out.append(parent)
             out.extend(absent)
