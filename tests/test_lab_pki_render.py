@@ -104,3 +104,41 @@ def test_chain_block_round_trip(state: tuple) -> None:  # type: ignore[type-arg]
     assert any(line.startswith(" certificate ca rollover ") for line in block)
     back = render.parse_chain(block[1:])
     assert [(k, c) for k, c in back] == certs
+
+
+def test_next_expiry_alert_schedule() -> None:
+    end = datetime(2027, 1, 31, 12, 0, tzinfo=timezone.utc)
+    nxt = render.next_expiry_alert
+    assert nxt(end, end - 400 * DAY) == end - 60 * DAY  # first alert 60 days before the end
+    assert nxt(end, end - 60 * DAY) == end - 53 * DAY  # then weekly
+    assert nxt(end, end - 20 * DAY) == end - 18 * DAY
+    assert nxt(end, end - 10 * DAY) == end - 7 * DAY  # the weekly step would pass the last week: a week before
+    assert nxt(end, end - 7 * DAY) == end - 6 * DAY  # then daily
+    assert nxt(end, end - timedelta(days=2, hours=5)) == end - 2 * DAY
+    assert nxt(end, end - timedelta(hours=3)) is None  # nothing left before the end
+    assert nxt(end, end + DAY) is None
+
+
+def test_expiry_alert_timers_on_iosxe_only(state: tuple) -> None:  # type: ignore[type-arg]
+    sched, cs, tp, timers = state
+    now = sched.now()
+    xe = parse("show crypto pki timers detail", render.timers(render.View("iosxe", now, cs.keyring, cs.timers, [], [cs])), "iosxe")
+    alerts = {t.label: t for t in xe.timers if t.section == "Expiry Alert Timers"}  # type: ignore[attr-defined]
+    assert cs.ca_cert is not None and tp.cert is not None
+    assert alerts["CS(CA)"].at == render.next_expiry_alert(cs.ca_cert.not_valid_after_utc, now).replace(tzinfo=None)  # type: ignore[union-attr]
+
+    def labels() -> set[str]:
+        text = render.timers(render.View("iosxe", now, tp.dev.keyring, timers, [tp]))
+        return {t.label for t in parse("show crypto pki timers detail", text, "iosxe").timers}  # type: ignore[attr-defined]
+
+    saved = tp.cert_rollover
+    try:
+        tp.cert_rollover = None
+        assert "ID(client)" in labels() and "CA(client)" not in labels()  # the root CA is self-signed: no CA alert
+        # auto-enroll with a rollover certificate starting no later than the current one ends: no ID alert (§1.6)
+        tp.cert_rollover = tp.cert
+        assert "ID(client)" not in labels()
+    finally:
+        tp.cert_rollover = saved
+    classic = render.timers(render.View("ios", now, cs.keyring, cs.timers, [], [cs]))
+    assert "Expiry Alert Timers" not in classic and "CS(CA)" not in classic

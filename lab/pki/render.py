@@ -23,6 +23,7 @@ from .timers import PkiTimers
 from .trustpoint import Trustpoint, fingerprint_md5, fingerprint_sha1
 
 SESSION_CLEANUP = timedelta(minutes=15)
+DAY = timedelta(days=1)
 
 
 @dataclass
@@ -229,13 +230,55 @@ def countdown(delta: timedelta) -> str:
     return f"{s}.{ms:03d}"
 
 
+def next_expiry_alert(end: datetime, now: datetime) -> datetime | None:
+    """Expiry alerts (behaviour doc §1.6): from 60 days before `end`, weekly until a week is left, then daily.
+    The next one after `now`, or None when no alert is left before `end`."""
+    first = end - 60 * DAY
+    if now < first:
+        return first
+    weekly = first + ((now - first) // (7 * DAY) + 1) * (7 * DAY)
+    daily = end - (((end - now) - timedelta(microseconds=1)) // DAY) * DAY
+    nxt = weekly if weekly < end - 7 * DAY else max(daily, end - 7 * DAY)
+    return nxt if now < nxt < end else None
+
+
+def _expiry_alerts(view: View) -> list[tuple[datetime, str]]:
+    """`Expiry Alert Timers` (IOS-XE): ID(tp) for an identity certificate, CA(tp) for a CA certificate that is
+    not self-signed (the doc: no alerts for self-signed certificates; the csr8kv capture shows no CA(client) for
+    its self-signed root), CS(name) for a certificate server. The ID alerts stop once auto-enroll has a rollover
+    certificate starting no later than the current one ends."""
+    found: list[tuple[datetime, str]] = []
+
+    def add(cert: x509.Certificate | None, label: str) -> None:
+        at = next_expiry_alert(cert.not_valid_after_utc, view.now) if cert is not None else None
+        if at is not None:
+            found.append((at, label))
+
+    for tp in view.trustpoints:
+        covered = (
+            tp.cfg.auto_enroll
+            and tp.cert is not None
+            and tp.cert_rollover is not None
+            and tp.cert_rollover.not_valid_before_utc <= tp.cert.not_valid_after_utc
+        )
+        if not covered and (tp.cert is None or tp.cert.issuer != tp.cert.subject):
+            add(tp.cert, f"ID({tp.name})")
+        if tp.ca is not None and tp.ca.issuer != tp.ca.subject:
+            add(tp.ca, f"CA({tp.name})")
+    for cs in view.servers:
+        add(cs.ca_cert, f"CS({cs.name})")
+    return found
+
+
 def timers(view: View) -> str:
     now = view.now
-    groups: dict[str, list[tuple[datetime, str]]] = {"PKI Timers": [], "CS Timers": []}
+    groups: dict[str, list[tuple[datetime, str]]] = {"PKI Timers": [], "Expiry Alert Timers": [], "CS Timers": []}
     boot = view.boot or now
     # SESSION CLEANUP runs every 15 minutes from boot; computed, not scheduled (it has no PKI effect)
     periods = int((now - boot) / SESSION_CLEANUP) + 1
     groups["PKI Timers"].append((boot + periods * SESSION_CLEANUP, "SESSION CLEANUP"))
+    if view.family != "ios":  # classic IOS has no expiry-alert timers section
+        groups["Expiry Alert Timers"] = _expiry_alerts(view)
     for t in view.timers.timers.values():
         if t.section in groups:
             groups[t.section].append((t.at, t.name))
