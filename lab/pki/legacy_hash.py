@@ -27,13 +27,21 @@ LEGACY: dict[str, tuple[str, type[hashes.SHA1 | hashes.MD5]]] = {
 HASH_NAMES = (*MODERN, *LEGACY)
 
 
-def _relabel(
-    tbs: asn1_x509.TbsCertificate | asn1_crl.TbsCertList, key: rsa.RSAPrivateKey, hash_name: str
-) -> tuple[asn1_x509.SignedDigestAlgorithm, bytes]:
+def _resign(der: bytes, key: rsa.RSAPrivateKey, hash_name: str, crl: bool) -> bytes:
+    """Re-sign a SHA-256-signed certificate or CRL (DER) with the legacy digest: same TBS, new algorithm."""
     alg_name, digest = LEGACY[hash_name]
     alg = asn1_x509.SignedDigestAlgorithm({"algorithm": alg_name})
+    signed: asn1_x509.Certificate | asn1_crl.CertificateList
+    if crl:
+        signed = asn1_crl.CertificateList.load(der)
+        tbs, sig_field = signed["tbs_cert_list"], "signature"
+    else:
+        signed = asn1_x509.Certificate.load(der)
+        tbs, sig_field = signed["tbs_certificate"], "signature_value"
     tbs["signature"] = alg
-    return alg, key.sign(tbs.dump(force=True), padding.PKCS1v15(), digest())
+    signed["signature_algorithm"] = alg
+    signed[sig_field] = key.sign(tbs.dump(force=True), padding.PKCS1v15(), digest())
+    return bytes(signed.dump(force=True))
 
 
 def sign_certificate(
@@ -41,13 +49,8 @@ def sign_certificate(
 ) -> x509.Certificate:
     if hash_name in MODERN:
         return builder.sign(key, MODERN[hash_name]())
-    cert = asn1_x509.Certificate.load(
-        builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-    )
-    alg, sig = _relabel(cert["tbs_certificate"], key, hash_name)
-    cert["signature_algorithm"] = alg
-    cert["signature_value"] = sig
-    return x509.load_der_x509_certificate(cert.dump(force=True))
+    der = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    return x509.load_der_x509_certificate(_resign(der, key, hash_name, crl=False))
 
 
 def sign_crl(
@@ -55,10 +58,5 @@ def sign_crl(
 ) -> x509.CertificateRevocationList:
     if hash_name in MODERN:
         return builder.sign(key, MODERN[hash_name]())
-    crl = asn1_crl.CertificateList.load(
-        builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
-    )
-    alg, sig = _relabel(crl["tbs_cert_list"], key, hash_name)
-    crl["signature_algorithm"] = alg
-    crl["signature"] = sig
-    return x509.load_der_x509_crl(crl.dump(force=True))
+    der = builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
+    return x509.load_der_x509_crl(_resign(der, key, hash_name, crl=True))
