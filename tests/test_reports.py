@@ -227,3 +227,37 @@ def test_cli_forecast(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     assert pic.read_bytes().lstrip().startswith(b"<?xml")
     assert runner.invoke(app, ["forecast", "--offline", str(good), "--horizon", "forever"]).exit_code == 2
+
+
+def test_timeline_groups_many_hosts_by_ca(tmp_path: Path) -> None:
+    """Over MAX_ROWS rows: the picture is an overview per CA server; the HTML pages the detail."""
+    for name, overlap in (("CA1", 30), ("CA2", 90)):
+        clients = [
+            Client(
+                f"{name}-R{i:02d}",
+                id_start=day(10 + 9 * i),
+                id_end=day(10 + 9 * i + 365),
+                renew=day(300 + 9 * i),
+            )
+            for i in range(30)
+        ]
+        write_site(
+            tmp_path,
+            Site(Server(name, D0, day(730), auto_rollover_days=overlap), clients, ca_host=f"{name}-ca"),
+            day(400),
+        )
+    res = run_audit(load_collection(tmp_path))
+    groups = timeline.groups(res)
+    assert [len(k) for _, k in groups] == [31, 31]
+    assert groups[0][0] == "CA CA1 on CA1-ca" and groups[0][1][0] == (
+        "CA1-ca",
+        "CA1",
+    )  # outages first, CA row first
+    svg = timeline.render(res, "svg").decode()
+    assert "grouped by CA server" in svg and "CA1-R05 / client" not in svg
+    # clients enrolled before day 35 have ended by day 400 (R00-R02); with overlap 30 every client fails
+    assert "30 of 30 trustpoints in outage from 2026-01-11" in svg and "today 2026-02-05" in svg
+    pages = timeline.pages(res)
+    assert len(pages) == 4 and all(len(k) <= timeline.PAGE_ROWS for _, k in pages)
+    html = render(res, "html")
+    assert html.count("<svg") == 5 and html.count("<details") == 4 and "CA1-R05 / client" in html

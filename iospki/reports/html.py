@@ -20,7 +20,42 @@ th{background:#f3f3f3}
 code{background:#f6f6f6;padding:1px 3px}
 .summary span{display:inline-block;margin-right:16px;font-weight:bold}
 #timeline svg{max-width:100%;height:auto}
+details{margin:6px 0}summary{cursor:pointer;font-weight:bold}
 """
+
+MAX_PAGES = 12  # detail pictures in one report (groups with outages first); the tables list everything
+
+
+def _svg(data: bytes) -> str:
+    text = data.decode("utf-8")
+    return text[text.find("<svg") :]  # drop the XML prolog and DOCTYPE: inline SVG in HTML5
+
+
+def _timeline(result: AuditResult) -> list[str]:
+    """One picture when it fits; else the overview by CA server and a collapsible page per CA."""
+    fc = result.forecast
+    parts = ['<h2>Timeline</h2><div id="timeline">']
+    pages = timeline.pages(result)
+    rows = sum(len(k) for _, k in pages)
+    if rows <= timeline.MAX_ROWS:
+        parts += [_svg(timeline.render(result, "svg")), "</div>"]
+        return parts
+    parts.append(_svg(timeline.render_overview(result, "svg")))
+    bad = {(o.host, o.trustpoint) for o in fc.outages} if fc is not None else set()
+    for i, (label, keys) in enumerate(pages[:MAX_PAGES]):
+        n_bad = sum(k in bad for k in keys)
+        parts.append(
+            f"<details{' open' if i == 0 else ''}><summary>{_e(label)}: {len(keys)} rows, "
+            f"{n_bad} with outages</summary>"
+        )
+        parts.append(_svg(timeline.render(result, "svg", keys=keys, title=f"iospki timeline: {label}")))
+        parts.append("</details>")
+    if len(pages) > MAX_PAGES:
+        parts.append(
+            f"<p>{len(pages) - MAX_PAGES} more pages not drawn; every outage and event is in the tables below.</p>"
+        )
+    parts.append("</div>")
+    return parts
 
 
 def _e(s: object) -> str:
@@ -29,8 +64,6 @@ def _e(s: object) -> str:
 
 def to_html(result: AuditResult) -> str:
     s = summary(result)
-    svg = timeline.render(result, "svg").decode("utf-8")
-    svg = svg[svg.find("<svg") :]  # drop the XML prolog and DOCTYPE: inline SVG in HTML5
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -44,9 +77,9 @@ def to_html(result: AuditResult) -> str:
         + f"<span>{len(result.hosts)} hosts</span><span>{len(result.failed_hosts)} failed</span>"
         + "".join(f'<span class="{k}">{v} {k}</span>' for k, v in s.items())
         + "</p>",
-        '<h2>Timeline</h2><div id="timeline">',
-        svg,
-        "</div>",
+    ]
+    parts += _timeline(result)
+    parts += [
         "<h2>Findings</h2>",
     ]
     if result.findings:
