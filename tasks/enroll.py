@@ -5,7 +5,7 @@ from __future__ import annotations
 from nornir.core.task import Result, Task
 
 from .connection import Answer, TaskFailed, cli, dialog, prompt_re, show
-from .state import has_ca, has_identity, identity_serials
+from .state import has_ca, has_identity, identity_serials, pending_request, poll_pending
 
 
 def enroll_trustpoint(
@@ -19,7 +19,8 @@ def enroll_trustpoint(
 
     Idempotent: a trustpoint that already holds an identity certificate is left alone unless `reenroll`
     (then the re-enrollment question is answered `yes`). The challenge password is typed into the dialog,
-    never configured or logged. Result: {'sent': bool, 'serials_before': [...]}; wait for the certificate
+    never configured or logged. A request already pending at the CA is not sent again ('already_pending').
+    Result: {'sent': bool, 'serials_before': [...]}; wait for the certificate
     with `iospki.tasks.wait_certificate`.
     """
     certs = show(task, f"show crypto pki certificates {trustpoint}")
@@ -30,6 +31,16 @@ def enroll_trustpoint(
     before = identity_serials(certs)
     if has_identity(certs) and not reenroll:
         return Result(host=task.host, result={"sent": False, "serials_before": before}, changed=False)
+    if not reenroll and (
+        pending_request(certs) or poll_pending(show(task, "show crypto pki timers"), trustpoint)
+    ):
+        # a request is already with the CA (IOS enrolls by itself after `authenticate` when auto-enroll is
+        # set): a second one would leave two pending requests for one router on a manual-grant CA
+        return Result(
+            host=task.host,
+            result={"sent": True, "serials_before": before, "already_pending": True},
+            changed=False,
+        )
     conn = cli(task)
     secret = challenge_password or ""
     answers = [

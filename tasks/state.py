@@ -69,6 +69,12 @@ def pending_request(text: str) -> bool:
     return any(st.lower() == "pending" for _, st in cert_sections(text))
 
 
+def poll_pending(timers: str, trustpoint: str) -> bool:
+    """A `POLL <trustpoint>` timer in `show crypto pki timers`: an enrollment request is pending at the CA
+    (e.g. the auto initial enrollment IOS starts on `crypto pki authenticate` when `auto-enroll` is set)."""
+    return re.search(rf"(?m)\bPOLL\s+{re.escape(trustpoint)}\s*$", timers) is not None
+
+
 def identity_serials(text: str) -> list[str]:
     """Serial numbers of the identity certificates (not CA) in `show crypto pki certificates`."""
     serials = []
