@@ -16,6 +16,7 @@ from .collect import collect_pki, pki_commands
 from .connection import TaskFailed
 from .enroll import enroll_trustpoint
 from .grant import grant_requests
+from .napalm_diff import napalm_compare
 from .push_config import push_config
 from .renew import renew_trustpoint
 from .rollover import ca_rollover
@@ -30,6 +31,7 @@ __all__ = [
     "enable_ca_server",
     "enroll_trustpoint",
     "grant_requests",
+    "napalm_compare",
     "push_config",
     "pki_commands",
     "renew_trustpoint",

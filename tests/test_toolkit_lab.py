@@ -73,6 +73,15 @@ def test_dry_run_shows_diff_and_changes_nothing(lab: LabHandle, cli: Cli, work: 
     assert "+crypto pki server LABCA" in out and "+ auto-rollover 90" in out
     assert "> crypto pki authenticate LABCA" in out
     assert no_timestamps(device(lab, "r1", "show running-config")) == before
+    # NAPALM's own diff of the same lines agrees on the trustpoint block, and its candidate is discarded
+    rc, out = cli("deploy", "--dry-run", "--napalm-diff", *inv(lab), "--limit", "r1")
+    assert rc == 0, out
+    assert "NAPALM compare_config:" in out
+    assert "+crypto pki trustpoint LABCA" in out and f"+ enrollment url http://{ca.address}:8080" in out
+    # NAPALM toggles `file prompt quiet` around its file copy: a 'Last configuration change' line (and its
+    # '!') may appear, but no configuration line changes
+    after = no_timestamps(device(lab, "r1", "show running-config"))
+    assert [x for x in after.splitlines() if x != "!"] == [x for x in before.splitlines() if x != "!"]
 
 
 def test_host_down_is_recorded_and_others_carry_on(lab: LabHandle, cli: Cli, work: Path) -> None:

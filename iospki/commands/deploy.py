@@ -28,6 +28,7 @@ from iospki.tasks import (
     enable_ca_server,
     enroll_trustpoint,
     grant_requests,
+    napalm_compare,
     push_config,
     wait_certificate,
 )
@@ -67,16 +68,20 @@ def host_lines(ctx: Context, name: str, archive_password: str | None = None) -> 
     return parts
 
 
-def _plan(task: Task, ctx: Context) -> Result:
+def _plan(task: Task, ctx: Context, napalm: bool = False) -> Result:
     """Dry run: the diff per part plus the interactive steps that would run; changes nothing."""
     name = task.host.name
     intent = ctx.intents[name]
     running = show(task, "show running-config", read_timeout=60)
     diff: dict[str, list[str]] = {}
-    for part, lines in host_lines(ctx, name).items():
+    parts = host_lines(ctx, name)
+    for part, lines in parts.items():
         missing = missing_lines(running, lines)
         if missing:
             diff[part] = missing
+    napalm_diff = None
+    if napalm:  # NAPALM's compare_config of the same lines, for comparison with our parent-aware diff
+        napalm_diff = task.run(task=napalm_compare, lines=[ln for p in parts.values() for ln in p]).result
     steps: list[str] = []
     if intent.ca_server:
         st = server_state(
@@ -90,7 +95,9 @@ def _plan(task: Task, ctx: Context) -> Result:
             steps.append(f"crypto pki authenticate {tp.name}")
         if not has_identity(certs):
             steps.append(f"crypto pki enroll {tp.name}")
-    return Result(host=task.host, result={"diff": diff, "steps": steps}, changed=False)
+    return Result(
+        host=task.host, result={"diff": diff, "steps": steps, "napalm_diff": napalm_diff}, changed=False
+    )
 
 
 def _prepare(task: Task, ctx: Context, backup_dir: Path) -> Result:
@@ -202,6 +209,11 @@ def deploy(
     ),
     wait: float = typer.Option(60.0, "--wait", help="seconds to wait for each certificate"),
     as_json: bool = typer.Option(False, "--json", help="print the per-host result as JSON"),
+    napalm_diff: bool = typer.Option(
+        False,
+        "--napalm-diff",
+        help="with --dry-run: also show NAPALM compare_config (merge candidate, discarded)",
+    ),
 ) -> None:
     """Push prerequisites, CA servers and trustpoints; enable CAs, authenticate and enroll clients."""
     ctx = open_inventory(inventory, limit)
@@ -219,7 +231,7 @@ def deploy(
                 rows[h]["changes"].append(what)
 
     if dry_run:
-        agg = run(nr, _plan, "plan", ctx=ctx)
+        agg = run(nr, _plan, "plan", ctx=ctx, napalm=napalm_diff)
         record(agg, "plan")
         for h, mr in agg.items():
             if mr.failed:
@@ -228,7 +240,9 @@ def deploy(
             rows[h]["plan"] = plan
             n = sum(len(v) for v in plan["diff"].values())
             rows[h]["note"] = (
-                f"{n} lines to add, {len(plan['steps'])} steps" if n or plan["steps"] else "in sync"
+                f"{n} line{'s'[: n != 1]} to add, {len(plan['steps'])} step{'s'[: len(plan['steps']) != 1]}"
+                if n or plan["steps"]
+                else "in sync"
             )
             if not as_json and (plan["diff"] or plan["steps"]):
                 console.print(f"[bold]{h}[/bold]")
@@ -238,6 +252,10 @@ def deploy(
                         console.print(f"  [green]+{ln}[/green]", markup=True)
                 for s in plan["steps"]:
                     console.print(f"  [yellow]> {s}[/yellow]")
+            if not as_json and plan["napalm_diff"] is not None:
+                console.print(f"[bold]{h}[/bold] [dim]NAPALM compare_config:[/dim]")
+                for ln in plan["napalm_diff"].splitlines() or ["(no difference)"]:
+                    console.print(f"  {ln}", markup=False)
         return _finish(rows, as_json, "Deploy plan (dry run)")
 
     bdir = backup_dir or Path("iospki-backups") / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
