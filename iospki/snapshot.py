@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
-from iospki import store
+from iospki import devicetime, store
 from iospki.models import (
     CAServer,
     Certificate,
@@ -70,6 +70,7 @@ class HostState:
     commands: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     unreachable: str | None = None
+    zones: devicetime.Zones | None = None  # how this host's local times were converted to UTC
 
     @property
     def now(self) -> datetime | None:
@@ -203,6 +204,7 @@ def load_host(root: Path | str, host: str) -> HostState:
     from iospki.parsers import ParseError, parse
 
     state = HostState(host)
+    config_text = ""
     try:
         state.unreachable = store.read_error(root, host)
         outputs = store.read_outputs(root, host)
@@ -213,6 +215,8 @@ def load_host(root: Path | str, host: str) -> HostState:
         text = outputs[command]
         state.commands.append(command)
         norm = " ".join(command.lower().split())
+        if norm.startswith(("show run", "sh run")):
+            config_text = text
         if norm in ("show version", "sh version"):
             state.software, state.platform = _software_from_text(text)
             m = re.search(r"^[Cc]isco (\S+) .*(?:processor|bytes of memory)", text, re.MULTILINE)
@@ -243,7 +247,27 @@ def load_host(root: Path | str, host: str) -> HostState:
                 _apply_facts(state, facts)
     if not outputs and state.unreachable is None:
         state.errors.append("no stored outputs for this host")
+    _to_utc(state, config_text)
     return state
+
+
+def _to_utc(state: HostState, config_text: str) -> None:
+    """Every parsed time in UTC (timers already are): see `iospki.devicetime`."""
+    zones = devicetime.from_config(config_text)
+    clock = state.clock
+    if clock is not None and clock.tz and clock.tz not in zones.offsets:
+        timer = next((t for t in state.timers or [] if t.at is not None), None)
+        if timer is not None and timer.at is not None:
+            off = devicetime.measure(clock.time, timer.at - timedelta(seconds=timer.remaining_seconds))
+            if off is not None:
+                zones.offsets[clock.tz] = off
+                zones.source = "measured (show clock against the timers' UTC)"
+    objs: list[Any] = [clock, state.ntp, *state.certificates, *state.servers, *state.crls, *state.keys]
+    objs += [c for certs in state.issued.values() for c in certs]
+    for obj in objs:
+        if obj is not None:
+            devicetime.convert(obj, zones)
+    state.zones = zones
 
 
 def load_collection(root: Path | str, limit: list[str] | None = None) -> list[HostState]:
