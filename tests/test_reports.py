@@ -113,7 +113,18 @@ def test_prometheus(result) -> None:  # type: ignore[no-untyped-def]
     ]
     assert len(not_after) == 1
     assert not_after[0][2] == day(730).replace(tzinfo=__import__("datetime").timezone.utc).timestamp()
-    assert 'trustpoint="client"' in not_after[0][1] and 'serial_number="03"' in not_after[0][1]
+    assert 'trustpoint="client"' in not_after[0][1] and 'serial_number="3"' in not_after[0][1]  # decimal
+    # the exporter's label schema (docs/metrics.md of enix/x509-certificate-exporter) plus host/trustpoint/section
+    names = set(re.findall(r'(\w+)="', not_after[0][1]))
+    exporter = {f"{p}_{k}" for p in ("subject", "issuer") for k in ("C", "ST", "L", "O", "OU", "CN")}
+    assert names == exporter | {"serial_number", "filename", "filepath", "host", "trustpoint", "section"}
+    assert 'issuer_CN="ROOT"' in not_after[0][1] and 'filepath="R2/client/Certificate"' in not_after[0][1]
+    crl = {s[0]: s for s in samples if s[0].startswith("x509_crl") and 'host="CA"' in s[1]}
+    assert crl["x509_crl_stale"][2] == 0 and 'issuer_CN="ROOT"' in crl["x509_crl_next_update"][1]
+    assert (
+        crl["x509_crl_next_update"][2]
+        > day(400).replace(tzinfo=__import__("datetime").timezone.utc).timestamp()
+    )
     assert any(s[0] == "x509_cert_expired" for s in samples)
     timers = [s for s in samples if s[0] == "iospki_timer_fire_timestamp_seconds"]
     assert any('kind="RENEW"' in s[1] and 'host="R2"' in s[1] for s in timers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from iospki.audit.engine import AuditResult
@@ -25,6 +25,8 @@ class CertRow:
     renew: datetime | None
     tz: str
     now: datetime | None
+    subject_fields: dict[str, str] = field(default_factory=dict, compare=False)
+    issuer_fields: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def days_left(self) -> float | None:
@@ -59,6 +61,8 @@ def certificate_rows(result: AuditResult) -> list[CertRow]:
                     renew=c.renew,
                     tz=c.tz or "",
                     now=now,
+                    subject_fields=dict(c.subject_fields),
+                    issuer_fields=dict(c.issuer_fields),
                 )
             )
     return rows

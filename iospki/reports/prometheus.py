@@ -1,7 +1,12 @@
 """Prometheus textfile: x509-certificate-exporter metric names plus PKI timers and finding counts.
 
-Device times are naive on each device's clock; they are written as if UTC (the lab and
-most PKI deployments run their clocks in UTC; IOS zone names are not resolvable).
+Times are UTC: `iospki.snapshot` converts every device time with the device's own zone.
+
+The per-certificate label set is the exporter's (https://github.com/enix/x509-certificate-exporter,
+docs/metrics.md): `serial_number` in decimal, `subject_C/ST/L/O/OU/CN`, `issuer_C/ST/L/O/OU/CN` (empty
+string when absent), `filename`/`filepath` (here the section and `host/trustpoint/section`, so alert
+templates that print `filepath` name the device), plus `host`, `trustpoint` and `section`. CRLs
+use the exporter's `x509_crl_next_update`, `x509_crl_this_update` and `x509_crl_stale`.
 """
 
 from __future__ import annotations
@@ -28,8 +33,56 @@ def _cn(dn: str) -> str:
     return m.group(1).strip() if m else ""
 
 
+_DN_KEYS = ("C", "ST", "L", "O", "OU", "CN")
+
+
+def _dn(prefix: str, fields: dict[str, str], dn: str) -> dict[str, str]:
+    """`subject_C` ... `subject_CN` from the parsed DN fields (keys are case-insensitive on IOS)."""
+    low = {k.lower(): v for k, v in fields.items()}
+    out = {f"{prefix}_{k}": low.get(k.lower(), "") for k in _DN_KEYS}
+    if not out[f"{prefix}_CN"]:
+        out[f"{prefix}_CN"] = _cn(dn)
+    return out
+
+
+def _decimal(serial: str) -> str:
+    try:
+        return str(int(serial, 16)) if serial else ""
+    except ValueError:
+        return serial
+
+
 def _labels(**kw: str) -> str:
     return "{" + ",".join(f'{k}="{_esc(v)}"' for k, v in kw.items()) + "}"
+
+
+def _crl_metrics(result: AuditResult) -> list[str]:
+    """CRLs a device holds (`show crypto pki crls`) and the CRL each certificate server publishes."""
+    series: list[tuple[str, str, datetime | None, datetime | None, datetime | None]] = []
+    for st in result.hosts:
+        now = result.at or st.now
+        for crl in st.crls:
+            series.append((st.host, crl.issuer or "", crl.this_update, crl.next_update, now))
+        for srv in st.servers:
+            if srv.crl_next_update is not None:
+                series.append((st.host, srv.issuer or f"cn={srv.name}", None, srv.crl_next_update, now))
+    out: list[str] = []
+    for name, help_, pick in (
+        ("x509_crl_next_update", "Unix timestamp of the CRL's nextUpdate.", 3),
+        ("x509_crl_this_update", "Unix timestamp of the CRL's thisUpdate.", 2),
+        ("x509_crl_stale", "1 if the current time is past the CRL's nextUpdate.", 0),
+    ):
+        out += [f"# HELP {name} {help_}", f"# TYPE {name} gauge"]
+        for host, issuer, this_u, next_u, now in series:
+            lab = _labels(host=host, **_dn("issuer", {}, issuer), filepath=f"{host}/crl")
+            if pick == 0:
+                if next_u is not None and now is not None:
+                    out.append(f"{name}{lab} {1 if next_u < now else 0}")
+            else:
+                t = this_u if pick == 2 else next_u
+                if t is not None:
+                    out.append(f"{name}{lab} {_ts(t)}")
+    return out
 
 
 def to_prometheus(result: AuditResult) -> str:
@@ -53,11 +106,11 @@ def to_prometheus(result: AuditResult) -> str:
                 host=r.host,
                 trustpoint=r.trustpoint,
                 section=r.section,
-                serial_number=r.serial,
-                subject=r.subject,
-                subject_CN=_cn(r.subject),
-                issuer=r.issuer,
-                issuer_CN=_cn(r.issuer),
+                serial_number=_decimal(r.serial),
+                **_dn("subject", r.subject_fields, r.subject),
+                **_dn("issuer", r.issuer_fields, r.issuer),
+                filename=r.section,
+                filepath=f"{r.host}/{r.trustpoint}/{r.section}",
             )
             if name == "x509_cert_not_after":
                 out.append(f"{name}{lab} {_ts(r.not_after)}")  # type: ignore[arg-type]
@@ -65,6 +118,7 @@ def to_prometheus(result: AuditResult) -> str:
                 out.append(f"{name}{lab} {_ts(r.not_before)}")
             elif name == "x509_cert_expired":
                 out.append(f"{name}{lab} {1 if r.expired else 0}")
+    out += _crl_metrics(result)
     out += [
         "# HELP iospki_timer_fire_timestamp_seconds When a PKI timer fires (show crypto pki timers detail).",
         "# TYPE iospki_timer_fire_timestamp_seconds gauge",
