@@ -4,12 +4,17 @@ Per router: connect (netmiko), two show commands, a 3-line config, close. Prints
 times, and the lab process's RSS (idle, per router) and peak RSS during the run.
 Targets (issue 3): 500 routers < 15 s; < 100 KiB of lab memory per idle router.
 
-    .venv/bin/python bench/bench_lab.py [--sizes 50,500] [--workers 50]
+    .venv/bin/python bench/bench_lab.py [--sizes 50,500] [--workers 50] [--churn 1000]
+
+--churn N also connects and disconnects N SSH sessions to one router (half leave at the prompt, half
+mid-output) and prints the lab's RSS every N/4 cycles: it must level off, not grow with N.
+Runs from any checkout: the lab subprocess imports iospki from this checkout, not an installed copy.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import sys
@@ -19,8 +24,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import paramiko
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+# the lab runs as `python -m iospki.lab`: make it this checkout's code (a clean clone next to an editable install)
+os.environ["PYTHONPATH"] = os.pathsep.join(x for x in (str(REPO), os.environ.get("PYTHONPATH", "")) if x)
 
 from lab_fixture import start_lab  # noqa: E402
 from nornir import InitNornir  # noqa: E402
@@ -111,6 +120,39 @@ def bench(n: int, workers: int, plugins: str | None) -> dict[str, Any]:
         lab.stop()
 
 
+def churn(cycles: int) -> None:
+    """Connect/disconnect `cycles` times to one router; print the lab's RSS as it goes."""
+    base = Path(tempfile.mkdtemp(prefix="bench-lab-churn-"))
+    lab = start_lab(base, hosts=[("churn1", "csr1k")], plugins="")
+    h = lab.hosts["churn1"]
+    try:
+        marks = [rss_kib(lab.pid)]
+        t0 = time.monotonic()
+        for i in range(1, cycles + 1):
+            client = paramiko.SSHClient()
+            client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+            client.connect(h.address, h.port, h.username, h.password, look_for_keys=False, allow_agent=False)
+            chan = client.invoke_shell()
+            buf = b""
+            while not buf.rstrip().endswith((b"#", b">")):
+                buf += chan.recv(4096)
+            if i % 2:
+                chan.send(b"show running-config\r")  # leave while the answer is on its way
+            client.close()
+            if i % max(1, cycles // 4) == 0:
+                marks.append(rss_kib(lab.pid))
+        wall = time.monotonic() - t0
+        time.sleep(1.0)
+        sessions = lab.status()["hosts"][0]["sessions"]
+        print(
+            f"churn: {cycles} connect/disconnects in {wall:.1f} s; lab RSS KiB "
+            + " -> ".join(str(m) for m in marks)
+            + f" (growth after the first quarter {marks[-1] - marks[1]:+d} KiB); sessions left {sessions}"
+        )
+    finally:
+        lab.stop()
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="50,500")
@@ -118,6 +160,7 @@ def main() -> int:
     ap.add_argument(
         "--plugins", default=None, help="lab plugins (default: the lab's default, PKI engine loaded)"
     )
+    ap.add_argument("--churn", type=int, default=0, help="also run N SSH connect/disconnect cycles")
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -136,6 +179,8 @@ def main() -> int:
             f"     lab RSS idle {r['idle_rss_kib'] / 1024:.1f} MiB = {per_router:.1f} KiB per idle router "
             f"(marginal over a 1-router lab), peak during run {r['peak_rss_kib'] / 1024:.1f} MiB"
         )
+    if args.churn:
+        churn(args.churn)
     return 0
 
 

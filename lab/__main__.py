@@ -229,16 +229,58 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(st, indent=1))
         return 0
-    print(f"lab pid {st['pid']}  clock {st['now']}  rate {st['rate']}  timers pending {st['timers_pending']}")
-    print(
-        f"{'NAME':<12}{'ADDRESS':<16}{'PORT':<6}{'PLATFORM':<10}{'MODEL':<16}{'SOFTWARE':<13}{'NTP/CAL':<8}HTTP"
-    )
-    for h in st["hosts"]:
-        print(
-            f"{h['name']:<12}{h['address']:<16}{h['port']:<6}{h['platform_family']:<10}{h['model']:<16}"
-            f"{h['software']:<13}{'yes' if h['authoritative'] else 'no':<8}{h['http'] or '-'}"
-        )
+    print(format_status(st))
     return 0
+
+
+def _clock_word(h: dict[str, Any]) -> str:
+    """What a person reading `lab status` needs: is this router's clock trusted, and from where."""
+    mark = h.get("clock_mark", "" if h["authoritative"] else "*")
+    source = h.get("clock", "")
+    if mark == "*":
+        return "NOT SET (*)"
+    if mark == ".":
+        return "ntp lost (.)"
+    return "calendar" if "calendar" in source else "ntp"
+
+
+def format_status(st: dict[str, Any]) -> str:
+    """`lab status` as a table: one router per line, then a one-line summary."""
+    now = str(st["now"]).replace("T", " ")[:19]
+    rate = float(st["rate"])
+    pace = "real time" if rate == 1 else ("stopped" if rate == 0 else f"x{rate:g}")
+    out = [
+        f"Lab (pid {st['pid']}): clock {now} UTC, {pace}; timers pending {st['timers_pending']}, "
+        f"fired {st['timers_fired']}, failed {st['timer_errors']}",
+    ]
+    if st.get("plugin_errors"):
+        out.append("plugin errors: " + "; ".join(str(e) for e in st["plugin_errors"]))
+    head = ("NAME", "ADDRESS:PORT", "PLATFORM", "MODEL", "SOFTWARE", "CLOCK", "HTTP", "SSH", "FAULTS")
+    rows = [head]
+    for h in st["hosts"]:
+        rows.append(
+            (
+                str(h["name"]),
+                f"{h['address']}:{h['port']}",
+                str(h["platform_family"]),
+                str(h["model"]),
+                str(h["software"]),
+                _clock_word(h),
+                str(h["http"] or "off"),
+                str(h.get("sessions", 0)),
+                ", ".join(h.get("faults", [])) or "-",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    hosts = st["hosts"]
+    unset = sum(1 for h in hosts if _clock_word(h).startswith("NOT"))
+    faulty = sum(1 for h in hosts if h.get("faults"))
+    out.append(
+        f"{len(hosts)} router{'s' * (len(hosts) != 1)}; {sum(int(h.get('sessions', 0)) for h in hosts)} SSH sessions; "
+        f"{unset} without an authoritative clock; {faulty} with faults"
+    )
+    return "\n".join(out)
 
 
 def cmd_clock(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from iospki.lab.config import ConfigNode, parse_lines
 from iospki.lab.context import BatchTerminal, ConfigChange, ConfigContext, ExecContext
-from iospki.lab.device import MONTHS, Device, call_hook
+from iospki.lab.device import DAYS, MONTHS, Device, call_hook
 from iospki.lab.engine import ConfigEngine
 from iospki.lab.platforms import show_version
 from iospki.lab.registry import Match, Registry
@@ -139,36 +139,65 @@ def cmd_show_clock(ctx: ExecContext, m: Match) -> str:
     d = ctx.device
     out = d.format_clock() + "\n"
     if m.has("detail"):
-        if d.ntp_synced:
-            out += "Time source is NTP\n"
-        elif d.calendar_valid:
-            out += "Time source is hardware calendar\n"
-        else:
-            out += "No time source\n"
+        out += d.time_source + "\n"
     return out
+
+
+NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
+
+
+def ntp_timestamp(t: datetime) -> str:
+    """'E8E05A76.0F1A9FE8': NTP seconds and binary fraction, as `show ntp status` prints the reference time."""
+    secs = t.timestamp() + NTP_EPOCH_OFFSET
+    whole = int(secs)
+    return f"{whole & 0xFFFFFFFF:08X}.{int((secs - whole) * 2**32) & 0xFFFFFFFF:08X}"
+
+
+def _ntp_time(d: Device, t: datetime) -> str:
+    """'10:35:34.059 UTC Mon Oct 23 2023' in the device's zone."""
+    lt, name = d.local(t)
+    return (
+        f"{lt:%H:%M:%S}.{lt.microsecond // 1000:03d} {name} {DAYS[lt.weekday()]} {MONTHS[lt.month - 1]} "
+        f"{lt.day} {lt.year}"
+    )
 
 
 def cmd_show_ntp_status(ctx: ExecContext, m: Match) -> str:
     d = ctx.device
     if not d.ntp_servers:
         return "%NTP is not enabled."
+    now = d.now()
+    uptime = int((now - d.boot_time).total_seconds() * 100)
+    last = d.ntp_last_sync
     if d.ntp_synced:
-        lt, _ = d.local()
+        # the lab clock is the source: synced at the last refresh, polled every 64 s since
+        ago = int((now - last).total_seconds()) % 64 if last is not None else 0
+        ref = now - timedelta(seconds=ago)
         return (
             f"Clock is synchronized, stratum 2, reference is {d.ntp_servers[0]}\n"
             "nominal freq is 250.0000 Hz, actual freq is 250.0000 Hz, precision is 2**10\n"
-            f"ntp uptime is {int((d.now() - d.boot_time).total_seconds()) * 100} (1/100 of seconds), "
-            "resolution is 4000\n"
-            f"reference time is E0000000.00000000 ({d.format_short()})\n"
+            f"ntp uptime is {uptime} (1/100 of seconds), resolution is 4000\n"
+            f"reference time is {ntp_timestamp(ref)} ({_ntp_time(d, ref)})\n"
             "clock offset is 0.0000 msec, root delay is 1.00 msec\n"
             "root dispersion is 2.00 msec, peer dispersion is 1.00 msec\n"
             "loopfilter state is 'CTRL' (Normal Controlled Loop), drift is 0.000000000 s/s\n"
-            "system poll interval is 64, last update was 10 sec ago."
+            f"system poll interval is 64, last update was {ago} sec ago."
+        )
+    if last is not None:  # synchronised once since boot, then lost: the last reference is kept
+        return (
+            "Clock is unsynchronized, stratum 16, no reference clock\n"
+            "nominal freq is 250.0000 Hz, actual freq is 250.0000 Hz, precision is 2**10\n"
+            f"ntp uptime is {uptime} (1/100 of seconds), resolution is 4000\n"
+            f"reference time is {ntp_timestamp(last)} ({_ntp_time(d, last)})\n"
+            "clock offset is 0.0000 msec, root delay is 0.00 msec\n"
+            "root dispersion is 18.84 msec, peer dispersion is 0.00 msec\n"
+            "loopfilter state is 'SPIK' (Spike), drift is 0.000000000 s/s\n"
+            f"system poll interval is 64, last update was {int((now - last).total_seconds())} sec ago."
         )
     return (
         "Clock is unsynchronized, stratum 16, no reference clock\n"
         "nominal freq is 250.0000 Hz, actual freq is 250.0000 Hz, precision is 2**10\n"
-        "ntp uptime is 0 (1/100 of seconds), resolution is 4000\n"
+        f"ntp uptime is {uptime} (1/100 of seconds), resolution is 4000\n"
         "reference time is 00000000.00000000 (00:00:00.000 UTC Mon Jan 1 1900)\n"
         "clock offset is 0.0000 msec, root delay is 0.00 msec\n"
         "root dispersion is 0.00 msec, peer dispersion is 0.00 msec\n"
@@ -178,11 +207,13 @@ def cmd_show_ntp_status(ctx: ExecContext, m: Match) -> str:
 
 
 def cmd_show_ntp_assoc(ctx: ExecContext, m: Match) -> str:
+    # IOS starts the table with an empty line; the lab clock is a stratum-1 source behind each server
     d = ctx.device
-    lines = ["  address         ref clock       st   when   poll reach  delay  offset   disp"]
-    for srv in d.ntp_servers:
+    lines = ["", "  address         ref clock       st   when   poll reach  delay  offset   disp"]
+    for i, srv in enumerate(d.ntp_servers):
         if d.ntp_synced:
-            lines.append(f"*~{srv:<15} .GPS.            1     10     64   377  1.000   0.000  1.000")
+            mark = "*~" if i == 0 else "+~"
+            lines.append(f"{mark}{srv:<15} .GPS.            1     10     64   377  1.000   0.000  1.000")
         else:
             lines.append(f" ~{srv:<15} .INIT.          16      -     64     0  0.000   0.000 15937.")
     lines.append(" * sys.peer, # selected, + candidate, - outlyer, x falseticker, ~ configured")

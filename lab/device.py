@@ -25,8 +25,12 @@ log = logging.getLogger("iospki.lab.device")
 
 # drop-config: the session drops after 2 config lines (a push cut half-way); truncate-output: `show` output
 # is cut after half its lines (a truncated read the parsers must reject)
+# ntp-unreachable: the NTP source never answers, as after a reload with no reachable server: the clock is not
+# authoritative ('*'). ntp-sync-lost: NTP was synchronised once, then lost: IOS keeps the clock authoritative and
+# marks it '.', so PKI timers keep running (an unsynchronised clock drifts, it is not unknown).
 FAULT_KINDS = (
     "ntp-unreachable",
+    "ntp-sync-lost",
     "down",
     "bad-password",
     "drop-session",
@@ -76,6 +80,8 @@ class Device:
         self._http_handler: HttpHandler | None = None
         self._http: HttpListener | None = None
         self._authoritative = False
+        self.ntp_last_sync: datetime | None = None  # lab time NTP last synchronised (None: never since boot)
+        self._ntp_lost_logged = False
         self.booted = asyncio.Event()
 
     # -- identity ------------------------------------------------------------------------------------------
@@ -105,7 +111,17 @@ class Device:
 
     @property
     def ntp_synced(self) -> bool:
-        return bool(self.ntp_servers) and "ntp-unreachable" not in self.faults
+        return bool(self.ntp_servers) and not self.faults & {"ntp-unreachable", "ntp-sync-lost"}
+
+    @property
+    def ntp_sync_lost(self) -> bool:
+        """NTP synchronised once since boot and is now lost (not by ntp-unreachable, which takes authority too)."""
+        return (
+            self.ntp_last_sync is not None
+            and bool(self.ntp_servers)
+            and "ntp-sync-lost" in self.faults
+            and "ntp-unreachable" not in self.faults
+        )
 
     @property
     def calendar_valid(self) -> bool:
@@ -113,8 +129,23 @@ class Device:
 
     @property
     def authoritative(self) -> bool:
-        """True once NTP is synchronised (the lab clock is the source) or `clock calendar-valid` is set."""
-        return self.ntp_synced or self.calendar_valid
+        """True once NTP is synchronised (the lab clock is the source), still after a sync is lost, or with
+        `clock calendar-valid`."""
+        return self.ntp_synced or self.calendar_valid or self.ntp_sync_lost
+
+    @property
+    def clock_mark(self) -> str:
+        """IOS's prefix on clock and syslog times: '*' not authoritative, '.' authoritative but NTP unsynchronised."""
+        if self.ntp_synced or self.calendar_valid:
+            return ""
+        return "." if self.ntp_sync_lost else "*"
+
+    @property
+    def time_source(self) -> str:
+        """The second line of `show clock detail`."""
+        if self.ntp_synced or self.ntp_sync_lost:
+            return "Time source is NTP"
+        return "Time source is hardware calendar" if self.calendar_valid else "No time source"
 
     def tz(self) -> tuple[str, timedelta]:
         """(zone name, offset) from `clock timezone NAME H [M]`."""
@@ -138,9 +169,8 @@ class Device:
     def format_clock(self, t: datetime | None = None) -> str:
         """'*10:15:32.123 UTC Fri Nov 27 2026' (leading '*' until the clock is authoritative)."""
         lt, name = self.local(t)
-        star = "" if self.authoritative else "*"
         return (
-            f"{star}{lt:%H:%M:%S}.{lt.microsecond // 1000:03d} {name} "
+            f"{self.clock_mark}{lt:%H:%M:%S}.{lt.microsecond // 1000:03d} {name} "
             f"{DAYS[lt.weekday()]} {MONTHS[lt.month - 1]} {lt.day} {lt.year}"
         )
 
@@ -153,8 +183,7 @@ class Device:
     def syslog(self, message: str) -> None:
         """Add '%FAC-SEV-MNEMONIC: text' to the logging buffer with a lab timestamp ('*' if not authoritative)."""
         lt, _ = self.local()
-        star = "" if self.authoritative else "*"
-        stamp = f"{star}{MONTHS[lt.month - 1]} {lt.day:2d} {lt:%H:%M:%S}.{lt.microsecond // 1000:03d}"
+        stamp = f"{self.clock_mark}{MONTHS[lt.month - 1]} {lt.day:2d} {lt:%H:%M:%S}.{lt.microsecond // 1000:03d}"
         self.log_buffer.append(f"{stamp}: {message}")
 
     # -- configuration ---------------------------------------------------------------------------------------
@@ -297,11 +326,19 @@ class Device:
     async def refresh(self) -> None:
         """Reconcile side effects of the running config: HTTP listener, clock authority (+ hooks)."""
         await self._reconcile_http()
+        if self.ntp_synced:
+            if self.ntp_last_sync is None or self._ntp_lost_logged:  # first sync since boot, or back after a loss
+                self._ntp_lost_logged = False
+                self.syslog(f"%NTP-5-PEERSYNC: NTP synced to peer {self.ntp_servers[0]}")
+            self.ntp_last_sync = self.now()
+        elif self.ntp_last_sync is not None and not self._ntp_lost_logged:
+            self._ntp_lost_logged = True
+            self.syslog("%NTP-4-UNSYNC: NTP sync is lost")
+        if not self.ntp_servers:
+            self.ntp_last_sync = None
         now_auth = self.authoritative
         if now_auth and not self._authoritative:
             self._authoritative = True
-            if self.ntp_synced:
-                self.syslog(f"%NTP-5-PEERSYNC: NTP synced to peer {self.ntp_servers[0]}")
             for hook in self.lab.registry.authoritative_hooks:
                 await call_hook(hook, self)
         elif not now_auth:
@@ -315,6 +352,8 @@ class Device:
         self.state = {}
         self.running = ConfigNode("")
         self._authoritative = False
+        self.ntp_last_sync = None
+        self._ntp_lost_logged = False
         self.file_prompt_quiet = False
         text = self.startup_text()
         if text is None:

@@ -191,6 +191,9 @@ class Lab:
                     "model": d.platform.model,
                     "software": d.platform.software,
                     "authoritative": d.authoritative,
+                    # ntp | hardware calendar | no time source
+                    "clock": d.time_source.removeprefix("Time source is ").lower(),
+                    "clock_mark": d.clock_mark,
                     "sessions": len(d.sessions),
                     "http": d.http_port if d.http_running else None,
                     "faults": sorted(d.faults),

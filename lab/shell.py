@@ -21,6 +21,14 @@ log = logging.getLogger("iospki.lab.shell")
 CTRL_Z = "\x1a"
 CTRL_C = "\x03"
 PIPES = ("include", "exclude", "begin", "section", "count")
+MAX_LINE = 4096  # characters kept of one input line; the rest is dropped (IOS's line buffer is bounded too)
+
+
+class Aborted(CommandError):
+    """Ctrl-C at a question: the command stops, nothing more happens, the prompt comes back."""
+
+    def __init__(self) -> None:
+        super().__init__("^C")
 
 
 class SessionClosed(BaseException):
@@ -46,39 +54,48 @@ class PipeTerm:
         return await self.session.read_answer(hide)
 
 
-def apply_pipe(text: str, kind: str, pattern: str) -> str:
+def _regex(pattern: str) -> re.Pattern[str]:
     try:
-        rx = re.compile(pattern)
-    except re.error:
-        rx = re.compile(re.escape(pattern))
+        return re.compile(pattern)
+    except re.error:  # IOS treats what it cannot parse as literal text
+        return re.compile(re.escape(pattern))
+
+
+def _sections(lines: list[str]) -> list[list[str]]:
+    """Top-level lines, each with the indented lines below it."""
+    out: list[list[str]] = []
+    for ln in lines:
+        if ln.startswith(" ") and out:
+            out[-1].append(ln)
+        else:
+            out.append([ln])
+    return out
+
+
+def apply_pipe(text: str, kind: str, pattern: str) -> str:
     lines = text.split("\n")
     if text.endswith("\n"):
         lines = lines[:-1]
+    if kind == "section":
+        # `| section [include|exclude] RX`: a section is shown whole when its header or any of its lines match
+        words = pattern.split(None, 1)
+        exclude = False
+        if len(words) == 2 and words[0].lower() in ("include", "exclude", "i", "in", "e", "ex"):
+            exclude = words[0].lower().startswith("e")
+            pattern = words[1]
+        rx = _regex(pattern)
+        keep = [sec for sec in _sections(lines) if any(rx.search(x) for x in sec) != exclude]
+        return "".join(x + "\n" for sec in keep for x in sec)
+    rx = _regex(pattern)
     if kind == "include":
         out = [ln for ln in lines if rx.search(ln)]
     elif kind == "exclude":
         out = [ln for ln in lines if not rx.search(ln)]
     elif kind == "begin":
-        out = []
-        for i, ln in enumerate(lines):
-            if rx.search(ln):
-                out = lines[i:]
-                break
-    elif kind == "count":
+        first = next((i for i, ln in enumerate(lines) if rx.search(ln)), len(lines))
+        out = lines[first:]
+    else:  # count
         return f"Number of lines which match regexp = {sum(1 for ln in lines if rx.search(ln))}\n"
-    else:  # section: matching top-level lines with their indented children, and matching children alone
-        out = []
-        i = 0
-        while i < len(lines):
-            ln = lines[i]
-            j = i + 1
-            while j < len(lines) and lines[j].startswith(" "):
-                j += 1
-            if not ln.startswith(" ") and rx.search(ln):
-                out.extend(lines[i:j])
-            else:
-                out.extend(x for x in lines[i:j] if x.startswith(" ") and rx.search(x))
-            i = j
     return "".join(x + "\n" for x in out)
 
 
@@ -105,6 +122,7 @@ class CliSession:
         self.config_lines = 0  # config lines received (fault drop-config)
         self.terminal_length = 24
         self.terminal_width = 80
+        self.asking = False  # a command waits for an answer (Ctrl-C aborts it)
 
     # -- output ------------------------------------------------------------------------------------------
     def write(self, text: str) -> None:
@@ -161,11 +179,13 @@ class CliSession:
                 self._partial = ""
             elif ch == CTRL_C:
                 self._partial = ""
+                if self.asking:
+                    self.lines.put_nowait(CTRL_C)
             elif ch in ("\x08", "\x7f"):
                 self._partial = self._partial[:-1]
             elif ch == "\x00":
                 continue
-            else:
+            elif len(self._partial) < MAX_LINE:
                 self._partial += ch
 
     def eof(self) -> None:
@@ -181,7 +201,13 @@ class CliSession:
         return line
 
     async def read_answer(self, hide: bool) -> str:
-        line = await self._next_line()
+        self.asking = True
+        try:
+            line = await self._next_line()
+        finally:
+            self.asking = False
+        if line == CTRL_C:
+            raise Aborted()
         self.write(("" if hide else line.replace(CTRL_Z, "")) + "\n")
         return line.replace(CTRL_Z, "")
 

@@ -74,6 +74,22 @@ class FlashSFTP(asyncssh.SFTPServer):
     def __init__(self, chan: asyncssh.SSHServerChannel, device: Device) -> None:
         super().__init__(chan)
         self.device = device
+        self._uploads: dict[int, bytes] = {}  # id(file object) -> host path, for files opened to write
+
+    def open(self, path: bytes, pflags: int, attrs: asyncssh.SFTPAttrs) -> object:
+        file_obj = super().open(path, pflags, attrs)
+        if pflags & asyncssh.FXF_WRITE:
+            self._uploads[id(file_obj)] = self.map_path(path)
+        return file_obj
+
+    def close(self, file_obj: object) -> None:
+        super().close(file_obj)
+        host_path = self._uploads.pop(id(file_obj), None)
+        if host_path is not None and self.channel.is_closing():
+            # the client vanished mid-transfer: a cut file must not look like a good upload in `dir flash:`
+            with contextlib.suppress(OSError):
+                os.unlink(host_path)
+            log.warning("%s: incomplete upload of %s removed", self.device.name, os.fsdecode(host_path))
 
     def map_path(self, path: bytes) -> bytes:
         text = path.decode("utf-8", "replace")
@@ -121,13 +137,14 @@ async def _shell(device: Device, process: asyncssh.SSHServerProcess[str]) -> Non
     async def reader() -> None:
         try:
             while True:
-                data = await process.stdin.read(4096)
+                try:
+                    data = await process.stdin.read(4096)
+                except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged, asyncssh.SignalReceived):
+                    continue  # a window change or break is not the end of the session
                 if not data:
                     break
                 session.feed(data)
-        except (asyncssh.BreakReceived, asyncssh.TerminalSizeChanged):
-            pass
-        except Exception:
+        except Exception:  # the channel failed: the session ends like a dropped connection
             pass
         finally:
             session.eof()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -123,3 +124,49 @@ def test_lab_clock_controls_and_authority(make_lab: MakeLab) -> None:
     assert [h["authoritative"] for h in st["hosts"]] == [True, True]
     lab.clock_rate(3600)
     assert lab.status()["rate"] == 3600
+
+
+@pytest.mark.lab
+def test_ntp_sync_lost_keeps_authority_with_a_dot(make_lab: MakeLab) -> None:
+    """IOS: '.' = authoritative but NTP not synchronised (synced once, then lost); '*' = never authoritative."""
+    lab = make_lab(hosts=[("n1", "isr4k")], start="2027-03-01T12:00:00Z", plugins="")
+    with ConnectHandler(**lab.hosts["n1"].netmiko()) as c:
+        # never synced: ntp-sync-lost cannot make a clock authoritative
+        lab.fault("n1", "ntp-sync-lost", True)
+        c.send_config_set(["ntp server 127.0.0.1"])
+        assert c.send_command("show clock").startswith("*")
+        lab.fault("n1", "ntp-sync-lost", False)
+        assert c.send_command("show clock")[0].isdigit()
+        status = c.send_command("show ntp status")
+        assert status.startswith("Clock is synchronized, stratum 2, reference is 127.0.0.1")
+        m = re.search(r"reference time is ([0-9A-F]{8})\.[0-9A-F]{8} \((\d\d:\d\d:\d\d\.\d{3}) UTC", status)
+        assert m is not None, status
+        # the NTP seconds (era 0, from 1900) are the lab time shown beside them
+        ref = datetime(1900, 1, 1, tzinfo=timezone.utc) + timedelta(seconds=int(m.group(1), 16))
+        assert ref.date() == datetime(2027, 3, 1).date() and f"{ref:%H:%M:%S}" == m.group(2)[:8]
+        assoc = c.send_command("show ntp associations")
+        assert re.search(r"^\*~127\.0\.0\.1\s+\.GPS\.\s+1\s", assoc, re.M), assoc
+        # synced, then lost: '.', still NTP as the source, still authoritative
+        lab.clock_advance("1h")
+        lab.fault("n1", "ntp-sync-lost", True)
+        assert c.send_command("show clock").startswith(".13:0")
+        detail = c.send_command("show clock detail")
+        assert detail.splitlines()[-1] == "Time source is NTP"
+        lost = c.send_command("show ntp status")
+        assert lost.startswith("Clock is unsynchronized, stratum 16, no reference clock")
+        assert "reference time is 00000000" not in lost and "never updated" not in lost
+        assert re.search(r"^ ~127\.0\.0\.1\s+\.INIT\.\s+16\s", c.send_command("show ntp associations"), re.M)
+        assert [h["clock_mark"] for h in lab.status()["hosts"]] == ["."]
+        assert lab.status()["hosts"][0]["authoritative"] is True
+        logs = c.send_command("show logging | include NTP")
+        assert "%NTP-5-PEERSYNC: NTP synced to peer 127.0.0.1" in logs
+        assert re.search(r"^\.Mar  1 13:0\d:\d\d\.\d{3}: %NTP-4-UNSYNC: NTP sync is lost$", logs, re.M), logs
+        # ntp-unreachable takes the authority away ('*'); both off: synchronised again and logged
+        lab.fault("n1", "ntp-unreachable", True)
+        assert c.send_command("show clock").startswith("*")
+        lab.fault("n1", "ntp-unreachable", False)
+        lab.fault("n1", "ntp-sync-lost", False)
+        assert c.send_command("show clock")[0].isdigit()
+        assert c.send_command("show logging | count PEERSYNC").strip().endswith("= 2")
+        human = lab.lab_cli("status").stdout
+        assert "n1" in human and "ntp" in human and "1 router;" in human

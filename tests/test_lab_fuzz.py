@@ -4,11 +4,17 @@ and config engine of one in-process router (no SSH, same code path after the soc
 from __future__ import annotations
 
 import asyncio
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import paramiko
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lab_fixture import write_inventory
+from lab_fixture import LabHandle, LabHost, MakeLab, write_inventory
+from netmiko import ConnectHandler
 
 from iospki.lab.device import Device
 from iospki.lab.inventory import load_inventory
@@ -155,3 +161,185 @@ def test_random_lines_never_crash(tmp_path_factory, lines: list[str]) -> None:  
     first, second = asyncio.run(_run_lines(base, lines))
     assert "% Internal error" not in first, first
     assert "uptime is" in second and "Building configuration..." in second
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Hostile clients over real SSH: the session survives, or ends cleanly, and the lab always goes on.
+def _client(h: LabHost) -> paramiko.SSHClient:
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(
+        h.address, h.port, h.username, h.password, look_for_keys=False, allow_agent=False, timeout=30
+    )
+    return client
+
+
+def _read_until(chan: paramiko.Channel, pattern: str, timeout: float = 20.0) -> str:
+    buf = ""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if chan.recv_ready():
+            buf += chan.recv(65536).decode("utf-8", "replace")
+            if re.search(pattern, buf):
+                return buf
+        elif chan.closed or chan.exit_status_ready():
+            break
+        else:
+            time.sleep(0.01)
+    raise AssertionError(f"{pattern!r} not seen; got {buf[-500:]!r}")
+
+
+def _sessions(lab: LabHandle, host: str) -> int:
+    deadline = time.monotonic() + 10
+    n = -1
+    while time.monotonic() < deadline:
+        n = next(x["sessions"] for x in lab.status()["hosts"] if x["name"] == host)
+        if n == 0:
+            break
+        time.sleep(0.05)
+    return int(n)
+
+
+@pytest.fixture(scope="module")
+def hostile(make_lab_module: MakeLab) -> LabHandle:
+    return make_lab_module(hosts=[("z1", "csr1k"), ("z2", "isr_g1")], plugins="")
+
+
+@pytest.mark.lab
+def test_long_lines_control_characters_and_unicode(hostile: LabHandle) -> None:
+    h = hostile.hosts["z1"]
+    client = _client(h)
+    try:
+        chan = client.invoke_shell(width=512)
+        _read_until(chan, r"z1#$")  # the lab user has privilege 15
+        # a 200,000-character line: refused with IOS's error, the session goes on
+        chan.sendall(b"show " + b"x" * 200_000 + b"\r")
+        out = _read_until(chan, r"% Invalid input detected at '\^' marker\.\s+z1#$", 60)
+        assert len(out) < 20_000  # the echo is bounded too (the line buffer keeps 4096 characters)
+        # control characters (bell, escape sequences, NUL, DEL) and unicode
+        chan.send("\x07\x1b[A\x00\x01sh\x7f\x7fshow clock ☃ ünïcødé 😀\r".encode())
+        _read_until(chan, r"% Invalid input detected at '\^' marker\.\s+z1#$")
+        chan.send("show running-config | include ☃\r".encode())
+        _read_until(chan, r"z1#$")
+        chan.send(b"\x01\x02\x1b\x1b\x03\rshow version | include uptime\r")
+        assert "z1 uptime is" in _read_until(chan, r"uptime is.*\s+z1#$")
+        chan.resize_pty(width=132, height=50)  # a window change is not the end of the session
+        chan.send(b"show clock\r")
+        _read_until(chan, r"UTC \w{3} \w{3} +\d+ \d{4}\s+z1#$")
+    finally:
+        client.close()
+    assert _sessions(hostile, "z1") == 0
+
+
+@pytest.mark.lab
+def test_ctrl_c_at_a_question_aborts_the_command(hostile: LabHandle) -> None:
+    h = hostile.hosts["z2"]
+    with ConnectHandler(**h.netmiko()) as c:
+        c.enable()
+        before = c.send_command("show logging | count %SYS-")
+        assert not before.strip().endswith("= 0")
+        out = c.send_command_timing("clear logging", strip_command=False)
+        assert out.rstrip().endswith("Clear logging buffer [confirm]")
+        c.write_channel("\x03")  # no newline: Ctrl-C alone answers the question
+        out = c.read_until_pattern(r"z2#")
+        assert out.replace("\r", "") == "^C\nz2#", repr(out)
+        assert c.send_command("show logging | count %SYS-") == before  # nothing was cleared
+        # Ctrl-C at the configure replace question: the running config is untouched
+        c.send_config_set(["interface Loopback44", " description keep-me"])
+        out = c.send_command_timing("configure replace nvram:startup-config", strip_command=False)
+        assert out.rstrip().endswith("[no]:"), out
+        c.write_channel("\x03")
+        c.read_until_pattern(r"z2#")
+        assert "keep-me" in c.send_command("show running-config | section Loopback44")
+        assert "uptime is" in c.send_command("show version")
+
+
+@pytest.mark.lab
+def test_client_vanishing_mid_scp_leaves_no_session_and_no_partial_file(hostile: LabHandle) -> None:
+    h = hostile.hosts["z1"]
+    for _ in range(2):
+        client = _client(h)
+        chan = client.get_transport().open_session()  # type: ignore[union-attr]
+        chan.exec_command("scp -t flash:/half.cfg")
+        assert chan.recv(1) == b"\x00"
+        chan.sendall(b"C0644 100000 half.cfg\n")
+        assert chan.recv(1) == b"\x00"
+        chan.sendall(b"hostname half\n" * 100)  # 1,400 of 100,000 bytes, then the TCP connection vanishes
+        time.sleep(0.2)
+        client.get_transport().sock.close()  # type: ignore[union-attr]
+    # a header that is not SCP at all is refused with a message
+    client = _client(h)
+    try:
+        chan = client.get_transport().open_session()  # type: ignore[union-attr]
+        chan.exec_command("scp -t flash:/bad.cfg")
+        assert chan.recv(1) == b"\x00"
+        chan.sendall(b"this is not an scp header\n")
+        reply = chan.recv(200)
+        assert reply[:1] in (b"\x01", b"\x02") and len(reply) > 1, reply
+    finally:
+        client.close()
+    with ConnectHandler(**h.netmiko()) as c:
+        listing = c.send_command("dir flash:")
+        assert "bad.cfg" not in listing
+        assert "half.cfg" not in listing, listing
+        assert "uptime is" in c.send_command("show version")
+    assert _sessions(hostile, "z1") == 0
+
+
+@pytest.mark.lab
+def test_fifty_parallel_sessions_meet_the_vty_limit(hostile: LabHandle) -> None:
+    h = hostile.hosts["z2"]
+
+    def attempt(_: int) -> str:
+        try:
+            client = _client(h)
+        except Exception as exc:  # noqa: BLE001 - a refused connection is a valid outcome here
+            return f"refused {type(exc).__name__}"
+        try:
+            chan = client.invoke_shell()
+            out = _read_until(chan, r"(z2[>#]$|All vty lines are in use)", 30)
+            if "All vty lines are in use" in out:
+                return "busy"
+            time.sleep(1.5)  # hold the line while the others try
+            chan.send(b"show clock\r")
+            _read_until(chan, r"z2[>#]$")
+            return "ok"
+        finally:
+            client.close()
+
+    with ThreadPoolExecutor(50) as pool:
+        results = list(pool.map(attempt, range(50)))
+    assert results.count("ok") >= 5 and results.count("ok") <= 5 + results.count("busy") - 40, results
+    assert results.count("busy") >= 40, results  # line vty 0 4: at most 5 at once
+    assert not [r for r in results if r.startswith("refused")], results
+    assert _sessions(hostile, "z2") == 0
+    with ConnectHandler(**h.netmiko()) as c:  # and the router takes the next user at once
+        assert "uptime is" in c.send_command("show version")
+
+
+@pytest.mark.lab
+def test_connect_disconnect_churn_keeps_memory_bounded(hostile: LabHandle) -> None:
+    """2 x 50 connect/disconnects (bench/bench_lab.py --churn 1000 for the long run): sessions all end and the
+    lab's RSS after the second round is not above the first round's by more than 2 MiB."""
+    h = hostile.hosts["z1"]
+    pid = int(hostile.status()["pid"])
+
+    def rss() -> int:
+        text = Path(f"/proc/{pid}/status").read_text()
+        return int(re.search(r"VmRSS:\s+(\d+) kB", text).group(1))  # type: ignore[union-attr]
+
+    def churn(n: int) -> None:
+        for i in range(n):
+            client = _client(h)
+            chan = client.invoke_shell()
+            _read_until(chan, r"z1[>#]$")
+            if i % 2:
+                chan.send(b"show version\r")  # half leave mid-output, half at the prompt
+            client.close()
+
+    churn(50)
+    assert _sessions(hostile, "z1") == 0
+    first = rss()
+    churn(50)
+    assert _sessions(hostile, "z1") == 0
+    assert rss() - first < 2048, (first, rss())

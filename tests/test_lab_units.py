@@ -150,3 +150,43 @@ def test_render_and_pipes() -> None:
     )
     assert apply_pipe(text, "include", "host") == "hostname r10\n"
     assert apply_pipe(text, "count", "^!") == f"Number of lines which match regexp = {lines.count('!')}\n"
+
+
+def test_pipe_section_and_begin_edge_cases() -> None:
+    text = (
+        "Building configuration...\n"
+        "!\n"
+        "hostname r1\n"
+        "interface Loopback0\n"
+        " ip address 127.0.0.1 255.255.255.255\n"
+        "interface GigabitEthernet1\n"
+        " description uplink\n"
+        " ip address 127.0.0.2 255.0.0.0\n"
+        " negotiation auto\n"
+        "crypto pki certificate chain TP\n"
+        " certificate 01\n"
+        "  30820122 0D06092A\n"
+        "  \tquit\n"
+        "line vty 0 4\n"
+        " login local\n"
+    )
+    # a child line that matches shows its whole section, header first (IOS `| section ip address`)
+    assert apply_pipe(text, "section", "ip address") == (
+        "interface Loopback0\n ip address 127.0.0.1 255.255.255.255\n"
+        "interface GigabitEthernet1\n description uplink\n ip address 127.0.0.2 255.0.0.0\n negotiation auto\n"
+    )
+    # nested children stay with their top-level section
+    assert apply_pipe(text, "section", "30820122").splitlines()[0] == "crypto pki certificate chain TP"
+    assert apply_pipe(text, "section", "30820122").count("\n") == 4
+    # section include / exclude keywords
+    assert apply_pipe(text, "section", "include ^line") == "line vty 0 4\n login local\n"
+    assert "interface" not in apply_pipe(text, "section", "exclude interface")
+    assert "line vty 0 4" in apply_pipe(text, "section", "exclude interface")
+    assert apply_pipe(text, "section", "nomatch") == ""
+    # begin: from the first match to the end; no match gives nothing; a bad regex is taken literally
+    assert apply_pipe(text, "begin", "^line") == "line vty 0 4\n login local\n"
+    assert apply_pipe(text, "begin", "nomatch") == ""
+    assert apply_pipe("a\n[x\nb\n", "begin", "[x") == "[x\nb\n"
+    assert apply_pipe("", "begin", ".") == "" and apply_pipe("", "section", ".") == ""
+    # output without a trailing newline still ends with one
+    assert apply_pipe("hostname r1", "include", "host") == "hostname r1\n"

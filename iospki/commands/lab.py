@@ -67,7 +67,8 @@ def fault(
     host: str = typer.Argument(...),
     kind: str = typer.Argument(
         ...,
-        help="ntp-unreachable | down | bad-password | drop-session | slow | drop-config | truncate-output | chunked",
+        help="ntp-unreachable (clock loses authority, '*') | ntp-sync-lost (synced once, then lost: '.') | down | "
+        "bad-password | drop-session | slow | drop-config | truncate-output | chunked",
     ),
     onoff: str = typer.Argument(..., help="on | off"),
     state: Path = StateOpt,
