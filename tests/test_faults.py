@@ -284,6 +284,21 @@ def test_ctrl_c_during_collect_leaves_whole_files_and_a_rerun_completes(lab: Lab
         assert not p.name.startswith(".tmp-")
 
 
+def test_a_fleet_renewal_holds_at_most_m_enrollments_against_the_ca(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from iospki.resilience import ca_limiter
+
+    before = {h: serials(lab, h) for h in ("c1", "c2", "c3")}
+    monkeypatch.setenv("IOSPKI_CA_ENROLL_LIMIT", "1")
+    limiter = ca_limiter()
+    rc, out = iospki("renew", "--inventory", str(lab.inventory), "--limit", "c1,c2,c3", "--yes", "--json")
+    assert rc == 0, out
+    assert limiter.peak == {"ca1": 1}  # three routers renewed, one enrollment at a time against ca1
+    after = {h: serials(lab, h) for h in ("c1", "c2", "c3")}
+    assert all(after[h] and after[h] != before[h] for h in after), (before, after)
+
+
 def test_no_secret_in_any_output(lab: Lab, work: Path) -> None:
     hits = [f"transcript: {s}" for t in TRANSCRIPT for s in SECRETS if s in t]
     for p in work.rglob("*"):
