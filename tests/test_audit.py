@@ -64,7 +64,9 @@ def test_clock_not_authoritative(tmp_path: Path) -> None:
     f = audit(tmp_path, site)
     hit = [x for x in f if x.rule == "clock-not-authoritative"]
     assert [x.host for x in hit] == ["R1"]
-    assert hit[0].severity == Severity.critical and "ntp server" in hit[0].remedy
+    # NTP is configured but unsynchronized: the remedy names the server and the calendar line
+    assert hit[0].severity == Severity.critical and hit[0].remedy.startswith("clock calendar-valid")
+    assert "127.10.0.254" in hit[0].remedy and hit[0].evidence["ntp"] == "unsynchronized"
 
 
 def test_ca_server_not_serving(tmp_path: Path) -> None:
@@ -90,6 +92,14 @@ def test_overlap_short_autoenroll(tmp_path: Path) -> None:
     assert [(x.host, x.target) for x in f] == [("R1", "client")]
     assert f[0].evidence["CS SHADOW CERT GENERATION"] == day(700).isoformat(sep=" ")
     assert f[0].remedy == "on CA: crypto pki server ROOT / auto-rollover 73"
+    # the forecast says this client escapes the first rollover: renewal at day 584 (capped at day 730), shadow
+    # renewal at 584 + 0.8 x 146 = day 700.8, 0.8 days after the rollover CA appears (day 700)
+    assert f[0].evidence["forecast shadow renewal"] == f"SHADOW RENEWAL {day(700.8).isoformat(sep=' ')}"
+    # ... but not in the next one: the second rollover (day 1460) leaves it without the new CA
+    assert (
+        f[0].evidence["forecast outage"]
+        == f"ca-untrusted from {day(1460).isoformat(sep=' ')} (no recovery predicted)"
+    )
     site.server.auto_rollover_days = 73  # exactly (1 - 0.8) x 365
     assert "rollover-overlap-short-autoenroll" not in ids(audit(tmp_path / "b", site))
 
@@ -190,6 +200,22 @@ def test_weak_crypto(tmp_path: Path) -> None:
     f = [x for x in audit(tmp_path, site) if x.rule == "weak-crypto"]
     assert {x.host for x in f} == {"R1", "CA"}
     assert any("1024" in x.message for x in f) and any("sha1" in x.message for x in f)
+
+
+def test_weak_signature_remedy_names_the_signing_server(tmp_path: Path) -> None:
+    def sha1(root: Path) -> None:
+        text = store.read_outputs(root, "R1")["show crypto pki certificates verbose"]
+        store.write_output(
+            root,
+            "R1",
+            "show crypto pki certificates verbose",
+            text.replace("SHA256 with RSA", "SHA1 with RSA"),
+        )
+
+    f = [x for x in audit(tmp_path, good_site(), tweak=sha1) if x.rule == "weak-crypto"]
+    ident = next(x for x in f if x.message.startswith("Certificate of client"))
+    assert ident.host == "R1" and ident.evidence["signature"] == "SHA1 with RSA Encryption"
+    assert ident.remedy == "on CA: crypto pki server ROOT / hash sha256; then on R1: crypto pki enroll client"
 
 
 @pytest.mark.parametrize(

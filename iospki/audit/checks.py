@@ -41,11 +41,11 @@ class Context:
 
 
 def _d(t: datetime | None) -> str:
-    return t.isoformat(sep=" ") if t else "-"
+    return t.replace(microsecond=0).isoformat(sep=" ") if t else "-"
 
 
 def _days(td: timedelta) -> str:
-    return f"{td.total_seconds() / 86400:g} days"
+    return f"{round(td.total_seconds() / 86400, 2):g} days"
 
 
 def _has_pki(st: HostState) -> bool:
@@ -73,13 +73,14 @@ def clock_not_authoritative(ctx: Context, st: HostState) -> Iterator[Hit]:
         if st.clock is None and st.ntp is not None:
             bad = not st.ntp.synchronized and not st.config.clock_calendar_valid and not st.config.ntp_master
     if bad:
-        yield Hit(
-            None,
-            "clock is not authoritative: PKI timers do not run",
-            ev,
-            ctx.now(st),
-            "ntp server <address>   (or: clock calendar-valid)",
+        servers = st.config.ntp_servers if st.config is not None else []
+        fix = (
+            f"clock calendar-valid   (NTP {', '.join(servers)} is configured but not synchronized: "
+            "check `show ntp associations`)"
+            if servers
+            else "ntp server <address>   (or: clock calendar-valid)"
         )
+        yield Hit(None, "clock is not authoritative: PKI timers do not run", ev, ctx.now(st), fix)
 
 
 def _server_names(st: HostState) -> list[str]:
@@ -436,12 +437,13 @@ def crl_stale(ctx: Context, st: HostState) -> Iterator[Hit]:
         return
     for crl in st.crls:
         if crl.next_update is not None and crl.next_update < now:
+            tp = _trustpoint_of_issuer(st, crl.issuer)
             yield Hit(
-                crl.issuer,
+                tp or crl.issuer,
                 f"CRL of {crl.issuer} was due {_d(crl.next_update)}",
-                {"next update": _d(crl.next_update), "now": _d(now)},
+                {"issuer": crl.issuer or "-", "next update": _d(crl.next_update), "now": _d(now)},
                 crl.next_update,
-                "crypto pki crl request <tp>",
+                f"crypto pki crl request {tp or '<trustpoint>'}",
             )
     for srv in st.servers:
         if (
@@ -458,6 +460,19 @@ def crl_stale(ctx: Context, st: HostState) -> Iterator[Hit]:
             )
 
 
+def _norm_dn(dn: str | None) -> str:
+    return " ".join((dn or "").lower().replace(",", " ").split())
+
+
+def _trustpoint_of_issuer(st: HostState, issuer: str | None) -> str | None:
+    """The trustpoint whose CA certificate has this subject (a CRL's issuer)."""
+    want = _norm_dn(issuer)
+    for c in st.certificates:
+        if c.kind == CertKind.ca and c.trustpoints and want and _norm_dn(c.subject) == want:
+            return c.trustpoints[0]
+    return None
+
+
 _WEAK_SIG = re.compile(r"md5|sha-?1(?!\d)", re.IGNORECASE)
 
 
@@ -468,17 +483,19 @@ def weak_crypto(ctx: Context, st: HostState) -> Iterator[Hit]:
             yield Hit(
                 tp,
                 f"{c.section} of {tp} (serial {c.serial}) is signed with {c.signature_algorithm}",
-                {"signature": c.signature_algorithm},
+                {"signature": c.signature_algorithm, "issuer": c.issuer or "-", "notAfter": _d(c.end)},
                 None,
-                "crypto pki server <name> / hash sha256; re-enroll",
+                _weak_signature_fix(ctx, st, tp, c),
             )
         if c.key_size is not None and c.key_size < 2048 and (c.key_type or "RSA").upper().startswith("RSA"):
+            cfg = next((t for t in st.config.trustpoints if t.name == tp), None) if st.config else None
+            label = c.key_label or (cfg.rsakeypair if cfg is not None else None) or tp or "<label>"
             yield Hit(
                 tp,
                 f"{c.section} of {tp} (serial {c.serial}) has a {c.key_size}-bit RSA key",
-                {"key size": str(c.key_size)},
+                {"key size": str(c.key_size), "key pair": label},
                 None,
-                f"crypto key generate rsa modulus 2048 label <label>; crypto pki enroll {tp}",
+                f"crypto key generate rsa general-keys label {label} modulus 2048; crypto pki enroll {tp}",
             )
     for k in st.keys:
         if k.key_size is not None and k.key_size < 2048 and k.key_type.upper().startswith("RSA"):
@@ -508,6 +525,20 @@ def weak_crypto(ctx: Context, st: HostState) -> Iterator[Hit]:
                     None,
                     f"crypto pki trustpoint {t.name} / rsakeypair {t.rsakeypair or t.name} 2048",
                 )
+
+
+def _weak_signature_fix(ctx: Context, st: HostState, tp: str | None, c: Certificate) -> str:
+    """The CA server that signs with the weak hash, when it is in the collection."""
+    if tp is None:
+        return "crypto pki server <name> / hash sha256; then re-enroll"
+    if tp in _server_names(st):  # the server's own CA certificate
+        return (
+            f"crypto pki server {tp} / hash sha256   (the CA certificate keeps its signature until rollover)"
+        )
+    key = ctx.index.find(st, tp)
+    if key is not None:
+        return f"on {key[0]}: crypto pki server {key[1]} / hash sha256; then on {st.host}: crypto pki enroll {tp}"
+    return f"crypto pki enroll {tp}   (after the issuing CA signs with SHA-256)"
 
 
 # --------------------------------------------------------------------------- software

@@ -56,6 +56,38 @@ class AuditResult:
         return [f for f in self.findings if f.severity.rank >= severity.rank]
 
 
+_FORECAST_RULES = frozenset({"rollover-overlap-short-autoenroll", "renew-timer-missing", "cert-expiring"})
+
+
+def _forecast_evidence(findings: list[Finding], fc: Forecast) -> None:
+    """Add what the forecast predicts for this trustpoint: the rule states a configuration risk,
+    the forecast says whether (and when) it bites this client in the coming cycle."""
+    from iospki.forecast import SHADOW_RENEWAL, SHADOW_RENEWAL_FAILED
+
+    for f in findings:
+        if f.rule not in _FORECAST_RULES or f.target is None:
+            continue
+        key = (f.host, f.target)
+        shadow = next(
+            (
+                e
+                for e in fc.events
+                if (e.host, e.trustpoint or e.subject) == key
+                and e.event in (SHADOW_RENEWAL, SHADOW_RENEWAL_FAILED)
+            ),
+            None,
+        )
+        if shadow is not None:
+            f.evidence["forecast shadow renewal"] = f"{shadow.event} {shadow.at.isoformat(sep=' ')}"
+        outage = next((o for o in fc.outages if (o.host, o.trustpoint) == key), None)
+        f.evidence["forecast outage"] = (
+            f"{outage.reason} from {outage.start.isoformat(sep=' ')}"
+            + (f" to {outage.end.isoformat(sep=' ')}" if outage.end else " (no recovery predicted)")
+            if outage is not None
+            else f"none predicted until {fc.until.isoformat(sep=' ')}"
+        )
+
+
 def run_audit(
     states: Iterable[HostState],
     at: datetime | None = None,
@@ -133,6 +165,8 @@ def run_audit(
                 )
     findings.sort(key=lambda f: (-f.severity.rank, f.host, f.rule, f.target or ""))
     fc = forecast_states(ok, at=at, horizon=horizon) if horizon is not None and ok else None
+    if fc is not None:
+        _forecast_evidence(findings, fc)
     if only is not None:
         states = [s for s in states if s.host in only]
         if fc is not None:
