@@ -136,18 +136,7 @@ def apply_credentials(host: Host) -> None:
     if password:
         host.password = password
     if secret is not None:
-        for plugin in ("netmiko", "napalm"):
-            # copy the resolved extras (from host, groups, defaults) to the host level with the secret set
-            extras = dict(host.get_connection_parameters(plugin).extras or {})
-            if plugin == "netmiko":
-                extras["secret"] = secret
-            else:
-                extras["optional_args"] = {**(extras.get("optional_args") or {}), "secret": secret}
-            co = host.connection_options.get(plugin)
-            if co is None:
-                host.connection_options[plugin] = ConnectionOptions(extras=extras)
-            else:
-                co.extras = extras
+        set_connection_extras(host, {"secret": secret})
     if not is_lab(host) and not password:
         # Inventory-held passwords are for the lab only.
         host.password = None
@@ -167,13 +156,21 @@ def apply_known_hosts(host: Host, inv_dir: Path) -> None:
     file = Path(str(path)).expanduser()
     if not file.is_absolute():
         file = inv_dir / file
-    strict = {"ssh_strict": True, "system_host_keys": False, "alt_host_keys": True, "alt_key_file": str(file)}
+    set_connection_extras(
+        host,
+        {"ssh_strict": True, "system_host_keys": False, "alt_host_keys": True, "alt_key_file": str(file)},
+    )
+
+
+def set_connection_extras(host: Host, values: dict[str, Any]) -> None:
+    """Set netmiko arguments (`extras`) and the same NAPALM ones (`extras.optional_args`) on `host`, on top of
+    the extras it resolves from its groups and defaults (copied to the host level so the groups stay shared)."""
     for plugin in ("netmiko", "napalm"):
         extras = dict(host.get_connection_parameters(plugin).extras or {})
         if plugin == "netmiko":
-            extras.update(strict)
+            extras.update(values)
         else:
-            extras["optional_args"] = {**(extras.get("optional_args") or {}), **strict}
+            extras["optional_args"] = {**(extras.get("optional_args") or {}), **values}
         co = host.connection_options.get(plugin)
         if co is None:
             host.connection_options[plugin] = ConnectionOptions(extras=extras)

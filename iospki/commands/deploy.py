@@ -40,10 +40,12 @@ from .toolkit import (
     EXIT_HOSTS,
     EXIT_OK,
     INVENTORY_OPT,
+    JSON_OPT,
     LIMIT_OPT,
     Context,
     closing,
     console,
+    err_console,
     failure,
     open_inventory,
     run,
@@ -208,7 +210,7 @@ def deploy(
         None, "--backup-dir", help="where running-config backups go (default ./iospki-backups/<UTC time>)"
     ),
     wait: float = typer.Option(60.0, "--wait", help="seconds to wait for each certificate"),
-    as_json: bool = typer.Option(False, "--json", help="print the per-host result as JSON"),
+    as_json: bool = JSON_OPT,
     napalm_diff: bool = typer.Option(
         False,
         "--napalm-diff",
@@ -262,7 +264,11 @@ def deploy(
     record(run(nr, _prepare, "backup + prerequisites", ctx=ctx, backup_dir=bdir), "prerequisites")
 
     cas = nr.filter(filter_func=lambda h: h.name in ctx.intents and ctx.intents[h.name].ca_server is not None)
-    record(run(cas, _ca, "CA servers", ctx=ctx), "ca-server")
+    ca_res = run(cas, _ca, "CA servers", ctx=ctx)
+    record(ca_res, "ca-server")
+    for h, mr in ca_res.items():  # the fingerprint a person pins as expected_ca_fingerprint
+        if rows[h]["ok"] and not mr.failed and mr[0].result.get("fingerprint"):
+            rows[h]["note"] = f"CA fingerprint MD5 {mr[0].result['fingerprint']}"
 
     # CA fingerprints read over SSH from the CA servers themselves (all of them, even outside --limit)
     ca_fps: dict[str, str] = {}
@@ -305,6 +311,8 @@ def deploy(
     for h, mr in wres.items():
         if not mr.failed:
             rows[h]["certificates"] = mr[0].result
+    if not as_json:
+        err_console.print(f"running-config backups (before any change): {bdir.resolve()}")
     return _finish(rows, as_json, "Deploy")
 
 

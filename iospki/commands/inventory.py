@@ -9,15 +9,23 @@ import typer
 from iospki.intent import validate_inventory
 from iospki.inventory import InventoryError, credential_errors, host_table, load_nornir
 
-from .toolkit import EXIT_OK, EXIT_USAGE, INVENTORY_OPT, LIMIT_OPT, console, err_console, fail_usage, table
+from .toolkit import (
+    EXIT_OK,
+    EXIT_USAGE,
+    INVENTORY_OPT,
+    JSON_OPT,
+    LIMIT_OPT,
+    console,
+    err_console,
+    fail_usage,
+    table,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Inspect and validate the Nornir inventory and its PKI intent.")
 
 
 @app.command()
-def validate(
-    inventory: str = INVENTORY_OPT, limit: str = LIMIT_OPT, as_json: bool = typer.Option(False, "--json")
-) -> None:
+def validate(inventory: str = INVENTORY_OPT, limit: str = LIMIT_OPT, as_json: bool = JSON_OPT) -> None:
     """Validate host data (PKI intent) and cross-host rules; exit 0 when valid, 2 otherwise."""
     try:
         full = load_nornir(inventory)
@@ -50,9 +58,7 @@ def validate(
 
 
 @app.command()
-def show(
-    inventory: str = INVENTORY_OPT, limit: str = LIMIT_OPT, as_json: bool = typer.Option(False, "--json")
-) -> None:
+def show(inventory: str = INVENTORY_OPT, limit: str = LIMIT_OPT, as_json: bool = JSON_OPT) -> None:
     """List hosts with address, platform, drivers (netmiko/NAPALM) and roles; never credentials."""
     try:
         nr = load_nornir(inventory, limit)

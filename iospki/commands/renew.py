@@ -18,7 +18,9 @@ from .toolkit import (
     EXIT_HOSTS,
     EXIT_OK,
     INVENTORY_OPT,
+    JSON_OPT,
     LIMIT_OPT,
+    YES_OPT,
     Context,
     closing,
     console,
@@ -83,9 +85,9 @@ def renew(
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
     trustpoint: str = typer.Option(None, "--trustpoint", "-t", help="only this trustpoint"),
-    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
+    yes: bool = YES_OPT,
     wait: float = typer.Option(60.0, "--wait", help="seconds to wait for each new certificate"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Re-enroll identity certificates now (answering the re-enrollment question) and verify the new ones."""
     ctx = open_inventory(inventory, limit)

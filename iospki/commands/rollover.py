@@ -26,7 +26,9 @@ from .toolkit import (
     EXIT_HOSTS,
     EXIT_OK,
     INVENTORY_OPT,
+    JSON_OPT,
     LIMIT_OPT,
+    YES_OPT,
     Context,
     closing,
     console,
@@ -95,10 +97,10 @@ def state_of(ctx: Context, host: str, name: str) -> dict[str, Any]:
 def rollover(
     server: str = typer.Argument(..., help="CA server host (inventory name) or CA server name"),
     cancel: bool = typer.Option(False, "--cancel", help="delete a pending rollover certificate and key"),
-    yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
+    yes: bool = YES_OPT,
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Trigger (or cancel) a CA rollover now, after pre-checks, and verify it (incl. GetNextCACert)."""
     ctx = open_inventory(inventory, limit)

@@ -19,6 +19,7 @@ from .toolkit import (
     EXIT_HOSTS,
     EXIT_OK,
     INVENTORY_OPT,
+    JSON_OPT,
     LIMIT_OPT,
     console,
     err_console,
@@ -89,9 +90,11 @@ def probe(
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
     timeout: float = typer.Option(10.0, "--timeout"),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPT,
     ca_fingerprint: str = typer.Option(
-        None, "--ca-fingerprint", help="pinned MD5/SHA1 of the current CA certificate: any other CA is refused"
+        None,
+        "--ca-fingerprint",
+        help="pinned MD5/SHA1 of the current CA certificate: any other CA is refused",
     ),
     next_fingerprint: str = typer.Option(
         None, "--next-fingerprint", help="expected MD5/SHA1 of the rollover CA certificate (GetNextCACert)"

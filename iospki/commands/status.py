@@ -25,6 +25,7 @@ from .toolkit import (
     EXIT_HOSTS,
     EXIT_OK,
     INVENTORY_OPT,
+    JSON_OPT,
     LIMIT_OPT,
     closing,
     console,
@@ -77,9 +78,7 @@ def host_status(v: HostView) -> dict[str, Any]:
             continue  # the CA server's own trustpoint is shown with the server
         ca = next(iter(v.certs(tp, "ca")), None)
         ident = next(iter(v.certs(tp, "identity")), None)
-        timers = {
-            t.kind: _when(t, now) for t in v.timers_for(tp)
-        }
+        timers = {t.kind: _when(t, now) for t in v.timers_for(tp)}
         out["trustpoints"].append(
             {
                 "name": tp,
@@ -91,11 +90,7 @@ def host_status(v: HostView) -> dict[str, Any]:
             }
         )
     for s in v.servers:
-        cs = {
-            t.kind: _when(t, now)
-            for t in v.timers
-            if t.section.startswith("CS")
-        }
+        cs = {t.kind: _when(t, now) for t in v.timers if t.section.startswith("CS")}
         out["servers"].append(
             {
                 "name": s.name,
@@ -197,7 +192,7 @@ def status(
     host: str = typer.Argument(None, help="one host (default: all selected by --limit)"),
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPT,
     offline: Path = typer.Option(
         None, "--offline", help="read this stored collection instead of the devices"
     ),

@@ -42,6 +42,9 @@ LIMIT_OPT = typer.Option(
     None, "--limit", "-l", help="hosts: names, globs, groups; '!x' excludes (comma separated)"
 )
 
+JSON_OPT = typer.Option(False, "--json", help="print the result as JSON instead of tables")
+YES_OPT = typer.Option(False, "--yes", "-y", help="do not ask for confirmation")
+
 
 def fail_usage(message: str) -> NoReturn:
     err_console.print(f"[red]error:[/red] {message}")

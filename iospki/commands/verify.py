@@ -26,6 +26,7 @@ from .toolkit import (
     EXIT_HOSTS,
     EXIT_OK,
     INVENTORY_OPT,
+    JSON_OPT,
     LIMIT_OPT,
     closing,
     console,
@@ -183,7 +184,7 @@ def verify(
     after: Path = typer.Option(None, "--after", help="collection taken after (default: collect now)"),
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Compare two collections and prove renewals/rollovers happened (exit 1 when a check fails)."""
     try:
