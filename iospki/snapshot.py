@@ -71,6 +71,7 @@ class HostState:
     errors: list[str] = field(default_factory=list)
     unreachable: str | None = None
     zones: devicetime.Zones | None = None  # how this host's local times were converted to UTC
+    config_complete: bool = True  # False: the stored running-config has no final `end` (cut off)
 
     @property
     def now(self) -> datetime | None:
@@ -143,7 +144,10 @@ def _merge(state: HostState, command: str, model: BaseModel) -> None:
         def dated(ts: list[Timer]) -> int:
             return sum(t.at is not None for t in ts)
 
-        if state.timers is None or (dated(model.timers), len(model.timers)) > (dated(state.timers), len(state.timers)):
+        if state.timers is None or (dated(model.timers), len(model.timers)) > (
+            dated(state.timers),
+            len(state.timers),
+        ):
             state.timers = list(model.timers)
     elif isinstance(model, ServersOutput):
         names = {s.name for s in state.servers}
@@ -248,6 +252,10 @@ def load_host(root: Path | str, host: str) -> HostState:
     if not outputs and state.unreachable is None:
         state.errors.append("no stored outputs for this host")
     _to_utc(state, config_text)
+    if config_text and not re.search(r"^end\s*$", config_text, re.MULTILINE):
+        # a read that timed out keeps the head of the config only: `ip http server` and other late
+        # lines are then missing, which must not read as "not configured"
+        state.config_complete = False
     return state
 
 

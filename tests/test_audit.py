@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -75,6 +76,23 @@ def test_ca_server_not_serving(tmp_path: Path) -> None:
     f = [x for x in audit(tmp_path, site) if x.rule == "ca-server-not-serving"]
     assert [(x.host, x.target) for x in f] == [("CA", "ROOT")]
     assert "ip http server" in f[0].remedy and "check failed" in f[0].message
+
+
+def test_cut_off_running_config_is_not_a_missing_http_server(tmp_path: Path) -> None:
+    """A running-config read that stopped early (no final `end`) lacks `ip http server`: no finding."""
+
+    def cut(root: Path) -> None:
+        text = store.read_outputs(root, "CA")["show running-config"]
+        head = text[: text.index("ip http server")] if "ip http server" in text else text
+        store.write_output(root, "CA", "show running-config", re.sub(r"(?m)^end\s*$", "", head))
+
+    assert "ca-server-not-serving" not in ids(audit(tmp_path / "a", good_site(), tweak=cut))
+    st = next(s for s in load_collection(tmp_path / "a") if s.host == "CA")
+    assert st.config_complete is False and st.config is not None and not st.config.ip_http_server
+    # a cut-off config of a server that is down is still a finding: the server says check failed
+    site = good_site()
+    site.server.http = False
+    assert "ca-server-not-serving" in ids(audit(tmp_path / "b", site, tweak=cut))
 
 
 def test_auto_rollover_missing(tmp_path: Path) -> None:

@@ -105,9 +105,16 @@ def ca_server_not_serving(ctx: Context, st: HostState) -> Iterator[Hit]:
         if cfg is not None and cfg.shutdown:
             reasons.append("configured `shutdown`")
             fixes.append(f"crypto pki server {name} / no shutdown")
+        serving = srv is not None and "enabled" in (srv.status or "").lower() and not reasons
         if st.config is not None and not (st.config.ip_http_server or st.config.ip_http_secure_server):
-            reasons.append("no `ip http server`")
-            fixes.insert(0, "ip http server")
+            if not st.config_complete:
+                # a cut-off config proves nothing about `ip http server`; the server's status decides
+                ev["running-config"] = "cut off (no final `end`): `ip http server` not checked"
+            elif serving:
+                ev["running-config"] = "no `ip http server` line, but the server reports enabled"
+            else:
+                reasons.append("no `ip http server`")
+                fixes.insert(0, "ip http server")
         if (
             srv is not None and "http" in (srv.status_reason or srv.status or "").lower()
         ) and "ip http server" not in fixes:
