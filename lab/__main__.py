@@ -39,7 +39,12 @@ def read_state(state_dir: Path) -> dict[str, Any]:
     path = state_dir / STATE_FILE
     if not path.is_file():
         raise LabCliError(f"no lab running for state dir {state_dir} (no {STATE_FILE}); run `up` first")
-    data: dict[str, Any] = json.loads(path.read_text())
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+        if not isinstance(data, dict) or "control" not in data or "pid" not in data:
+            raise ValueError("no pid/control entry")
+    except (OSError, ValueError) as exc:
+        raise LabCliError(f"lab state file {path} is unreadable ({exc}); run `down`, then `up`") from exc
     return data
 
 
@@ -72,7 +77,14 @@ def control(state_dir: Path, method: str, path: str, body: dict[str, Any] | None
             msg = str(exc)
         raise LabCliError(msg) from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise LabCliError(f"lab control channel {url} unreachable: {exc}") from exc
+        pid = int(state.get("pid", 0) or 0)
+        if pid and not _alive(pid):  # the lab died or was killed: say so, not just "connection refused"
+            raise LabCliError(
+                f"the lab (pid {pid}) is not running any more; {state_dir / STATE_FILE} is stale: "
+                "run `down` to clear it, then `up`"
+            ) from exc
+        reason = getattr(exc, "reason", exc)
+        raise LabCliError(f"lab control channel {url} unreachable: {reason}") from exc
 
 
 # -- serve (the background process) ---------------------------------------------------------------------------
@@ -202,8 +214,12 @@ def cmd_down(args: argparse.Namespace) -> int:
     state_dir = _state_dir(args)
     try:
         state = read_state(state_dir)
-    except LabCliError:
-        print(f"no lab running for {state_dir}")
+    except LabCliError as exc:
+        if (state_dir / STATE_FILE).exists():  # unreadable: nothing to stop, clear it so `up` can start
+            (state_dir / STATE_FILE).unlink()
+            print(f"removed {state_dir / STATE_FILE}: {exc}")
+        else:
+            print(f"no lab running for {state_dir}")
         return 0
     pid = int(state["pid"])
     with contextlib.suppress(LabCliError):

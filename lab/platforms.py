@@ -130,6 +130,15 @@ def format_uptime(delta: timedelta) -> str:
     return ", ".join(parts)
 
 
+# printed by every family's `show version`, word for word
+CRYPTO_NOTICE = (
+    "This product contains cryptographic features and is subject to United",
+    "States and local country laws governing import, export, transfer and",
+    "use. Delivery of Cisco cryptographic products does not imply",
+    "third-party authority to import, export, distribute or use encryption.",
+)
+
+
 def show_version(
     hostname: str, platform: Platform, uptime: timedelta, serial: str, reload_reason: str
 ) -> str:
@@ -156,10 +165,7 @@ def show_version(
             "Last reload type: Normal Reload",
             "",
             "",
-            "This product contains cryptographic features and is subject to United",
-            "States and local country laws governing import, export, transfer and",
-            "use. Delivery of Cisco cryptographic products does not imply",
-            "third-party authority to import, export, distribute or use encryption.",
+            *CRYPTO_NOTICE,
             "",
             f"Cisco {platform.model} (revision 1.0) with {platform.memory} bytes of memory.",
             f"Processor board ID {serial}",
@@ -202,10 +208,7 @@ def show_version(
         "",
         "",
         "",
-        "This product contains cryptographic features and is subject to United",
-        "States and local country laws governing import, export, transfer and",
-        "use. Delivery of Cisco cryptographic products does not imply",
-        "third-party authority to import, export, distribute or use encryption.",
+        *CRYPTO_NOTICE,
         "",
         "",
         f"cisco {platform.model} ({'VXE' if platform.platform_family == 'CSR1k' else '2RU'}) processor "

@@ -317,3 +317,49 @@ class Registry:
     def on_authoritative(self, hook: DeviceHook) -> None:
         """hook(device) when the device's clock becomes authoritative (NTP sync or `clock calendar-valid`)."""
         self.authoritative_hooks.append(hook)
+
+
+def help_for(commands: list[Command], words: list[str], prefix: str) -> list[str] | None:
+    """Context help (`?`): what may follow the complete `words`; with `prefix`, the keywords it starts.
+
+    Returns the entries in registry order ('<cr>' when the words already form a command), or None when
+    the words match nothing (IOS: '% Unrecognized command')."""
+    n = len(words)
+    found: list[str] = []
+    matched = False
+    lp = prefix.lower()
+    for cmd in commands:
+        toks = cmd.tokens
+        if cmd.hidden or cmd.fallback or not toks:
+            continue
+        ok = True
+        for i, w in enumerate(words):
+            if cmd.rest_at <= i:
+                break
+            if i >= len(toks) or not (toks[i][0] == "<" or toks[i].startswith(w.lower())):
+                ok = False
+                break
+        if not ok:
+            continue
+        entry: str | None
+        if cmd.rest_at <= n:
+            entry = "LINE" if not prefix else None
+            matched = True
+        elif n < len(toks):
+            tok = toks[n]
+            if tok[0] == "<":
+                entry = tok.replace("...", "") if not prefix else None
+            else:
+                entry = tok if tok.startswith(lp) else None
+            matched = matched or entry is not None
+        else:
+            entry = "<cr>" if not prefix else None
+            matched = matched or entry is not None
+        if entry is not None and entry not in found:
+            found.append(entry)
+    if not matched:
+        return None
+    if "<cr>" in found:  # IOS lists <cr> last
+        found.remove("<cr>")
+        found.append("<cr>")
+    return found

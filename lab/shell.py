@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from iospki.lab.context import CommandError, ExecContext
 from iospki.lab.engine import ConfigEngine, error_text, redact
-from iospki.lab.registry import resolve
+from iospki.lab.registry import help_for, resolve
 
 if TYPE_CHECKING:
     from iospki.lab.device import Device
@@ -20,6 +20,8 @@ log = logging.getLogger("iospki.lab.shell")
 
 CTRL_Z = "\x1a"
 CTRL_C = "\x03"
+HELP = "\x00?"  # marks a `?` in the line queue: context help for the text before it
+CANCEL = "\x00^C"  # Ctrl-C outside a question: the typed text is dropped
 PIPES = ("include", "exclude", "begin", "section", "count")
 MAX_LINE = 4096  # characters kept of one input line; the rest is dropped (IOS's line buffer is bounded too)
 
@@ -123,6 +125,7 @@ class CliSession:
         self.terminal_length = 24
         self.terminal_width = 80
         self.asking = False  # a command waits for an answer (Ctrl-C aborts it)
+        self._echoed = 0  # characters of the line being typed already echoed (by a `?` help re-display)
 
     # -- output ------------------------------------------------------------------------------------------
     def write(self, text: str) -> None:
@@ -177,10 +180,12 @@ class CliSession:
             elif ch == CTRL_Z:
                 self.lines.put_nowait(self._partial + CTRL_Z)
                 self._partial = ""
+            elif ch == "?" and not self.asking:
+                # IOS answers `?` at once, then shows the prompt with the line typed so far, to go on typing
+                self.lines.put_nowait(self._partial + HELP)
             elif ch == CTRL_C:
                 self._partial = ""
-                if self.asking:
-                    self.lines.put_nowait(CTRL_C)
+                self.lines.put_nowait(CTRL_C if self.asking else CANCEL)
             elif ch in ("\x08", "\x7f"):
                 self._partial = self._partial[:-1]
             elif ch == "\x00":
@@ -206,7 +211,7 @@ class CliSession:
             line = await self._next_line()
         finally:
             self.asking = False
-        if line == CTRL_C:
+        if line in (CTRL_C, CANCEL):
             raise Aborted()
         self.write(("" if hide else line.replace(CTRL_Z, "")) + "\n")
         return line.replace(CTRL_Z, "")
@@ -217,6 +222,15 @@ class CliSession:
         try:
             while not self.closed:
                 line = await self._next_line()
+                if line.endswith(HELP):
+                    self.context_help(line[: -len(HELP)])
+                    continue
+                if line == CANCEL:
+                    if self._echoed:  # text shown by a help re-display is abandoned
+                        self.write("^C\n" + self.prompt)
+                        self._echoed = 0
+                    continue
+                line_echo, self._echoed = line[self._echoed :], 0
                 if "slow" in self.device.faults:
                     await asyncio.sleep(0.5)
                 if "drop-session" in self.device.faults:
@@ -225,7 +239,7 @@ class CliSession:
                     self.config_lines += 1
                     if self.config_lines > 2:
                         break
-                self.write(line.replace(CTRL_Z, "^Z") + "\n")
+                self.write(line_echo.replace(CTRL_Z, "^Z") + "\n")
                 try:
                     keep = await self.handle_line(line)
                 except SessionClosed:
@@ -245,6 +259,38 @@ class CliSession:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(asyncio.shield(self._chunks), 30)
             self.closed = True
+
+    def context_help(self, typed: str) -> None:
+        """`?`: the choices at this point of the line, then the prompt and the line again."""
+        text = typed.lstrip()
+        words = text.split()
+        prefix = "" if not text or text[-1] == " " else words.pop()
+        lw = [w.lower() for w in words]
+        if self.engine is not None:
+            reg = self.device.lab.registry
+            if lw[:1] == ["do"]:
+                found = help_for(reg.view("exec"), words[1:], prefix)
+            else:
+                found = help_for(
+                    reg.view("config", self.engine.mode), words[1:] if lw[:1] == ["no"] else words, prefix
+                )
+                if found is None or not words:  # a global command also works from a sub-mode
+                    glob = (
+                        help_for(reg.view("config"), words, prefix) if self.engine.mode != "config" else None
+                    )
+                    found = (found or []) + [x for x in (glob or []) if x not in (found or [])] or found
+        else:
+            view = "exec" if self.privilege >= 15 else "exec-user"
+            found = help_for(self.device.lab.registry.view(view), words, prefix)
+        self.write(typed[self._echoed :] + "?\n")
+        self._echoed = len(typed)
+        if found is None:
+            self.write("% Unrecognized command\n")
+        elif prefix:
+            self.write("  ".join(found) + "\n\n")
+        else:
+            self.write("".join(f"  {x}\n" for x in found) + "\n")
+        self.write(self.prompt + typed)
 
     async def handle_line(self, line: str) -> bool:
         """Returns False when the session ends."""

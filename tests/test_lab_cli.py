@@ -215,3 +215,42 @@ def test_configure_question_http_status_clear_logging(lab: LabHandle) -> None:
         c.send_command("", expect_string=r"ca1#", cmd_verify=False)
         assert "CONFIG_I" not in c.send_command("show logging")
         c.send_config_set(["no ip http server"])
+
+
+def test_context_help_question_mark(lab: LabHandle) -> None:
+    """`?` answers at once (no Enter), then shows the prompt and the line again so typing goes on."""
+    h = lab.hosts["r1"]
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(h.address, h.port, h.username, h.password, look_for_keys=False, allow_agent=False)
+    chan = client.invoke_shell(term="vt100", width=511, height=1000)
+    chan.settimeout(10)
+
+    def read_until(marker: bytes) -> str:
+        buf = b""
+        while not buf.endswith(marker):
+            buf += chan.recv(65536)
+        return buf.decode().replace("\r\n", "\n")
+
+    try:
+        read_until(b"r1#")
+        chan.send(b"show cl?")  # the keywords that start with 'cl', on one line
+        out = read_until(b"r1#show cl")
+        assert out == "show cl?\nclock\n\nr1#show cl", out
+        chan.send(b"ock ?")  # what may follow: keywords and <cr>, one per line
+        out = read_until(b"r1#show clock ")
+        assert out == "ock ?\n  detail\n  <cr>\n\nr1#show clock ", out
+        chan.send(b"\r")  # the line typed around the help runs as one command
+        assert re.search(r"\d\d:\d\d:\d\d\.\d{3} UTC", read_until(b"r1#"))
+        chan.send(b"zzz?")
+        assert "% Unrecognized command" in read_until(b"r1#zzz")
+        chan.send(b"\x03conf t\r")  # Ctrl-C at the prompt drops the typed text
+        read_until(b"r1(config)#")
+        chan.send(b"ntp ?")
+        assert "  server" in read_until(b"r1(config)#ntp ")
+        chan.send(b"\x03do show ver?")
+        assert "version" in read_until(b"r1(config)#do show ver")
+        chan.send(b"\x03end\r")
+        read_until(b"r1#")
+    finally:
+        client.close()

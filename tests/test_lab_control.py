@@ -259,3 +259,31 @@ def test_vty_lines_limit_concurrent_sessions(make_lab: MakeLab) -> None:
         c.send_config_set(["line vty 0 4"])
     with ConnectHandler(**h.netmiko()) as c, ConnectHandler(**h.netmiko()) as c2, ConnectHandler(**h.netmiko()) as c3:
         assert all("uptime" in x.send_command("show version") for x in (c, c2, c3))
+
+
+def test_dead_or_garbled_lab_state_gives_a_clear_error(tmp_path: Path) -> None:
+    """A lab killed from outside leaves lab.json behind: status says the lab is gone, down clears the file."""
+
+    def lab_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "iospki.lab", "--state", str(tmp_path), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that surely ran and ended
+    state = tmp_path / "lab.json"
+    state.write_text(f'{{"pid": {dead.pid}, "control": "http://127.0.0.1:9"}}')
+    res = lab_cli("status")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert f"the lab (pid {dead.pid}) is not running any more" in res.stderr and "stale" in res.stderr
+    assert lab_cli("down").returncode == 0 and not state.exists()
+    state.write_text("{not json")
+    res = lab_cli("clock", "show")
+    assert res.returncode == 1 and "unreadable" in res.stderr and "Traceback" not in res.stderr
+    down = lab_cli("down")
+    assert down.returncode == 0 and "removed" in down.stdout and not state.exists()
+    res = lab_cli("status")
+    assert res.returncode == 1 and "no lab running" in res.stderr
