@@ -13,6 +13,15 @@ def _cell(s: str) -> str:
     return s.replace("|", "\\|").replace("\n", " ")
 
 
+def _code(s: str) -> str:
+    return _cell(s).replace("`", "'")  # a backtick would end the code span
+
+
+def _evidence(ev: dict[str, str], limit: int = 600) -> str:
+    text = "<br>".join(f"{_cell(k)}: {_cell(v)}" for k, v in ev.items())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def to_markdown(result: AuditResult) -> str:
     s = summary(result)
     out = [
@@ -24,14 +33,20 @@ def to_markdown(result: AuditResult) -> str:
         "",
     ]
     if result.findings:
-        out += ["| | rule | host | target | finding | impact | remedy |", "|---|---|---|---|---|---|---|"]
+        out += [
+            "| | rule | host | target | finding | evidence | impact | remedy |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for f in result.findings[:MAX_ROWS]:
             out.append(
                 f"| {_ICON[f.severity.value]} | `{f.rule}` | {_cell(f.host)} | {_cell(f.target or '')} | "
-                f"{_cell(f.message)} | {f.impact_at.isoformat(sep=' ') if f.impact_at else ''} | `{_cell(f.remedy)}` |"
+                f"{_cell(f.message)} | {_evidence(f.evidence)} | "
+                f"{f.impact_at.isoformat(sep=' ') if f.impact_at else ''} | `{_code(f.remedy)}` |"
             )
         if len(result.findings) > MAX_ROWS:
-            out.append(f"\n… and {len(result.findings) - MAX_ROWS} more findings (see the JSON or HTML report).")
+            out.append(
+                f"\n… and {len(result.findings) - MAX_ROWS} more findings (see the JSON or HTML report)."
+            )
     else:
         out.append("No findings.")
     fc = result.forecast
