@@ -41,6 +41,11 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     took = time.monotonic() - t0
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "demo complete" in proc.stdout
+    # the summary table lists every step, none failed (the lab clock advance included)
+    summary = proc.stdout.split("Demo steps", 1)[1]
+    for step in ("deploy --dry-run", "collect (before)", "lab clock advance", "verify rollover -> after"):
+        assert step in summary, summary
+    assert "FAILED" not in summary, summary
     for part in ("backups", "before", "rollover", "after"):
         assert (out / part).is_dir(), part
     assert (out / "after" / "r1" / "show_crypto_pki_certificates_verbose.txt").is_file()

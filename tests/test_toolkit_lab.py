@@ -98,6 +98,29 @@ def test_host_down_is_recorded_and_others_carry_on(lab: LabHandle, cli: Cli, wor
     assert "rdown" in out and "FAILED" in out
 
 
+def test_progress_bar_on_a_terminal_only(lab: LabHandle, cli: Cli, work: Path) -> None:
+    """On a terminal (a pty from `script`) a live progress bar runs; piped output (CI) has none."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("script") is None:
+        pytest.skip("needs `script` (apt-get install bsdutils)")
+    cmd = [sys.executable, "-c", "from iospki.cli import main; main()", "collect", *inv(lab)]
+    cmd += ["--limit", "r1", "--no-facts", "--output", str(work / "c-tty")]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("IOSPKI_")}
+    proc = subprocess.run(
+        ["script", "-qec", shlex.join(cmd), "/dev/null"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:]
+    assert "\x1b[?25l" in proc.stdout, proc.stdout[-2000:]  # rich's live display hides the cursor
+    assert re.search(r"collect\S*\s.*[01]/1", proc.stdout), proc.stdout[-2000:]
+    rc, out = cli("collect", *inv(lab), "--limit", "r1", "--no-facts", "--output", str(work / "c-pipe"))
+    assert rc == 0 and "\x1b[" not in out and not re.search(r"\b[01]/1\b", out), out
+
+
 def test_wrong_password_fails_clearly_without_leaking(lab: LabHandle, cli: Cli, work: Path) -> None:
     wrong = "wrong-password-xyz"
     rc, out = cli(

@@ -22,7 +22,7 @@ import typer
 
 from iospki.inventory import DEFAULT_INVENTORY
 
-from .toolkit import EXIT_FINDINGS, EXIT_HOSTS, EXIT_OK, console, err_console
+from .toolkit import EXIT_FINDINGS, EXIT_HOSTS, EXIT_OK, EXIT_USAGE, console, err_console, table
 
 
 def _lab(state: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -41,12 +41,29 @@ def _cli(*args: str, timeout: float = 600) -> int:
     ).returncode
 
 
-def _step(title: str, fn: Callable[[], int], expect: tuple[int, ...] = (EXIT_OK,)) -> int:
+_EXIT_MEANING = {
+    EXIT_OK: "ok",
+    EXIT_FINDINGS: "findings",
+    EXIT_USAGE: "usage/config error",
+    EXIT_HOSTS: "hosts failed",
+}
+
+
+def _step(
+    title: str,
+    fn: Callable[[], int],
+    expect: tuple[int, ...] = (EXIT_OK,),
+    log: list[tuple[str, int, bool, float]] | None = None,
+) -> int:
     console.rule(f"[bold]{title}")
     t0 = time.monotonic()
     rc = fn()
-    mark = "[green]ok[/green]" if rc in expect else f"[red]exit {rc}[/red]"
-    console.print(f"{mark} ({time.monotonic() - t0:.1f}s)")
+    secs = time.monotonic() - t0
+    meaning = _EXIT_MEANING.get(rc, "crashed")
+    mark = f"[green]ok[/green] (exit {rc}: {meaning})" if rc in expect else f"[red]exit {rc}: {meaning}[/red]"
+    console.print(f"{mark} ({secs:.1f}s)")
+    if log is not None:
+        log.append((title, rc, rc in expect, secs))
     return rc
 
 
@@ -72,6 +89,7 @@ def demo(
     state = Path(tempfile.mkdtemp(prefix="iospki-demo-lab-"))
     inv_args = ["--inventory", str(inv), *(["--limit", limit] if limit else [])]
     failures: list[str] = []
+    steps: list[tuple[str, int, bool, float]] = []  # (title, exit code, as expected, seconds)
     started = False
     try:
         console.rule("[bold]lab up")
@@ -83,7 +101,7 @@ def demo(
         console.print(up.stdout.strip())
 
         def check(title: str, args: list[str], expect: tuple[int, ...] = (EXIT_OK,)) -> int:
-            rc = _step(title, lambda: _cli(*args))
+            rc = _step(title, lambda: _cli(*args), expect, steps)
             if rc not in expect:
                 failures.append(f"{title}: exit {rc}")
             return rc
@@ -91,7 +109,10 @@ def demo(
         check("inventory validate", ["inventory", "validate", *inv_args])
         check("deploy --dry-run", ["deploy", "--dry-run", *inv_args, "--backup-dir", str(out / "backups")])
         check("deploy", ["deploy", *inv_args, "--backup-dir", str(out / "backups")])
-        check("deploy again (idempotent: nothing to change)", ["deploy", "--dry-run", *inv_args])
+        check(
+            "deploy --dry-run again (every host 'in sync': a second deploy changes nothing)",
+            ["deploy", "--dry-run", *inv_args],
+        )
         check("collect (before)", ["collect", *inv_args, "--output", str(out / "before")])
         check("status", ["status", "--offline", str(out / "before")], (EXIT_OK, EXIT_FINDINGS))
         server = _first_ca(inv)
@@ -105,7 +126,10 @@ def demo(
         console.rule(f"[bold]lab clock advance {advance} (through rollover day)")
         t0 = time.monotonic()
         adv = _lab(state, "clock", "advance", advance, timeout=1800)
-        console.print((adv.stdout or adv.stderr).strip() + f" ({time.monotonic() - t0:.1f}s)")
+        console.print(f"lab clock now {(adv.stdout or adv.stderr).strip()} ({time.monotonic() - t0:.1f}s)")
+        steps.append(
+            (f"lab clock advance {advance}", adv.returncode, adv.returncode == 0, time.monotonic() - t0)
+        )
         if adv.returncode != 0:
             failures.append(f"clock advance: {adv.stderr.strip()}")
         check("collect (after)", ["collect", *inv_args, "--output", str(out / "after")])
@@ -144,6 +168,18 @@ def demo(
             shutil.rmtree(state, ignore_errors=True)
         elif started:
             console.print(f"lab left running: python -m iospki.lab status --state {state}")
+    if steps:
+        console.rule("[bold]summary")
+        console.print(
+            table(
+                "Demo steps",
+                ["step", "result", "exit", "seconds"],
+                [
+                    [t, "[green]ok[/green]" if ok else "[red]FAILED[/red]", rc, f"{secs:.1f}"]
+                    for t, rc, ok, secs in steps
+                ],
+            )
+        )
     console.rule("[bold]outputs")
     for p in ("backups", "before", "rollover", "after", "audit.html"):
         if (out / p).exists():
