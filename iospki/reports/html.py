@@ -23,7 +23,7 @@ code{background:#f6f6f6;padding:1px 3px}
 details{margin:6px 0}summary{cursor:pointer;font-weight:bold}
 """
 
-MAX_PAGES = 12  # detail pictures in one report (groups with outages first); the tables list everything
+MAX_PAGES = 8  # detail pictures in one report (groups with outages first); the tables list everything
 
 
 def _svg(data: bytes) -> str:
