@@ -205,6 +205,10 @@ def test_deploy_enrolls_everyone_and_is_idempotent(lab: LabHandle, cli: Cli, wor
     rc, out = cli("deploy", *inv(lab), "--limit", "!rdown", "--backup-dir", str(work / "backups"))
     assert rc == 0, out
     assert "enabled" in device(lab, "ca1", "show crypto pki server LABCA")
+    fp = re.search(r"CA cert fingerprint:\s*(.+)", device(lab, "ca1", "show crypto pki server LABCA"))
+    assert fp, "no CA fingerprint on the server"
+    # to pin it, the summary names the CA's fingerprint
+    assert f"CA fingerprint MD5 {''.join(fp.group(1).split()).upper()}" in out, out
     for h in ("r1", "r3"):
         certs = device(lab, h, "show crypto pki certificates LABCA")
         assert re.search(r"(?m)^Certificate\s*\n\s*Status: Available", certs), certs
