@@ -60,7 +60,10 @@ def _step(
     rc = fn()
     secs = time.monotonic() - t0
     meaning = _EXIT_MEANING.get(rc, "crashed")
-    mark = f"[green]ok[/green] (exit {rc}: {meaning})" if rc in expect else f"[red]exit {rc}: {meaning}[/red]"
+    if rc in expect:
+        mark = "[green]ok[/green]" + (f" (exit {rc}: {meaning}, expected here)" if rc else "")
+    else:
+        mark = f"[red]FAILED: exit {rc} ({meaning})[/red]"
     console.print(f"{mark} ({secs:.1f}s)")
     if log is not None:
         log.append((title, rc, rc in expect, secs))
