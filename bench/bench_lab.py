@@ -127,17 +127,26 @@ def churn(cycles: int) -> None:
     h = lab.hosts["churn1"]
     try:
         marks = [rss_kib(lab.pid)]
+        refused = 0
         t0 = time.monotonic()
         for i in range(1, cycles + 1):
             client = paramiko.SSHClient()
             client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
             client.connect(h.address, h.port, h.username, h.password, look_for_keys=False, allow_agent=False)
             chan = client.invoke_shell()
+            chan.settimeout(30)
             buf = b""
             while not buf.rstrip().endswith((b"#", b">")):
-                buf += chan.recv(4096)
-            if i % 2:
+                data = chan.recv(4096)
+                if not data:  # "% All vty lines are in use": the lab had not yet seen earlier clients go
+                    refused += 1
+                    time.sleep(0.2)
+                    break
+                buf += data
+            if i % 2 and not chan.closed:
                 chan.send(b"show running-config\r")  # leave while the answer is on its way
+            # close the channel first: paramiko's client.close() alone lets the TCP connection linger ~0.1 s
+            chan.close()
             client.close()
             if i % max(1, cycles // 4) == 0:
                 marks.append(rss_kib(lab.pid))
@@ -147,7 +156,8 @@ def churn(cycles: int) -> None:
         print(
             f"churn: {cycles} connect/disconnects in {wall:.1f} s; lab RSS KiB "
             + " -> ".join(str(m) for m in marks)
-            + f" (growth after the first quarter {marks[-1] - marks[1]:+d} KiB); sessions left {sessions}"
+            + f" (growth after the first quarter {marks[-1] - marks[1]:+d} KiB); sessions left {sessions}; "
+            f"refused (vty busy) {refused}"
         )
     finally:
         lab.stop()
