@@ -107,7 +107,7 @@ def test_config_modes_submodes_and_errors(lab: LabHandle) -> None:
                 "ip domain name cli.example.test",  # a global command leaves the sub-mode
                 "interface Loopback7",
                 " description lab test",
-                " ip address 10.7.7.7 255.255.255.255",
+                " ip address 192.0.2.77 255.255.255.255",
                 "do show clock",
                 "exit",
                 "ip http server",
@@ -125,7 +125,7 @@ def test_config_modes_submodes_and_errors(lab: LabHandle) -> None:
         ]
         run = c.send_command("show running-config")
         assert "ip domain name cli.example.test" in run
-        assert "interface Loopback7\n description lab test\n ip address 10.7.7.7 255.255.255.255" in run
+        assert "interface Loopback7\n description lab test\n ip address 192.0.2.77 255.255.255.255" in run
         assert "ip http port 18080" in run and "\nip http server" in run and "no ip http server" not in run
         with pytest.raises(ConfigInvalidException):
             c.send_config_set(["hostname r5", "ntp frobnicate 1"], error_pattern=r"% Invalid input")

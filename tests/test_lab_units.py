@@ -60,7 +60,7 @@ def test_inventory_precedence_and_lab_flag(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("hosts", "message"),
     [
-        ({"x": {"hostname": "10.0.0.1"}}, "x: address 10.0.0.1 is outside 127.0.0.0/8"),
+        ({"x": {"hostname": "192.0.2.1"}}, "x: address 192.0.2.1 is outside 127.0.0.0/8"),
         ({"x": {"hostname": "router.example"}}, "x: hostname 'router.example' is not an IP address"),
         ({"x": {"hostname": "127.0.0.5", "groups": ["nope"]}}, "x: unknown group 'nope'"),
         (

@@ -51,7 +51,7 @@ CRL Issuer Name:
     LastUpdate: 10:00:00 GMT Oct 30 2023
     NextUpdate: 11:00:00 GMT Oct 31 2023
     Retrieved from CRL Distribution Point:
-      http://10.1.1.1/cgi-bin/pkiclient.exe?operation=GetCRL
+      http://192.0.2.11/cgi-bin/pkiclient.exe?operation=GetCRL
 
  CRL DER is 400 bytes
  CRL is stored in parsed CRL cache
@@ -68,7 +68,7 @@ def test_two_crls() -> None:
     assert a.issuer == "cn=ca.qytang.com,ou=qytang" and a.next_update == datetime(2023, 10, 30, 16, 38, 13)
     assert a.tz == "GMT" and a.size_bytes == 370
     assert b.issuer == "cn=other" and b.retrieved_from == [
-        "http://10.1.1.1/cgi-bin/pkiclient.exe?operation=GetCRL"
+        "http://192.0.2.11/cgi-bin/pkiclient.exe?operation=GetCRL"
     ]
     assert out.cache_current_bytes == 770  # type: ignore[attr-defined]
 

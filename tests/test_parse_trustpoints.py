@@ -42,7 +42,7 @@ Trustpoint R14:
     cn=R12
           Serial Number (hex): 01
     Certificate configured.
-    SCEP URL: http://10.1.255.12:80/cgi-bin
+    SCEP URL: http://192.0.2.12:80/cgi-bin
 Trustpoint TP-self-signed-1504826562:
     Subject Name:
     cn=IOS-Self-Signed-Certificate-1504826562
@@ -57,7 +57,7 @@ Trustpoint empty.one:
         "cn=R12",
         "01",
         True,
-        "http://10.1.255.12:80/cgi-bin",
+        "http://192.0.2.12:80/cgi-bin",
     )
     assert b.self_signed and b.key_label == "TP-self-signed-1504826562" and not b.certificate_configured
     assert c.name == "empty.one" and c.subject is None

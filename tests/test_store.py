@@ -30,7 +30,7 @@ crypto pki trustpoint client
  password 7 13061E010803557878
  rsakeypair client-key 2048
  auto-enroll 80 regenerate
-crypto isakmp key Sup3rSecret address 10.0.0.1
+crypto isakmp key Sup3rSecret address 192.0.2.1
 line vty 0 4
  password cisco
 """

@@ -70,9 +70,9 @@ def test_ca_server_block_has_every_option_of_the_seed() -> None:
 
 
 def test_trustpoint_block() -> None:
-    assert render_trustpoint(FULL_TP, "http://172.16.1.1:80") == [
+    assert render_trustpoint(FULL_TP, "http://192.0.2.1:80") == [
         "crypto pki trustpoint Root-CA",
-        " enrollment url http://172.16.1.1:80",
+        " enrollment url http://192.0.2.1:80",
         " enrollment retry count 5",
         " enrollment retry period 2",
         " serial-number",

@@ -23,11 +23,11 @@ crypto pki server CA
  auto-rollover 90
 !
 crypto pki trustpoint A
- enrollment url http://10.0.0.1:80
+ enrollment url http://192.0.2.1:80
  revocation-check none
 !
 crypto pki trustpoint B
- enrollment url http://10.0.0.2:80
+ enrollment url http://192.0.2.2:80
 !
 end
 """
@@ -41,7 +41,7 @@ def test_doctests_of_the_toolkit_modules() -> None:
 def test_child_counts_only_under_its_own_parent() -> None:
     # B lacks `revocation-check none` although A has it: push B's line, under B
     assert missing_lines(
-        RUNNING, ["crypto pki trustpoint B", " enrollment url http://10.0.0.2:80", " revocation-check none"]
+        RUNNING, ["crypto pki trustpoint B", " enrollment url http://192.0.2.2:80", " revocation-check none"]
     ) == [
         "crypto pki trustpoint B",
         " revocation-check none",
@@ -49,9 +49,9 @@ def test_child_counts_only_under_its_own_parent() -> None:
 
 
 def test_new_block_is_pushed_whole_and_present_one_not_at_all() -> None:
-    want = ["crypto pki trustpoint C", " enrollment url http://10.0.0.3:80", " auto-enroll 80 regenerate"]
+    want = ["crypto pki trustpoint C", " enrollment url http://192.0.2.3:80", " auto-enroll 80 regenerate"]
     assert missing_lines(RUNNING, want) == want
-    assert missing_lines(RUNNING, ["crypto pki trustpoint A", " enrollment url http://10.0.0.1:80"]) == []
+    assert missing_lines(RUNNING, ["crypto pki trustpoint A", " enrollment url http://192.0.2.1:80"]) == []
 
 
 def test_aliases_secrets_and_defaults() -> None:

@@ -85,7 +85,7 @@ def pin_problems(
 def probe(
     url: str = typer.Argument(
         None,
-        help="CA URL, e.g. http://10.0.0.1:80 (IOS path /cgi-bin/pkiclient.exe is added); default: the inventory's CA servers",
+        help="CA URL, e.g. http://192.0.2.1:80 (IOS path /cgi-bin/pkiclient.exe is added); default: the inventory's CA servers",
     ),
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
