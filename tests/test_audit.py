@@ -187,6 +187,9 @@ def test_trustpoint_not_enrolled(tmp_path: Path) -> None:
     f = [x for x in audit(tmp_path, site) if x.rule == "trustpoint-not-enrolled"]
     assert [(x.host, x.target) for x in f] == [("R2", "client")]
     assert "no identity certificate" in f[0].message
+    # authenticated (CA certificate present): the remedy is the enrollment alone, the evidence dates the CA
+    assert f[0].remedy == "crypto pki enroll client"
+    assert f[0].evidence["CA certificate"] == f"{D0.isoformat(sep=' ')} - {day(730).isoformat(sep=' ')}"
 
 
 def test_requests_pending(tmp_path: Path) -> None:

@@ -396,16 +396,31 @@ def trustpoint_not_enrolled(ctx: Context, st: HostState) -> Iterator[Hit]:
         wants_id = cfg is not None and (cfg.auto_enroll or cfg.enrollment_url) or status is not None
         if wants_id and st.cert(name, CertKind.identity) is None and st.certificates_collected:
             problems.append("no identity certificate")
-        if st.certs(name, CertKind.request) or st.timer("POLL", name) is not None:
+        poll = st.timer("POLL", name)
+        if st.certs(name, CertKind.request) or poll is not None:
             problems.append("enrollment request pending")
         if problems:
-            yield Hit(
-                name,
-                f"trustpoint {name}: " + "; ".join(problems),
-                {"problems": "; ".join(problems)},
-                ctx.now(st),
-                f"crypto pki authenticate {name}; crypto pki enroll {name}",
+            ev = {"problems": "; ".join(problems)}
+            ca = st.cert(name, CertKind.ca)
+            if ca is not None:
+                ev["CA certificate"] = f"{_d(ca.start)} - {_d(ca.end)}"
+            if poll is not None:
+                ev["next POLL"] = _d(poll.at) if poll.at else f"in {poll.remaining_seconds:g} s"
+            if cfg is not None and cfg.enrollment_url:
+                ev["enrollment url"] = cfg.enrollment_url
+            fix = (
+                f"crypto pki enroll {name}"
+                if "not authenticated (no CA certificate)" not in problems
+                else f"crypto pki authenticate {name}; crypto pki enroll {name}"
             )
+            if problems == ["enrollment request pending"]:
+                key = ctx.index.find(st, name)
+                fix = (
+                    f"on {key[0]}: crypto pki server {key[1]} grant all   (or: crypto pki server {key[1]} / grant auto)"
+                    if key is not None
+                    else "grant the request on the CA server"
+                )
+            yield Hit(name, f"trustpoint {name}: " + "; ".join(problems), ev, ctx.now(st), fix)
 
 
 def requests_pending(ctx: Context, st: HostState) -> Iterator[Hit]:
