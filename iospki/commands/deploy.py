@@ -96,7 +96,9 @@ def _plan(task: Task, ctx: Context, napalm: bool = False) -> Result:
         if not has_ca(certs):
             steps.append(f"crypto pki authenticate {tp.name}")
         if not has_identity(certs):
-            steps.append(f"crypto pki enroll {tp.name}")
+            # with auto-enroll IOS sends the request itself right after authenticate; deploy then only waits
+            auto = " (or IOS auto-enrolls after authenticate)" if tp.auto_enroll else ""
+            steps.append(f"crypto pki enroll {tp.name}{auto}")
     return Result(
         host=task.host, result={"diff": diff, "steps": steps, "napalm_diff": napalm_diff}, changed=False
     )
