@@ -227,6 +227,7 @@ def test_status_shows_certificates_and_server(lab: LabHandle, cli: Cli) -> None:
     rc, out = cli("status", *inv(lab), "--limit", "!rdown", "--json")
     assert rc == 0, out
     data = {h["host"]: h for h in json.loads(out)}
+    assert data["r1"]["clock_authoritative"] is True and data["r1"]["clock_source"] == "NTP"
     tp = data["r1"]["trustpoints"][0]
     assert tp["name"] == "LABCA" and tp["identity"] and 364 <= tp["identity"]["days_left"] <= 365
     assert "RENEW" in tp["timers"]
@@ -234,6 +235,7 @@ def test_status_shows_certificates_and_server(lab: LabHandle, cli: Cli) -> None:
     assert srv["name"] == "LABCA" and srv["status"].startswith("enabled")
     rc, out = cli("status", "r1", *inv(lab))
     assert rc == 0 and "LABCA" in out and "r3" not in out
+    assert re.search(r"\d\d:\d\d:\d\d NTP", out), out  # the clock's source, shown with its time
     rc, out = cli("status", *inv(lab), "--json")
     assert rc == 3  # rdown is unreachable
     data = {h["host"]: h for h in json.loads(out)}

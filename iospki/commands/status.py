@@ -68,6 +68,8 @@ def host_status(v: HostView) -> dict[str, Any]:
         "error": v.error,
         "clock": v.clock.time.isoformat() if v.clock else None,
         "clock_authoritative": v.clock.authoritative if v.clock else None,
+        "clock_source": v.clock.source if v.clock else None,
+        "clock_ntp_lost": v.clock.ntp_unsynced if v.clock else None,
         "parse_errors": v.errors,
         "trustpoints": [],
         "servers": [],
@@ -134,9 +136,12 @@ def render(hosts: list[dict[str, Any]]) -> None:
         if h["error"]:
             rows.append([h["host"], "[red]unreachable/failed[/red]", "", "", "", "", h["error"]])
             continue
-        clock = (h["clock"] or "?")[:19] + (
-            "" if h["clock_authoritative"] else " [red](not authoritative)[/red]"
-        )
+        # the clock's authority decides whether PKI timers and certificate dates can be trusted
+        clock = (h["clock"] or "?")[:19] + (f" {h['clock_source']}" if h.get("clock_source") else "")
+        if not h["clock_authoritative"]:
+            clock += " [red](not authoritative)[/red]"
+        elif h.get("clock_ntp_lost"):
+            clock += " [yellow](NTP sync lost)[/yellow]"
         for s in h["servers"]:
             roll = s["rollover_status"] or "none"
             if s["rollover_expires"]:
