@@ -108,7 +108,7 @@ def renew(
     if not yes and not typer.confirm(
         f"Re-enroll {n} trustpoint(s) on {len(clients.inventory.hosts)} host(s) now?", default=False
     ):
-        err_console.print("aborted")
+        err_console.print("aborted: nothing changed")
         raise typer.Exit(EXIT_FINDINGS)
     rows: dict[str, dict[str, Any]] = {}
     sres = run(clients, _send, "re-enroll", ctx=ctx, only=trustpoint)

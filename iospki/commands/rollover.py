@@ -140,7 +140,7 @@ def rollover(
     if not yes and not typer.confirm(
         f"{'Cancel the rollover of' if cancel else 'Roll over'} CA {name} on {host}?", default=False
     ):
-        err_console.print("aborted")
+        err_console.print("aborted: nothing changed")
         raise typer.Exit(EXIT_FINDINGS)
 
     one = ctx.full.filter(filter_func=lambda h: h.name == host)
