@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
+import secrets
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from iospki.lab.scep.messages import signed_by
+from iospki.lab.scep.messages import challenge_password, signed_by
 
 from .clock import Scheduler, utc
 from .keys import KeyPair, Keyring
@@ -291,6 +294,65 @@ class Issued:
     rollover: bool = False
 
 
+OTP_DEFAULT_MINUTES = 60
+OTP_MAX_MINUTES = 1440
+
+
+class EnrollmentPasswords:
+    """`crypto pki server NAME password generate [MINUTES]`: one one-time enrollment password at a time.
+
+    Only keyed digests are kept (HMAC-SHA256 under a key drawn at start-up), in memory: the password itself is
+    never stored, logged or written to nvram, and does not survive a reload. Digests of spent, expired or
+    superseded passwords are remembered (bounded) so that their reuse is refused, not taken for a revocation
+    password."""
+
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
+        self._current: tuple[bytes, datetime] | None = None
+        self._old: OrderedDict[bytes, str] = OrderedDict()
+
+    def _digest(self, password: str) -> bytes:
+        return hmac.new(self._key, password.encode(), hashlib.sha256).digest()
+
+    def _retire(self, reason: str) -> None:
+        if self._current is not None:
+            self._old[self._current[0]] = reason
+            while len(self._old) > 256:
+                self._old.popitem(last=False)
+        self._current = None
+
+    def generate(self, now: datetime, minutes: int) -> str:
+        self._retire("superseded")  # only one OTP is valid at a time
+        password = secrets.token_hex(8).upper()
+        self._current = (self._digest(password), now + timedelta(minutes=minutes))
+        return password
+
+    def outstanding(self, now: datetime) -> bool:
+        if self._current is not None and now >= self._current[1]:
+            self._retire("expired")
+        return self._current is not None
+
+    def check(self, password: str, now: datetime) -> str:
+        """'valid' (and consumed), 'wrong' (an OTP is outstanding, this is not it), 'expired'/'used'/
+        'superseded' (a password this server issued), or 'unknown' (no OTP outstanding, never issued here)."""
+        digest = self._digest(password)
+        if self.outstanding(now):
+            assert self._current is not None
+            if hmac.compare_digest(digest, self._current[0]):
+                self._retire("used")
+                return "valid"
+            return self._old.get(digest, "wrong")
+        return self._old.get(digest, "unknown")
+
+
+_PASSWORD_REASON = {
+    "wrong": "invalid enrollment password",
+    "used": "enrollment password already used",
+    "expired": "enrollment password expired",
+    "superseded": "enrollment password replaced by a newer one",
+}
+
+
 def serial_hex(serial: int) -> str:
     text = f"{serial:X}"
     return text if len(text) % 2 == 0 else "0" + text
@@ -324,6 +386,7 @@ class CertificateServer:
         self.enabled = False
         self.transactions: dict[str, int] = {}
         self.certs: dict[int, x509.Certificate] = {}  # issued certificates kept in memory (SCEP GetCert)
+        self.passwords = EnrollmentPasswords()
         self.on_change: Callable[[], None] = lambda: None  # the plugin persists state and the running config
 
     # ------------------------------------------------------------------ basics
@@ -578,6 +641,17 @@ class CertificateServer:
                 f"%PKI-6-CS_REJECT: Enrollment request from {one_line(csr.subject)} rejected (grant none)"
             )
             return Decision("FAILURE", fail_info="badRequest")
+        otp = False
+        if message_type != "RenewalReq":  # a renewal is authorised by its signer certificate, not a password
+            password = challenge_password(csr)
+            verdict = self.passwords.check(password, self.now()) if password else "none"
+            if verdict in _PASSWORD_REASON:
+                self.syslog(
+                    f"%PKI-6-CS_REJECT: Enrollment request from {one_line(csr.subject)} rejected "
+                    f"({_PASSWORD_REASON[verdict]})"
+                )
+                return Decision("FAILURE", fail_info="badRequest")
+            otp = verdict == "valid"
         req = Request(
             self.next_req_id,
             "pending",
@@ -590,7 +664,7 @@ class CertificateServer:
             self.now(),
             signer,
         )
-        if self.cfg.grant == "auto":
+        if self.cfg.grant == "auto" or otp:  # a valid one-time password grants at once, as `grant auto` does
             cert = self.issue(csr, for_rollover, signer)
             return Decision("SUCCESS", cert=cert, issuer=self.rollover_cert if for_rollover else self.ca_cert)
         self.next_req_id += 1
@@ -683,6 +757,18 @@ class CertificateServer:
         self.revoked[serial] = self.now()
         self._issue_crl()
         return [f"% Certificate {serial_hex(serial)} succesfully revoked."]
+
+    def cmd_password_generate(self, minutes_text: str | None) -> list[str]:
+        """`crypto pki server NAME password generate [MINUTES]` (1-1440, default 60, on the device clock).
+        The password goes to the console only; the caller must not log the returned lines."""
+        if minutes_text is None:
+            minutes = OTP_DEFAULT_MINUTES
+        elif minutes_text.isdigit() and 1 <= int(minutes_text) <= OTP_MAX_MINUTES:
+            minutes = int(minutes_text)
+        else:
+            return [f"% Invalid input detected: minutes must be 1-{OTP_MAX_MINUTES}"]
+        password = self.passwords.generate(self.now(), minutes)
+        return [f"% New Enrollment password = {password}, valid for {minutes} minutes"]
 
     def cmd_rollover(self) -> list[str]:
         if self.ca_cert is None:

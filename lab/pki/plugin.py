@@ -776,6 +776,9 @@ def exec_server(ctx: ExecContext, m: Match) -> str | None:
         out = cs.cmd_remove(m.arg("id") or "all")
     elif m.has("revoke"):
         out = cs.cmd_revoke(m.arg("serial") or "")
+    elif m.has("generate"):
+        # the one-time password goes to this console only: nothing is saved, nothing is logged
+        return "\n".join(cs.cmd_password_generate(m.arg("minutes")))
     elif m.has("cancel"):
         out = cs.cmd_rollover_cancel()
     elif m.has("rollover"):
@@ -879,6 +882,8 @@ def setup(lab: Lab) -> None:
     ex("crypto pki server <name> revoke <serial>", exec_server)
     ex("crypto pki server <name> rollover", exec_server)
     ex("crypto pki server <name> rollover cancel", exec_server)
+    ex("crypto pki server <name> password generate", exec_server)
+    ex("crypto pki server <name> password generate <minutes>", exec_server)
     reg.on_device_start(on_start)
     reg.on_config_change(on_change)
     reg.on_authoritative(on_authoritative)
