@@ -223,8 +223,14 @@ def tp_config(node: ConfigNode) -> TpConfig:
     return cfg
 
 
-def sync(pd: PkiDevice) -> None:
-    """Bring engine objects in line with the running config (config is the single source of state)."""
+def sync(pd: PkiDevice, partial: bool = False) -> None:
+    """Bring engine objects in line with the running config (config is the single source of state).
+
+    `partial` (the block handlers, which run in the middle of a config file too): only create the objects of
+    new blocks. While `configure replace` or a copy to running-config is half-way, blocks further down the
+    file are not there yet and the ones being applied are incomplete: deleting or re-reading objects then
+    would zeroize a running CA (keys, CA certificate, database) or drop a trustpoint's timers. The full sync
+    comes from the config-change hook, after every interactive line and once at the end of a file."""
     root = pd.device.running
     seen_cs: set[str] = set()
     for node in root.find_all("crypto pki server"):
@@ -235,13 +241,13 @@ def sync(pd: PkiDevice) -> None:
         cs = pd.servers.get(cfg.name)
         if cs is None:
             cs = pd.make_server(cfg.name, cfg)
-        else:
+        elif not partial:
             cfg.shutdown = cfg.shutdown or not cs.enabled
             changed_rollover = cfg.auto_rollover != cs.cfg.auto_rollover
             cs.cfg = cfg
             if changed_rollover and cs.enabled and not pd.loading:
                 cs.rearm()  # `auto-rollover` changed on a running server: re-arm CS SHADOW CERT GENERATION
-    for name in [n for n in pd.servers if n not in seen_cs]:
+    for name in [n for n in pd.servers if n not in seen_cs and not partial]:
         pd.servers.pop(name).delete()
         pd.scep_servers.pop(name, None)
     seen_tp: set[str] = set()
@@ -253,10 +259,10 @@ def sync(pd: PkiDevice) -> None:
         tp = pd.trustpoints.get(tcfg.name)
         if tp is None:
             pd.make_trustpoint(tcfg.name, tcfg)
-        else:
+        elif not partial:
             tp.cfg = tcfg
             tp.config_changed()
-    for name in [n for n in pd.trustpoints if n not in seen_tp]:
+    for name in [n for n in pd.trustpoints if n not in seen_tp and not partial]:
         pd.trustpoints.pop(name).zeroize()
 
 
@@ -408,8 +414,12 @@ def cs_line(ctx: ConfigContext, m: Match) -> str | None:
 async def cs_shutdown(ctx: ConfigContext, m: Match) -> str | None:
     pd = pki(ctx.device)
     name = _block_name(ctx)
-    sync(pd)
+    sync(pd, partial=True)
     cs = pd.servers[name]
+    # this block's settings as they stand (a file may set them just above), its shut state kept
+    cfg = cs_config(ctx.node)
+    cfg.shutdown = cs.cfg.shutdown
+    cs.cfg = cfg
     xe = pd.family != "ios"
     if not m.negated:
         ctx.node.set_line("shutdown")
@@ -457,11 +467,12 @@ async def cfg_trustpoint(ctx: ConfigContext, m: Match) -> str | None:
     name = m.arg("name") or ""
     line = f"crypto pki trustpoint {name}"
     if not m.negated:
-        exists = ctx.device.running.find(line) is not None
+        # new to the device, not only to the running config (`configure replace` re-applies existing ones)
+        exists = name in pd.trustpoints or name in pd.servers or ctx.device.running.find(line) is not None
         ctx.enter("ca-trustpoint", line, key=4)
         if not exists and pd.family != "ios" and not pd.loading:
             ctx.device.syslog(f"%PKI-6-TRUSTPOINT_CREATE: Trustpoint: {name} created succesfully")
-        sync(pd)
+        sync(pd, partial=True)
         return None
     if ctx.device.running.find(line) is None:
         return None
@@ -488,7 +499,7 @@ async def cfg_server(ctx: ConfigContext, m: Match) -> str | None:
     line = f"crypto pki server {name}"
     if not m.negated:
         ctx.enter("cs-server", line, key=4)
-        sync(pd)
+        sync(pd, partial=True)
         return None
     if ctx.device.running.find(line) is None:
         return f"% Certificate server '{name}' is not known"
@@ -508,7 +519,7 @@ async def cfg_server(ctx: ConfigContext, m: Match) -> str | None:
 def _named_trustpoint(ctx: ConfigContext, m: Match) -> tuple[PkiDevice, Trustpoint] | str:
     """The engine state (synced with the running config) and the trustpoint the command names, or the IOS error."""
     pd = pki(ctx.device)
-    sync(pd)
+    sync(pd, partial=True)
     name = m.arg("name") or ""
     tp = pd.trustpoints.get(name)
     if tp is None:
