@@ -21,6 +21,8 @@ log = logging.getLogger("iospki.lab.shell")
 CTRL_Z = "\x1a"
 CTRL_C = "\x03"
 HELP = "\x00?"  # marks a `?` in the line queue: context help for the text before it
+MORE = " --More-- "
+MORE_ERASE = "\b" * len(MORE) + " " * len(MORE) + "\b" * len(MORE)  # IOS rubs the marker out
 CANCEL = "\x00^C"  # Ctrl-C outside a question: the typed text is dropped
 PIPES = ("include", "exclude", "begin", "section", "count")
 MAX_LINE = 4096  # characters kept of one input line; the rest is dropped (IOS's line buffer is bounded too)
@@ -126,6 +128,7 @@ class CliSession:
         self.terminal_width = 80
         self.asking = False  # a command waits for an answer (Ctrl-C aborts it)
         self._echoed = 0  # characters of the line being typed already echoed (by a `?` help re-display)
+        self._more: asyncio.Future[str] | None = None  # waiting for the key that answers --More--
 
     # -- output ------------------------------------------------------------------------------------------
     def write(self, text: str) -> None:
@@ -170,6 +173,10 @@ class CliSession:
     def feed(self, data: str) -> None:
         """Split raw input into lines: \\r, \\n and \\r\\n each end a line once; Ctrl-Z is its own line."""
         for ch in data:
+            if self._more is not None and not self._more.done():
+                self._more.set_result(ch)  # the key that answers --More-- is not part of any line
+                self._last_cr = ch == "\r"
+                continue
             if ch == "\n" and self._last_cr:
                 self._last_cr = False
                 continue
@@ -196,7 +203,12 @@ class CliSession:
     def eof(self) -> None:
         """The client sent EOF (or vanished): lines already received still run, then the session ends."""
         self._eof = True
+        self._stop_more()
         self.lines.put_nowait("\x04")
+
+    def _stop_more(self) -> None:
+        if self._more is not None and not self._more.done():
+            self._more.set_result("")
 
     async def _next_line(self) -> str:
         self.flush()
@@ -348,7 +360,8 @@ class CliSession:
             return True
         assert outcome.command is not None and outcome.match is not None
         truncate = "truncate-output" in self.device.faults and words[0].lower().startswith("sh")
-        term: Any = PipeTerm(self) if pipe or truncate else self
+        paged = self.terminal_length > 0
+        term: Any = PipeTerm(self) if pipe or truncate or paged else self
         ctx = ExecContext(self.device, term, privileged=self.privilege >= 15)
         ctx.session = self
         try:
@@ -360,18 +373,57 @@ class CliSession:
             result = None
         if isinstance(result, str) and result:
             term.write(result if result.endswith("\n") else result + "\n")
-        if pipe:
-            self.write(apply_pipe("".join(term.parts), pipe[0], pipe[1]))
-        elif truncate:
-            kept = "".join(term.parts).splitlines(keepends=True)
-            self.write("".join(kept[: len(kept) // 2]))
+        if term is not self:
+            text = "".join(term.parts)
+            if pipe:
+                text = apply_pipe(text, pipe[0], pipe[1])
+            elif truncate:
+                kept = text.splitlines(keepends=True)
+                text = "".join(kept[: len(kept) // 2])
+            await self.page(text)
         if result is False:
             return False
         return not self.closed
 
+    async def page(self, text: str) -> None:
+        """Write command output a screen at a time (`terminal length N`, 0 = no paging), as IOS does:
+        ' --More-- ' after N-1 lines; space shows the next screen, Enter one more line, any other key stops."""
+        lines = text.splitlines(keepends=True)
+        screen = max(1, self.terminal_length - 1)
+        if self.terminal_length <= 0 or len(lines) <= screen:
+            self.write(text)
+            return
+        self.write("".join(lines[:screen]))
+        shown = screen
+        while shown < len(lines):
+            self.write(MORE)
+            key = await self._key()
+            self.write(MORE_ERASE)
+            if key == " ":
+                step = screen
+            elif key in ("\r", "\n"):
+                step = 1
+            else:
+                self.write("\n" if not lines[shown - 1].endswith("\n") else "")
+                return
+            self.write("".join(lines[shown : shown + step]))
+            shown += step
+
+    async def _key(self) -> str:
+        """One keystroke (for --More--); '' when the session is ending."""
+        if self.closed or self._eof:
+            return ""
+        self.flush()
+        self._more = asyncio.get_running_loop().create_future()
+        try:
+            return await self._more
+        finally:
+            self._more = None
+
     def close(self) -> None:
         """Close from the lab side (reload, lab stop, drop-session fault)."""
         self.closed = True
+        self._stop_more()
         self.lines.put_nowait("\x04")
 
 

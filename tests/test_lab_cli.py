@@ -254,3 +254,54 @@ def test_context_help_question_mark(lab: LabHandle) -> None:
         read_until(b"r1#")
     finally:
         client.close()
+
+
+def test_more_paging_until_terminal_length_0(lab: LabHandle) -> None:
+    """A session starts with terminal length 24: long output stops at ' --More-- ' (space: a screen, Enter: a
+    line, any other key: stop); netmiko and NAPALM send `terminal length 0` first and never see it."""
+    h = lab.hosts["r1"]
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    client.connect(h.address, h.port, h.username, h.password, look_for_keys=False, allow_agent=False)
+    chan = client.invoke_shell(term="vt100", width=511, height=1000)
+    chan.settimeout(10)
+    erase = "\b" * 10 + " " * 10 + "\b" * 10
+
+    def read_until(marker: str) -> str:
+        buf = b""
+        while not buf.decode(errors="replace").endswith(marker):
+            buf += chan.recv(65536)
+        return buf.decode().replace("\r\n", "\n")
+
+    try:
+        read_until("r1#")
+        chan.send(b"show running-config\r")
+        first = read_until(" --More-- ")
+        assert first.startswith("show running-config\nBuilding configuration...")
+        assert first.count("\n") == 1 + 23  # the echo, then 23 lines of output and the marker
+        chan.send(b"q")
+        read_until("r1#")
+        chan.send(b"terminal length 10\r")
+        read_until("r1#")
+        chan.send(b"show running-config\r")
+        assert read_until(" --More-- ").count("\n") == 1 + 9
+        chan.send(b" ")  # the next screen
+        second = read_until(" --More-- ")
+        assert second.startswith(erase) and second.count("\n") == 9
+        chan.send(b"\r")  # one more line
+        third = read_until(" --More-- ")
+        assert third.startswith(erase) and third.count("\n") == 1
+        chan.send(b"q")  # stop: the prompt comes back, nothing else of the config
+        rest = read_until("r1#")
+        assert rest == erase + "r1#", repr(rest)  # the prompt where the marker was
+        chan.send(b"terminal length 0\r")
+        read_until("r1#")
+        chan.send(b"show running-config\r")
+        full = read_until("r1#")
+        assert full.endswith("\nend\nr1#") and "--More--" not in full, repr(full[-300:])
+        chan.send(b"terminal length 5\r")
+        read_until("r1#")
+        chan.send(b"show version | include uptime\r")  # short output is not paged
+        assert "--More--" not in read_until("r1#")
+    finally:
+        client.close()
