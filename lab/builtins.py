@@ -860,6 +860,8 @@ def register_builtins(reg: Registry) -> None:
     cf("username <name> ...", cfg_username)
     cf("enable secret ...", cfg_enable_secret)
     cf("logging buffered ...", key=2)
+    cf("service timestamps log ...", key=3)  # one setting: a new line replaces the old
+    cf("service timestamps debug ...", key=3)
     cf("file prompt quiet", key=2)
     cf("file prompt", key=2)
     cf("interface <name...>", submode="config-if")

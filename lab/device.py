@@ -181,9 +181,21 @@ class Device:
 
     # -- syslog ------------------------------------------------------------------------------------------
     def syslog(self, message: str) -> None:
-        """Add '%FAC-SEV-MNEMONIC: text' to the logging buffer with a lab timestamp ('*' if not authoritative)."""
-        lt, _ = self.local()
-        stamp = f"{self.clock_mark}{MONTHS[lt.month - 1]} {lt.day:2d} {lt:%H:%M:%S}.{lt.microsecond // 1000:03d}"
+        """Add '%FAC-SEV-MNEMONIC: text' to the logging buffer with a lab timestamp ('*'/'.' as `show clock`).
+
+        The stamp follows `service timestamps log datetime [msec] [localtime] [show-timezone] [year]`: UTC
+        unless `localtime`, as on IOS."""
+        line = self.running.find("service timestamps log datetime")
+        opts = set(line.words[4:]) if line is not None else {"msec"}  # absent: the factory default here
+        if "localtime" in opts:
+            lt, zone = self.local()
+        else:
+            lt, zone = self.now().astimezone(timezone.utc), "UTC"
+        stamp = f"{self.clock_mark}{MONTHS[lt.month - 1]} {lt.day:2d}"
+        stamp += f" {lt.year}" if "year" in opts else ""
+        stamp += f" {lt:%H:%M:%S}"
+        stamp += f".{lt.microsecond // 1000:03d}" if "msec" in opts else ""
+        stamp += f" {zone}" if "show-timezone" in opts else ""
         self.log_buffer.append(f"{stamp}: {message}")
 
     # -- configuration ---------------------------------------------------------------------------------------

@@ -119,7 +119,13 @@ def test_lab_clock_controls_and_authority(make_lab: MakeLab) -> None:
         assert shown.startswith("09:00:") and " CET " in shown
         assert "Time source is hardware calendar" in c2.send_command("show clock detail")
         log = c2.send_command("show logging | include CONFIG_I")
-        assert "Jan  1 09:0" in log  # lab time in the syslog timestamp, local zone
+        # lab time in the syslog timestamp: UTC under `service timestamps log datetime msec`, as on IOS
+        assert "Jan  1 08:0" in log and "Jan  1 09:0" not in log
+        c2.send_config_set(["service timestamps log datetime msec localtime show-timezone year"])
+        run = c2.send_command("show running-config | include service timestamps log")
+        assert run.strip() == "service timestamps log datetime msec localtime show-timezone year"
+        last = c2.send_command("show logging | include CONFIG_I").splitlines()[-1]
+        assert re.match(r"Jan  1 2028 09:0\d:\d\d\.\d{3} CET: %SYS-5-CONFIG_I", last), last
     st = lab.status()
     assert [h["authoritative"] for h in st["hosts"]] == [True, True]
     lab.clock_rate(3600)
