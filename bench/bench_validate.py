@@ -13,7 +13,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,21 +23,11 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from lab_fixture import common_free_port  # noqa: E402  (one helper for tests and benches)
+
 PLATFORMS = ["isr_g1", "isr_g2", "isr4k", "asr1k", "csr1k"]
-
-
-def _common_port(addresses: list[str]) -> int:
-    rnd = random.Random()
-    for _ in range(200):
-        port = rnd.randrange(20000, 60000)
-        try:
-            for a in addresses:
-                with socket.socket() as s:
-                    s.bind((a, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no common free port on the lab addresses")
 
 
 def write_inventory(directory: Path, clients: int, overlap: int = 90, fast_cli: bool = True) -> None:
@@ -81,7 +70,7 @@ def write_inventory(directory: Path, clients: int, overlap: int = 90, fast_cli: 
     for f in ("groups.yaml", "defaults.yaml", "config.yaml"):
         shutil.copy(src / f, directory / f)
     defaults = yaml.safe_load((directory / "defaults.yaml").read_text())
-    defaults["port"] = _common_port(list(addrs.values()))
+    defaults["port"] = common_free_port(list(addrs.values()))
     if fast_cli:  # netmiko's fast_cli: no fixed sleeps around each command (the lab answers in milliseconds)
         defaults["connection_options"]["netmiko"]["extras"]["fast_cli"] = True
     (directory / "defaults.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))

@@ -20,7 +20,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,23 +31,13 @@ from typing import Any
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from lab_fixture import common_free_port  # noqa: E402  (one helper for tests and benches)
+
 PLATFORMS = ["isr_g1", "isr_g2", "isr4k", "asr1k", "csr1k"]
 BREAKING = ("down", "bad-password", "drop-session")
 KINDS = BREAKING + ("truncate-output", "slow")
-
-
-def _common_port(addresses: list[str]) -> int:
-    rnd = random.Random()
-    for _ in range(200):
-        port = rnd.randrange(20000, 60000)
-        try:
-            for a in addresses:
-                with socket.socket() as s:
-                    s.bind((a, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no common free port on the lab addresses")
 
 
 def write_inventory(directory: Path, routers: int) -> list[str]:
@@ -73,7 +62,7 @@ def write_inventory(directory: Path, routers: int) -> list[str]:
     cfg["runner"] = {"plugin": "threaded", "options": {"num_workers": 40}}
     (directory / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     defaults = yaml.safe_load((directory / "defaults.yaml").read_text())
-    defaults["port"] = _common_port(list(addrs.values()))
+    defaults["port"] = common_free_port(list(addrs.values()))
     (directory / "defaults.yaml").write_text(yaml.safe_dump(defaults, sort_keys=False))
     (directory / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
     return names

@@ -183,7 +183,7 @@ def _base_octets() -> tuple[int, int]:
     return 100 + rnd.randrange(0, 150), rnd.randrange(1, 250)
 
 
-def _free_port(addresses: list[str]) -> int:
+def common_free_port(addresses: list[str]) -> int:
     """One port free on every address. All routers share it, as real routers all listen on 22: nornir_napalm
     writes the first host's port into the (shared) defaults `optional_args`, so per-host ports would break."""
     rnd = random.Random()
@@ -211,7 +211,7 @@ def write_inventory(
     result: dict[str, LabHost] = {}
     hosts_yaml: dict[str, Any] = {}
     addresses = [f"127.{a}.{b + i // 250}.{1 + i % 250}" for i in range(len(hosts))]
-    port = _free_port(addresses)
+    port = common_free_port(addresses)
     for i, (name, group) in enumerate(hosts):
         address = addresses[i]
         result[name] = LabHost(name, address, port, group)
