@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,26 @@ class HostState:
     unreachable: str | None = None
     zones: devicetime.Zones | None = None  # how this host's local times were converted to UTC
     config_complete: bool = True  # False: the stored running-config has no final `end` (cut off)
+    # command -> (sent, answered) on the collector's clock, naive UTC (`read_times.json`)
+    read_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+
+    def clock_offset(self) -> tuple[timedelta, timedelta] | None:
+        """(device clock - collector clock, uncertainty) when `show clock` was read, or None.
+
+        The device answered somewhere between sending the command and reading its answer: the middle
+        of that window is the best estimate, half the window (plus the millisecond print) its error.
+        Only the difference between two hosts' offsets means anything (a lab clock, or a jump host
+        without NTP, shifts every offset alike)."""
+        if self.clock is None or self.clock.tz != "UTC":
+            return None
+        window = next(
+            (self.read_times[c] for c in self.commands if _is_show_clock(c) and c in self.read_times), None
+        )
+        if window is None:
+            return None
+        sent, answered = window
+        half = (answered - sent) / 2
+        return self.clock.time - (sent + half), half + timedelta(milliseconds=1)
 
     @property
     def now(self) -> datetime | None:
@@ -114,6 +134,33 @@ class HostState:
         if self.config is not None and (self.config.clock_calendar_valid or self.config.ntp_master):
             return True
         return None
+
+
+def _is_show_clock(command: str) -> bool:
+    return " ".join(command.lower().split()) in (
+        "show clock",
+        "show clock detail",
+        "sh clock",
+        "sh clock detail",
+    )
+
+
+def _read_times(data: Any) -> dict[str, tuple[datetime, datetime]]:
+    """`read_times.json` -> {command: (sent, answered)} in naive UTC; bad entries are left out."""
+    out: dict[str, tuple[datetime, datetime]] = {}
+    if not isinstance(data, dict):
+        return out
+    for cmd, pair in data.items():
+        try:
+            sent, answered = (datetime.fromisoformat(str(v)) for v in pair)
+        except (TypeError, ValueError):
+            continue
+        sent, answered = (
+            (t.astimezone(timezone.utc).replace(tzinfo=None) if t.tzinfo else t) for t in (sent, answered)
+        )
+        if answered >= sent:
+            out[str(cmd)] = (sent, answered)
+    return out
 
 
 def _merge(state: HostState, command: str, model: BaseModel) -> None:
@@ -244,6 +291,9 @@ def load_host(root: Path | str, host: str) -> HostState:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             state.errors.append(f"{p.name}: unreadable JSON: {exc}")
+            continue
+        if p.stem == store.READ_TIMES:
+            state.read_times = _read_times(data)
             continue
         if isinstance(data, dict):
             facts = data.get("facts") if isinstance(data.get("facts"), dict) else data

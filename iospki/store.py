@@ -4,6 +4,7 @@
     DIR/<host>/<command_with_underscores>.txt
     DIR/<host>/<name>.json                structured extras (e.g. parsed facts)
     DIR/<host>/_error.txt                 why the host failed (present only for failed hosts)
+    DIR/<host>/read_times.json            per command: [sent, answered] on the collector's clock (UTC)
 
 Every write is atomic (temporary file in the same directory, fsync, os.replace), so an
 interrupted collection never leaves a half-written output behind. Secrets are redacted
@@ -33,6 +34,7 @@ from typing import Any
 
 META_FILE = "meta.json"
 ERROR_FILE = "_error.txt"
+READ_TIMES = "read_times"
 REDACTED = "<redacted>"
 
 # Characters kept as they are in file names; everything else (and '_' itself, which

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from iospki.lab.config import ConfigNode, parse_lines
 from iospki.lab.context import BatchTerminal, ConfigChange, ConfigContext, ExecContext
@@ -121,7 +122,7 @@ def cmd_configure_terminal(ctx: ExecContext, m: Match) -> None:
 # exec: show
 def cmd_show_version(ctx: ExecContext, m: Match) -> str:
     d = ctx.device
-    return show_version(d.hostname, d.platform, d.now() - d.boot_time, d.serial, d.reload_reason)
+    return show_version(d.hostname, d.platform, d.uptime(), d.serial, d.reload_reason)
 
 
 def cmd_show_running(ctx: ExecContext, m: Match) -> str:
@@ -141,6 +142,50 @@ def cmd_show_clock(ctx: ExecContext, m: Match) -> str:
     if m.has("detail"):
         out += d.time_source + "\n"
     return out
+
+
+_MONTH_NAMES = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+
+
+def _month(word: str) -> int | None:
+    """IOS takes a month as any unique prefix of its name ('sept', 'Nov')."""
+    w = word.lower()
+    hits = [i for i, name in enumerate(_MONTH_NAMES) if len(w) >= 1 and name.startswith(w)]
+    return hits[0] + 1 if len(hits) == 1 else None
+
+
+async def cmd_clock_set(ctx: ExecContext, m: Match) -> str | None:
+    """`clock set hh:mm:ss DAY MONTH YEAR` (or `MONTH DAY YEAR`), in the zone of `clock timezone`."""
+    words = [m.arg("time") or "", m.arg("a") or "", m.arg("b") or "", m.arg("year") or ""]
+    tm = re.fullmatch(r"(\d{1,2}):(\d{1,2}):(\d{1,2})", words[0])
+    hh, mm, ss = (int(v) for v in tm.groups()) if tm else (99, 0, 0)
+    if hh > 23 or mm > 59 or ss > 59:
+        return "% Invalid input detected at '^' marker."
+    day_word, month_word = (words[1], words[2]) if words[1].isdigit() else (words[2], words[1])
+    month = _month(month_word)
+    if month is None or not day_word.isdigit() or not words[3].isdigit() or not 1993 <= int(words[3]) <= 2035:
+        return "% Invalid input detected at '^' marker."
+    try:
+        local = datetime(int(words[3]), month, int(day_word), hh, mm, ss, tzinfo=timezone.utc)
+    except ValueError:
+        return "% Invalid input detected at '^' marker."
+    d = ctx.device
+    _, off = d.tz()
+    await d.set_clock(local - off, f"console by {ctx.term.user} on {ctx.term.line_name} ({ctx.term.peer})")
+    return None
 
 
 NTP_EPOCH_OFFSET = 2208988800  # seconds from 1900-01-01 (NTP era 0) to 1970-01-01
@@ -167,7 +212,7 @@ def cmd_show_ntp_status(ctx: ExecContext, m: Match) -> str:
     if not d.ntp_servers:
         return "%NTP is not enabled."
     now = d.now()
-    uptime = int((now - d.boot_time).total_seconds() * 100)
+    uptime = int(d.uptime().total_seconds() * 100)
     last = d.ntp_last_sync
     if d.ntp_synced:
         # the lab clock is the source: synced at the last refresh, polled every 64 s since
@@ -178,7 +223,8 @@ def cmd_show_ntp_status(ctx: ExecContext, m: Match) -> str:
             "nominal freq is 250.0000 Hz, actual freq is 250.0000 Hz, precision is 2**10\n"
             f"ntp uptime is {uptime} (1/100 of seconds), resolution is 4000\n"
             f"reference time is {ntp_timestamp(ref)} ({_ntp_time(d, ref)})\n"
-            "clock offset is 0.0000 msec, root delay is 1.00 msec\n"
+            # NTP's offset is the source's time minus this clock: not 0 after a `clock set`, until the next poll
+            f"clock offset is {-d.clock_offset.total_seconds() * 1000:.4f} msec, root delay is 1.00 msec\n"
             "root dispersion is 2.00 msec, peer dispersion is 1.00 msec\n"
             "loopfilter state is 'CTRL' (Normal Controlled Loop), drift is 0.000000000 s/s\n"
             f"system poll interval is 64, last update was {ago} sec ago."
@@ -192,7 +238,7 @@ def cmd_show_ntp_status(ctx: ExecContext, m: Match) -> str:
             "clock offset is 0.0000 msec, root delay is 0.00 msec\n"
             "root dispersion is 18.84 msec, peer dispersion is 0.00 msec\n"
             "loopfilter state is 'SPIK' (Spike), drift is 0.000000000 s/s\n"
-            f"system poll interval is 64, last update was {int((now - last).total_seconds())} sec ago."
+            f"system poll interval is 64, last update was {max(0, int((now - last).total_seconds()))} sec ago."
         )
     return (
         "Clock is unsynchronized, stratum 16, no reference clock\n"
@@ -502,7 +548,9 @@ def _arm_revert(ctx: ExecContext, minutes: int, snapshot: ConfigNode) -> str | N
         if pending is None:
             return
         d.running.children = pending["snapshot"].children
-        d.syslog("%ARCHIVE_DIFF-5-ROLLBK_CNFMD_CHG_TIMER_EXPIRED: Rollback confirmed change timer expired; reverting")
+        d.syslog(
+            "%ARCHIVE_DIFF-5-ROLLBK_CNFMD_CHG_TIMER_EXPIRED: Rollback confirmed change timer expired; reverting"
+        )
         await notify_bulk(d)
         await d.refresh()
 
@@ -803,6 +851,7 @@ def register_builtins(reg: Registry) -> None:
     ex("show running-config ...", cmd_show_running)
     ex("show startup-config", cmd_show_startup)
     ex("show clock [detail]", cmd_show_clock, privileged=False)
+    ex("clock set <time> <a> <b> <year>", cmd_clock_set)
     ex("show ntp status", cmd_show_ntp_status, privileged=False)
     ex("show ntp associations [detail]", cmd_show_ntp_assoc, privileged=False)
     ex("show logging", cmd_show_logging)

@@ -168,6 +168,19 @@ class LabClock:
                 n += 1
         return n
 
+    def shift_owner(self, owner: Any, delta: timedelta) -> int:
+        """Move every pending timer of `owner` by `delta` (a device whose own clock was set); the handles stay
+        valid. Timers moved into the past fire as soon as possible, in order."""
+        n = 0
+        for t in self._heap:
+            if t.owner is owner and not t.cancelled:
+                t.at += delta
+                n += 1
+        if n:
+            heapq.heapify(self._heap)
+            self._kick()
+        return n
+
     def pending(self, owner: Any = None) -> list[Timer]:
         return sorted(t for t in self._heap if not t.cancelled and (owner is None or t.owner is owner))
 

@@ -71,7 +71,8 @@ class Device:
         self.faults: set[str] = set()
         self.sessions: set[Any] = set()
         self.log_buffer: deque[str] = deque(maxlen=2000)
-        self.boot_time: datetime = lab.clock.now()
+        self.boot_time: datetime = lab.clock.now()  # on this router's clock
+        self._booted_lab = lab.clock.now()  # on the lab clock: uptime does not jump with `clock set`
         self.reload_reason = "power-on"
         self.last_change: datetime | None = None
         self.last_change_user = ""
@@ -82,6 +83,11 @@ class Device:
         self._authoritative = False
         self.ntp_last_sync: datetime | None = None  # lab time NTP last synchronised (None: never since boot)
         self._ntp_lost_logged = False
+        # `clock set`: this router's clock minus the lab clock. The hardware keeps it through a reload;
+        # NTP takes it back to 0 at its next poll. clock_user_set: authoritative by `clock set` since boot.
+        self.clock_offset = timedelta(0)
+        self.clock_user_set = False
+        self._ntp_correction: Timer | None = None
         self.booted = asyncio.Event()
 
     # -- identity ------------------------------------------------------------------------------------------
@@ -96,11 +102,53 @@ class Device:
 
     # -- clock -------------------------------------------------------------------------------------------
     def now(self) -> datetime:
-        return self.lab.clock.now()
+        """This router's time: the lab clock plus what `clock set` moved it by."""
+        return self.lab.clock.now() + self.clock_offset
 
     def schedule(self, at: datetime, callback: Callable[[], Awaitable[Any] | Any], name: str) -> Timer:
-        """A timer owned by this device (cancelled when it reloads)."""
-        return self.lab.clock.schedule(at, callback, f"{self.name}:{name}", owner=self)
+        """A timer owned by this device (cancelled when it reloads), due when this router's clock reads `at`."""
+        return self.lab.clock.schedule(at - self.clock_offset, callback, f"{self.name}:{name}", owner=self)
+
+    def uptime(self) -> timedelta:
+        return self.lab.clock.now() - self._booted_lab
+
+    async def set_clock(self, t: datetime, by: str) -> None:
+        """`clock set`: move this router's clock to `t` (UTC). Its timers keep their device times, so a jump
+        forward fires those it passes (in order) and a jump back delays them; the clock becomes authoritative."""
+        old = self.now()
+        shift = t - old
+        self.clock_offset += shift
+        self.lab.clock.shift_owner(self, -shift)
+        self.syslog(
+            f"%SYS-6-CLOCKUPDATE: System clock has been updated from {self.format_short(old)} to "
+            f"{self.format_short(t)}, configured from {by}."
+        )
+        was = self.authoritative
+        self.clock_user_set = True
+        if not was:
+            self.syslog("%PKI-6-AUTHORITATIVE_CLOCK: The system clock has been set.")
+        if self.ntp_synced:
+            # NTP steps the clock back to its source at the next poll (64 s in the lab)
+            self.cancel(self._ntp_correction)
+            self._ntp_correction = self.lab.clock.schedule(
+                self.lab.clock.now() + timedelta(seconds=64),
+                self._ntp_step,
+                f"{self.name}:ntp-step",
+                owner=self,
+            )
+        await self.refresh()
+
+    async def _ntp_step(self) -> None:
+        self._ntp_correction = None
+        if self.ntp_synced and self.clock_offset:
+            old = self.now()
+            self.lab.clock.shift_owner(self, self.clock_offset)
+            self.clock_offset = timedelta(0)
+            self.clock_user_set = False  # NTP is the time source again
+            self.syslog(
+                f"%SYS-6-CLOCKUPDATE: System clock has been updated from {self.format_short(old)} to "
+                f"{self.format_short()}, configured from NTP."
+            )
 
     def cancel(self, timer: Timer | None) -> None:
         self.lab.clock.cancel(timer)
@@ -131,18 +179,20 @@ class Device:
     def authoritative(self) -> bool:
         """True once NTP is synchronised (the lab clock is the source), still after a sync is lost, or with
         `clock calendar-valid`."""
-        return self.ntp_synced or self.calendar_valid or self.ntp_sync_lost
+        return self.ntp_synced or self.calendar_valid or self.ntp_sync_lost or self.clock_user_set
 
     @property
     def clock_mark(self) -> str:
         """IOS's prefix on clock and syslog times: '*' not authoritative, '.' authoritative but NTP unsynchronised."""
-        if self.ntp_synced or self.calendar_valid:
+        if self.ntp_synced or self.calendar_valid or self.clock_user_set:
             return ""
         return "." if self.ntp_sync_lost else "*"
 
     @property
     def time_source(self) -> str:
         """The second line of `show clock detail`."""
+        if self.clock_user_set:
+            return "Time source is user configuration"
         if self.ntp_synced or self.ntp_sync_lost:
             return "Time source is NTP"
         return "Time source is hardware calendar" if self.calendar_valid else "No time source"
@@ -339,7 +389,9 @@ class Device:
         """Reconcile side effects of the running config: HTTP listener, clock authority (+ hooks)."""
         await self._reconcile_http()
         if self.ntp_synced:
-            if self.ntp_last_sync is None or self._ntp_lost_logged:  # first sync since boot, or back after a loss
+            if (
+                self.ntp_last_sync is None or self._ntp_lost_logged
+            ):  # first sync since boot, or back after a loss
                 self._ntp_lost_logged = False
                 self.syslog(f"%NTP-5-PEERSYNC: NTP synced to peer {self.ntp_servers[0]}")
             self.ntp_last_sync = self.now()
@@ -361,11 +413,16 @@ class Device:
 
         self.reload_reason = reason
         self.boot_time = self.now()
+        self._booted_lab = self.lab.clock.now()
         self.state = {}
         self.running = ConfigNode("")
         self._authoritative = False
         self.ntp_last_sync = None
         self._ntp_lost_logged = False
+        self.clock_user_set = (
+            False  # the offset stays (hardware clock); the authority of `clock set` does not
+        )
+        self._ntp_correction = None
         self.file_prompt_quiet = False
         text = self.startup_text()
         if text is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,23 @@ def pki_commands(family: str | None, ca_servers: Iterable[str] = ()) -> list[str
     if family == "iosxe":
         cmds += IOSXE_COMMANDS
     for name in ca_servers:
-        cmds += [
-            "show crypto pki server",
-            f"show crypto pki server {name} requests",
-            f"show crypto pki server {name} certificates",
-        ]
+        cmds += server_commands(name)
     return list(dict.fromkeys(cmds))
+
+
+def server_commands(name: str) -> list[str]:
+    """The commands that read certificate server `name`."""
+    return [
+        "show crypto pki server",
+        f"show crypto pki server {name} requests",
+        f"show crypto pki server {name} certificates",
+    ]
+
+
+def _servers_in(model: Any) -> list[str]:
+    """Names of the `crypto pki server` blocks in a parsed running-config (none for anything else)."""
+    servers = getattr(model, "servers", None) or []
+    return [s.name for s in servers if getattr(s, "name", None)]
 
 
 def _parse(command: str, text: str, family: str | None) -> tuple[Any, str | None]:
@@ -67,16 +79,26 @@ def collect_pki(
     Result: {'commands': [...], 'parse_errors': {...}, 'facts': {...} | None}."""
     family = task.host.get("family")
     cmds = commands or pki_commands(family, ca_servers)
+    # a CA server the inventory does not mark (or marks under another name) is still read:
+    # the running config says which servers the box has
+    discover = commands is None
     secrets = list(secrets)
     store.clear_error(output, task.host.name)
     errors: dict[str, str] = {}
-    for cmd in cmds:
+    read_times: dict[str, list[str]] = {}  # command -> [sent, answered] on the jump host's clock (UTC)
+    for cmd in cmds:  # grows while iterating when the running config names a server
+        sent = datetime.now(timezone.utc)
         text = show(task, cmd, read_timeout=60)
+        read_times[cmd] = [sent.isoformat(), datetime.now(timezone.utc).isoformat()]
         store.write_output(output, task.host.name, cmd, text, secrets)
         if "% Invalid input detected" in text or "% Incomplete command" in text:
-            errors[cmd] = "the device rejected the command: " + next(ln.strip() for ln in text.splitlines() if ln.strip().startswith("%"))
+            errors[cmd] = "the device rejected the command: " + next(
+                ln.strip() for ln in text.splitlines() if ln.strip().startswith("%")
+            )
             continue
         model, err = _parse(cmd, store.redact(text, secrets), family)
+        if discover and cmd == "show running-config" and model is not None:
+            cmds.extend(c for name in _servers_in(model) for c in server_commands(name) if c not in cmds)
         if model is not None:
             store.write_json(
                 output,
@@ -88,6 +110,8 @@ def collect_pki(
         if err:
             errors[cmd] = err
     store.write_json(output, task.host.name, "parse_errors", errors, secrets)
+    # when each output was read: the audit compares device clocks (show clock) across hosts with it
+    store.write_json(output, task.host.name, store.READ_TIMES, read_times, secrets)
     got: dict[str, Any] | None = None
     if facts:
         try:

@@ -204,6 +204,8 @@ class Client:
     key_bits: int = 2048
     ca_override: tuple[datetime, datetime] | None = None  # a CA certificate other than the server's
     ca_fp_seed: str | None = None
+    clock_skew: timedelta = timedelta(0)  # this client's `show clock` minus the CA's
+    read_window: timedelta = timedelta(milliseconds=400)  # how long the collector waited for `show clock`
 
 
 def running_config(
@@ -264,6 +266,23 @@ class Site:
     server: Server
     clients: list[Client] = field(default_factory=list)
     ca_host: str = "CA"
+    # the collector's clock minus the devices' (a lab clock moved ahead, a jump host without NTP);
+    # None: no read_times.json, as in collections made before iospki recorded it
+    collector_offset: timedelta | None = timedelta(days=-400, seconds=7)
+
+
+def write_read_time(
+    root: Path, host: str, device_now: datetime, offset: timedelta, window: timedelta
+) -> None:
+    """`read_times.json` as `collect` writes it: `show clock` answered at device time `device_now`."""
+    mid = device_now + offset
+    sent, answered = mid - window / 2, mid + window / 2
+    store.write_json(
+        root,
+        host,
+        store.READ_TIMES,
+        {"show clock": [f"{sent.isoformat()}+00:00", f"{answered.isoformat()}+00:00"]},
+    )
 
 
 def write_site(root: Path, site: Site, now: datetime) -> None:
@@ -277,6 +296,8 @@ def write_site(root: Path, site: Site, now: datetime) -> None:
             0, Cert("CA Certificate (Rollover)", 1, ca_cn, ca_cn, s.ca_end, s.rollover_end, s.name)
         )
     store.write_output(root, site.ca_host, "show clock", clock(now))
+    if site.collector_offset is not None:
+        write_read_time(root, site.ca_host, now, site.collector_offset, timedelta(milliseconds=300))
     store.write_output(root, site.ca_host, "show ntp status", ntp_status(True))
     store.write_output(root, site.ca_host, "show crypto pki server", server_show(s, now))
     store.write_output(root, site.ca_host, "show crypto pki certificates verbose", certificates(ca_certs))
@@ -339,7 +360,9 @@ def write_site(root: Path, site: Site, now: datetime) -> None:
                 fp_seed=c.ca_fp_seed or (s.name + ca_start.isoformat()),
             )
         )
-        store.write_output(root, c.host, "show clock", clock(now, c.authoritative))
+        store.write_output(root, c.host, "show clock", clock(now + c.clock_skew, c.authoritative))
+        if site.collector_offset is not None:
+            write_read_time(root, c.host, now, site.collector_offset, c.read_window)
         store.write_output(root, c.host, "show ntp status", ntp_status(c.authoritative))
         store.write_output(root, c.host, "show crypto pki certificates verbose", certificates(certs))
         store.write_output(

@@ -70,6 +70,41 @@ def test_clock_not_authoritative(tmp_path: Path) -> None:
     assert "127.10.0.254" in hit[0].remedy and hit[0].evidence["ntp"] == "unsynchronized"
 
 
+@pytest.mark.parametrize(
+    ("skew", "window", "found"),
+    [
+        (timedelta(minutes=-5), timedelta(milliseconds=400), "behind"),
+        (timedelta(hours=2), timedelta(milliseconds=400), "ahead of"),
+        (timedelta(seconds=59), timedelta(milliseconds=400), None),  # within the 60 s tolerance
+        (timedelta(seconds=-61), timedelta(seconds=4), None),  # 61 s, but read within a 4 s window: not sure
+        (timedelta(seconds=-65), timedelta(seconds=4), "behind"),
+    ],
+)
+def test_clock_skew_between_client_and_its_ca(
+    tmp_path: Path, skew: timedelta, window: timedelta, found: str | None
+) -> None:
+    site = good_site()
+    site.clients[0].clock_skew, site.clients[0].read_window = skew, window
+    hits = [x for x in audit(tmp_path, site) if x.rule == "clock-skew"]
+    if found is None:
+        assert hits == []
+        return
+    assert [(h.host, h.target) for h in hits] == [("R1", "client")]
+    assert f" {found} the clock of its CA server CA (ROOT)" in hits[0].message
+    assert float(hits[0].evidence["difference"].split()[0]) == pytest.approx(skew.total_seconds(), abs=3)
+    assert hits[0].severity == Severity.warning and "ntp server" in (hits[0].remedy or "")
+
+
+def test_clock_skew_needs_read_times_and_honours_the_tolerance(tmp_path: Path) -> None:
+    site = good_site()
+    site.clients[0].clock_skew = timedelta(hours=3)
+    site.collector_offset = None  # a collection made before read_times.json existed: nothing to compare
+    assert "clock-skew" not in ids(audit(tmp_path / "a", site))
+    site.collector_offset = timedelta(0)
+    assert "clock-skew" in ids(audit(tmp_path / "b", site))
+    assert "clock-skew" not in ids(audit(tmp_path / "c", site, skew_tolerance=timedelta(hours=4)))
+
+
 def test_ca_server_not_serving(tmp_path: Path) -> None:
     site = good_site()
     site.server.http = False

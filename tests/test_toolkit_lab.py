@@ -301,6 +301,26 @@ def test_renew_replaces_identity_certificate(lab: LabHandle, cli: Cli) -> None:
     assert identity_serials(after) == [new] and new != old
 
 
+def test_collect_reads_a_ca_server_the_inventory_does_not_mark(lab: LabHandle, work: Path) -> None:
+    need_pki(lab)
+    from iospki.inventory import load_nornir
+    from iospki.tasks import collect_pki
+
+    nr = load_nornir(lab.inventory_dir, limit="ca1")
+    res = nr.run(task=collect_pki, output=work / "c-discover", ca_servers=(), facts=False)
+    nr.close_connections()
+    assert not res["ca1"].failed, res["ca1"][0].exception
+    cmds = res["ca1"][0].result["commands"]
+    assert "show crypto pki server LABCA requests" in cmds and "show crypto pki server LABCA certificates" in cmds
+    server = json.loads((work / "c-discover" / "ca1" / "show_crypto_pki_server.json").read_text())
+    assert [s["name"] for s in server["servers"]] == ["LABCA"]
+    # a client has no server block, so nothing is added
+    nr = load_nornir(lab.inventory_dir, limit="r1")
+    res = nr.run(task=collect_pki, output=work / "c-discover", ca_servers=(), facts=False)
+    nr.close_connections()
+    assert not any(c.startswith("show crypto pki server") for c in res["r1"][0].result["commands"])
+
+
 def identity_serials(text: str) -> list[str | None]:
     certs = parse_certificates(text).certificates
     return [c.serial for c in certs if c.kind is CertKind.identity and not c.rollover]

@@ -34,6 +34,7 @@ class Context:
     index: CAIndex
     at: datetime | None = None  # --at; None: each device's own clock
     threshold: timedelta = timedelta(days=30)
+    skew_tolerance: timedelta = timedelta(seconds=60)  # clock-skew: differences up to this are not reported
     fallback_now: datetime | None = None
 
     def now(self, state: HostState) -> datetime | None:
@@ -81,6 +82,66 @@ def clock_not_authoritative(ctx: Context, st: HostState) -> Iterator[Hit]:
             else "ntp server <address>   (or: clock calendar-valid)"
         )
         yield Hit(None, "clock is not authoritative: PKI timers do not run", ev, ctx.now(st), fix)
+
+
+def _span(td: timedelta) -> str:
+    """A duration as an engineer reads it.
+
+    >>> _span(timedelta(seconds=95)), _span(timedelta(hours=2, minutes=3)), _span(timedelta(days=3, hours=1))
+    ('1 min 35 s', '2 h 3 min', '3 days 1 h')
+    """
+    s = round(abs(td.total_seconds()))
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    if d:
+        return f"{d} days {h} h" if h else f"{d} days"
+    if h:
+        return f"{h} h {m} min"
+    return f"{m} min {s % 60} s" if m else f"{s} s"
+
+
+def clock_skew(ctx: Context, st: HostState) -> Iterator[Hit]:
+    mine = st.clock_offset()
+    if mine is None:
+        return
+    for name, ca in _client_links(ctx, st):
+        other_state = ctx.states.get(ca.host)
+        if ca.host == st.host or other_state is None:
+            continue
+        theirs = other_state.clock_offset()
+        if theirs is None:
+            continue
+        skew, error = mine[0] - theirs[0], mine[1] + theirs[1]
+        if abs(skew) - error <= ctx.skew_tolerance:
+            continue
+        span = _span(skew)
+        if skew < timedelta(0):
+            effect = (
+                f"each certificate {ca.name} issues starts up to {span} in {st.host}'s future (not yet valid "
+                f"there) and {st.host} renews {span} late"
+            )
+        else:
+            effect = (
+                f"{st.host} renews {span} early, sees its certificates and the CA's end {span} early, and can "
+                "ask for its shadow certificate before the rollover CA exists"
+            )
+        yield Hit(
+            name,
+            f"{st.host}'s clock is {span} {'behind' if skew < timedelta(0) else 'ahead of'} the clock of its CA "
+            f"server {ca.host} ({ca.name}): {effect}",
+            {
+                "difference": f"{skew.total_seconds():+.1f} s (+/- {error.total_seconds():.1f} s)",
+                f"{st.host} time source": (st.clock.source if st.clock else None) or "-",
+                f"{ca.host} time source": (other_state.clock.source if other_state.clock else None) or "-",
+                "tolerance": f"{ctx.skew_tolerance.total_seconds():g} s",
+                **{
+                    f"{h.host} NTP clock offset": f"{h.ntp.offset_ms:.1f} ms"
+                    for h in (st, other_state)
+                    if h.ntp is not None and h.ntp.synchronized and h.ntp.offset_ms
+                },
+            },
+            ctx.now(st),
+            f"on {st.host} and {ca.host}: ntp server <address> (one source for both)",
+        )
 
 
 def _server_names(st: HostState) -> list[str]:
@@ -630,6 +691,7 @@ def software_unsupported(ctx: Context, st: HostState) -> Iterator[Hit]:
 
 CHECKS: dict[str, Callable[[Context, HostState], Iterator[Hit]]] = {
     "clock-not-authoritative": clock_not_authoritative,
+    "clock-skew": clock_skew,
     "ca-server-not-serving": ca_server_not_serving,
     "auto-rollover-missing": auto_rollover_missing,
     "rollover-overlap-short-autoenroll": rollover_overlap_short_autoenroll,

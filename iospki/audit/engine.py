@@ -95,9 +95,11 @@ def run_audit(
     rules: Sequence[Rule] = RULES,
     horizon: timedelta | None = timedelta(days=3 * 365),
     only: Collection[str] | None = None,
+    skew_tolerance: timedelta = timedelta(seconds=60),
 ) -> AuditResult:
     """Audit hosts. `at` replaces every device's own clock as "now". With `only`, every host is
-    context (a client needs its CA server's state) but only those hosts are reported."""
+    context (a client needs its CA server's state) but only those hosts are reported. Clock
+    differences between a client and its CA server up to `skew_tolerance` are not reported."""
     states = list(states)
     ok = [s for s in states if not s.failed]
     cas = {c.key: c for s in ok for c in ca_inputs(s)}
@@ -108,6 +110,7 @@ def run_audit(
         index=CAIndex.build(ok),
         at=at,
         threshold=threshold,
+        skew_tolerance=skew_tolerance,
         fallback_now=max(clocks) if clocks else None,
     )
     findings: list[Finding] = []

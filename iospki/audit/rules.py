@@ -40,6 +40,16 @@ RULES: tuple[Rule, ...] = (
         "ntp server <address>   (or: clock calendar-valid)",
     ),
     Rule(
+        "clock-skew",
+        _W,
+        "Clock differs from its CA server's clock",
+        "PKI times are absolute and each box reads them on its own clock. A client behind its CA sees each "
+        "new certificate as not yet valid for the difference and renews that much late; a client ahead "
+        "renews early, sees certificates (the CA's too) end early, and can ask for its shadow certificate "
+        "before the rollover CA exists. Measured from `show clock` and the times the collector read it.",
+        "ntp server <address> on the client and on the CA server (the same source)",
+    ),
+    Rule(
         "ca-server-not-serving",
         _C,
         "Certificate server not serving",

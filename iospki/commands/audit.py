@@ -127,6 +127,9 @@ def audit(
     ),
     threshold: str = typer.Option("30d", "--threshold", help="cert-expiring threshold, e.g. 30d"),
     horizon: str = typer.Option("3y", "--horizon", help="forecast horizon for outages in reports"),
+    skew_tolerance: str = typer.Option(
+        "60s", "--skew-tolerance", help="clock-skew: client vs CA server clock differences up to this are fine"
+    ),
     list_rules: bool = typer.Option(
         False, "--list-rules", help="print the rules (id, severity, title) and exit"
     ),
@@ -166,12 +169,12 @@ def audit(
     except ValueError as exc:
         raise _usage(f"--fail-on {fail_on!r}: choose info, warning or critical") from exc
     try:
-        thr, hor = parse_duration(threshold), parse_duration(horizon)
+        thr, hor, skew = parse_duration(threshold), parse_duration(horizon), parse_duration(skew_tolerance)
     except ValueError as exc:
         raise _usage(str(exc)) from exc
     when = _parse_at(at)
     states, chosen = _load(offline, inventory, limit)
-    result = run_audit(states, at=when, threshold=thr, horizon=hor, only=chosen)
+    result = run_audit(states, at=when, threshold=thr, horizon=hor, only=chosen, skew_tolerance=skew)
     if fmt == "table":
         if output is not None:
             output.write_text(render(result, "markdown"), encoding="utf-8")
