@@ -23,11 +23,15 @@ def clock(t: datetime, authoritative: bool = True) -> str:
     return f"{'' if authoritative else '*'}{t:%H:%M:%S}.123 UTC {t:%a %b} {t.day} {t.year}\n"
 
 
-def ntp_status(synced: bool) -> str:
+def ntp_status(synced: bool, offset_ms: float | None = None) -> str:
     if synced:
         return (
             "Clock is synchronized, stratum 2, reference is 127.10.0.254\n"
             "nominal freq is 250.0000 Hz, actual freq is 249.9980 Hz, precision is 2**10\n"
+        ) + (
+            f"clock offset is {offset_ms:.4f} msec, root delay is 1.00 msec\n"
+            if offset_ms is not None
+            else ""
         )
     return (
         "Clock is unsynchronized, stratum 16, no reference clock\n"
@@ -206,6 +210,9 @@ class Client:
     ca_fp_seed: str | None = None
     clock_skew: timedelta = timedelta(0)  # this client's `show clock` minus the CA's
     read_window: timedelta = timedelta(milliseconds=400)  # how long the collector waited for `show clock`
+    ntp_offset_ms: float | None = (
+        None  # `clock offset is ... msec` in show ntp status (source minus this clock)
+    )
 
 
 def running_config(
@@ -266,6 +273,7 @@ class Site:
     server: Server
     clients: list[Client] = field(default_factory=list)
     ca_host: str = "CA"
+    ca_ntp_offset_ms: float | None = None
     # the collector's clock minus the devices' (a lab clock moved ahead, a jump host without NTP);
     # None: no read_times.json, as in collections made before iospki recorded it
     collector_offset: timedelta | None = timedelta(days=-400, seconds=7)
@@ -298,7 +306,7 @@ def write_site(root: Path, site: Site, now: datetime) -> None:
     store.write_output(root, site.ca_host, "show clock", clock(now))
     if site.collector_offset is not None:
         write_read_time(root, site.ca_host, now, site.collector_offset, timedelta(milliseconds=300))
-    store.write_output(root, site.ca_host, "show ntp status", ntp_status(True))
+    store.write_output(root, site.ca_host, "show ntp status", ntp_status(True, site.ca_ntp_offset_ms))
     store.write_output(root, site.ca_host, "show crypto pki server", server_show(s, now))
     store.write_output(root, site.ca_host, "show crypto pki certificates verbose", certificates(ca_certs))
     store.write_output(root, site.ca_host, f"show crypto pki server {s.name} requests", requests(s.pending))
@@ -363,7 +371,7 @@ def write_site(root: Path, site: Site, now: datetime) -> None:
         store.write_output(root, c.host, "show clock", clock(now + c.clock_skew, c.authoritative))
         if site.collector_offset is not None:
             write_read_time(root, c.host, now, site.collector_offset, c.read_window)
-        store.write_output(root, c.host, "show ntp status", ntp_status(c.authoritative))
+        store.write_output(root, c.host, "show ntp status", ntp_status(c.authoritative, c.ntp_offset_ms))
         store.write_output(root, c.host, "show crypto pki certificates verbose", certificates(certs))
         store.write_output(
             root,

@@ -105,6 +105,21 @@ def test_clock_skew_needs_read_times_and_honours_the_tolerance(tmp_path: Path) -
     assert "clock-skew" not in ids(audit(tmp_path / "c", site, skew_tolerance=timedelta(hours=4)))
 
 
+def test_clock_skew_prefers_ntp_offsets_when_both_follow_the_same_source(tmp_path: Path) -> None:
+    site = good_site()
+    site.ca_ntp_offset_ms = 2.0
+    # the device clocks ran fast (a lab clock at --rate 3600): read times alone would say one hour,
+    # but both are synchronised to one NTP source within milliseconds
+    site.clients[0].clock_skew, site.clients[0].ntp_offset_ms = timedelta(hours=1), -3.0
+    assert "clock-skew" not in ids(audit(tmp_path / "a", site))
+    # NTP says the client runs 5 minutes behind its source (offset = source - local clock)
+    site.clients[0].clock_skew, site.clients[0].ntp_offset_ms = timedelta(0), 300_000.0
+    hits = [x for x in audit(tmp_path / "b", site) if x.rule == "clock-skew"]
+    assert [h.host for h in hits] == ["R1"] and "5 min 0 s behind" in hits[0].message
+    assert hits[0].evidence["measured from"].startswith("NTP offsets")
+    assert hits[0].evidence["R1 NTP clock offset"] == "300000.0 ms"
+
+
 def test_ca_server_not_serving(tmp_path: Path) -> None:
     site = good_site()
     site.server.http = False

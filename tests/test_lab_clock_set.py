@@ -172,6 +172,7 @@ def test_the_audit_sees_a_client_behind_its_ca_until_ntp_corrects_it(lab: Lab, t
     assert [(h["host"], h["target"]) for h in hits] == [("r1", "TP")], hits
     assert "r1's clock is 2 h 0 min behind the clock of its CA server ca1 (CA)" in hits[0]["message"]
     assert hits[0]["evidence"]["r1 time source"] == "user configuration"
+    assert hits[0]["evidence"]["measured from"] == "NTP offsets (both synchronised to 127.0.0.1)"
     # NTP sees it too (source minus local clock), until its next poll steps the clock
     assert abs(float(hits[0]["evidence"]["r1 NTP clock offset"].split()[0]) - 7_200_000) < 2_000
     lab.h.clock_advance("65s")  # NTP's next poll steps r1 back
