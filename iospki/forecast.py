@@ -26,7 +26,7 @@ from typing import Any
 
 from iospki import timers as tm
 from iospki.models import Certificate, CertKind
-from iospki.snapshot import HostState
+from iospki.snapshot import HostState, significant_clock_difference
 
 # Event names: the IOS timer names where IOS has one.
 CS_SHADOW_CERT_GENERATION = "CS SHADOW CERT GENERATION"
@@ -106,6 +106,9 @@ class TrustpointInput:
     retry_period: timedelta = tm.DEFAULT_RETRY_PERIOD
     retry_count: int = tm.DEFAULT_RETRY_COUNT
     clock_ok: bool = True
+    # this client's clock minus its CA server's (0 unless the audit would report clock-skew): the client's
+    # timers (RENEW, SHADOW) fire on its own clock, that much earlier on the CA's clock, which the forecast uses
+    clock_skew: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True, order=True)
@@ -245,7 +248,7 @@ class _Sim:
         tp.renew_version += 1
         if tp.identity is None or not tp.inp.auto_enroll or not tp.inp.clock_ok:
             return
-        at = renew or tm.renew_at(t0, tp.identity.end, tp.inp.auto_enroll_percent)
+        at = (renew or tm.renew_at(t0, tp.identity.end, tp.inp.auto_enroll_percent)) - tp.inp.clock_skew
         if at >= self.start:
             self.schedule(at, "renew", tp, tp.renew_version)
 
@@ -253,7 +256,7 @@ class _Sim:
         tp.shadow_version += 1
         if tp.ca_cert is None or tp.roll_ca is not None or not tp.inp.clock_ok:
             return
-        at = tm.shadow_at(tp.ca_cert.start, tp.ca_cert.end)
+        at = tm.shadow_at(tp.ca_cert.start, tp.ca_cert.end) - tp.inp.clock_skew
         if at >= self.start:
             self.schedule(at, "shadow", tp, tp.shadow_version)
 
@@ -510,6 +513,12 @@ def simulate(
     tps: list[_TP] = []
     for t in sorted(trustpoints, key=lambda t: (t.host, t.trustpoint)):
         tca = by_key.get(t.ca_key) if t.ca_key else None
+        if t.clock_skew and tca is not None:
+            sim.notes.append(
+                f"{t.host}/{t.trustpoint}: its clock is {abs(t.clock_skew)} "
+                f"{'ahead of' if t.clock_skew > timedelta(0) else 'behind'} {tca.inp.host}'s; its RENEW and "
+                f"SHADOW timers are placed on {tca.inp.host}'s clock"
+            )
         tp = _TP(t, tca, t.identity, t.ca_cert, t.rollover_ca_cert, t.rollover_identity)
         if tca is not None:
             tca.clients.append(tp)
@@ -695,7 +704,11 @@ def client_trustpoints(state: HostState) -> list[str]:
     return [n for n in names if n not in servers]
 
 
-def trustpoint_input(state: HostState, name: str, idx: CAIndex) -> TrustpointInput:
+def trustpoint_input(
+    state: HostState, name: str, idx: CAIndex, states: dict[str, HostState] | None = None
+) -> TrustpointInput:
+    """The forecast's view of trustpoint `name` of `state`; with `states` (host -> state) a clock that
+    differs from its CA server's (as the audit's clock-skew rule measures it) is taken into account."""
     cfg = next((t for t in state.config.trustpoints if t.name == name), None) if state.config else None
     ident = state.cert(name, CertKind.identity)
     pending = bool(state.certs(name, CertKind.request)) or state.timer("POLL", name) is not None
@@ -705,10 +718,15 @@ def trustpoint_input(state: HostState, name: str, idx: CAIndex) -> TrustpointInp
     if state.timers is not None:
         renew_armed = state.timer("RENEW", name) is not None
         shadow_armed = state.timer("SHADOW", name) is not None
+    ca_key = idx.find(state, name)
+    skew: timedelta | None = None
+    if states is not None and ca_key is not None and ca_key[0] in states and ca_key[0] != state.host:
+        skew = significant_clock_difference(state, states[ca_key[0]])
     return TrustpointInput(
         host=state.host,
         trustpoint=name,
-        ca_key=idx.find(state, name),
+        ca_key=ca_key,
+        clock_skew=skew or timedelta(0),
         auto_enroll=bool(cfg and cfg.auto_enroll),
         auto_enroll_percent=cfg.auto_enroll_percent if cfg else None,
         regenerate=bool(cfg and cfg.auto_enroll_regenerate),
@@ -736,7 +754,8 @@ def inputs_from_states(states: Iterable[HostState]) -> tuple[list[CAInput], list
     states = [s for s in states if not s.failed]
     idx = CAIndex.build(states)
     cas = [c for s in states for c in ca_inputs(s)]
-    tps = [trustpoint_input(s, n, idx) for s in states for n in client_trustpoints(s)]
+    by_host = {s.host: s for s in states}
+    tps = [trustpoint_input(s, n, idx, by_host) for s in states for n in client_trustpoints(s)]
     return cas, tps
 
 

@@ -136,6 +136,49 @@ class HostState:
         return None
 
 
+SKEW_TOLERANCE = timedelta(seconds=60)
+
+
+def clock_difference(a: HostState, b: HostState) -> tuple[timedelta, timedelta, str] | None:
+    """(a's clock - b's clock, error, how it was measured), or None when nothing says.
+
+    Both synchronised to the same NTP source: the difference of their NTP offsets (source minus local
+    clock), which holds whatever the collector's clock does. Otherwise each `show clock` against the
+    collector's clock at the moment it was read; that assumes the device clocks run at real rate."""
+    na, nb = a.ntp, b.ntp
+    if (
+        na is not None
+        and nb is not None
+        and na.synchronized
+        and nb.synchronized
+        and na.reference
+        and na.reference == nb.reference
+        and na.offset_ms is not None
+        and nb.offset_ms is not None
+    ):
+        diff = timedelta(milliseconds=nb.offset_ms - na.offset_ms)
+        return diff, timedelta(milliseconds=100), f"NTP offsets (both synchronised to {na.reference})"
+    mine, theirs = a.clock_offset(), b.clock_offset()
+    if mine is None or theirs is None:
+        return None
+    return (
+        mine[0] - theirs[0],
+        mine[1] + theirs[1],
+        "show clock against the collector's clock when each was read",
+    )
+
+
+def significant_clock_difference(
+    a: HostState, b: HostState, tolerance: timedelta = SKEW_TOLERANCE
+) -> timedelta | None:
+    """a's clock - b's clock in whole seconds when it exceeds its measurement error plus `tolerance`;
+    None otherwise (the two clocks are then taken as equal)."""
+    measured = clock_difference(a, b)
+    if measured is None or abs(measured[0]) - measured[1] <= tolerance:
+        return None
+    return timedelta(seconds=round(measured[0].total_seconds()))
+
+
 def _is_show_clock(command: str) -> bool:
     return " ".join(command.lower().split()) in (
         "show clock",

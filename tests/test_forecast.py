@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -208,3 +209,37 @@ def test_properties(overlap: int, ca_days: int, cert_days: int, percent: int | N
             assert end <= ca_now_end
     for o in f1.outages:
         assert o.end is None or o.end > o.start
+
+
+def test_a_client_clock_ahead_of_its_ca_asks_for_the_rollover_ca_too_early(tmp_path: Path) -> None:
+    """From a collection: client R1 runs 20 days ahead of its CA (NTP offsets say so). Its SHADOW timer
+    (90% of the CA's life on R1's clock, day 657) fires on day 637 of the CA's clock, before CS SHADOW CERT
+    GENERATION (day 640): GetNextCACert finds nothing. With equal clocks it fires on day 657 and succeeds."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from pki_samples import Client, Server, Site, write_site
+
+    from iospki.snapshot import load_collection
+
+    d0 = datetime(2025, 1, 1, 8, 0, 0)
+
+    def site(skew_days: int) -> fc.Forecast:
+        root = tmp_path / f"skew{skew_days}"
+        c = Client("R1", id_start=d0 + timedelta(days=292), id_end=d0 + timedelta(days=657))
+        c.renew = d0 + timedelta(days=584)
+        c.clock_skew, c.ntp_offset_ms = timedelta(days=skew_days), -skew_days * 86_400_000.0
+        s = Site(Server("ROOT", d0, d0 + timedelta(days=730), auto_rollover_days=90), [c])
+        s.ca_ntp_offset_ms = 0.0
+        write_site(root, s, d0 + timedelta(days=400))
+        return fc.forecast_states(load_collection(root), at=d0 + timedelta(days=400))
+
+    same, ahead = site(0), site(20)
+    assert [e.at for e in same.events_for("R1", "SHADOW")][:1] == [d0 + timedelta(days=657)]
+    assert same.events_for("R1", "SHADOW FAILED") == [] and same.notes == []
+    assert [e.at for e in ahead.events_for("R1", "SHADOW FAILED")][:1] == [d0 + timedelta(days=637)]
+    assert [e.at for e in ahead.events_for("R1", "RENEW")][:1] == [d0 + timedelta(days=564)]
+    assert any("R1/client: its clock is 20 days, 0:00:00 ahead of CA's" in n for n in ahead.notes)
+    # the shadow renewal (80% of the capped certificate on R1's clock) still brings the rollover CA
+    first = ahead.events_for("R1", "SHADOW RENEWAL")[0]
+    assert first.at > d0 + timedelta(days=640) and "CA Certificate (Rollover)" in first.detail

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from iospki import timers as tm
 from iospki.forecast import CAIndex, CAInput, client_trustpoints, norm_fp, trustpoint_input
 from iospki.models import Certificate, CertKind
-from iospki.snapshot import HostState
+from iospki.snapshot import HostState, clock_difference
 
 
 @dataclass
@@ -99,41 +99,12 @@ def _span(td: timedelta) -> str:
     return f"{m} min {s % 60} s" if m else f"{s} s"
 
 
-def _skew(a: HostState, b: HostState) -> tuple[timedelta, timedelta, str] | None:
-    """(a's clock - b's clock, error, how it was measured), or None when nothing says.
-
-    Both synchronised to the same NTP source: the difference of their NTP offsets (source minus local
-    clock), which holds whatever the collector's clock does. Otherwise each `show clock` against the
-    collector's clock at the moment it was read; that assumes the device clocks run at real rate."""
-    na, nb = a.ntp, b.ntp
-    if (
-        na is not None
-        and nb is not None
-        and na.synchronized
-        and nb.synchronized
-        and na.reference
-        and na.reference == nb.reference
-        and na.offset_ms is not None
-        and nb.offset_ms is not None
-    ):
-        diff = timedelta(milliseconds=nb.offset_ms - na.offset_ms)
-        return diff, timedelta(milliseconds=100), f"NTP offsets (both synchronised to {na.reference})"
-    mine, theirs = a.clock_offset(), b.clock_offset()
-    if mine is None or theirs is None:
-        return None
-    return (
-        mine[0] - theirs[0],
-        mine[1] + theirs[1],
-        "show clock against the collector's clock when each was read",
-    )
-
-
 def clock_skew(ctx: Context, st: HostState) -> Iterator[Hit]:
     for name, ca in _client_links(ctx, st):
         other_state = ctx.states.get(ca.host)
         if ca.host == st.host or other_state is None:
             continue
-        measured = _skew(st, other_state)
+        measured = clock_difference(st, other_state)
         if measured is None:
             continue
         skew, error, method = measured
