@@ -50,7 +50,7 @@ CA_UNTRUSTED = "ca-untrusted"
 
 # Order of simultaneous events: the server generates before clients ask; clients renew
 # before the CA certificate expires; certificate ends are judged after promotions.
-_PRIO = {"gen": 0, "renew": 1, "shadow": 2, "poll": 2, "expire": 3, "certend": 4}
+_PRIO = {"gen": 0, "renew": 1, "shadow": 2, "poll": 2, "expire": 3, "promote": 3, "certend": 4}
 
 
 @dataclass
@@ -248,7 +248,9 @@ class _Sim:
         tp.renew_version += 1
         if tp.identity is None or not tp.inp.auto_enroll or not tp.inp.clock_ok:
             return
-        at = (renew or tm.renew_at(t0, tp.identity.end, tp.inp.auto_enroll_percent)) - tp.inp.clock_skew
+        # T0 (installation) and the RENEW time are on the client's clock; the simulation runs on the CA's
+        skew = tp.inp.clock_skew
+        at = (renew or tm.renew_at(t0 + skew, tp.identity.end, tp.inp.auto_enroll_percent)) - skew
         if at >= self.start:
             self.schedule(at, "renew", tp, tp.renew_version)
 
@@ -283,6 +285,10 @@ class _Sim:
                 ca.version,
             )
         self.schedule(ca.ca.end, "expire", ca, ca.version)
+        for tp in ca.clients:
+            if tp.inp.clock_skew:
+                # a client activates its rollover certificates when ITS clock reaches the CA's end
+                self.schedule(max(self.start, ca.ca.end - tp.inp.clock_skew), "promote", (tp, ca.ca.end), 0)
 
     # -- handlers
     def on_gen(self, at: datetime, ca: _CA) -> None:
@@ -321,17 +327,23 @@ class _Sim:
         ca.ca, ca.roll = ca.roll, None
         self.arm_ca(ca)
         for tp in ca.clients:
+            if not tp.inp.clock_skew:  # the others promote on their own clocks ("promote" events)
+                self.promote(at, tp)
+
+    def on_promote(self, at: datetime, tp: _TP, old_end: datetime) -> None:
+        if tp.ca_cert is not None and tp.ca_cert.end == old_end:  # not promoted past this CA yet
             self.promote(at, tp)
 
     def promote(self, at: datetime, tp: _TP) -> None:
-        """C6 at the old CA's notAfter."""
+        """C6 at the old CA's notAfter (on the client's clock)."""
         host, name = tp.inp.host, tp.inp.trustpoint
+        own = at + tp.inp.clock_skew  # the client's clock
         parts = []
         if tp.roll_ca is not None:
             tp.ca_cert, tp.roll_ca = tp.roll_ca, None
             parts.append("CA Certificate (Rollover) -> CA Certificate")
             self.arm_shadow(tp)
-        elif tp.ca_cert is not None and tp.ca_cert.end <= at and CA_UNTRUSTED not in tp.outage_open:
+        elif tp.ca_cert is not None and tp.ca_cert.end <= own and CA_UNTRUSTED not in tp.outage_open:
             self.emit(
                 at, host, name, CA_CERT_END, name, "no CA Certificate (Rollover): the new CA is not trusted"
             )
@@ -346,7 +358,7 @@ class _Sim:
         if parts:
             self.emit(at, host, name, ROLLOVER_ACTIVATION, name, "; ".join(parts), promoted)
         if promoted is not None:
-            self.install_identity(tp, promoted, promoted.start)
+            self.install_identity(tp, promoted, at if tp.inp.clock_skew else promoted.start)
 
     def on_renew(self, at: datetime, tp: _TP) -> None:
         host, name = tp.inp.host, tp.inp.trustpoint
@@ -362,6 +374,20 @@ class _Sim:
         if not ca.inp.serving:
             self.emit(
                 at, host, name, RENEW_FAILED, name, f"CA server {ca.inp.name} on {ca.inp.host} is not serving"
+            )
+            return
+        if tp.ca_cert is not None and tp.ca_cert.start >= ca.ca.end:
+            # the client's clock ran ahead: it activated the rollover CA certificate before its CA did and
+            # addresses the request to a CA key the server does not use yet; a rejection stops RENEW (C8)
+            tp.renew_version += 1
+            self.emit(
+                at,
+                host,
+                name,
+                RENEW_FAILED,
+                name,
+                f"{host} already uses the rollover CA certificate, {ca.inp.name} does not until "
+                f"{ca.ca.end.isoformat()}: rejected; RENEW stops",
             )
             return
         if ident.end < ca.ca.end:
@@ -493,6 +519,8 @@ class _Sim:
                 self.on_shadow(at, obj)
             elif kind == "certend" and version == obj.id_version:
                 self.on_certend(at, obj)
+            elif kind == "promote":
+                self.on_promote(at, *obj)
 
 
 def simulate(
@@ -764,8 +792,10 @@ def forecast_states(
 ) -> Forecast:
     """Forecast a collection from `at` (default: the latest device clock) over `horizon`."""
     states = list(states)
-    if at is None:
-        clocks = [s.now for s in states if s.now is not None]
-        at = max(clocks) if clocks else datetime.utcnow().replace(microsecond=0)
     cas, tps = inputs_from_states(states)
+    if at is None:
+        # on the CA servers' clocks: a client running ahead must not move "now" past its CA's events
+        skew = {t.host: t.clock_skew for t in tps if t.clock_skew}
+        clocks = [s.now - skew.get(s.host, timedelta(0)) for s in states if s.now is not None]
+        at = max(clocks) if clocks else datetime.utcnow().replace(microsecond=0)
     return simulate(cas, tps, at, at + horizon)
