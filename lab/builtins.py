@@ -529,6 +529,7 @@ async def cmd_configure_replace(ctx: ExecContext, m: Match) -> str | None:
     errors = await apply_config_text(d, ctx, text, replace=True)
     if errors and "revert" in [w.lower() for w in m.rest]:
         d.running.children = snapshot.children
+        await notify_bulk(d)  # the PKI engine re-reads the restored config (trustpoints, servers)
         await d.refresh()
         return "The original configuration has been successfully restored."
     return "Total number of passes: 1\nRollback Done"

@@ -258,12 +258,33 @@ def sync(pd: PkiDevice, partial: bool = False) -> None:
         seen_tp.add(tcfg.name)
         tp = pd.trustpoints.get(tcfg.name)
         if tp is None:
-            pd.make_trustpoint(tcfg.name, tcfg)
+            tp = pd.make_trustpoint(tcfg.name, tcfg)
+            if not partial and not pd.loading:
+                _adopt_chain(pd, tp, tcfg.name)
         elif not partial:
             tp.cfg = tcfg
+            if not pd.loading:
+                _adopt_chain(pd, tp, tcfg.name)
             tp.config_changed()
     for name in [n for n in pd.trustpoints if n not in seen_tp and not partial]:
         pd.trustpoints.pop(name).zeroize()
+
+
+def _adopt_chain(pd: PkiDevice, tp: Any, name: str) -> None:
+    """A trustpoint without certificates whose `crypto pki certificate chain` came in with the config (a copy
+    to running-config, `configure replace`, its revert): IOS installs the certificates the chain holds, as at
+    boot. Without this the next write_chains would drop the chain from the running config."""
+    if tp.cert is not None or tp.ca is not None:
+        return
+    chain = dict(_chain_from_config(pd, name))
+    if not chain:
+        return
+    tp.ca, tp.ca_rollover, tp.cert_rollover = chain.get("ca"), chain.get("ca rollover"), chain.get("rollover")
+    tp.cert = chain.get("")
+    tp.installed_at = tp.cert.not_valid_before_utc if tp.cert is not None else None
+    tp.renew_at = None
+    tp.resume()
+    tp.config_changed()  # RENEW from the certificate's start, as at boot
 
 
 def _chain_node(pd: PkiDevice, name: str, certs: list[tuple[str, Any]]) -> None:
