@@ -33,7 +33,7 @@ from .toolkit import (
 )
 
 
-def _send(task: Task, ctx: Context, only: str | None) -> Result:
+def _send(task: Task, ctx: Context, only: str | None, timeout: float = 60.0) -> Result:
     secrets = pki_secrets(task.host)
     sent: dict[str, list[str]] = {}
     for tp in ctx.intents[task.host.name].trustpoints:
@@ -50,7 +50,12 @@ def _send(task: Task, ctx: Context, only: str | None) -> Result:
             ca_intent = ctx.intents[tp.ca_server].ca_server if tp.ca_server in ctx.intents else None
             if ca_intent is not None and ca_intent.grant == "auto":
                 # the SCEP exchange runs on the router after the dialog: keep the slot until it is done
-                task.run(task=wait_certificate, trustpoint=tp.name, not_serials=r.result["serials_before"])
+                task.run(
+                    task=wait_certificate,
+                    trustpoint=tp.name,
+                    not_serials=r.result["serials_before"],
+                    timeout=timeout,
+                )
         sent[tp.name] = r.result["serials_before"]
     return Result(host=task.host, result=sent, changed=bool(sent))
 
@@ -111,7 +116,7 @@ def renew(
         err_console.print("aborted: nothing changed")
         raise typer.Exit(EXIT_FINDINGS)
     rows: dict[str, dict[str, Any]] = {}
-    sres = run(clients, _send, "re-enroll", ctx=ctx, only=trustpoint)
+    sres = run(clients, _send, "re-enroll", ctx=ctx, only=trustpoint, timeout=wait)
     for h, mr in sres.items():
         if mr.failed:
             rows[h] = {"ok": False, "note": ctx.redact(failure(mr, clients.inventory.hosts[h])[0])}
