@@ -145,7 +145,7 @@ class Device:
             self.lab.clock.shift_owner(self, self.clock_offset)
             self.clock_offset = timedelta(0)
             self.clock_user_set = False  # NTP is the time source again
-            self.syslog(
+            self.syslog(  # the console form is verbatim (behaviour doc §1.7); this NTP form has no capture
                 f"%SYS-6-CLOCKUPDATE: System clock has been updated from {self.format_short(old)} to "
                 f"{self.format_short()}, configured from NTP."
             )
