@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from pki_samples import Client, Server, Site, write_site  # noqa: E402
 
 from iospki import store  # noqa: E402
-from iospki.audit import run_audit  # noqa: E402
+from iospki.audit import RULES, run_audit  # noqa: E402
 from iospki.forecast import forecast_states  # noqa: E402
 from iospki.reports import render  # noqa: E402
 from iospki.snapshot import load_collection  # noqa: E402
@@ -174,7 +174,7 @@ def main() -> None:
         )
         print(f"generate collection : {t1 - t0:6.2f} s (not part of the target)")
         print(f"load + parse        : {t2 - t1:6.2f} s")
-        print(f"audit (17 rules)    : {t3 - t2:6.2f} s  findings: {len(result.findings)}")
+        print(f"audit ({len(RULES)} rules)    : {t3 - t2:6.2f} s  findings: {len(result.findings)}")
         print(f"forecast (3y)       : {t4 - t3:6.2f} s  events: {len(fc.events)}  outages: {len(fc.outages)}")
         total = t4 - t1
         print(f"audit + forecast    : {total:6.2f} s  (target < 10 s: {'OK' if total < 10 else 'MISSED'})")
