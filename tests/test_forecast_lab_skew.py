@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from lab_pki_support import enroll_trustpoint, start_ca  # noqa: E402
 from test_forecast_lab import Lab, iso  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
@@ -40,46 +40,19 @@ SLACK = timedelta(
 @pytest.fixture(scope="module")
 def lab(make_lab_module: Any) -> Iterator[Lab]:
     lab = Lab(make_lab_module(hosts=HOSTS, start=iso(START), rate=0.0))
-    lab.conn("ca1").send_config_set(
-        [
-            "ntp server 127.0.0.1",
-            "ip http server",
-            "crypto pki server CA",
-            "grant auto",
-            "lifetime certificate 4",
-            "lifetime ca-certificate 10",
-            "auto-rollover 2",
-            "database archive pkcs12 password 0 skew-lab-pass",
-        ]
-    )
-    lab.conn("ca1").config_mode()
-    lab.ask("ca1", "crypto pki server CA", r"\(cs-server\)#")
-    assert "% Certificate Server enabled." in lab.ask("ca1", "no shutdown", r"\(cs-server\)#")
-    lab.conn("ca1").exit_config_mode()
+    start_ca(lab, "grant auto", "lifetime certificate 4", "lifetime ca-certificate 10", "auto-rollover 2")
     ahead = START + SKEW
     lab.conn("r1").send_config_set(["clock calendar-valid"])
     lab.ask("r1", f"clock set {ahead:%H:%M:%S} {ahead.day} {ahead:%B} {ahead.year}", r"#")
-    lab.conn("r1").send_config_set(
-        [
-            "crypto pki trustpoint client",
-            f"enrollment url http://{lab.h.hosts['ca1'].address}:80",
-            "serial-number none",
-            "ip-address none",
-            "revocation-check none",
-            "rsakeypair client 2048",
-            "auto-enroll 70 regenerate",
-        ]
+    enroll_trustpoint(
+        lab,
+        "r1",
+        "client",
+        "revocation-check none",
+        "rsakeypair client 2048",
+        "auto-enroll 70 regenerate",
+        prelude=(),
     )
-    lab.conn("r1").config_mode()
-    lab.ask("r1", "crypto pki authenticate client", r"\[yes/no\]: ")
-    lab.ask("r1", "yes", r"\(config\)#")
-    lab.conn("r1").exit_config_mode()
-    for _ in range(100):
-        if lab.cert("r1", "Certificate") is not None:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError(lab.show("r1", "show crypto pki certificates"))
     yield lab
     lab.close()
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from lab_pki_support import enroll_trustpoint, start_ca  # noqa: E402
 from test_forecast_lab import Lab, iso  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
@@ -36,41 +37,9 @@ START = datetime(2027, 6, 1, 0, 0, 0)
 @pytest.fixture(scope="module")
 def lab(make_lab_module: Any) -> Iterator[Lab]:
     lab = Lab(make_lab_module(hosts=HOSTS, start=iso(START), rate=0.0))
-    ca = lab.conn("ca1")
-    ca.send_config_set(
-        [
-            "ntp server 127.0.0.1",
-            "ip http server",
-            "crypto pki server CA",
-            "database archive pkcs12 password 0 clock-set-archive-pw",
-            "lifetime certificate 4",
-            "grant auto",
-        ]
-    )
-    ca.config_mode()
-    lab.ask("ca1", "crypto pki server CA", r"\(cs-server\)#")
-    assert "% Certificate Server enabled." in lab.ask("ca1", "no shutdown", r"\(cs-server\)#")
-    ca.exit_config_mode()
+    start_ca(lab, "lifetime certificate 4", "grant auto")
     assert "Status: enabled" in lab.show("ca1", "show crypto pki server CA")
-    r1 = lab.conn("r1")
-    r1.send_config_set(
-        [
-            "ntp server 127.0.0.1",
-            "crypto pki trustpoint TP",
-            f"enrollment url http://{lab.h.hosts['ca1'].address}:80",
-            "serial-number none",
-            "ip-address none",
-            "rsakeypair TP 2048",
-            "auto-enroll 70 regenerate",
-        ]
-    )
-    r1.config_mode()
-    lab.ask("r1", "crypto pki authenticate TP", r"\[yes/no\]: ")
-    lab.ask("r1", "yes", r"\(config\)#")
-    r1.exit_config_mode()
-    assert wait_for(lambda: identity_serial(lab, "r1") is not None), lab.show(
-        "r1", "show crypto pki certificates"
-    )
+    enroll_trustpoint(lab, "r1", "TP", "rsakeypair TP 2048", "auto-enroll 70 regenerate")
     yield lab
     lab.close()
 

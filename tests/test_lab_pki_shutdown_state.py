@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from lab_pki_support import enroll_trustpoint, start_ca  # noqa: E402
 from test_forecast_lab import COMMANDS, Lab, iso  # noqa: E402
 
 from iospki import store  # noqa: E402
@@ -38,40 +39,16 @@ ARCHIVE = "shut-state-archive-pw"
 @pytest.fixture(scope="module")
 def lab(make_lab_module: Any) -> Iterator[Lab]:
     lab = Lab(make_lab_module(hosts=HOSTS, start=iso(START), rate=0.0))
-    ca = lab.conn("ca1")
-    ca.send_config_set(
-        [
-            "ntp server 127.0.0.1",
-            "ip http server",
-            "crypto pki server CA",
-            f"database archive pkcs12 password 0 {ARCHIVE}",
-            "database level complete",
-            "lifetime ca-certificate 10",
-            "lifetime certificate 4",
-            "auto-rollover 3",
-            "grant auto",
-        ]
+    start_ca(
+        lab,
+        "database level complete",
+        "lifetime ca-certificate 10",
+        "lifetime certificate 4",
+        "auto-rollover 3",
+        "grant auto",
+        archive=ARCHIVE,
     )
-    ca.config_mode()
-    lab.ask("ca1", "crypto pki server CA", r"\(cs-server\)#")
-    assert "% Certificate Server enabled." in lab.ask("ca1", "no shutdown", r"\(cs-server\)#")
-    ca.exit_config_mode()
-    r1 = lab.conn("r1")
-    r1.send_config_set(
-        [
-            "ntp server 127.0.0.1",
-            "crypto pki trustpoint TP",
-            f"enrollment url http://{lab.h.hosts['ca1'].address}:80",
-            "serial-number none",
-            "ip-address none",
-            "rsakeypair TP 2048",
-            "auto-enroll 70 regenerate",
-        ]
-    )
-    r1.config_mode()
-    lab.ask("r1", "crypto pki authenticate TP", r"\[yes/no\]: ")
-    lab.ask("r1", "yes", r"\(config\)#")
-    r1.exit_config_mode()
+    enroll_trustpoint(lab, "r1", "TP", "rsakeypair TP 2048", "auto-enroll 70 regenerate")
     assert re.search(r"^Certificate$", lab.show("r1", "show crypto pki certificates TP"), re.M)
     yield lab
     lab.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +15,7 @@ from napalm import get_network_driver
 from napalm.base.exceptions import ReplaceConfigException
 
 sys.path.insert(0, str(Path(__file__).parent))
+from lab_pki_support import enroll_trustpoint, start_ca  # noqa: E402
 from test_forecast_lab import Lab, iso  # noqa: E402
 
 pytestmark = pytest.mark.lab
@@ -27,40 +27,11 @@ START = datetime(2027, 4, 1, 0, 0, 0)
 @pytest.fixture(scope="module")
 def lab(make_lab_module: Any) -> Iterator[Lab]:
     lab = Lab(make_lab_module(hosts=HOSTS, start=iso(START), rate=0.0))
-    lab.conn("ca1").send_config_set(
-        [
-            "ntp server 127.0.0.1",
-            "ip http server",
-            "crypto pki server CA",
-            "grant auto",
-            "database archive pkcs12 password 0 revert-lab-pass",
-        ]
-    )
-    lab.conn("ca1").config_mode()
-    lab.ask("ca1", "crypto pki server CA", r"\(cs-server\)#")
-    assert "% Certificate Server enabled." in lab.ask("ca1", "no shutdown", r"\(cs-server\)#")
-    lab.conn("ca1").exit_config_mode()
-    lab.conn("r1").send_config_set(
-        [
-            "ntp server 127.0.0.1",
-            "archive",
-            "path flash:archive",
-            "crypto pki trustpoint TP",
-            f"enrollment url http://{lab.h.hosts['ca1'].address}:80",
-            "serial-number none",
-            "ip-address none",
-            "rsakeypair TP 2048",
-            "auto-enroll 80 regenerate",
-        ]
-    )
-    lab.conn("r1").config_mode()
-    lab.ask("r1", "crypto pki authenticate TP", r"\[yes/no\]: ")
-    lab.ask("r1", "yes", r"\(config\)#")
-    lab.conn("r1").exit_config_mode()
-    for _ in range(100):
-        if lab.cert("r1", "Certificate") is not None:
-            break
-        time.sleep(0.1)
+    start_ca(lab, "grant auto")
+    enroll_trustpoint(
+        lab, "r1", "TP", "rsakeypair TP 2048", "auto-enroll 80 regenerate",
+        prelude=("ntp server 127.0.0.1", "archive", "path flash:archive"),
+    )  # fmt: skip
     yield lab
     lab.close()
 
