@@ -15,7 +15,7 @@ from rich.table import Table
 
 from iospki import store
 from iospki.audit import AuditResult, Severity, run_audit
-from iospki.forecast import forecast_states
+from iospki.forecast import Forecast, forecast_states
 from iospki.reports import FORMATS, render
 from iospki.snapshot import HostState, load_collection
 from iospki.timers import parse_duration
@@ -77,6 +77,22 @@ def _load(offline: Path | None, inventory: str | None, limit: str | None) -> tup
     return states, {s.host for s in states}
 
 
+def _outages(fc: Forecast) -> None:
+    """The predicted outage windows as a table (`audit` and `forecast`)."""
+    o = Table(title="predicted outages")
+    for col in ("host", "trustpoint", "from", "until", "reason"):
+        o.add_column(col)
+    for x in fc.outages:
+        o.add_row(
+            x.host,
+            x.trustpoint,
+            x.start.isoformat(sep=" "),
+            x.end.isoformat(sep=" ") if x.end else "open",
+            f"[red]{x.reason}[/]",
+        )
+    _out.print(o)
+
+
 def _table(result: AuditResult) -> None:
     t = Table(title="iospki audit", show_lines=False)
     for col in ("severity", "rule", "host", "target", "finding", "impact", "remedy"):
@@ -95,18 +111,7 @@ def _table(result: AuditResult) -> None:
     _out.print(t)
     fc = result.forecast
     if fc is not None and fc.outages:
-        o = Table(title="predicted outages")
-        for col in ("host", "trustpoint", "from", "until", "reason"):
-            o.add_column(col)
-        for x in fc.outages:
-            o.add_row(
-                x.host,
-                x.trustpoint,
-                x.start.isoformat(sep=" "),
-                x.end.isoformat(sep=" ") if x.end else "open",
-                f"[red]{x.reason}[/]",
-            )
-        _out.print(o)
+        _outages(fc)
     n = len(result.findings)
     _out.print(
         f"{len(result.hosts)} hosts, {len(result.failed_hosts)} failed, {n} finding{'s' if n != 1 else ''}"
@@ -235,18 +240,7 @@ def forecast(
             t.add_row(e.at.isoformat(sep=" "), e.host, e.subject, ev, e.detail)
         _out.print(t)
         if fc.outages:
-            o = Table(title="predicted outages")
-            for col in ("host", "trustpoint", "from", "until", "reason"):
-                o.add_column(col)
-            for x in fc.outages:
-                o.add_row(
-                    x.host,
-                    x.trustpoint,
-                    x.start.isoformat(sep=" "),
-                    x.end.isoformat(sep=" ") if x.end else "open",
-                    f"[red]{x.reason}[/]",
-                )
-            _out.print(o)
+            _outages(fc)
         else:
             _out.print("no outages predicted")
         for n in fc.notes:
