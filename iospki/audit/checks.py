@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from iospki import timers as tm
 from iospki.forecast import CAIndex, CAInput, client_trustpoints, norm_fp, trustpoint_input
 from iospki.models import Certificate, CertKind
-from iospki.snapshot import HostState, clock_difference
+from iospki.snapshot import SKEW_TOLERANCE, HostState, clock_difference
 
 
 @dataclass
@@ -34,7 +34,7 @@ class Context:
     index: CAIndex
     at: datetime | None = None  # --at; None: each device's own clock
     threshold: timedelta = timedelta(days=30)
-    skew_tolerance: timedelta = timedelta(seconds=60)  # clock-skew: differences up to this are not reported
+    skew_tolerance: timedelta = SKEW_TOLERANCE  # clock-skew: differences up to this are not reported
     fallback_now: datetime | None = None
 
     def now(self, state: HostState) -> datetime | None:

@@ -10,7 +10,7 @@ from typing import Any
 from iospki.audit.checks import CHECKS, Context
 from iospki.audit.rules import RULES, RULES_BY_ID, Rule, Severity
 from iospki.forecast import CAIndex, Forecast, ca_inputs, forecast_states
-from iospki.snapshot import HostState
+from iospki.snapshot import SKEW_TOLERANCE, HostState
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def run_audit(
     rules: Sequence[Rule] = RULES,
     horizon: timedelta | None = timedelta(days=3 * 365),
     only: Collection[str] | None = None,
-    skew_tolerance: timedelta = timedelta(seconds=60),
+    skew_tolerance: timedelta = SKEW_TOLERANCE,
 ) -> AuditResult:
     """Audit hosts. `at` replaces every device's own clock as "now". With `only`, every host is
     context (a client needs its CA server's state) but only those hosts are reported. Clock
