@@ -123,10 +123,8 @@ class Device:
             f"%SYS-6-CLOCKUPDATE: System clock has been updated from {self.format_short(old)} to "
             f"{self.format_short(t)}, configured from {by}."
         )
-        was = self.authoritative
+        # authoritative from now on; the PKI engine's hook logs %PKI-6-AUTHORITATIVE_CLOCK (refresh below)
         self.clock_user_set = True
-        if not was:
-            self.syslog("%PKI-6-AUTHORITATIVE_CLOCK: The system clock has been set.")
         if self.ntp_synced:
             # NTP steps the clock back to its source at the next poll (64 s in the lab)
             self.cancel(self._ntp_correction)
