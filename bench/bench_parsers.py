@@ -42,6 +42,16 @@ for _ in range(CALLS):
 print(json.dumps({"cpu": cpu, "wall": wall, "count": counts[-1], "counts_stable": len(set(counts)) == 1}))
 """
 
+# genie returns a dict: count the certificates of every trustpoint (same count as the typed parser's list)
+_GENIE_COUNT = """
+def _count(r):
+    n = 0
+    for tp in r.get("trustpoints", {}).values():
+        for v in tp.get("associated_trustpoints", {}).values():
+            n += len(v) if isinstance(v, list) else 1
+    return n
+"""
+
 ROWS: dict[str, tuple[str, str]] = {
     # name: (interpreter kind, setup code)
     "iospki parse() -> typed models": (
@@ -57,13 +67,7 @@ def setup():
     ),
     "genie iosxe rv1 .cli() (no schema)": (
         "genie",
-        """
-def _count(r):
-    n = 0
-    for tp in r.get("trustpoints", {}).values():
-        for v in tp.get("associated_trustpoints", {}).values():
-            n += len(v) if isinstance(v, list) else 1
-    return n
+        _GENIE_COUNT + """
 def setup():
     from genie.conf.base import Device
     from genie.libs.parser.iosxe.rv1.show_crypto import ShowCryptoPkiCertificates
@@ -75,13 +79,7 @@ def setup():
     ),
     "genie Device(os=iosxe).parse(cmd, output=)": (
         "genie",
-        """
-def _count(r):
-    n = 0
-    for tp in r.get("trustpoints", {}).values():
-        for v in tp.get("associated_trustpoints", {}).values():
-            n += len(v) if isinstance(v, list) else 1
-    return n
+        _GENIE_COUNT + """
 def setup():
     from genie.conf.base import Device
     dev = Device("bench", os="iosxe")
