@@ -27,10 +27,10 @@ syspkgs:
 	else echo "not root: skipping Debian packages ($(SYSPKGS)); tests needing them will skip"; fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check iospki parsers tasks lab tests bench
+	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy iospki
+	$(BIN)/python .ci/typecheck.py
 
 unit: $(STAMP)
 	$(BIN)/pytest -q --durations=15
@@ -48,7 +48,7 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/pip install -q -e '.[dev,bench]'
-	for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
+	for f in bench/bench_*.py; do $(BIN)/python -m bench.$$(basename $$f .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .pytest_cache .ruff_cache

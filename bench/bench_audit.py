@@ -7,7 +7,7 @@ of 50 hosts with every date shifted by a per-site offset and a per-site CA finge
 `--source samples`: the same shape from tests/pki_samples.py (no lab needed).
 Then it times loading (parsing every output), the audit and the forecast.
 
-    .venv/bin/python bench/bench_audit.py [--hosts 1000] [--source lab|samples] [--keep DIR]
+    .venv/bin/python -m bench.bench_audit [--hosts 1000] [--source lab|samples] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -17,20 +17,17 @@ import hashlib
 import random
 import re
 import shutil
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from pki_samples import Client, Server, Site, write_site  # noqa: E402
-
-from iospki import store  # noqa: E402
-from iospki.audit import RULES, run_audit  # noqa: E402
-from iospki.forecast import forecast_states  # noqa: E402
-from iospki.reports import render  # noqa: E402
-from iospki.snapshot import load_collection  # noqa: E402
+from iospki.audit import RULES, run_audit
+from iospki.forecast import forecast_states
+from iospki.reports import render
+from iospki.state import store
+from iospki.state.loader import load_collection
+from tests.pki_samples import Client, Server, Site, write_site
 
 
 def generate(root: Path, hosts: int, seed: int = 6) -> None:
@@ -98,8 +95,9 @@ def shift_dates(text: str, by: timedelta) -> str:
 
 def capture_lab(dest: Path) -> dict[str, dict[str, str]]:
     """Outputs of a lab CA and two clients (day-0 and day-73 enrollments), collected on day 73."""
-    from lab_fixture import start_lab
     from test_forecast_lab import COMMANDS, HOSTS, START, Lab, enroll, iso, setup_ca
+
+    from tests.lab_fixture import start_lab
 
     handle = start_lab(dest, hosts=HOSTS, start=iso(START), rate=0.0)
     lab = Lab(handle)

@@ -4,7 +4,7 @@ Per router: connect (netmiko), two show commands, a 3-line config, close. Prints
 times, and the lab process's RSS (idle, per router) and peak RSS during the run.
 Targets (issue 3): 500 routers < 15 s; < 100 KiB of lab memory per idle router.
 
-    .venv/bin/python bench/bench_lab.py [--sizes 50,500] [--workers 50] [--churn 1000]
+    .venv/bin/python -m bench.bench_lab [--sizes 50,500] [--workers 50] [--churn 1000]
 
 --churn N also connects and disconnects N SSH sessions to one router (half leave at the prompt, half
 mid-output) and prints the lab's RSS every N/4 cycles: it must level off, not grow with N.
@@ -14,7 +14,6 @@ Runs from any checkout: the lab subprocess imports iospki from this checkout, no
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
 import sys
@@ -25,16 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import paramiko
+from nornir import InitNornir
+from nornir.core.task import Result, Task
+from nornir_netmiko.tasks import netmiko_send_command, netmiko_send_config
+
+from tests.lab_fixture import start_lab
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "tests")]
-# the lab runs as `python -m iospki.lab`: make it this checkout's code (a clean clone next to an editable install)
-os.environ["PYTHONPATH"] = os.pathsep.join(x for x in (str(REPO), os.environ.get("PYTHONPATH", "")) if x)
-
-from lab_fixture import start_lab  # noqa: E402
-from nornir import InitNornir  # noqa: E402
-from nornir.core.task import Result, Task  # noqa: E402
-from nornir_netmiko.tasks import netmiko_send_command, netmiko_send_config  # noqa: E402
 
 PLATFORMS = ["isr_g1", "isr_g2", "isr4k", "asr1k", "csr1k"]
 

@@ -8,8 +8,8 @@
    through 800 lab days: real routers behind SSH, configured with netmiko, then ONE `clock advance 800d`
    that runs every RENEW / SHADOW / rollover / CRL timer with real SCEP between the routers.
 
-    .venv/bin/python bench/bench_lab_pki.py [--requests 150] [--rounds 2] [--clients 100] [--days 800]
-    .venv/bin/python bench/bench_lab_pki.py --skip-scep     # only the lab run
+    .venv/bin/python -m bench.bench_lab_pki [--requests 150] [--rounds 2] [--clients 100] [--days 800]
+    .venv/bin/python -m bench.bench_lab_pki --skip-scep     # only the lab run
 """
 
 from __future__ import annotations
@@ -114,9 +114,9 @@ def scep_rate(args: argparse.Namespace) -> None:
 
 # ---------------------------------------------------------------------------- 2. 1 CA + N clients, 800 days
 def lab_run(args: argparse.Namespace) -> None:
-    sys.path.insert(0, str(REPO / "tests"))
-    from lab_fixture import start_lab
     from netmiko import ConnectHandler
+
+    from tests.lab_fixture import start_lab
 
     hosts = [("ca1", "csr1k")] + [(f"c{i:03d}", ("isr_g2", "isr4k", "csr1k")[i % 3]) for i in range(args.clients)]
     base = Path(tempfile.mkdtemp(prefix="bench_lab_pki_lab_"))

@@ -2,7 +2,7 @@
 iospki beside genie's IOS-XE parser (schema-less `.cli()` and the `device.parse` path)
 and a single-regex-pass floor. A script that prints figures, not a test.
 
-    .venv/bin/python bench/bench_parsers.py [--calls 60] [--input FILE] [--genie-python PY]
+    .venv/bin/python -m bench.bench_parsers [--calls 60] [--input FILE] [--genie-python PY]
 
 Method (as in the project's parser-anchors notes): every row runs in its own fresh
 subprocess (genie's rv1 schema keeps state between calls); the same text is parsed

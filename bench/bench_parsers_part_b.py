@@ -1,7 +1,7 @@
 """Parses per second of the part B parsers (timers, server, requests, crls, trustpoints, keys,
 clock, ntp) on the real outputs in ../shared/fixtures/real, CPU time, warm (after one call).
 
-    .venv/bin/python bench/bench_parsers_part_b.py [--calls 200]
+    .venv/bin/python -m bench.bench_parsers_part_b [--calls 200]
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ connection (concurrency 1: micromdm's file depot is racy above that) and counts 
 interleaved (ours, micromdm, ours, micromdm) because the VM has noisy neighbours. Server CPU per request is
 read from /proc/<pid>/stat and is the robust figure.
 
-    .venv/bin/python bench/bench_scep.py [--requests 150] [--rounds 2]
+    .venv/bin/python -m bench.bench_scep [--requests 150] [--rounds 2]
 
 Needs root (unshare -n) for the micromdm side; without it only our server is measured.
 """

@@ -1,6 +1,6 @@
 """Wall time of the toolkit's commands against a lab of 1 CA + N clients (default 50).
 
-    .venv/bin/python bench/bench_toolkit.py [N]
+    .venv/bin/python -m bench.bench_toolkit [N]
 
 Starts the lab as a subprocess on loopback (127.77.x.y), runs `iospki deploy`, `deploy --dry-run` (idempotency
 check), `collect`, `status --offline`, and prints seconds per command and per router. Stops the lab at the end.

@@ -1,6 +1,6 @@
 """Benchmark: `iospki lab validate` with 1 CA + N clients (default 50) through a 730-day CA lifetime.
 
-    .venv/bin/python bench/bench_validate.py [--clients 50] [--keep DIR]
+    .venv/bin/python -m bench.bench_validate [--clients 50] [--keep DIR]
 
 Target (issue 7): under 5 minutes on the 2-core CI machine. Prints the wall time, checkpoints and the time per
 phase (deploy, lab clock, collect, parse, audit) from the run's result.json.
@@ -22,10 +22,9 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from tests.lab_fixture import common_free_port  # one helper for tests and benches
 
-from lab_fixture import common_free_port  # noqa: E402  (one helper for tests and benches)
+REPO = Path(__file__).resolve().parents[1]
 
 PLATFORMS = ["isr_g1", "isr_g2", "isr4k", "asr1k", "csr1k"]
 

@@ -1,6 +1,6 @@
 """Soak: 200 lab routers, 20 rounds of collect + audit, random faults in 10 % of the hosts each round.
 
-    .venv/bin/python bench/soak.py [--routers 200] [--rounds 20] [--fault-rate 0.10] [--no-deploy] [--keep DIR]
+    .venv/bin/python -m bench.soak [--routers 200] [--rounds 20] [--fault-rate 0.10] [--no-deploy] [--keep DIR]
 
 Faults per round (random kind per chosen host): down, bad-password, drop-session (the router answers but every
 session drops), truncate-output (show output cut in half), slow (answers, slowly). Afterwards it checks that:
@@ -30,10 +30,9 @@ from typing import Any
 
 import yaml
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+from tests.lab_fixture import common_free_port  # one helper for tests and benches
 
-from lab_fixture import common_free_port  # noqa: E402  (one helper for tests and benches)
+REPO = Path(__file__).resolve().parents[1]
 
 PLATFORMS = ["isr_g1", "isr_g2", "isr4k", "asr1k", "csr1k"]
 BREAKING = ("down", "bad-password", "drop-session")
@@ -94,7 +93,7 @@ def check_files(root: Path) -> list[str]:
 
 def check_complete(root: Path, res: Any) -> list[str]:
     """Every command of every collected host is stored (a crash half-way would leave some missing)."""
-    from iospki import store
+    from iospki.state import store
 
     bad = []
     for h, r in res.ok.items():
@@ -114,11 +113,11 @@ def main() -> int:
     ap.add_argument("--keep", type=Path)
     args = ap.parse_args()
 
-    from iospki import store
     from iospki.audit.engine import run_audit
-    from iospki.commands.collect import collect_into
-    from iospki.commands.toolkit import open_inventory
-    from iospki.snapshot import load_collection
+    from iospki.cli.commands.collect import collect_into
+    from iospki.cli.commands.toolkit import open_inventory
+    from iospki.state import store
+    from iospki.state.loader import load_collection
 
     rng = random.Random(args.seed)
     work = args.keep or Path(tempfile.mkdtemp(prefix="iospki-soak-"))

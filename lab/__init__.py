@@ -9,3 +9,6 @@ Run it with `python -m iospki.lab up|down|status|clock|fault|timers` (see `__mai
 `platforms` (show version per platform). Plugins (the PKI engine in `pki/`) use the API in `PLUGIN.md`.
 Nothing here imports the rest of iospki.
 """
+
+if __name__ != "iospki.lab":  # one path per file: this folder is only ever `iospki.lab`
+    raise ImportError(f"import iospki.lab, not {__name__} (the folder is mapped into the iospki package)")

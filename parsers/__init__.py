@@ -8,6 +8,9 @@ False
 
 from __future__ import annotations
 
+if __name__ != "iospki.parsers":  # one path per file: this folder is only ever `iospki.parsers`
+    raise ImportError(f"import iospki.parsers, not {__name__} (the folder is mapped into the iospki package)")
+
 from pydantic import BaseModel
 
 from . import (

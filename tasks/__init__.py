@@ -1,6 +1,6 @@
 """Nornir tasks for IOS PKI, one per module, for the `iospki` commands and for your own runbooks.
 
-    from iospki.inventory import load_nornir
+    from iospki.operations.inventory import load_nornir
     from iospki.tasks import push_config, enable_ca_server, authenticate_trustpoint, enroll_trustpoint
 
 Every task raises `TaskFailed` (a clear, secret-free reason) when the device does not end up in the intended
@@ -8,6 +8,9 @@ state; Nornir records it as a failed host and the others carry on.
 """
 
 from __future__ import annotations
+
+if __name__ != "iospki.tasks":  # one path per file: this folder is only ever `iospki.tasks`
+    raise ImportError(f"import iospki.tasks, not {__name__} (the folder is mapped into the iospki package)")
 
 from .authenticate import authenticate_trustpoint
 from .backup import backup_config

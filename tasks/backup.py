@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nornir.core.task import Result, Task
 
-from iospki.store import atomic_write_text, redact
+from iospki.state.store import atomic_write_text, redact
 
 from .connection import TaskFailed, show
 

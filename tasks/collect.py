@@ -9,7 +9,7 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
-from iospki import store
+from iospki.state import store
 
 from .connection import show
 

@@ -11,7 +11,7 @@ from typing import TypeVar
 from netmiko import BaseConnection
 from nornir.core.task import Task
 
-from iospki.resilience import retry
+from iospki.operations.resilience import retry
 
 T = TypeVar("T")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from netmiko.exceptions import ConfigInvalidException
 from nornir.core.task import Result, Task
 
-from iospki.configdiff import missing_lines
+from iospki.operations.configdiff import missing_lines
 
 from .connection import CONFIG_ERROR, TaskFailed, cli, show
 

@@ -1,11 +1,14 @@
 """Jinja2 templates of IOS PKI configuration. Rendering is pure: intent in, config lines out.
 
->>> from iospki.intent import CAServerIntent
+>>> from iospki.operations.intent import CAServerIntent
 >>> render_ca_server(CAServerIntent(name="CA", grant="auto", auto_rollover_days=90))
 ['crypto pki server CA', ' grant auto', ' auto-rollover 90']
 """
 
 from __future__ import annotations
+
+if __name__ != "iospki.templates":  # one path per file: this folder is only ever `iospki.templates`
+    raise ImportError(f"import iospki.templates, not {__name__} (the folder is mapped into the iospki package)")
 
 from pathlib import Path
 from typing import Any

@@ -17,7 +17,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
-pytest_plugins: list[str] = ["lab_fixture"]
+pytest_plugins: list[str] = ["tests.lab_fixture"]
 
 
 @pytest.fixture(scope="session")

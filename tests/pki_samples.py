@@ -1,6 +1,6 @@
 """Device outputs in the real IOS formats (behaviour doc §3, fixtures/real), for audit tests and the benchmark.
 
-These write a collection (`iospki.store` layout) of one CA server host and its clients
+These write a collection (`iospki.state.store` layout) of one CA server host and its clients
 with explicit dates, so a test states the situation it checks.
 """
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from iospki import store
+from iospki.state import store
 
 
 def ios_time(t: datetime, tz: str = "UTC") -> str:

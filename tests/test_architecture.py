@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -28,10 +29,29 @@ def _imports(path: Path) -> set[str]:
 
 
 def _py_files(top: str) -> list[Path]:
-    base = REPO / top
-    # iospki/ holds symlinks to the other top-level folders: skip them, they are checked as themselves
-    return [p for p in base.rglob("*.py") if not any(part.is_symlink() for part in p.relative_to(REPO).parents if part != Path("."))
-            and not (top == "iospki" and p.relative_to(base).parts[0] in {"parsers", "tasks", "lab", "templates"})]
+    return sorted((REPO / top).rglob("*.py"))
+
+
+def test_no_symlink_is_tracked() -> None:
+    """One path per file: the mapped folders are real folders, never links (`git ls-files -s` mode 120000)."""
+    staged = subprocess.run(["git", "ls-files", "-s"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    links = [line.split("\t", 1)[1] for line in staged.splitlines() if line.startswith("120000 ")]
+    assert not links, links
+
+
+def test_mapped_folders_have_one_name() -> None:
+    """`iospki.parsers` is the top-level `parsers/` folder (tracebacks name the file git knows), and the
+    folder cannot be imported a second time under another name."""
+    import iospki.lab
+    import iospki.parsers
+    import iospki.tasks
+    import iospki.templates
+
+    for mod, folder in ((iospki.parsers, "parsers"), (iospki.tasks, "tasks"), (iospki.lab, "lab"),
+                        (iospki.templates, "templates")):
+        assert Path(mod.__file__ or "").resolve() == REPO / folder / "__init__.py", mod.__file__
+    probe = subprocess.run([sys.executable, "-c", "import parsers"], cwd=REPO, capture_output=True, text=True)
+    assert probe.returncode != 0 and "import iospki.parsers" in probe.stderr, probe.stderr[-500:]
 
 
 def test_lab_imports_nothing_from_the_toolkit() -> None:

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from pki_samples import Client, Server, Site, write_site  # noqa: E402
-
-from iospki import store  # noqa: E402
-from iospki.audit import RULES, Finding, Severity, run_audit  # noqa: E402
-from iospki.audit.checks import CHECKS, version_key  # noqa: E402
-from iospki.snapshot import load_collection  # noqa: E402
+from iospki.audit import RULES, Finding, Severity, run_audit
+from iospki.audit.checks import CHECKS, version_key
+from iospki.state import store
+from iospki.state.loader import load_collection
+from tests.pki_samples import Client, Server, Site, write_site
 
 D0 = datetime(2025, 1, 1, 8, 0, 0)
 

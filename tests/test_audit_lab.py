@@ -4,20 +4,17 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_forecast_lab import COMMANDS, Lab, iso
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_forecast_lab import COMMANDS, Lab, iso  # noqa: E402
-
-from iospki import store  # noqa: E402
-from iospki.audit import run_audit  # noqa: E402
-from iospki.snapshot import load_collection  # noqa: E402
+from iospki.audit import run_audit
+from iospki.state import store
+from iospki.state.loader import load_collection
 
 pytestmark = pytest.mark.lab
 

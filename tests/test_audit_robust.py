@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iospki import forecast as fc
-from iospki import store
 from iospki.audit import run_audit
 from iospki.reports import render
-from iospki.snapshot import load_collection
+from iospki.state import store
+from iospki.state.loader import load_collection
 
 COMMANDS = [
     "show clock detail",

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 import yaml
 from typer.testing import CliRunner
-from validate_support import EXAMPLES, Lab, relocate
 
-from iospki import store
 from iospki.cli import app
-from iospki.inventory import LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD
+from iospki.operations.inventory import LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD
+from iospki.state import store
+from tests.validate_support import EXAMPLES, Lab, relocate
 
 pytestmark = pytest.mark.lab
 
@@ -210,8 +210,8 @@ def test_collect_survives_down_refused_password_and_slow_routers(lab: Lab, work:
 
 
 def test_dropped_session_is_reconnected_for_read_only_commands(lab: Lab, work: Path) -> None:
-    from iospki.commands.collect import collect_into
-    from iospki.commands.toolkit import open_inventory
+    from iospki.cli.commands.collect import collect_into
+    from iospki.cli.commands.toolkit import open_inventory
 
     ctx = open_inventory(str(lab.inventory), None)
     try:
@@ -289,7 +289,7 @@ def test_ctrl_c_during_collect_leaves_whole_files_and_a_rerun_completes(lab: Lab
 def test_a_fleet_renewal_holds_at_most_m_enrollments_against_the_ca(
     lab: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from iospki.resilience import ca_limiter
+    from iospki.operations.resilience import ca_limiter
 
     before = {h: serials(lab, h) for h in ("c1", "c2", "c3")}
     monkeypatch.setenv("IOSPKI_CA_ENROLL_LIMIT", "1")

@@ -1,4 +1,4 @@
-"""Retry/back-off and concurrency limits (iospki.resilience), without a lab: fast, deterministic."""
+"""Retry/back-off and concurrency limits (iospki.operations.resilience), without a lab: fast, deterministic."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 import pytest
 from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
 
-from iospki.resilience import Backoff, KeyedLimiter, ca_limiter, ca_slot, retry, transient
+from iospki.operations.resilience import Backoff, KeyedLimiter, ca_limiter, ca_slot, retry, transient
 from iospki.tasks.connection import TaskFailed
 
 
@@ -131,9 +131,8 @@ def test_ca_slot_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_at_most_n_hosts_at_once_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    from validate_support import EXAMPLES
-
-    from iospki.inventory import load_nornir
+    from iospki.operations.inventory import load_nornir
+    from tests.validate_support import EXAMPLES
 
     assert load_nornir(EXAMPLES / "validate-pass").runner.num_workers == 20  # from config.yaml
     monkeypatch.setenv("IOSPKI_MAX_HOSTS", "2")

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iospki import forecast as fc
-from iospki import timers as tm
+from iospki.pki import timers as tm
 
 DAY0 = datetime(2025, 1, 1, 8, 0, 0)
 YEAR = timedelta(days=365)
@@ -215,12 +215,8 @@ def test_a_client_clock_ahead_of_its_ca_asks_for_the_rollover_ca_too_early(tmp_p
     """From a collection: client R1 runs 20 days ahead of its CA (NTP offsets say so). Its SHADOW timer
     (90% of the CA's life on R1's clock, day 657) fires on day 637 of the CA's clock, before CS SHADOW CERT
     GENERATION (day 640): GetNextCACert finds nothing. With equal clocks it fires on day 657 and succeeds."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from pki_samples import Client, Server, Site, write_site
-
-    from iospki.snapshot import load_collection
+    from iospki.state.loader import load_collection
+    from tests.pki_samples import Client, Server, Site, write_site
 
     d0 = datetime(2025, 1, 1, 8, 0, 0)
 

@@ -25,10 +25,10 @@ import pytest
 from netmiko import ConnectHandler
 
 from iospki import forecast as fc
-from iospki import store
 from iospki.models import Certificate, CertificatesOutput, TimersOutput
 from iospki.parsers import parse
-from iospki.snapshot import load_collection
+from iospki.state import store
+from iospki.state.loader import load_collection
 
 pytestmark = pytest.mark.lab
 

@@ -10,22 +10,19 @@ collector's read times), so event times are compared within a few seconds, not t
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from test_forecast_lab import Lab, iso
+from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parent))
-from lab_pki_support import enroll_trustpoint, start_ca  # noqa: E402
-from test_forecast_lab import Lab, iso  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
-
-from iospki import forecast as fc  # noqa: E402
-from iospki.cli import app  # noqa: E402
-from iospki.snapshot import load_collection  # noqa: E402
+from iospki import forecast as fc
+from iospki.cli import app
+from iospki.state.loader import load_collection
+from tests.lab_pki_support import enroll_trustpoint, start_ca
 
 pytestmark = pytest.mark.lab
 

@@ -10,8 +10,8 @@ import yaml
 from typer.testing import CliRunner
 
 from iospki.cli import app
-from iospki.intent import CAServerIntent, TrustpointIntent, validate_inventory
-from iospki.inventory import (
+from iospki.operations.intent import CAServerIntent, TrustpointIntent, validate_inventory
+from iospki.operations.inventory import (
     DEFAULT_INVENTORY,
     InventoryError,
     all_secrets,

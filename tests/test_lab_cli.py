@@ -6,9 +6,10 @@ import re
 
 import paramiko
 import pytest
-from lab_fixture import LabHandle
 from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException, NetmikoAuthenticationException
+
+from tests.lab_fixture import LabHandle
 
 pytestmark = pytest.mark.lab
 

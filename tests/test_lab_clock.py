@@ -7,10 +7,10 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from lab_fixture import MakeLab
 from netmiko import ConnectHandler
 
 from iospki.lab.clock import LabClock, parse_duration, parse_time
+from tests.lab_fixture import MakeLab
 
 T0 = datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -18,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_forecast_lab import Lab, iso
+from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parent))
-from lab_pki_support import enroll_trustpoint, start_ca  # noqa: E402
-from test_forecast_lab import Lab, iso  # noqa: E402
-from typer.testing import CliRunner  # noqa: E402
-
-from iospki.cli import app  # noqa: E402
-from iospki.models import Clock  # noqa: E402
-from iospki.parsers import parse  # noqa: E402
+from iospki.cli import app
+from iospki.models import Clock
+from iospki.parsers import parse
+from tests.lab_pki_support import enroll_trustpoint, start_ca
 
 pytestmark = pytest.mark.lab
 

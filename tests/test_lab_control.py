@@ -14,10 +14,11 @@ from pathlib import Path
 import paramiko
 import pytest
 import yaml
-from lab_fixture import LabHandle, MakeLab, write_inventory
 from netmiko import ConnectHandler
 from netmiko.exceptions import NetmikoAuthenticationException
 from scp import SCPClient, SCPException
+
+from tests.lab_fixture import LabHandle, MakeLab, write_inventory
 
 pytestmark = pytest.mark.lab
 

@@ -13,13 +13,13 @@ import paramiko
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lab_fixture import LabHandle, LabHost, MakeLab, write_inventory
 from netmiko import ConnectHandler
 
 from iospki.lab.device import Device
 from iospki.lab.inventory import load_inventory
 from iospki.lab.lab import Lab
 from iospki.lab.shell import CliSession
+from tests.lab_fixture import LabHandle, LabHost, MakeLab, write_inventory
 
 WORDS = [
     "show",

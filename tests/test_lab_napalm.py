@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from lab_fixture import LabHandle
 from napalm import get_network_driver
 from napalm.base.exceptions import MergeConfigException
+
+from tests.lab_fixture import LabHandle
 
 pytestmark = pytest.mark.lab
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from lab_fixture import LabHandle
 from nornir import InitNornir
 from nornir.core.task import Result, Task
 from nornir_napalm.plugins.tasks import napalm_configure, napalm_get
 from nornir_netmiko.tasks import netmiko_multiline, netmiko_send_command, netmiko_send_config
+
+from tests.lab_fixture import LabHandle
 
 pytestmark = pytest.mark.lab
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,9 +18,7 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_forecast_lab import Lab, iso  # noqa: E402
+from test_forecast_lab import Lab, iso
 
 pytestmark = pytest.mark.lab
 

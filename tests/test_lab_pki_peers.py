@@ -64,61 +64,16 @@ UNSHARE = shutil.which("unshare")
 
 # Runs inside a private network namespace: micromdm's scepserver binds every interface, so it never runs outside
 # one. The lab (SSH routers) starts in the same namespace; a router enrolls with scepserver as a third-party CA.
-_INSIDE = r'''
-import json, os, socket, subprocess, sys, tempfile, time
-sys.path.insert(0, sys.argv[1])
-from pathlib import Path
-from lab_fixture import start_lab
-from netmiko import ConnectHandler
 
-from iospki.parsers import parse
-tmp = Path(tempfile.mkdtemp())
-depot = tmp / "depot"
-subprocess.run(["scepserver", "ca", "-init", "-depot", str(depot), "-keySize", "2048", "-organization",
-                "Third Party CA", "-years", "2"], check=True, capture_output=True)
-srv = subprocess.Popen(["scepserver", "-depot", str(depot), "-port", "18095", "-challenge", "tp-challenge-1",
-                        "-allowrenew", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-result = {}
-try:
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", 18095), 0.2).close(); break
-        except OSError:
-            time.sleep(0.1)
-    lab = start_lab(tmp / "lab", hosts=[("r1", "isr4k")])
-    try:
-        c = ConnectHandler(**lab.hosts["r1"].netmiko()); c.enable()
-        c.send_config_set(["ntp server 127.0.0.1", "crypto pki trustpoint EXT",
-                           "enrollment url http://127.0.0.1:18095/scep", "password 0 tp-challenge-1",
-                           "serial-number none", "ip-address none", "rsakeypair EXTKEY 2048"])
-        c.config_mode()
-        c.send_command("crypto pki authenticate EXT", expect_string=r"\[yes/no\]: ", read_timeout=60)
-        c.send_command("yes", expect_string=r"\(config\)#", read_timeout=60)
-        out = c.send_command("crypto pki enroll EXT", expect_string=r"\[yes/no\]: ", read_timeout=60)
-        out += c.send_command("yes", expect_string=r"\(config\)#", read_timeout=120)
-        c.exit_config_mode()
-        result["enroll"] = out
-        result["certs"] = c.send_command("show crypto pki certificates EXT")
-        result["log"] = c.send_command("show logging")
-        c.disconnect()
-    finally:
-        lab.stop()
-    result["index"] = (depot / "index.txt").read_text() if (depot / "index.txt").exists() else ""
-finally:
-    srv.terminate(); srv.wait(5)
-print("RESULT " + json.dumps(result))
-'''
 
 
 @pytest.mark.skipif(SCEPSERVER is None, reason="micromdm scepserver missing: apt-get install scep")
 @pytest.mark.skipif(UNSHARE is None or os.geteuid() != 0, reason="needs root and unshare for a network namespace")
 def test_lab_router_enrolls_with_micromdm_scepserver_in_netns(tmp_path: Path) -> None:
-    script = tmp_path / "inside.py"
-    script.write_text(_INSIDE)
-    tests_dir = str(Path(__file__).resolve().parent)
+    repo = Path(__file__).resolve().parents[1]
     proc = subprocess.run(
-        [str(UNSHARE), "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", sys.executable, str(script), tests_dir],
-        capture_output=True, text=True, timeout=240,
+        [str(UNSHARE), "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "sh", sys.executable, "-m", "tests.peers_inside"],
+        capture_output=True, text=True, timeout=240, cwd=repo,
     )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")), None)
     assert line, proc.stdout[-2000:] + proc.stderr[-3000:]

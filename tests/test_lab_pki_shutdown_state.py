@@ -11,7 +11,6 @@ disabled: `Status: disabled` on a CA whose running config shows no `shutdown`.""
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -19,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_forecast_lab import COMMANDS, Lab, iso
 
-sys.path.insert(0, str(Path(__file__).parent))
-from lab_pki_support import enroll_trustpoint, start_ca  # noqa: E402
-from test_forecast_lab import COMMANDS, Lab, iso  # noqa: E402
-
-from iospki import store  # noqa: E402
-from iospki.audit import run_audit  # noqa: E402
-from iospki.parsers import parse  # noqa: E402
-from iospki.snapshot import load_collection  # noqa: E402
+from iospki.audit import run_audit
+from iospki.parsers import parse
+from iospki.state import store
+from iospki.state.loader import load_collection
+from tests.lab_pki_support import enroll_trustpoint, start_ca
 
 pytestmark = pytest.mark.lab
 

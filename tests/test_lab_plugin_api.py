@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lab_fixture import write_inventory
 from netmiko import ConnectHandler
 
 from iospki.lab.context import ConfigContext, ExecContext
@@ -24,6 +23,7 @@ from iospki.lab.httpd import HttpError
 from iospki.lab.inventory import load_inventory
 from iospki.lab.lab import Lab
 from iospki.lab.registry import Match
+from tests.lab_fixture import write_inventory
 
 pytestmark = pytest.mark.lab
 

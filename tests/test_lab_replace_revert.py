@@ -4,19 +4,16 @@ follows from it: a trustpoint the file would have removed is back, with its cert
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 from napalm import get_network_driver
 from napalm.base.exceptions import ReplaceConfigException
+from test_forecast_lab import Lab, iso
 
-sys.path.insert(0, str(Path(__file__).parent))
-from lab_pki_support import enroll_trustpoint, start_ca  # noqa: E402
-from test_forecast_lab import Lab, iso  # noqa: E402
+from tests.lab_pki_support import enroll_trustpoint, start_ca
 
 pytestmark = pytest.mark.lab
 

@@ -9,12 +9,12 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from parse_support import REAL, fixture_ids, read
 from pydantic import BaseModel
 
 from iospki.models import TimersOutput
 from iospki.parsers import ParseError, parse
 from iospki.parsers import base as parser_base
+from tests.parse_support import REAL, fixture_ids, read
 
 # fixture folder -> the command whose output it holds (every folder of a command issue 2 lists)
 COMMANDS = {

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from parse_support import REAL, require_shared
+
+from tests.parse_support import REAL, require_shared
 
 
 def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from parse_support import fixture_ids, fixtures, read
 
 from iospki.models import Clock, NtpStatus
 from iospki.parsers import ParseError, parse
+from tests.parse_support import fixture_ids, fixtures, read
 
 CLOCKS = fixtures("show_clock")
 NTPS = fixtures("show_ntp_status")

@@ -7,10 +7,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from parse_support import fixture_ids, fixtures, read
 
 from iospki.models import CrlsOutput
 from iospki.parsers import ParseError, parse
+from tests.parse_support import fixture_ids, fixtures, read
 
 FILES = fixtures("show_crypto_pki_crls")
 

@@ -9,12 +9,12 @@ from collections.abc import Callable
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from parse_support import REAL
 from pydantic import BaseModel
 
 from iospki import parsers
 from iospki.parsers import ParseError
 from iospki.parsers import base as parser_base
+from tests.parse_support import REAL
 
 PATTERNS = parsers.registered()
 FUNCS: list[tuple[str, Callable[[str, str | None], BaseModel]]] = [

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from parse_support import fixture_ids, fixtures, read, seed_block
 
 from iospki.models import KeysOutput
 from iospki.parsers import ParseError, parse
+from tests.parse_support import fixture_ids, fixtures, read, seed_block
 
 FILES = fixtures("show_crypto_key_mypubkey_rsa", "show_crypto_key_mypubkey_rsa_keyname")
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from lab_fixture import MakeLab
 from netmiko import ConnectHandler
 
 from iospki.models import (
@@ -22,6 +21,7 @@ from iospki.models import (
     TrustpointStatusOutput,
 )
 from iospki.parsers import parse
+from tests.lab_fixture import MakeLab
 
 pytestmark = pytest.mark.lab
 

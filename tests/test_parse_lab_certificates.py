@@ -15,11 +15,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
-from lab_fixture import MakeLab
 from netmiko import ConnectHandler
 
 from iospki.models import CertificatesOutput, CertKind, RunningConfig
 from iospki.parsers import parse
+from tests.lab_fixture import MakeLab
 
 pytestmark = pytest.mark.lab
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from parse_support import fixture_ids, fixtures, read, seed_block
 
 from iospki.models import Crl, IssuedCertificatesOutput, RequestsOutput, ServersOutput
 from iospki.parsers import ParseError, parse
+from tests.parse_support import fixture_ids, fixtures, read, seed_block
 
 SERVERS = fixtures("show_crypto_pki_server")
 REQUESTS = fixtures("show_crypto_pki_server_requests")

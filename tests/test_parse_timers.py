@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from parse_support import fixture_ids, fixtures, read, seed_block
 
 from iospki.models import TimersOutput
 from iospki.parsers import ParseError, parse
 from iospki.parsers.ios_time import parse_countdown
+from tests.parse_support import fixture_ids, fixtures, read, seed_block
 
 FILES = fixtures("show_crypto_pki_timer_detail", "show_crypto_pki_timers_detail")
 LABELLED = re.compile(r"^\s*\|\s*[\dd:. ]+?(?:\s+\([^)]*\))?\s+([A-Za-z*].*?)\s*$")

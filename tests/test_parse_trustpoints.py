@@ -7,10 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-from parse_support import fixture_ids, fixtures, read
 
 from iospki.models import TrustpointsOutput, TrustpointStatusOutput
 from iospki.parsers import ParseError, parse
+from tests.parse_support import fixture_ids, fixtures, read
 
 TPS = fixtures("show_crypto_pki_trustpoints")
 STATUS = fixtures("show_crypto_pki_trustpoints_status")

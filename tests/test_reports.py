@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,15 +16,13 @@ import pytest
 from junitparser import Error, Failure, JUnitXml
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parent))
-from pki_samples import Client, Server, Site, write_site  # noqa: E402
-
-from iospki import store  # noqa: E402
-from iospki.audit import run_audit  # noqa: E402
-from iospki.audit.rules import FAILURE_KINDS, RULES  # noqa: E402
-from iospki.cli import app  # noqa: E402
-from iospki.reports import render, timeline  # noqa: E402
-from iospki.snapshot import load_collection  # noqa: E402
+from iospki.audit import run_audit
+from iospki.audit.rules import FAILURE_KINDS, RULES
+from iospki.cli import app
+from iospki.reports import render, timeline
+from iospki.state import store
+from iospki.state.loader import load_collection
+from tests.pki_samples import Client, Server, Site, write_site
 
 D0 = datetime(2025, 1, 1, 8, 0, 0)
 REPO = Path(__file__).resolve().parents[1]

@@ -19,11 +19,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from typer.testing import CliRunner
-from validate_support import EXAMPLES, Lab, relocate
 
-from iospki import store
 from iospki.cli import app
-from iospki.inventory import LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD
+from iospki.operations.inventory import LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD
+from iospki.state import store
+from tests.validate_support import EXAMPLES, Lab, relocate
 
 pytestmark = pytest.mark.lab
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from iospki import store
+from iospki.state import store
 
 RUNNING_CONFIG = """\
 hostname CA
@@ -152,7 +152,7 @@ def test_interrupted_write_leaves_old_file(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os, signal, sys
-        from iospki import store
+        from iospki.state import store
         big = "x" * 50_000_000
         orig = os.fsync
         def slow(fd):

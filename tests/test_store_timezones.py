@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from pki_samples import Client, Server, Site, write_site  # noqa: E402
-
-from iospki import devicetime, store  # noqa: E402
-from iospki.audit import run_audit  # noqa: E402
-from iospki.forecast import forecast_states  # noqa: E402
-from iospki.snapshot import load_collection  # noqa: E402
+from iospki.audit import run_audit
+from iospki.forecast import forecast_states
+from iospki.state import devicetime, store
+from iospki.state.loader import load_collection
+from tests.pki_samples import Client, Server, Site, write_site
 
 D0 = datetime(2025, 1, 1, 8, 0, 0)
 _MON = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

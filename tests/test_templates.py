@@ -8,12 +8,12 @@ from datetime import timedelta
 
 import jinja2
 import pytest
-from lab_fixture import LabHandle, MakeLab
-from toolkit_support import ca_intent, tp_intent
 
-from iospki.intent import CAServerIntent, HostIntent, TrustpointIntent
 from iospki.models import RunningConfig
+from iospki.operations.intent import CAServerIntent, HostIntent, TrustpointIntent
 from iospki.templates import render, render_ca_server, render_prerequisites, render_trustpoint
+from tests.lab_fixture import LabHandle, MakeLab
+from tests.toolkit_support import ca_intent, tp_intent
 
 FULL_CA = CAServerIntent(
     name="ROOTCA",
@@ -121,7 +121,7 @@ def lab(make_lab_module: MakeLab) -> Iterator[LabHandle]:
 
 @pytest.mark.lab
 def test_render_push_read_back_parse_compare(lab: LabHandle) -> None:
-    from iospki.inventory import load_nornir
+    from iospki.operations.inventory import load_nornir
     from iospki.parsers import parse
     from iospki.tasks import push_config
 
@@ -142,7 +142,7 @@ def test_render_push_read_back_parse_compare(lab: LabHandle) -> None:
     again = nr.run(task=lambda task: push_config(task, lines[task.host.name]))
     assert all(r[0].result == [] and not r[0].changed for r in again.values())  # idempotent
 
-    from toolkit_support import device
+    from tests.toolkit_support import device
 
     rc = parse("show running-config", device(lab, "ca1", "show running-config"))
     assert isinstance(rc, RunningConfig)

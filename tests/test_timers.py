@@ -1,4 +1,4 @@
-"""Timer math: the doctests of iospki.timers/forecast/store/audit.checks, plus edge cases."""
+"""Timer math: the doctests of iospki.pki.timers/forecast/store/audit.checks, plus edge cases."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 
 import iospki.audit.checks
 import iospki.forecast
-import iospki.store
-import iospki.timers as tm
+import iospki.pki.timers as tm
+import iospki.state.store
 
 
-@pytest.mark.parametrize("module", [tm, iospki.forecast, iospki.store, iospki.audit.checks])
+@pytest.mark.parametrize("module", [tm, iospki.forecast, iospki.state.store, iospki.audit.checks])
 def test_doctests(module: object) -> None:
     res = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert res.attempted > 0 and res.failed == 0

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from lab_fixture import MakeLab
-from toolkit_support import NTP, Cli, ca_intent, device, grep_secrets, need_pki, tp_intent
+
+from tests.lab_fixture import MakeLab
+from tests.toolkit_support import NTP, Cli, ca_intent, device, grep_secrets, need_pki, tp_intent
 
 pytestmark = pytest.mark.lab
 

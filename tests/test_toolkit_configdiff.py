@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import doctest
 
-import iospki.configdiff
-import iospki.scep_probe
+import iospki.operations.configdiff
+import iospki.operations.scep_probe
 import iospki.templates
-from iospki.configdiff import missing_lines
+from iospki.operations.configdiff import missing_lines
 
 RUNNING = """Building configuration...
 
@@ -34,7 +34,7 @@ end
 
 
 def test_doctests_of_the_toolkit_modules() -> None:
-    for mod in (iospki.configdiff, iospki.scep_probe, iospki.templates):
+    for mod in (iospki.operations.configdiff, iospki.operations.scep_probe, iospki.templates):
         assert doctest.testmod(mod).failed == 0, mod.__name__
 
 

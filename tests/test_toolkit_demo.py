@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from lab_fixture import write_inventory
-from toolkit_support import HOST_DATA, HOSTS, grep_secrets
+
+from tests.lab_fixture import write_inventory
+from tests.toolkit_support import HOST_DATA, HOSTS, grep_secrets
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 

@@ -8,8 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from lab_fixture import MakeLab
-from toolkit_support import NTP, Cli, ca_intent, device, need_pki, tp_intent
+
+from tests.lab_fixture import MakeLab
+from tests.toolkit_support import NTP, Cli, ca_intent, device, need_pki, tp_intent
 
 pytestmark = pytest.mark.lab
 

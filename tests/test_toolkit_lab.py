@@ -12,8 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab_fixture import LabHandle, MakeLab
-from toolkit_support import (
+
+from iospki.models import CertKind
+from iospki.parsers.certificates import parse_certificates
+from tests.lab_fixture import LabHandle, MakeLab
+from tests.toolkit_support import (
     HOST_DATA,
     HOSTS,
     Cli,
@@ -26,9 +29,6 @@ from toolkit_support import (
     set_host_data,
     tp_intent,
 )
-
-from iospki.models import CertKind
-from iospki.parsers.certificates import parse_certificates
 
 pytestmark = pytest.mark.lab
 
@@ -145,7 +145,7 @@ def test_wrong_password_fails_clearly_without_leaking(lab: LabHandle, cli: Cli, 
 
 
 def test_push_rejected_by_device_fails_and_leaves_config_unchanged(lab: LabHandle) -> None:
-    from iospki.inventory import load_nornir
+    from iospki.operations.inventory import load_nornir
     from iospki.tasks import push_config
 
     before = no_timestamps(device(lab, "r3", "show running-config"))
@@ -162,7 +162,7 @@ def test_push_rejected_by_device_fails_and_leaves_config_unchanged(lab: LabHandl
 
 
 def test_collect_records_commands_the_device_rejects(lab: LabHandle, work: Path) -> None:
-    from iospki.inventory import load_nornir
+    from iospki.operations.inventory import load_nornir
     from iospki.tasks import collect_pki
 
     nr = load_nornir(lab.inventory_dir, limit="r1")
@@ -303,7 +303,7 @@ def test_renew_replaces_identity_certificate(lab: LabHandle, cli: Cli) -> None:
 
 def test_collect_reads_a_ca_server_the_inventory_does_not_mark(lab: LabHandle, work: Path) -> None:
     need_pki(lab)
-    from iospki.inventory import load_nornir
+    from iospki.operations.inventory import load_nornir
     from iospki.tasks import collect_pki
 
     nr = load_nornir(lab.inventory_dir, limit="ca1")

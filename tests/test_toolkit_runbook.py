@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lab_fixture import LabHandle, MakeLab
-from toolkit_support import HOST_DATA, device, need_pki
+
+from tests.lab_fixture import LabHandle, MakeLab
+from tests.toolkit_support import HOST_DATA, device, need_pki
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 from cryptography.x509.oid import NameOID
 
-from iospki import scep_probe
+from iospki.operations import scep_probe
 
 
 def _ca(name: str, start: datetime, days: int) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:

@@ -43,7 +43,7 @@ def test_real_routers_without_credentials_refuse_to_connect() -> None:
 
 
 def test_status_offline_reports_failed_hosts(tmp_path: Path) -> None:
-    from iospki import store
+    from iospki.state import store
 
     store.write_output(
         tmp_path, "r1", "show clock detail", "*10:15:00.123 UTC Mon Mar 4 2024\nNo time source\n"

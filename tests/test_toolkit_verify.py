@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from iospki.commands.verify import verify_views
+from iospki.cli.commands.verify import verify_views
 from iospki.models import CAServer, Certificate, CertKind, Clock, KeyPair
-from iospki.pkiview import HostView
+from iospki.state.view import HostView
 
 T0 = datetime(2026, 1, 1)
 

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
-from validate_support import EXAMPLES, relocate
 
 from iospki.cli import app
 from iospki.forecast import ROLLOVER_ACTIVATION, SHADOW_RENEWAL
-from iospki.inventory import LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD
 from iospki.models import CertKind
-from iospki.snapshot import load_collection
+from iospki.operations.inventory import LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD
+from iospki.state.loader import load_collection
+from tests.validate_support import EXAMPLES, relocate
 
 pytestmark = pytest.mark.lab
 

@@ -12,11 +12,11 @@ from typing import Any
 import netmiko
 import pytest
 import yaml
-from lab_fixture import PASSWORD, SECRET, LabHandle
 from typer.testing import CliRunner
 
 from iospki.cli import app
-from iospki.inventory import LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD
+from iospki.operations.inventory import LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD
+from tests.lab_fixture import PASSWORD, SECRET, LabHandle
 
 ENV = (
     "IOSPKI_USERNAME",

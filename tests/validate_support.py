@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from lab_fixture import common_free_port
+
+from tests.lab_fixture import common_free_port
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "inventory" / "examples"

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from iospki import timers as tm
 from iospki.forecast import CAIndex, CAInput, client_trustpoints, norm_fp, trustpoint_input
 from iospki.models import Certificate, CertKind
-from iospki.snapshot import SKEW_TOLERANCE, HostState, clock_difference
+from iospki.pki import timers as tm
+from iospki.state.loader import SKEW_TOLERANCE, HostState, clock_difference
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import Any
 from iospki.audit.checks import CHECKS, Context
 from iospki.audit.rules import RULES, RULES_BY_ID, Rule, Severity
 from iospki.forecast import CAIndex, Forecast, ca_inputs, forecast_states
-from iospki.snapshot import SKEW_TOLERANCE, HostState
+from iospki.state.loader import SKEW_TOLERANCE, HostState
 
 
 @dataclass(frozen=True)

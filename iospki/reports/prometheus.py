@@ -1,6 +1,6 @@
 """Prometheus textfile: x509-certificate-exporter metric names plus PKI timers and finding counts.
 
-Times are UTC: `iospki.snapshot` converts every device time with the device's own zone.
+Times are UTC: `iospki.state.loader` converts every device time with the device's own zone.
 
 The per-certificate label set is the exporter's (https://github.com/enix/x509-certificate-exporter,
 docs/metrics.md): `serial_number` in decimal, `subject_C/ST/L/O/OU/CN`, `issuer_C/ST/L/O/OU/CN` (empty

@@ -22,7 +22,7 @@ from iospki.forecast import (
     Forecast,
     ca_inputs,
 )
-from iospki.snapshot import HostState
+from iospki.state.loader import HostState
 
 MAX_ROWS = 40
 PAGE_ROWS = 25  # rows of one detail page (one CA's trustpoints) in the HTML report

@@ -4,7 +4,7 @@ Safe to retry: opening a connection and read-only commands (`show ...`). NOT saf
 rollovers — those go once; when the session drops half-way, the caller reports the host failed and the next
 `deploy` finds what is missing from the running config.
 
-    from iospki.resilience import retry, ca_slot, transient
+    from iospki.operations.resilience import retry, ca_slot, transient
 
     out = retry(lambda: conn.send_command("show clock"), what="show clock on r1")
     with ca_slot("ca1"):          # at most M enrollments against CA server ca1 at a time

@@ -8,8 +8,8 @@ from typing import Any
 import typer
 from nornir.core.task import Result, Task
 
-from iospki.inventory import pki_secrets
-from iospki.resilience import ca_slot
+from iospki.operations.inventory import pki_secrets
+from iospki.operations.resilience import ca_slot
 from iospki.tasks import enroll_trustpoint, grant_requests, wait_certificate
 from iospki.tasks.connection import show
 

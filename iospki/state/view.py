@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from iospki import store
 from iospki.models import (
     CAServer,
     Certificate,
@@ -25,6 +24,7 @@ from iospki.models import (
     Timer,
     TimersOutput,
 )
+from iospki.state import store
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from iospki.inventory import DEFAULT_INVENTORY
+from iospki.operations.inventory import DEFAULT_INVENTORY
 from iospki.validate import ValidateError, validate, write_outputs
 
 from .toolkit import EXIT_FINDINGS, EXIT_HOSTS, EXIT_OK, EXIT_USAGE, console, err_console

@@ -25,7 +25,7 @@ from nornir import InitNornir
 from nornir.core import Nornir
 from nornir.core.inventory import ConnectionOptions, Host
 
-DEFAULT_INVENTORY = Path(__file__).resolve().parent.parent / "inventory"
+DEFAULT_INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
 
 # Throwaway secrets of the built-in lab; used only for hosts whose data says `lab: true`.
 LAB_CA_PASSPHRASE = "lab-only-ca-passphrase"

@@ -37,11 +37,11 @@ from xml.etree import ElementTree as ET
 from typer import Exit as ClickExit
 
 from iospki import forecast as fcm
-from iospki import store
 from iospki.forecast import Event, Forecast, Validity
-from iospki.inventory import ENV_KNOWN_HOSTS
-from iospki.snapshot import HostState, load_collection
-from iospki.timers import parse_duration
+from iospki.operations.inventory import ENV_KNOWN_HOSTS
+from iospki.pki.timers import parse_duration
+from iospki.state import store
+from iospki.state.loader import HostState, load_collection
 
 DEPLOY_DAY_KEY = "validate_deploy_day"
 LIGHT_COMMANDS = (
@@ -473,8 +473,8 @@ def _collect_light(ctx: Any, output: Path, description: str) -> Any:
     certificates, timers, certificate server): a checkpoint costs a few seconds, not a full collection."""
     from nornir.core.task import Result, Task
 
-    from iospki.commands.collect import CollectOutcome
-    from iospki.commands.toolkit import failure, run
+    from iospki.cli.commands.collect import CollectOutcome
+    from iospki.cli.commands.toolkit import failure, run
     from iospki.tasks import collect_pki
 
     started = datetime.now(timezone.utc)
@@ -514,8 +514,8 @@ def validate(
 ) -> ValidationResult:
     """Run the whole validation; never raises for device trouble (it becomes a problem in the result)."""
     from iospki.audit.engine import run_audit
-    from iospki.commands.collect import collect_into
-    from iospki.commands.toolkit import open_inventory
+    from iospki.cli.commands.collect import collect_into
+    from iospki.cli.commands.toolkit import open_inventory
 
     t0 = time.monotonic()
     inventory = inventory.resolve()

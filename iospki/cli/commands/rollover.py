@@ -14,9 +14,9 @@ from typing import Any
 import typer
 from nornir.core.task import Result, Task
 
-from iospki import scep_probe
-from iospki.intent import enrollment_url_for
 from iospki.models import Clock
+from iospki.operations import scep_probe
+from iospki.operations.intent import enrollment_url_for
 from iospki.tasks import ca_rollover
 from iospki.tasks.connection import show
 from iospki.tasks.state import server_state

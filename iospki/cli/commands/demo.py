@@ -20,7 +20,7 @@ from typing import Any
 
 import typer
 
-from iospki.inventory import DEFAULT_INVENTORY
+from iospki.operations.inventory import DEFAULT_INVENTORY
 
 from .toolkit import EXIT_FINDINGS, EXIT_HOSTS, EXIT_OK, EXIT_USAGE, console, err_console, table
 
@@ -194,8 +194,8 @@ def demo(
 
 
 def _first_ca(inv: Path) -> str | None:
-    from iospki.intent import host_intent
-    from iospki.inventory import load_nornir
+    from iospki.operations.intent import host_intent
+    from iospki.operations.inventory import load_nornir
 
     nr = load_nornir(inv)
     for n, h in nr.inventory.hosts.items():

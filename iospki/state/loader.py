@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from iospki import devicetime, store
 from iospki.models import (
     CAServer,
     Certificate,
@@ -42,6 +41,7 @@ from iospki.models import (
     TrustpointStatus,
     TrustpointStatusOutput,
 )
+from iospki.state import devicetime, store
 
 _SERVER_SUB = re.compile(r"^(?:show|sh) crypto pki server (\S+) (?:requests|certificates|crl)$")
 _VERSION = re.compile(r"\bVersion\s+([0-9][\w.()]*)", re.IGNORECASE)
@@ -353,7 +353,7 @@ def load_host(root: Path | str, host: str) -> HostState:
 
 
 def _to_utc(state: HostState, config_text: str) -> None:
-    """Every parsed time in UTC (timers already are): see `iospki.devicetime`."""
+    """Every parsed time in UTC (timers already are): see `iospki.state.devicetime`."""
     zones = devicetime.from_config(config_text)
     clock = state.clock
     if clock is not None and clock.tz and clock.tz not in zones.offsets:

@@ -17,10 +17,10 @@ from typing import Any
 import typer
 from nornir.core.task import Result, Task
 
-from iospki.configdiff import missing_lines
-from iospki.intent import HostIntent, trustpoint_url
-from iospki.inventory import pki_secrets
-from iospki.resilience import ca_slot
+from iospki.operations.configdiff import missing_lines
+from iospki.operations.intent import HostIntent, trustpoint_url
+from iospki.operations.inventory import pki_secrets
+from iospki.operations.resilience import ca_slot
 from iospki.tasks import (
     TaskFailed,
     authenticate_trustpoint,

@@ -11,8 +11,8 @@ from typing import Any
 
 import typer
 
-from iospki import scep_probe
-from iospki.intent import enrollment_url_for
+from iospki.operations import scep_probe
+from iospki.operations.intent import enrollment_url_for
 
 from .toolkit import (
     EXIT_FINDINGS,

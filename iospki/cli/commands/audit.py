@@ -13,12 +13,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from iospki import store
 from iospki.audit import AuditResult, Severity, run_audit
 from iospki.forecast import Forecast, forecast_states
+from iospki.pki.timers import parse_duration
 from iospki.reports import FORMATS, render
-from iospki.snapshot import HostState, load_collection
-from iospki.timers import parse_duration
+from iospki.state import store
+from iospki.state.loader import HostState, load_collection
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_HOSTS = 0, 1, 2, 3
 
@@ -65,8 +65,8 @@ def _load(offline: Path | None, inventory: str | None, limit: str | None) -> tup
             raise _usage(f"no hosts in {offline}" + (f" match --limit {limit}" if limit else ""))
         return load_collection(offline), chosen
     try:
-        from iospki.commands.collect import collect_into
-        from iospki.commands.toolkit import open_inventory
+        from iospki.cli.commands.collect import collect_into
+        from iospki.cli.commands.toolkit import open_inventory
     except ImportError as exc:
         raise _usage("live audit needs `iospki collect` (not available yet); use --offline") from exc
     ctx = open_inventory(inventory, limit)

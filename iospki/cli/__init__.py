@@ -1,6 +1,6 @@
 """The `iospki` console command.
 
-Each command lives in its own module under `iospki.commands`; this file only wires them.
+Each command lives in its own module under `iospki.cli.commands`; this file only wires them.
 Keep the imports sorted (ruff) and add one registration line per command below.
 """
 
@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import typer
 
-from iospki.commands import audit as _audit
-from iospki.commands import collect as _collect
-from iospki.commands import demo as _demo
-from iospki.commands import deploy as _deploy
-from iospki.commands import inventory as _inventory
-from iospki.commands import lab as _lab
-from iospki.commands import renew as _renew
-from iospki.commands import rollover as _rollover
-from iospki.commands import scep as _scep
-from iospki.commands import status as _status
-from iospki.commands import verify as _verify
-from iospki.commands.parse import parse_command
+from iospki.cli.commands import audit as _audit
+from iospki.cli.commands import collect as _collect
+from iospki.cli.commands import demo as _demo
+from iospki.cli.commands import deploy as _deploy
+from iospki.cli.commands import inventory as _inventory
+from iospki.cli.commands import lab as _lab
+from iospki.cli.commands import renew as _renew
+from iospki.cli.commands import rollover as _rollover
+from iospki.cli.commands import scep as _scep
+from iospki.cli.commands import status as _status
+from iospki.cli.commands import verify as _verify
+from iospki.cli.commands.parse import parse_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Cisco IOS/IOS-XE PKI lifecycle toolkit.")
 

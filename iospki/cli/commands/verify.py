@@ -16,10 +16,10 @@ from pathlib import Path
 
 import typer
 
-from iospki import store
-from iospki.inventory import InventoryError, load_nornir
 from iospki.models import Certificate
-from iospki.pkiview import HostView, load_view
+from iospki.operations.inventory import InventoryError, load_nornir
+from iospki.state import store
+from iospki.state.view import HostView, load_view
 
 from .toolkit import (
     EXIT_FINDINGS,
@@ -194,7 +194,7 @@ def verify(
     regen: dict[str, dict[str, tuple[bool, str | None]]] = {}
     selected: set[str] | None = None
     try:
-        from iospki.intent import host_intent
+        from iospki.operations.intent import host_intent
 
         nr = load_nornir(inventory, limit)
         selected = set(nr.inventory.hosts) if limit else None

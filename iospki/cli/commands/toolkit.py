@@ -19,9 +19,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from iospki.intent import HostIntent, validate_inventory
-from iospki.inventory import InventoryError, all_secrets, credential_errors, load_nornir
-from iospki.store import redact
+from iospki.operations.intent import HostIntent, validate_inventory
+from iospki.operations.inventory import InventoryError, all_secrets, credential_errors, load_nornir
+from iospki.state.store import redact
 
 P = ParamSpec("P")
 R = TypeVar("R")

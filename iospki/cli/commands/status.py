@@ -15,9 +15,9 @@ from typing import Any
 
 import typer
 
-from iospki import store
 from iospki.models import Certificate, Timer
-from iospki.pkiview import HostView, load_view
+from iospki.state import store
+from iospki.state.view import HostView, load_view
 
 from .collect import collect_into
 from .toolkit import (

@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from iospki import store
+from iospki.state import store
 from iospki.tasks import collect_pki
 
 from .toolkit import (

@@ -6,8 +6,8 @@ import json
 
 import typer
 
-from iospki.intent import validate_inventory
-from iospki.inventory import InventoryError, credential_errors, host_table, load_nornir
+from iospki.operations.intent import validate_inventory
+from iospki.operations.inventory import InventoryError, credential_errors, host_table, load_nornir
 
 from .toolkit import (
     EXIT_OK,

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from iospki import timers as tm
 from iospki.models import Certificate, CertKind
-from iospki.snapshot import HostState, significant_clock_difference
+from iospki.pki import timers as tm
+from iospki.state.loader import HostState, significant_clock_difference
 
 # Event names: the IOS timer names where IOS has one.
 CS_SHADOW_CERT_GENERATION = "CS SHADOW CERT GENERATION"

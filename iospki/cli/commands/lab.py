@@ -83,6 +83,6 @@ def timers(host: str = typer.Option("", "--host"), state: Path = StateOpt) -> No
     _run("timers", *(["--host", host] if host else []), state=state)
 
 
-from iospki.commands.validate import validate_command  # noqa: E402  (lab validate: issue 7)
+from iospki.cli.commands.validate import validate_command  # noqa: E402  (lab validate: issue 7)
 
 app.command("validate")(validate_command)

@@ -1,0 +1,1 @@
+"""CLI command groups, one module each, registered in iospki/cli/__init__.py."""
