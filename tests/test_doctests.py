@@ -8,7 +8,6 @@ import pkgutil
 
 import pytest
 
-
 # The mapped folders live outside iospki/ on disk, so each is walked from its own __path__.
 ROOTS = ("iospki", "iospki.parsers", "iospki.tasks", "iospki.templates", "iospki.lab")
 
