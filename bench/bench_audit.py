@@ -95,9 +95,8 @@ def shift_dates(text: str, by: timedelta) -> str:
 
 def capture_lab(dest: Path) -> dict[str, dict[str, str]]:
     """Outputs of a lab CA and two clients (day-0 and day-73 enrollments), collected on day 73."""
-    from test_forecast_lab import COMMANDS, HOSTS, START, Lab, enroll, iso, setup_ca
-
     from tests.lab_fixture import start_lab
+    from tests.test_forecast_lab import COMMANDS, HOSTS, START, Lab, enroll, iso, setup_ca
 
     handle = start_lab(dest, hosts=HOSTS, start=iso(START), rate=0.0)
     lab = Lab(handle)

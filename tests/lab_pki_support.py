@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from test_forecast_lab import Lab
+from tests.test_forecast_lab import Lab
 
 
 def start_ca(

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_forecast_lab import Lab, iso
 from typer.testing import CliRunner
 
 from iospki import forecast as fc
 from iospki.cli import app
 from iospki.state.loader import load_collection
 from tests.lab_pki_support import enroll_trustpoint, start_ca
+from tests.test_forecast_lab import Lab, iso
 
 pytestmark = pytest.mark.lab
 

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_forecast_lab import Lab, iso
 from typer.testing import CliRunner
 
 from iospki.cli import app
 from iospki.models import Clock
 from iospki.parsers import parse
 from tests.lab_pki_support import enroll_trustpoint, start_ca
+from tests.test_forecast_lab import Lab, iso
 
 pytestmark = pytest.mark.lab
 

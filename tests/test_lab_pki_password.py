@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from test_forecast_lab import Lab, iso
+
+from tests.test_forecast_lab import Lab, iso
 
 pytestmark = pytest.mark.lab
 

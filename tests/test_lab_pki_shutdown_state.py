@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_forecast_lab import COMMANDS, Lab, iso
 
 from iospki.audit import run_audit
 from iospki.parsers import parse
 from iospki.state import store
 from iospki.state.loader import load_collection
 from tests.lab_pki_support import enroll_trustpoint, start_ca
+from tests.test_forecast_lab import COMMANDS, Lab, iso
 
 pytestmark = pytest.mark.lab
 

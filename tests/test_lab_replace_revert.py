@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from napalm import get_network_driver
 from napalm.base.exceptions import ReplaceConfigException
-from test_forecast_lab import Lab, iso
 
 from tests.lab_pki_support import enroll_trustpoint, start_ca
+from tests.test_forecast_lab import Lab, iso
 
 pytestmark = pytest.mark.lab
 

@@ -237,7 +237,7 @@ def test_a_cut_off_output_is_an_error_not_an_empty_model(command: str, text: str
 
 
 def test_running_config_survives_session_noise() -> None:
-    from test_parse_running_config import FULL
+    from tests.test_parse_running_config import FULL
 
     body = "\n".join(FULL.splitlines()[1:-1])  # without its own echo and prompt
     noisy = _noisy("show running-config", body)
