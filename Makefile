@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-SYSPKGS := scep certmonger chromium
+SYSPKGS := scep certmonger chromium prometheus
 
 .PHONY: demo test lint typecheck unit syspkgs bench clean
 
@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages for the independent peers (micromdm scep, certmonger) and the
-# browser check. Installed only when running as root (as CI does); otherwise the
+# Debian packages for the independent peers (micromdm scep, certmonger), the
+# browser check and promtool (package prometheus; only promtool is used: its server, which
+# would listen on every interface, is stopped if the package's install started it). Installed only when running as root (as CI does); otherwise the
 # tests that need them skip and say how to install them.
 syspkgs:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
@@ -24,6 +25,7 @@ syspkgs:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) \
 	      || echo "warning: could not install$$missing; tests that need them will skip"; \
 	  fi; \
+	  pkill -x prometheus 2>/dev/null || true; \
 	else echo "not root: skipping Debian packages ($(SYSPKGS)); tests needing them will skip"; fi
 
 lint: $(STAMP)

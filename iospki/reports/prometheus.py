@@ -149,4 +149,23 @@ def to_prometheus(result: AuditResult) -> str:
         for o in result.forecast.outages:
             lab = _labels(host=o.host, trustpoint=o.trustpoint, reason=o.reason)
             out.append(f"iospki_forecast_outage_start_timestamp_seconds{lab} {_ts(o.start)}")
+    out += _collection_metrics(result)
     return "\n".join(out) + "\n"
+
+
+def _collection_metrics(result: AuditResult) -> list[str]:
+    """When each host's outputs were last answered, on the collector's clock (`read_times.json`).
+
+    This, not the textfile's mtime, is what the staleness alert needs: an offline audit of an old
+    collection writes a fresh file about old data. A host whose read times were not recorded (a folder
+    gathered by other means) gets no sample rather than a guessed one.
+    """
+    out = [
+        "# HELP iospki_collection_timestamp_seconds When the host's collected outputs were last answered (UTC).",
+        "# TYPE iospki_collection_timestamp_seconds gauge",
+    ]
+    for st in result.hosts:
+        answered = [done for _sent, done in st.read_times.values()]
+        if answered:
+            out.append(f"iospki_collection_timestamp_seconds{_labels(host=st.host)} {_ts(max(answered))}")
+    return out
