@@ -7,7 +7,8 @@
     DIR/<host>/read_times.json            per command: [sent, answered] on the collector's clock (UTC)
 
 Every write is atomic (temporary file in the same directory, fsync, os.replace), so an
-interrupted collection never leaves a half-written output behind. Secrets are redacted
+interrupted collection never leaves a half-written output behind; `durable_batch()` groups the
+writes of one host folder so they cost one flush and one directory fsync. Secrets are redacted
 before anything touches the disk.
 
     >>> command_filename("show crypto pki timers detail")
@@ -23,11 +24,15 @@ before anything touches the disk.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import json
 import os
 import re
+import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -147,15 +152,22 @@ def _redact_match(m: re.Match[str]) -> str:
 
 
 def atomic_write_text(path: Path | str, text: str) -> Path:
-    """Write `text` to `path` atomically: temp file in the same directory, fsync, os.replace."""
+    """Write `text` to `path` atomically: temp file in the same directory, fsync, os.replace.
+
+    Inside `durable_batch()` the write is staged and becomes visible when the batch ends."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    batch = _BATCH.get()
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if batch is None:
+                fh.flush()
+                os.fsync(fh.fileno())
+        if batch is not None:
+            batch.append((tmp, path))
+            return path
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -163,6 +175,80 @@ def atomic_write_text(path: Path | str, text: str) -> Path:
         raise
     _fsync_dir(path.parent)
     return path
+
+
+# Writes staged by the current thread's `durable_batch()`: (temporary file, final path).
+_BATCH: ContextVar[list[tuple[str, Path]] | None] = ContextVar("iospki_store_batch", default=None)
+
+
+@contextlib.contextmanager
+def durable_batch() -> Iterator[None]:
+    """Stage every write of this thread (e.g. one host's outputs) and make them durable together.
+
+    Same guarantee as one write at a time -- a visible name always holds its complete data -- with one data
+    flush and one directory fsync per folder instead of two fsyncs per file (those were 56 % of `collect`):
+    the temporary files are written, their data is flushed (one syncfs of the filesystem on Linux, else an
+    fsync per file), then renamed into place, then each directory is fsynced once so the renames last.
+    Staged files are committed also when the block raises: what was read before a failure is kept, as
+    without a batch. Nested batches join the outer one.
+
+        >>> import tempfile; d = Path(tempfile.mkdtemp())
+        >>> with durable_batch():
+        ...     _ = write_output(d, "r1", "show clock", "10:00")
+        ...     (d / "r1" / "show_clock.txt").exists()
+        False
+        >>> read_output(d, "r1", "show clock")
+        '10:00'
+    """
+    if _BATCH.get() is not None:
+        yield
+        return
+    staged: list[tuple[str, Path]] = []
+    token = _BATCH.set(staged)
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+        _commit(staged)
+
+
+def _commit(staged: list[tuple[str, Path]]) -> None:
+    if not staged:
+        return
+    dirs = list(dict.fromkeys(path.parent for _, path in staged))
+    if not all(_syncfs(d) for d in dict((os.stat(d).st_dev, d) for d in dirs).values()):
+        for tmp, _ in staged:
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for tmp, path in staged:
+        os.replace(tmp, path)
+    for d in dirs:
+        _fsync_dir(d)
+
+
+def _syncfs(d: Path) -> bool:
+    """Flush every dirty page of the filesystem holding `d` (Linux syncfs(2)); False where unavailable."""
+    fn = getattr(_libc(), "syncfs", None)
+    if fn is None:
+        return False
+    fd = os.open(d, os.O_RDONLY)
+    try:
+        return bool(fn(fd) == 0)
+    finally:
+        os.close(fd)
+
+
+@functools.lru_cache(maxsize=1)
+def _libc() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
 
 
 def _fsync_dir(d: Path) -> None:
