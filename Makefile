@@ -30,6 +30,7 @@ syspkgs:
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python .ci/importlint.py
 
 typecheck: $(STAMP)
 	$(BIN)/python .ci/typecheck.py
