@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import Enum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 
 class Model(BaseModel):
@@ -277,6 +278,34 @@ class NtpStatus(Model):
 # --------------------------------------------------------------------------- running config
 
 
+def iso_duration(td: timedelta) -> str:
+    """An exact ISO 8601 duration: days, hours, minutes, seconds, never years or months.
+
+    IOS lifetimes are day counts (`lifetime ca-certificate 730`). pydantic's own JSON form
+    folds 365 days into 'P1Y', which every calendar-aware reader takes as a calendar year
+    (730 days from 2026-12-02 end on 2028-12-01; 'P2Y' would say 2028-12-02).
+
+    >>> iso_duration(timedelta(days=730)), iso_duration(timedelta(days=1, hours=2, minutes=3))
+    ('P730D', 'P1DT2H3M')
+    >>> iso_duration(timedelta(hours=24)), iso_duration(timedelta(seconds=90.5)), iso_duration(timedelta(0))
+    ('P1D', 'PT1M30.5S', 'PT0S')
+    """
+    sign = "-" if td < timedelta(0) else ""
+    td = abs(td)
+    hours, rest = divmod(td.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    sec = f"{seconds}.{td.microseconds:06d}".rstrip("0") if td.microseconds else str(seconds)
+    time = "".join(f"{v}{u}" for v, u in ((hours, "H"), (minutes, "M")) if v)
+    time += f"{sec}S" if td.microseconds or seconds else ""
+    if not td.days and not time:
+        return "PT0S"
+    return f"{sign}P" + (f"{td.days}D" if td.days else "") + (f"T{time}" if time else "")
+
+
+# a timedelta whose JSON form is `iso_duration` (python mode keeps the timedelta)
+ExactDuration = Annotated[timedelta, PlainSerializer(iso_duration, return_type=str, when_used="json")]
+
+
 class CAServerConfig(Model):
     name: str
     shutdown: bool = True
@@ -289,11 +318,11 @@ class CAServerConfig(Model):
     grant_auto_rollover: list[str] = Field(
         default_factory=list, description="`grant auto rollover ca-cert|ra-cert` (kept apart from `grant`)"
     )
-    lifetime_certificate: timedelta | None = None
-    lifetime_ca_certificate: timedelta | None = None
-    lifetime_crl: timedelta | None = None
-    lifetime_enrollment_request: timedelta | None = None
-    auto_rollover: timedelta | None = Field(default=None, description="overlap; None when not configured")
+    lifetime_certificate: ExactDuration | None = None
+    lifetime_ca_certificate: ExactDuration | None = None
+    lifetime_crl: ExactDuration | None = None
+    lifetime_enrollment_request: ExactDuration | None = None
+    auto_rollover: ExactDuration | None = Field(default=None, description="overlap; None when not configured")
     hash: str | None = None
     cdp_url: str | None = None
     mode: str | None = Field(default=None, description="ra or sub-cs when configured")
