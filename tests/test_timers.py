@@ -9,11 +9,12 @@ import pytest
 
 import iospki.audit.checks
 import iospki.forecast
+import iospki.pki.inputs
 import iospki.pki.timers as tm
 import iospki.state.store
 
 
-@pytest.mark.parametrize("module", [tm, iospki.forecast, iospki.state.store, iospki.audit.checks])
+@pytest.mark.parametrize("module", [tm, iospki.forecast, iospki.pki.inputs, iospki.state.store, iospki.audit.checks])
 def test_doctests(module: object) -> None:
     res = doctest.testmod(module, optionflags=doctest.ELLIPSIS)  # type: ignore[arg-type]
     assert res.attempted > 0 and res.failed == 0

@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from iospki.forecast import CAIndex, CAInput, client_trustpoints, norm_fp, trustpoint_input
-from iospki.models import Certificate, CertKind
+from iospki.models import Certificate, CertKind, normalize_fingerprint
 from iospki.pki import timers as tm
+from iospki.pki.inputs import CAIndex, CAInput, client_trustpoints, trustpoint_input
 from iospki.state.loader import SKEW_TOLERANCE, HostState, clock_difference
 
 
@@ -421,14 +421,19 @@ def ca_fingerprint_mismatch(ctx: Context, st: HostState) -> Iterator[Hit]:
             continue
         srv_state = ctx.states[key[0]]
         srv = next((s for s in srv_state.servers if s.name == key[1]), None)
-        server_fps = {norm_fp(srv.ca_fingerprint), norm_fp(srv.rollover_fingerprint)} - {""} if srv else set()
+        server_fps = (
+            {normalize_fingerprint(srv.ca_fingerprint), normalize_fingerprint(srv.rollover_fingerprint)}
+            - {""}
+            if srv
+            else set()
+        )
         own = srv_state.cert(key[1], CertKind.ca)
-        if own is not None and norm_fp(own.fingerprint_md5):
-            server_fps.add(norm_fp(own.fingerprint_md5))
+        if own is not None and normalize_fingerprint(own.fingerprint_md5):
+            server_fps.add(normalize_fingerprint(own.fingerprint_md5))
         status = next((s for s in st.trustpoint_status if s.name == name), None)
         mine = st.cert(name, CertKind.ca)
-        client_fp = norm_fp(status.ca_fingerprint_md5 if status else None) or norm_fp(
-            mine.fingerprint_md5 if mine else None
+        client_fp = normalize_fingerprint(status.ca_fingerprint_md5 if status else None) or (
+            normalize_fingerprint(mine.fingerprint_md5 if mine else None)
         )
         if client_fp and server_fps and client_fp not in server_fps:
             yield Hit(

@@ -9,7 +9,8 @@ from typing import Any
 
 from iospki.audit.checks import CHECKS, Context
 from iospki.audit.rules import RULES, RULES_BY_ID, Rule, Severity
-from iospki.forecast import CAIndex, Forecast, ca_inputs, forecast_states
+from iospki.forecast import Forecast, forecast_states
+from iospki.pki.inputs import CAIndex, ca_inputs
 from iospki.state.loader import SKEW_TOLERANCE, HostState
 
 

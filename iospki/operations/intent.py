@@ -19,6 +19,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from iospki.models import normalize_fingerprint
+
 
 class _Intent(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -62,11 +64,6 @@ class CAServerIntent(_Intent):
 
 
 _FP = re.compile(r"^[0-9A-Fa-f]{32}$|^[0-9A-Fa-f]{40}$")
-
-
-def normalize_fingerprint(fp: str) -> str:
-    """'8434CA9A F98CC825 ...' / '84:34:ca:...' -> '8434CA9AF98CC825...'."""
-    return re.sub(r"[\s:]", "", fp).upper()
 
 
 class TrustpointIntent(_Intent):

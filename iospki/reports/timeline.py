@@ -18,10 +18,9 @@ from iospki.forecast import (
     SHADOW_FAILED,
     SHADOW_RENEWAL,
     SHADOW_RENEWAL_FAILED,
-    CAIndex,
     Forecast,
-    ca_inputs,
 )
+from iospki.pki.inputs import CAIndex, ca_inputs
 from iospki.state.loader import HostState
 
 MAX_ROWS = 40

@@ -1,0 +1,265 @@
+"""The PKI view that audit and forecast both read: per-CA and per-trustpoint inputs built from host states.
+
+`ca_inputs` and `trustpoint_input` turn a `HostState` (all times UTC, facts reconciled by the loader) into the
+plain dataclasses `CAInput` and `TrustpointInput`; `CAIndex` finds the CA server a client trustpoint enrolled
+with. Nothing here simulates: the forecast (`iospki.forecast`) runs these inputs forward.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from iospki.models import Certificate, CertKind, normalize_fingerprint
+from iospki.pki import timers as tm
+from iospki.state.loader import HostState, significant_clock_difference
+
+
+@dataclass
+class Validity:
+    start: datetime
+    end: datetime
+
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+
+@dataclass
+class CAInput:
+    """A certificate server as collected."""
+
+    host: str
+    name: str
+    ca: Validity
+    lifetime_certificate: timedelta = tm.DEFAULT_CERT_LIFETIME
+    lifetime_ca: timedelta = tm.DEFAULT_CA_LIFETIME
+    auto_rollover: timedelta | None = None
+    rollover_ca: Validity | None = None
+    grant_auto: bool = True
+    serving: bool = True
+    clock_ok: bool = True
+    lifetime_enrollment_request: timedelta = tm.DEFAULT_ENROLLMENT_REQUEST_LIFETIME
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.host, self.name)
+
+
+@dataclass
+class TrustpointInput:
+    """A client trustpoint as collected. `ca_key` names its CA server (host, name) when known."""
+
+    host: str
+    trustpoint: str
+    ca_key: tuple[str, str] | None = None
+    auto_enroll: bool = False
+    auto_enroll_percent: int | None = None
+    regenerate: bool = False
+    identity: Validity | None = None
+    identity_subject: str | None = None
+    renew_date: datetime | None = None
+    ca_cert: Validity | None = None
+    rollover_ca_cert: Validity | None = None
+    rollover_identity: Validity | None = None
+    renew_armed: bool | None = None  # False: the device shows no RENEW timer (it will not renew)
+    shadow_armed: bool | None = None
+    pending_request: bool = False
+    poll_at: datetime | None = None
+    retry_period: timedelta = tm.DEFAULT_RETRY_PERIOD
+    retry_count: int = tm.DEFAULT_RETRY_COUNT
+    clock_ok: bool = True
+    # this client's clock minus its CA server's (0 unless the audit would report clock-skew): the client's
+    # timers (RENEW, SHADOW) fire on its own clock, that much earlier on the CA's clock, which the forecast uses
+    clock_skew: timedelta = timedelta(0)
+
+
+def norm_dn(dn: str | None) -> tuple[str, ...]:
+    """Order- and separator-insensitive form of a DN as IOS prints it in different commands.
+
+    >>> norm_dn("cn=ca.qytang.com, ou=qytang") == norm_dn("OU=qytang CN=ca.qytang.com")
+    True
+    """
+    if not dn:
+        return ()
+    return tuple(sorted(p for p in re.split(r"[,+\s/]+", dn.lower()) if p))
+
+
+def _validity(cert: Certificate | None) -> Validity | None:
+    if cert is None or cert.start is None or cert.end is None:
+        return None
+    return Validity(cert.start, cert.end)
+
+
+def ca_inputs(state: HostState) -> list[CAInput]:
+    """The certificate servers of one host."""
+    out: list[CAInput] = []
+    names = [s.name for s in state.servers]
+    if state.config is not None:
+        names += [s.name for s in state.config.servers if s.name not in names and not s.shutdown]
+    for name in names:
+        srv = next((s for s in state.servers if s.name == name), None)
+        cfg = state.server_config(name)
+        lt_cert = (cfg.lifetime_certificate if cfg else None) or tm.DEFAULT_CERT_LIFETIME
+        lt_ca = (cfg.lifetime_ca_certificate if cfg else None) or tm.DEFAULT_CA_LIFETIME
+        ca = _validity(state.cert(name, CertKind.ca))
+        if ca is None and srv is not None and srv.ca_expires is not None:
+            ca = Validity(srv.ca_expires - lt_ca, srv.ca_expires)
+        if ca is None:
+            continue
+        roll = _validity(state.cert(name, CertKind.ca, rollover=True))
+        if roll is None and srv is not None and srv.rollover_expires is not None:
+            roll = Validity(ca.end, srv.rollover_expires)
+        overlap = cfg.auto_rollover if cfg is not None else None
+        if overlap is None and srv is not None and srv.auto_rollover_days is not None:
+            overlap = timedelta(days=srv.auto_rollover_days)
+        grant = (srv.grant_mode if srv else None) or (cfg.grant if cfg else None) or "manual"
+        serving = True
+        if srv is not None and ("disabled" in (srv.status or "") or "fail" in (srv.state or "")):
+            serving = False
+        if state.config is not None and not (
+            state.config.ip_http_server or state.config.ip_http_secure_server
+        ):
+            serving = False
+        out.append(
+            CAInput(
+                host=state.host,
+                name=name,
+                ca=ca,
+                lifetime_certificate=lt_cert,
+                lifetime_ca=lt_ca,
+                auto_rollover=overlap,
+                rollover_ca=roll,
+                grant_auto=grant.lower().startswith("auto"),
+                serving=serving,
+                clock_ok=state.clock_authoritative() is not False,
+                lifetime_enrollment_request=(cfg.lifetime_enrollment_request if cfg else None)
+                or tm.DEFAULT_ENROLLMENT_REQUEST_LIFETIME,
+            )
+        )
+    return out
+
+
+@dataclass
+class CAIndex:
+    """Finds the CA server a client trustpoint enrolled with (fingerprint, then DN)."""
+
+    by_fp: dict[str, tuple[str, str]] = field(default_factory=dict)
+    by_dn: dict[tuple[str, ...], list[tuple[str, str]]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, states: Iterable[HostState]) -> CAIndex:
+        idx = cls()
+        for st in states:
+            for srv in st.servers:
+                key = (st.host, srv.name)
+                for fp in (srv.ca_fingerprint, srv.rollover_fingerprint):
+                    if normalize_fingerprint(fp):
+                        idx.by_fp[normalize_fingerprint(fp)] = key
+                for dn in (srv.issuer,):
+                    if norm_dn(dn):
+                        idx.by_dn.setdefault(norm_dn(dn), []).append(key)
+            names = {s.name for s in st.servers} | {s.name for s in (st.config.servers if st.config else [])}
+            for name in names:
+                cert = st.cert(name, CertKind.ca)
+                if cert is not None:
+                    if normalize_fingerprint(cert.fingerprint_md5):
+                        idx.by_fp.setdefault(normalize_fingerprint(cert.fingerprint_md5), (st.host, name))
+                    keys = idx.by_dn.setdefault(norm_dn(cert.subject), [])
+                    if (st.host, name) not in keys:
+                        keys.append((st.host, name))
+        return idx
+
+    def find(self, state: HostState, trustpoint: str) -> tuple[str, str] | None:
+        fps = []
+        status = next((s for s in state.trustpoint_status if s.name == trustpoint), None)
+        if status is not None:
+            fps.append(status.ca_fingerprint_md5)
+        ca = state.cert(trustpoint, CertKind.ca)
+        if ca is not None:
+            fps.append(ca.fingerprint_md5)
+        for fp in fps:
+            if normalize_fingerprint(fp) in self.by_fp:
+                return self.by_fp[normalize_fingerprint(fp)]
+        dns = []
+        if ca is not None:
+            dns.append(ca.subject)
+        ident = state.cert(trustpoint, CertKind.identity)
+        if ident is not None:
+            dns.append(ident.issuer)
+        for dn in dns:
+            found = [k for k in self.by_dn.get(norm_dn(dn), []) if k != (state.host, trustpoint)]
+            if found:
+                return found[0]
+        return None
+
+
+def client_trustpoints(state: HostState) -> list[str]:
+    """Trustpoints of a host that act as clients (not the CA server's own trustpoint)."""
+    servers = {s.name for s in state.servers} | {
+        s.name for s in (state.config.servers if state.config else [])
+    }
+    names: list[str] = []
+    if state.config is not None:
+        names = [t.name for t in state.config.trustpoints if (t.enrollment_mode or "") != "selfsigned"]
+    for c in state.certificates:
+        for tp in c.trustpoints:
+            if tp not in names and c.kind in (CertKind.identity, CertKind.ca, CertKind.request):
+                names.append(tp)
+    return [n for n in names if n not in servers]
+
+
+def trustpoint_input(
+    state: HostState, name: str, idx: CAIndex, states: dict[str, HostState] | None = None
+) -> TrustpointInput:
+    """The forecast's view of trustpoint `name` of `state`; with `states` (host -> state) a clock that
+    differs from its CA server's (as the audit's clock-skew rule measures it) is taken into account."""
+    cfg = next((t for t in state.config.trustpoints if t.name == name), None) if state.config else None
+    ident = state.cert(name, CertKind.identity)
+    pending = bool(state.certs(name, CertKind.request)) or state.timer("POLL", name) is not None
+    poll = state.timer("POLL", name)
+    renew_armed: bool | None = None
+    shadow_armed: bool | None = None
+    if state.timers is not None:
+        renew_armed = state.timer("RENEW", name) is not None
+        shadow_armed = state.timer("SHADOW", name) is not None
+    ca_key = idx.find(state, name)
+    skew: timedelta | None = None
+    if states is not None and ca_key is not None and ca_key[0] in states and ca_key[0] != state.host:
+        skew = significant_clock_difference(state, states[ca_key[0]])
+    return TrustpointInput(
+        host=state.host,
+        trustpoint=name,
+        ca_key=ca_key,
+        clock_skew=skew or timedelta(0),
+        auto_enroll=bool(cfg and cfg.auto_enroll),
+        auto_enroll_percent=cfg.auto_enroll_percent if cfg else None,
+        regenerate=bool(cfg and cfg.auto_enroll_regenerate),
+        identity=_validity(ident),
+        identity_subject=ident.subject if ident else None,
+        renew_date=ident.renew if ident else None,
+        ca_cert=_validity(state.cert(name, CertKind.ca)),
+        rollover_ca_cert=_validity(state.cert(name, CertKind.ca, rollover=True)),
+        rollover_identity=_validity(state.cert(name, CertKind.identity, rollover=True)),
+        renew_armed=renew_armed,
+        shadow_armed=shadow_armed,
+        pending_request=pending,
+        poll_at=poll.at if poll else None,
+        retry_period=timedelta(minutes=cfg.enrollment_retry_period)
+        if cfg and cfg.enrollment_retry_period
+        else tm.DEFAULT_RETRY_PERIOD,
+        retry_count=cfg.enrollment_retry_count
+        if cfg and cfg.enrollment_retry_count
+        else tm.DEFAULT_RETRY_COUNT,
+        clock_ok=state.clock_authoritative() is not False,
+    )
+
+
+def inputs_from_states(states: Iterable[HostState]) -> tuple[list[CAInput], list[TrustpointInput]]:
+    states = [s for s in states if not s.failed]
+    idx = CAIndex.build(states)
+    cas = [c for s in states for c in ca_inputs(s)]
+    by_host = {s.host: s for s in states}
+    tps = [trustpoint_input(s, n, idx, by_host) for s in states for n in client_trustpoints(s)]
+    return cas, tps
