@@ -114,8 +114,8 @@ def main() -> int:
     args = ap.parse_args()
 
     from iospki.audit.engine import run_audit
-    from iospki.cli.commands.collect import collect_into
-    from iospki.cli.commands.toolkit import open_inventory
+    from iospki.operations.collection import collect_into
+    from iospki.operations.runner import open_context
     from iospki.state import store
     from iospki.state.loader import load_collection
 
@@ -146,11 +146,11 @@ def main() -> int:
                 lab(state, "fault", h, k, "on")
                 injected[k] += 1
             out = work / "rounds" / f"{rnd_no:02d}"
-            ctx = open_inventory(str(inv), None)  # fresh sessions: a fault at login must be met
+            ctx = open_context(str(inv), None)  # fresh sessions: a fault at login must be met
             try:
                 res = collect_into(ctx, out, facts=False, description=f"round {rnd_no}")
             finally:
-                ctx.full.close_connections()
+                ctx.close()
                 for h, k in faults.items():
                     lab(state, "fault", h, k, "off")
             audit = run_audit(load_collection(out), horizon=None)

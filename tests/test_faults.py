@@ -210,10 +210,10 @@ def test_collect_survives_down_refused_password_and_slow_routers(lab: Lab, work:
 
 
 def test_dropped_session_is_reconnected_for_read_only_commands(lab: Lab, work: Path) -> None:
-    from iospki.cli.commands.collect import collect_into
-    from iospki.cli.commands.toolkit import open_inventory
+    from iospki.operations.collection import collect_into
+    from iospki.operations.runner import open_context
 
-    ctx = open_inventory(str(lab.inventory), None)
+    ctx = open_context(str(lab.inventory), None)
     try:
         first = collect_into(ctx, work / "drop-1", facts=False)
         assert not first.failed
@@ -230,7 +230,7 @@ def test_dropped_session_is_reconnected_for_read_only_commands(lab: Lab, work: P
         assert set(third.failed) == {"c1"} and third.failed["c1"]
         assert set(third.ok) == {"ca1", "c2", "c3"}
     finally:
-        ctx.full.close_connections()
+        ctx.close()
 
 
 def test_truncated_output_is_a_per_host_error_not_a_crash(lab: Lab, work: Path) -> None:

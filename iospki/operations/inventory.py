@@ -15,6 +15,7 @@ import fnmatch
 import logging
 import os
 import tempfile
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,12 +217,6 @@ def all_secrets(nr: Nornir) -> list[str]:
     return sorted((s for s in out if len(s) >= 3), key=len, reverse=True)
 
 
-def _term_matches(host: Host, term: str) -> bool:
-    if fnmatch.fnmatchcase(host.name, term):
-        return True
-    return any(fnmatch.fnmatchcase(g, term) for g in _all_groups(host))
-
-
 def _all_groups(host: Host) -> set[str]:
     seen: set[str] = set()
     stack = list(host.groups)
@@ -233,22 +228,40 @@ def _all_groups(host: Host) -> set[str]:
     return seen
 
 
-def limit_hosts(nr: Nornir, limit: str) -> list[str]:
-    """Host names selected by `limit`: comma/space separated names, globs or groups; `!term` excludes."""
+def select_names(groups_of: Mapping[str, Collection[str]], limit: str) -> list[str]:
+    """The names of `groups_of` (name -> its groups) that `limit` selects: comma/space separated names, globs
+    or groups; `!term` excludes. A term that matches nothing is an error naming it.
+
+    >>> select_names({"r1": ["branch"], "r2": ["branch"], "ca1": ["ca_server"]}, "branch,!r2")
+    ['r1']
+    """
     terms = [t for t in limit.replace(",", " ").split() if t]
     if not terms:
         raise InventoryError("--limit is empty")
     include = [t for t in terms if not t.startswith("!")]
     exclude = [t[1:] for t in terms if t.startswith("!")]
-    hosts = nr.inventory.hosts
+
+    def matches(name: str, term: str) -> bool:
+        return fnmatch.fnmatchcase(name, term) or any(fnmatch.fnmatchcase(g, term) for g in groups_of[name])
+
     for t in include + exclude:
-        if not t or not any(_term_matches(h, t) for h in hosts.values()):
+        if not t or not any(matches(n, t) for n in groups_of):
             raise InventoryError(f"--limit term {t!r} matches no host or group")
-    selected = [n for n, h in hosts.items() if not include or any(_term_matches(h, t) for t in include)]
-    selected = [n for n in selected if not any(_term_matches(hosts[n], t) for t in exclude)]
+    selected = [n for n in groups_of if not include or any(matches(n, t) for t in include)]
+    selected = [n for n in selected if not any(matches(n, t) for t in exclude)]
     if not selected:
         raise InventoryError(f"--limit {limit!r} selects no host")
     return selected
+
+
+def host_groups(nr: Nornir) -> dict[str, set[str]]:
+    """Every host of `nr` with all its groups (parents of groups included)."""
+    return {n: _all_groups(h) for n, h in nr.inventory.hosts.items()}
+
+
+def limit_hosts(nr: Nornir, limit: str) -> list[str]:
+    """Host names of `nr` selected by `limit` (see `select_names`)."""
+    return select_names(host_groups(nr), limit)
 
 
 def apply_limit(nr: Nornir, limit: str) -> Nornir:

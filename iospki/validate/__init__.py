@@ -473,8 +473,8 @@ def _collect_light(ctx: Any, output: Path, description: str) -> Any:
     certificates, timers, certificate server): a checkpoint costs a few seconds, not a full collection."""
     from nornir.core.task import Result, Task
 
-    from iospki.cli.commands.collect import CollectOutcome
-    from iospki.cli.commands.toolkit import failure, run
+    from iospki.operations.collection import CollectOutcome
+    from iospki.operations.runner import failure, run
     from iospki.tasks import collect_pki
 
     started = datetime.now(timezone.utc)
@@ -514,8 +514,8 @@ def validate(
 ) -> ValidationResult:
     """Run the whole validation; never raises for device trouble (it becomes a problem in the result)."""
     from iospki.audit.engine import run_audit
-    from iospki.cli.commands.collect import collect_into
-    from iospki.cli.commands.toolkit import open_inventory
+    from iospki.cli.kit import open_inventory
+    from iospki.operations.collection import collect_into
 
     t0 = time.monotonic()
     inventory = inventory.resolve()

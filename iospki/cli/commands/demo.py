@@ -2,7 +2,7 @@
 
 Starts the lab twin as a subprocess (`python -m iospki.lab up`, never imported), deploys, collects, shows
 status, rolls the CA over on demand (with verification incl. GetNextCACert), advances the lab clock through
-rollover day, collects again, verifies, runs audit + forecast when available, prints where the outputs are
+rollover day, collects again, verifies, runs audit + forecast, prints where the outputs are
 and stops the lab (also on Ctrl-C and errors).
 """
 
@@ -16,13 +16,19 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import typer
 
+from iospki.cli.kit import (
+    EXIT_FINDINGS,
+    EXIT_HOSTS,
+    EXIT_MEANING,
+    EXIT_OK,
+    console,
+    err_console,
+    table,
+)
 from iospki.operations.inventory import DEFAULT_INVENTORY
-
-from .toolkit import EXIT_FINDINGS, EXIT_HOSTS, EXIT_OK, EXIT_USAGE, console, err_console, table
 
 
 def _lab(state: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -41,14 +47,6 @@ def _cli(*args: str, timeout: float = 600) -> int:
     ).returncode
 
 
-_EXIT_MEANING = {
-    EXIT_OK: "ok",
-    EXIT_FINDINGS: "findings",
-    EXIT_USAGE: "usage/config error",
-    EXIT_HOSTS: "hosts failed",
-}
-
-
 def _step(
     title: str,
     fn: Callable[[], int],
@@ -59,7 +57,7 @@ def _step(
     t0 = time.monotonic()
     rc = fn()
     secs = time.monotonic() - t0
-    meaning = _EXIT_MEANING.get(rc, "crashed")
+    meaning = EXIT_MEANING.get(rc, "crashed")
     if rc in expect:
         mark = "[green]ok[/green]" + (f" (exit {rc}: {meaning}, expected here)" if rc else "")
     else:
@@ -143,25 +141,23 @@ def demo(
             "verify rollover -> after (new serials, new CA = rollover CA, keys regenerated, chains valid)",
             ["verify", "--before", str(out / "rollover"), "--after", str(out / "after"), *inv_args],
         )
-        if _has_command("audit"):
-            check(
-                "audit (after)",
-                [
-                    "audit",
-                    "--offline",
-                    str(out / "after"),
-                    "--format",
-                    "html",
-                    "--output",
-                    str(out / "audit.html"),
-                ],
-                (EXIT_OK, EXIT_FINDINGS),
-            )
-            # exit 1 is "findings", but a crash exits 1 too: the report must exist
-            if not (out / "audit.html").is_file():
-                failures.append("audit (after): no report written")
-        if _has_command("forecast"):
-            check("forecast (after)", ["forecast", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS))
+        check(
+            "audit (after)",
+            [
+                "audit",
+                "--offline",
+                str(out / "after"),
+                "--format",
+                "html",
+                "--output",
+                str(out / "audit.html"),
+            ],
+            (EXIT_OK, EXIT_FINDINGS),
+        )
+        # exit 1 is "findings", but a crash exits 1 too: the report must exist
+        if not (out / "audit.html").is_file():
+            failures.append("audit (after): no report written")
+        check("forecast (after)", ["forecast", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS))
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted: stopping the lab[/yellow]")
         failures.append("interrupted")
@@ -203,12 +199,3 @@ def _first_ca(inv: Path) -> str | None:
             return n
     return None
 
-
-def _has_command(name: str) -> bool:
-    from iospki.cli import app
-
-    names: list[Any] = [
-        c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands
-    ]
-    names += [g.name for g in app.registered_groups]
-    return name in names

@@ -6,10 +6,7 @@ import json
 
 import typer
 
-from iospki.operations.intent import validate_inventory
-from iospki.operations.inventory import InventoryError, credential_errors, host_table, load_nornir
-
-from .toolkit import (
+from iospki.cli.kit import (
     EXIT_OK,
     EXIT_USAGE,
     INVENTORY_OPT,
@@ -20,6 +17,8 @@ from .toolkit import (
     fail_usage,
     table,
 )
+from iospki.operations.intent import validate_inventory
+from iospki.operations.inventory import InventoryError, credential_errors, host_table, load_nornir
 
 app = typer.Typer(no_args_is_help=True, help="Inspect and validate the Nornir inventory and its PKI intent.")
 

@@ -1,4 +1,4 @@
-"""`iospki lab up|down|status|clock|fault|timers`: a thin wrapper that runs `python -m iospki.lab ...`.
+"""`iospki lab up|down|status|clock|fault|timers|validate`: a thin wrapper that runs `python -m iospki.lab ...`.
 
 The toolkit never imports the lab: it only starts it as a subprocess, like any other program.
 """
@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import typer
+
+from .validate import validate_command
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="The lab twin: emulated IOS routers over SSH."
@@ -83,6 +85,4 @@ def timers(host: str = typer.Option("", "--host"), state: Path = StateOpt) -> No
     _run("timers", *(["--host", host] if host else []), state=state)
 
 
-from iospki.cli.commands.validate import validate_command  # noqa: E402  (lab validate: issue 7)
-
-app.command("validate")(validate_command)
+app.command("validate")(validate_command)  # the CI gate: `iospki.validate`

@@ -8,12 +8,7 @@ from typing import Any
 import typer
 from nornir.core.task import Result, Task
 
-from iospki.operations.inventory import pki_secrets
-from iospki.operations.resilience import ca_slot
-from iospki.tasks import enroll_trustpoint, grant_requests, wait_certificate
-from iospki.tasks.connection import show
-
-from .toolkit import (
+from iospki.cli.kit import (
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -21,16 +16,18 @@ from .toolkit import (
     JSON_OPT,
     LIMIT_OPT,
     YES_OPT,
-    Context,
     closing,
     console,
     err_console,
-    failure,
     open_inventory,
-    run,
     status_cell,
     table,
 )
+from iospki.operations.inventory import pki_secrets
+from iospki.operations.resilience import ca_slot
+from iospki.operations.runner import Context, failure, run
+from iospki.tasks import enroll_trustpoint, grant_requests, wait_certificate
+from iospki.tasks.connection import show
 
 
 def _send(task: Task, ctx: Context, only: str | None, timeout: float = 60.0) -> Result:

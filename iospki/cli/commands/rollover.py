@@ -14,14 +14,7 @@ from typing import Any
 import typer
 from nornir.core.task import Result, Task
 
-from iospki.models import Clock
-from iospki.operations import scep_probe
-from iospki.operations.intent import enrollment_url_for
-from iospki.tasks import ca_rollover
-from iospki.tasks.connection import show
-from iospki.tasks.state import server_state
-
-from .toolkit import (
+from iospki.cli.kit import (
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -29,17 +22,21 @@ from .toolkit import (
     JSON_OPT,
     LIMIT_OPT,
     YES_OPT,
-    Context,
     closing,
     console,
     err_console,
     fail_usage,
-    failure,
     open_inventory,
-    run,
     status_cell,
     table,
 )
+from iospki.models import Clock
+from iospki.operations import scep_probe
+from iospki.operations.intent import enrollment_url_for
+from iospki.operations.runner import Context, failure, run
+from iospki.tasks import ca_rollover
+from iospki.tasks.connection import show
+from iospki.tasks.state import server_state
 
 
 def _shows(task: Task, commands: list[str]) -> Result:

@@ -11,10 +11,7 @@ from typing import Any
 
 import typer
 
-from iospki.operations import scep_probe
-from iospki.operations.intent import enrollment_url_for
-
-from .toolkit import (
+from iospki.cli.kit import (
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -27,6 +24,8 @@ from .toolkit import (
     open_inventory,
     table,
 )
+from iospki.operations import scep_probe
+from iospki.operations.intent import enrollment_url_for
 
 app = typer.Typer(no_args_is_help=True, help="SCEP checks from the jump host.")
 

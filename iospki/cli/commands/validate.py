@@ -10,10 +10,16 @@ from pathlib import Path
 
 import typer
 
+from iospki.cli.kit import (
+    EXIT_FINDINGS,
+    EXIT_HOSTS,
+    EXIT_OK,
+    EXIT_USAGE,
+    console,
+    err_console,
+)
 from iospki.operations.inventory import DEFAULT_INVENTORY
 from iospki.validate import ValidateError, validate, write_outputs
-
-from .toolkit import EXIT_FINDINGS, EXIT_HOSTS, EXIT_OK, EXIT_USAGE, console, err_console
 
 
 def validate_command(

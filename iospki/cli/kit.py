@@ -1,0 +1,113 @@
+"""What every `iospki` command shares: exit codes, the stdout/stderr consoles, the common options
+(`--inventory`, `--limit`, `--json`, `--yes`), usage errors, opening the inventory, host selection by
+`--limit` for stored collections, and summary tables.
+
+Exit codes (documented in the README, relied on by CI jobs):
+0 ok; 1 findings or a verification that failed; 2 usage, configuration or inventory error;
+3 hosts unreachable or failed (or the environment, such as the lab, broke).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from iospki.operations.inventory import InventoryError, select_names
+from iospki.operations.runner import Context, InventoryInvalid, open_context
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # findings, or a verification that failed
+EXIT_USAGE = 2  # usage, configuration or inventory error
+EXIT_HOSTS = 3  # some hosts unreachable or failed, or the environment (the lab) broke
+
+EXIT_MEANING = {
+    EXIT_OK: "ok",
+    EXIT_FINDINGS: "findings",
+    EXIT_USAGE: "usage/config error",
+    EXIT_HOSTS: "hosts failed",
+}
+
+# Wide tables when piped (CI logs, tests); the terminal's width otherwise.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
+
+INVENTORY_OPT = typer.Option(
+    None, "--inventory", "-i", help="Nornir inventory directory (default: the built-in lab)"
+)
+LIMIT_OPT = typer.Option(
+    None, "--limit", "-l", help="hosts: names, globs, groups; '!x' excludes (comma separated)"
+)
+JSON_OPT = typer.Option(False, "--json", help="print the result as JSON instead of tables")
+YES_OPT = typer.Option(False, "--yes", "-y", help="do not ask for confirmation")
+
+
+def fail_usage(message: str) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(EXIT_USAGE)
+
+
+_OPEN: list[Context] = []
+
+
+def closing(fn: Callable[P, R]) -> Callable[P, R]:
+    """Close every SSH/NAPALM session a command opened when it ends (routers have few vty lines)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            while _OPEN:
+                _OPEN.pop().close()
+
+    return wrapper
+
+
+def open_inventory(inventory: str | None, limit: str | None, validate: bool = True) -> Context:
+    """Load and validate the inventory; usage/config problems exit with code 2."""
+    try:
+        ctx = open_context(inventory, limit, validate)
+    except InventoryInvalid as exc:
+        for host, msg in exc.problems:
+            err_console.print(f"[red]invalid inventory:[/red] {host}: {msg}")
+        raise typer.Exit(EXIT_USAGE) from None
+    except InventoryError as exc:
+        fail_usage(str(exc))
+    _OPEN.append(ctx)
+    return ctx
+
+
+def select(
+    names: Iterable[str], limit: str | None, groups: Mapping[str, Collection[str]] | None = None
+) -> list[str]:
+    """The names `--limit` selects among `names` (e.g. the hosts of a stored collection), with the groups each
+    belongs to when an inventory says so; a term that matches nothing exits 2 naming it."""
+    names = list(names)
+    if not limit:
+        return names
+    try:
+        return select_names({n: (groups or {}).get(n, ()) for n in names}, limit)
+    except InventoryError as exc:
+        fail_usage(str(exc))
+
+
+def table(title: str, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> Table:
+    t = Table(title=title, title_justify="left")
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    return t
+
+
+def status_cell(ok: bool, text: str = "") -> str:
+    return ("[green]ok[/green]" if ok else "[red]FAILED[/red]") + (f" {text}" if text else "")

@@ -1,0 +1,82 @@
+"""Collect PKI state from the devices into a collection directory (`iospki.state.store` layout).
+
+    outcome = collect_into(ctx, Path("iospki-collections/now"))
+
+`iospki collect`, status, verify, live audit and forecast, and validate's checkpoints all collect through here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from nornir.core.task import Result, Task
+
+from iospki.operations.runner import Context, failure, run
+from iospki.state import store
+from iospki.tasks import collect_pki
+
+# host name -> the commands to read there, or None for every PKI command (`iospki.tasks.pki_commands`)
+CommandChoice = Callable[[str], "list[str] | None"]
+
+
+@dataclass
+class CollectOutcome:
+    output: Path
+    ok: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # host -> {'commands', 'parse_errors', 'facts'}
+    failed: dict[str, str] = field(default_factory=dict)  # host -> reason
+    unreachable: set[str] = field(default_factory=set)
+
+
+def collect_into(
+    ctx: Context,
+    output: Path,
+    facts: bool = True,
+    description: str = "collect",
+    commands: CommandChoice | None = None,
+) -> CollectOutcome:
+    """Collect every host of `ctx.nr` into `output`; failing hosts get `_error.txt`, the others carry on.
+    `commands` narrows what is read per host (validate's checkpoints read only what their checks need)."""
+    started = datetime.now(timezone.utc)
+    output.mkdir(parents=True, exist_ok=True)
+
+    def servers_of(h: str) -> list[str]:
+        ca = ctx.intents[h].ca_server if h in ctx.intents else None
+        return [ca.name] if ca else []
+
+    def one(task: Task) -> Result:
+        name = task.host.name
+        return task.run(
+            task=collect_pki,
+            output=output,
+            ca_servers=servers_of(name),
+            secrets=ctx.secrets,
+            facts=facts,
+            commands=commands(name) if commands is not None else None,
+        )[0]
+
+    agg = run(ctx.nr, one, description)
+    res = CollectOutcome(output=output)
+    for h, mr in agg.items():
+        if mr.failed:
+            reason, unreachable = failure(mr, ctx.nr.inventory.hosts[h])
+            reason = ctx.redact(reason)
+            res.failed[h] = reason
+            if unreachable:
+                res.unreachable.add(h)
+            store.write_error(output, h, reason, ctx.secrets)
+        else:
+            res.ok[h] = mr[0].result
+    store.write_meta(
+        output,
+        res.ok,
+        res.failed,
+        started=started,
+        commands=sorted({c for r in res.ok.values() for c in r["commands"]}),
+    )
+    return res
