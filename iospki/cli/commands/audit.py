@@ -2,34 +2,36 @@
 
 from __future__ import annotations
 
-import fnmatch
 import json
-import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from iospki.audit import AuditResult, Severity, run_audit
+from iospki.cli.kit import (
+    EXIT_FINDINGS,
+    EXIT_HOSTS,
+    EXIT_OK,
+    INVENTORY_OPT,
+    JSON_OPT,
+    LIMIT_OPT,
+    closing,
+    console,
+    err_console,
+    fail_usage,
+    open_inventory,
+    select,
+)
 from iospki.forecast import Forecast, forecast_states
+from iospki.operations.collection import collect_into
+from iospki.operations.inventory import InventoryError, host_groups, load_nornir
 from iospki.pki.timers import parse_duration
 from iospki.reports import FORMATS, render
 from iospki.state import store
 from iospki.state.loader import HostState, load_collection
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_HOSTS = 0, 1, 2, 3
-
-# wide tables when piped (CI logs); the terminal's width otherwise
-_out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
-_err = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
-
-
-def _usage(msg: str) -> typer.Exit:
-    _err.print(f"[red]error:[/red] {msg}")
-    return typer.Exit(EXIT_USAGE)
 
 
 def _parse_at(at: str | None) -> datetime | None:
@@ -37,42 +39,33 @@ def _parse_at(at: str | None) -> datetime | None:
         return None
     try:
         t = datetime.fromisoformat(at.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise _usage(f"--at {at!r}: not an ISO date/time (e.g. 2026-03-01T12:00:00)") from exc
+    except ValueError:
+        fail_usage(f"--at {at!r}: not an ISO date/time (e.g. 2026-03-01T12:00:00)")
     # device times are naive: compare like with like
     return t.replace(tzinfo=None)
 
 
-def _select(names: list[str], limit: str | None) -> list[str]:
-    if not limit:
-        return names
-    pats = [p.strip() for p in limit.split(",") if p.strip()]
-    inc = [p for p in pats if not p.startswith("!")]
-    exc = [p[1:] for p in pats if p.startswith("!")]
-    chosen = [n for n in names if not inc or any(fnmatch.fnmatchcase(n, p) for p in inc)]
-    return [n for n in chosen if not any(fnmatch.fnmatchcase(n, p) for p in exc)]
-
-
 def _load(offline: Path | None, inventory: str | None, limit: str | None) -> tuple[list[HostState], set[str]]:
-    """All hosts of the collection (context for cross-host checks) and the names `--limit` selects."""
+    """All hosts of the collection (context for cross-host checks) and the names `--limit` selects
+    (offline: by the groups of `--inventory` when it is given, else by names and globs)."""
     if offline is not None:
         try:
             names = store.hosts(offline)
         except store.StoreError as exc:
-            raise _usage(str(exc)) from exc
-        chosen = set(_select(names, limit))
-        if not chosen:
-            raise _usage(f"no hosts in {offline}" + (f" match --limit {limit}" if limit else ""))
-        return load_collection(offline), chosen
-    try:
-        from iospki.cli.commands.collect import collect_into
-        from iospki.cli.commands.toolkit import open_inventory
-    except ImportError as exc:
-        raise _usage("live audit needs `iospki collect` (not available yet); use --offline") from exc
+            fail_usage(str(exc))
+        if not names:
+            fail_usage(f"no hosts in {offline}")
+        groups = None
+        if inventory is not None and limit:
+            try:
+                groups = host_groups(load_nornir(inventory))
+            except InventoryError as exc:
+                fail_usage(str(exc))
+        return load_collection(offline), set(select(names, limit, groups))
     ctx = open_inventory(inventory, limit)
     tmp = Path(tempfile.mkdtemp(prefix="iospki-audit-"))
     collect_into(ctx, tmp, description="collect for audit")
-    _err.print(f"collected into {tmp}")
+    err_console.print(f"collected into {tmp}")
     states = load_collection(tmp)
     return states, {s.host for s in states}
 
@@ -90,7 +83,7 @@ def _outages(fc: Forecast) -> None:
             x.end.isoformat(sep=" ") if x.end else "open",
             f"[red]{x.reason}[/]",
         )
-    _out.print(o)
+    console.print(o)
 
 
 def _table(result: AuditResult) -> None:
@@ -108,21 +101,20 @@ def _table(result: AuditResult) -> None:
             f.impact_at.isoformat(sep=" ") if f.impact_at else "",
             f.remedy,
         )
-    _out.print(t)
+    console.print(t)
     fc = result.forecast
     if fc is not None and fc.outages:
         _outages(fc)
     n = len(result.findings)
-    _out.print(
+    console.print(
         f"{len(result.hosts)} hosts, {len(result.failed_hosts)} failed, {n} finding{'s' if n != 1 else ''}"
     )
 
 
+@closing
 def audit(
-    inventory: str = typer.Option(None, "--inventory", "-i", help="Nornir inventory directory (live mode)"),
-    limit: str = typer.Option(
-        None, "--limit", "-l", help="hosts: names or globs, '!x' excludes (comma separated)"
-    ),
+    inventory: str = INVENTORY_OPT,
+    limit: str = LIMIT_OPT,
     offline: Path = typer.Option(None, "--offline", help="audit a stored collection (iospki collect layout)"),
     at: str = typer.Option(None, "--at", help="ISO time to use as 'now' instead of each device's clock"),
     fmt: str = typer.Option("table", "--format", "-f", help="|".join(FORMATS)),
@@ -165,18 +157,18 @@ def audit(
                 t.add_column(col, overflow="fold")
             for r in RULES:
                 t.add_row(r.id, r.severity.value, r.title, r.remedy)
-            _out.print(t)
+            console.print(t)
         raise typer.Exit(EXIT_OK)
     if fmt not in FORMATS:
-        raise _usage(f"--format {fmt!r}: choose from {', '.join(FORMATS)}")
+        fail_usage(f"--format {fmt!r}: choose from {', '.join(FORMATS)}")
     try:
         sev = Severity(fail_on)
-    except ValueError as exc:
-        raise _usage(f"--fail-on {fail_on!r}: choose info, warning or critical") from exc
+    except ValueError:
+        fail_usage(f"--fail-on {fail_on!r}: choose info, warning or critical")
     try:
         thr, hor, skew = parse_duration(threshold), parse_duration(horizon), parse_duration(skew_tolerance)
     except ValueError as exc:
-        raise _usage(str(exc)) from exc
+        fail_usage(str(exc))
     when = _parse_at(at)
     states, chosen = _load(offline, inventory, limit)
     result = run_audit(states, at=when, threshold=thr, horizon=hor, only=chosen, skew_tolerance=skew)
@@ -188,7 +180,7 @@ def audit(
         text = render(result, fmt)
         if output is not None:
             store.atomic_write_text(output, text)
-            _err.print(f"wrote {output}")
+            err_console.print(f"wrote {output}")
         else:
             typer.echo(text, nl=False)
     if result.failed_hosts:
@@ -196,22 +188,21 @@ def audit(
     raise typer.Exit(EXIT_FINDINGS if result.at_or_above(sev) else EXIT_OK)
 
 
+@closing
 def forecast(
-    inventory: str = typer.Option(None, "--inventory", "-i", help="Nornir inventory directory (live mode)"),
-    limit: str = typer.Option(
-        None, "--limit", "-l", help="hosts: names or globs, '!x' excludes (comma separated)"
-    ),
+    inventory: str = INVENTORY_OPT,
+    limit: str = LIMIT_OPT,
     offline: Path = typer.Option(None, "--offline", help="forecast from a stored collection"),
     at: str = typer.Option(None, "--at", help="ISO start time (default: the latest device clock)"),
     horizon: str = typer.Option("3y", "--horizon", help="how far ahead, e.g. 3y, 800d"),
-    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+    as_json: bool = JSON_OPT,
     picture: Path = typer.Option(None, "--picture", help="also write the timeline picture (.png or .svg)"),
 ) -> None:
     """Every future PKI event per device, through CA rollovers, and the outage windows."""
     try:
         hor = parse_duration(horizon)
     except ValueError as exc:
-        raise _usage(str(exc)) from exc
+        fail_usage(str(exc))
     when = _parse_at(at)
     states, chosen = _load(offline, inventory, limit)
     failed = [s.host for s in states if s.failed and s.host in chosen]
@@ -225,7 +216,7 @@ def forecast(
         result.forecast = fc
         fmt = "png" if picture.suffix.lower() == ".png" else "svg"
         picture.write_bytes(timeline.render(result, fmt))
-        _err.print(f"wrote {picture}")
+        err_console.print(f"wrote {picture}")
     if as_json:
         doc = fc.to_json()
         doc["hosts_failed"] = failed
@@ -238,14 +229,14 @@ def forecast(
         for e in fc.events:
             ev = f"[red]{e.event}[/]" if e.event in bad else e.event
             t.add_row(e.at.isoformat(sep=" "), e.host, e.subject, ev, e.detail)
-        _out.print(t)
+        console.print(t)
         if fc.outages:
             _outages(fc)
         else:
-            _out.print("no outages predicted")
+            console.print("no outages predicted")
         for n in fc.notes:
-            _err.print(f"note: {n}")
+            err_console.print(f"note: {n}")
     if failed:
-        _err.print(f"[red]hosts failed:[/red] {', '.join(failed)}")
+        err_console.print(f"[red]hosts failed:[/red] {', '.join(failed)}")
         raise typer.Exit(EXIT_HOSTS)
     raise typer.Exit(EXIT_FINDINGS if fc.outages else EXIT_OK)
