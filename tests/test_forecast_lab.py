@@ -165,6 +165,11 @@ def collect(lab: Lab, root: Path) -> None:
             )
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 11 §1: the lab arms SHADOW, not RENEW, for a capped certificate (rulebook C9); the forecast "
+    "still reads only RENEW as auto-enroll and predicts the CA shadow at 90 % for it (forecast side pending)",
+)
 @pytest.mark.parametrize("overlap", [30, 90])
 def test_forecast_matches_lab_through_rollover(lab: Lab, tmp_path: Path, overlap: int) -> None:
     day = timedelta(days=1)
@@ -190,8 +195,8 @@ def test_forecast_matches_lab_through_rollover(lab: Lab, tmp_path: Path, overlap
 
     timer_kind = {
         fc.RENEW: "RENEW",
-        fc.SHADOW_RENEWAL: "RENEW",
-        fc.SHADOW_RENEWAL_FAILED: "RENEW",
+        fc.SHADOW_RENEWAL: "SHADOW",  # C9: a capped certificate's renewal is a SHADOW timer
+        fc.SHADOW_RENEWAL_FAILED: "SHADOW",
         fc.SHADOW: "SHADOW",
         fc.SHADOW_FAILED: "SHADOW",
         fc.CS_SHADOW_CERT_GENERATION: "CS SHADOW CERT GENERATION",

@@ -63,6 +63,11 @@ def forecast(lab: Lab, out: Path) -> fc.Forecast:
     return fc.forecast_states(states, horizon=timedelta(days=15))
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 11 §1: the lab arms SHADOW, not RENEW, for a capped certificate (rulebook C9); the forecast "
+    "still reads only RENEW as auto-enroll and predicts the CA shadow at 90 % for it (forecast side pending)",
+)
 def test_forecast_and_lab_agree_for_a_client_ahead_of_its_ca(lab: Lab, tmp_path: Path) -> None:
     f = forecast(lab, tmp_path / "c0")
     assert any("r1/client: its clock is 1 day, 12:00" in n for n in f.notes), f.notes
@@ -83,7 +88,7 @@ def test_forecast_and_lab_agree_for_a_client_ahead_of_its_ca(lab: Lab, tmp_path:
     assert abs(mine[6].at - (ca_end - SKEW)) < SLACK
     timer = {
         fc.RENEW: "RENEW",
-        fc.SHADOW_RENEWAL: "RENEW",
+        fc.SHADOW_RENEWAL: "SHADOW",  # C9: a capped certificate's renewal is a SHADOW timer
         fc.RENEW_FAILED: "RENEW",
         fc.SHADOW_FAILED: "SHADOW",
     }

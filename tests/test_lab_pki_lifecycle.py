@@ -149,7 +149,8 @@ def test_lifecycle_through_rollover_day(run: Run) -> None:
     r.advance_to(t_ca + 100 * DAY)
     enroll(r, "r3", "ca1")
 
-    # before the shadow requests: the CLI's renew date and RENEW timer agree with C2
+    # before the shadow requests: every client holds a certificate capped at the CA's end, so (C9) the
+    # renew date of C2 is carried by a SHADOW timer, and no RENEW timer is left
     r.advance_to(t_ca + 650 * DAY)
     for host in ("r1", "r2", "r3"):
         certs = r.parsed(host, "show crypto pki certificates")
@@ -157,7 +158,8 @@ def test_lifecycle_through_rollover_day(run: Run) -> None:
         timers = {t.label: t for t in r.parsed(host, "show crypto pki timers").timers}
         assert ident.renew is not None and ident.end == ca_end["ca1"].replace(tzinfo=None), host
         left = (ident.renew.replace(tzinfo=timezone.utc) - r.now()).total_seconds()
-        assert abs(timers["RENEW TP"].remaining_seconds - left) < 5, host
+        assert abs(timers["SHADOW TP"].remaining_seconds - left) < 5, host
+        assert "RENEW TP" not in timers, host
         assert ident.renew == expected_renew(ident.start, ident.end), host
     srv = r.show("ca1", "show crypto pki server")
     assert "Rollover status: available for rollover" in srv  # generated on day 640
@@ -165,17 +167,19 @@ def test_lifecycle_through_rollover_day(run: Run) -> None:
     gen = [ln for ln in r.show("ca1", "show logging").splitlines() if "CS_ROLLOVER_AVAILABLE" in ln]
     assert gen and gen[0].lstrip("*").startswith(syslog_stamp(ca_end["ca1"] - 90 * DAY)), gen  # S3, to the second
 
-    # C5: SHADOW (GetNextCACert) at CA notBefore + 90 % of its life installs the rollover CA certificate
-    shadow = t_ca + timedelta(seconds=int((ca_end["ca1"] - t_ca).total_seconds() * 0.9))
-    # r3 (RENEW on day 662.4) shows it cleanly: nothing else fetches the rollover CA before day 662
-    timers_r3 = {t.label: t for t in r.parsed("r3", "show crypto pki timers").timers}
-    assert abs(timers_r3["SHADOW TP"].remaining_seconds - (shadow - r.now()).total_seconds()) < 5
+    # C9: r3's SHADOW (day 662.4, the auto-enroll point of its capped certificate) is the shadow renewal:
+    # GetNextCACert and PKCSReq against the rollover CA, both certificates installed on the second
+    r3_cert = next(c for c in r.parsed("r3", "show crypto pki certificates").certificates if c.section == "Certificate")
+    shadow = expected_renew(r3_cert.start, r3_cert.end).replace(tzinfo=timezone.utc)
     r.lab.clock_advance(f"{int((shadow - r.now()).total_seconds()) - 2}s")  # just before
-    assert "CA Certificate (Rollover)" not in r.show("r3", "show crypto pki certificates")
+    before = r.show("r3", "show crypto pki certificates")
+    assert "CA Certificate (Rollover)" not in before
+    assert not re.search(r"^Certificate \(Rollover\)\s*$", before, re.M)
     r.lab.clock_advance("4s")  # just after
-    assert "CA Certificate (Rollover)" in r.show("r3", "show crypto pki certificates")
-    no_id = r.show("r3", "show crypto pki certificates")
-    assert not re.search(r"^Certificate \(Rollover\)\s*$", no_id, re.M)  # no rollover ID certificate yet
+    after_shadow = r.show("r3", "show crypto pki certificates")
+    assert "CA Certificate (Rollover)" in after_shadow
+    assert re.search(r"^Certificate \(Rollover\)\s*$", after_shadow, re.M)
+    assert "SHADOW TP" not in r.show("r3", "show crypto pki timers")  # fired, nothing re-armed until rollover day
 
     r.advance_to(ca_end["ca1"] - DAY)  # day 729: every client holds its rollover certificates
     for host in ("r1", "r2", "r3", "r5"):
@@ -241,7 +245,8 @@ def test_lifecycle_through_rollover_day(run: Run) -> None:
     assert not [c for c in hist4 if c.start >= ca_end["ca2"].replace(tzinfo=None)]  # no rollover certificate
     ch4 = r.chain("r4", "TP")
     assert ch4[""].not_valid_after_utc <= now  # left without a valid identity certificate
-    assert "RENEW TP" not in r.show("r4", "show crypto pki timers detail")  # C4: no retry
+    r4_timers = r.show("r4", "show crypto pki timers detail")
+    assert "RENEW TP" not in r4_timers and "SHADOW TP" not in r4_timers  # C4: no retry
     assert r.lab.status().get("timer_errors") == 0  # no timer callback raised during 800 days
     for host in ("ca1", "ca2", "r1", "r2", "r3", "r4", "r5"):
         assert "TIMER_ERROR" not in r.show(host, "show logging"), host

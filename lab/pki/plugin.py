@@ -730,8 +730,7 @@ async def cfg_zeroize(ctx: ConfigContext, m: Match) -> str | None:
         for tp in pd.trustpoints.values():
             if tp.key_label == lab:
                 tp.cert = tp.cert_rollover = None
-                tp.dev.timers.cancel(f"RENEW {tp.name}")
-                tp.renew_at = None
+                tp.cancel_renew()
     if pd.family != "ios":
         for lab in labels:
             ctx.device.syslog(

@@ -1,7 +1,8 @@
 """A client trustpoint (`crypto pki trustpoint TP`): configuration, certificates and timers.
 
-Implements rules.md C1-C8 as a device does: RENEW (auto-enroll P), SHADOW (CA certificate at 90 %),
-POLL (pending requests), shadow renewal for an identity certificate that ends with the CA, promotion
+Implements rules.md C1-C9 as a device does: RENEW (auto-enroll P), SHADOW (CA certificate at 90 %, or
+the shadow renewal of a capped identity certificate, C9), POLL (pending requests),
+shadow renewal for an identity certificate that ends with the CA, promotion
 of the rollover certificates at the old CA's end, `regenerate` with `LABEL#` keys, and a rejected
 renewal that stops RENEW. CA contact goes through a `ScepClientApi` (real SCEP over HTTP in the lab).
 """
@@ -205,6 +206,30 @@ class Trustpoint:
     def _timer(self, kind: str) -> str:
         return f"{kind} {self.name}"
 
+    def capped(self) -> bool:
+        """The identity certificate ends with (or after) its CA certificate: the CS capped it (S2)."""
+        return (
+            self.cert is not None
+            and self.ca is not None
+            and self.cert.not_valid_after_utc >= self.ca.not_valid_after_utc
+        )
+
+    def _shadow_renews(self) -> bool:
+        """C9 (seed, "RENEW en SHADOW"): after installing a certificate IOS compares its end with the CA's end;
+        the same end arms a SHADOW timer (the shadow renewal) instead of RENEW. Only for auto-enroll."""
+        return self.cfg.auto_enroll and not self.renew_stopped and self.capped()
+
+    def renew_timer(self) -> str:
+        """The name of the timer that carries the next auto-enroll renewal: `SHADOW tp` for a capped
+        certificate (C9), `RENEW tp` otherwise."""
+        return self._timer("SHADOW" if self.capped() else "RENEW")
+
+    def cancel_renew(self) -> None:
+        """No auto-enroll renewal any more: RENEW goes, and a C9 SHADOW gives way to the CA shadow at 90 %."""
+        self.dev.timers.cancel(self._timer("RENEW"))
+        self.renew_at = None
+        self._arm_shadow()
+
     # ------------------------------------------------------------------ authenticate
     async def fetch_ca(self) -> x509.Certificate:
         """GetCACert for `crypto pki authenticate` (the CLI asks the fingerprint question)."""
@@ -359,7 +384,7 @@ class Trustpoint:
             return
         at = self.now() + timedelta(minutes=self.cfg.retry_period)
         self.renew_at = at
-        self.dev.timers.arm(self._timer("RENEW"), at, self._renew)
+        self.dev.timers.arm(self.renew_timer(), at, self._renew)
 
     # ------------------------------------------------------------------ install
     def _install(self, cert: x509.Certificate, key_label: str) -> None:
@@ -413,6 +438,9 @@ class Trustpoint:
     def _arm_renew(self) -> None:
         self.dev.timers.cancel(self._timer("RENEW"))
         self.renew_at = None
+        shadow = self.dev.timers.timers.get(self._timer("SHADOW"))
+        if shadow is not None and shadow.callback == self._renew and not self._shadow_renews():
+            self._arm_shadow()  # a C9 SHADOW of a certificate that is gone: back to the CA shadow at 90 %
         if not self.cfg.auto_enroll or self.renew_stopped or self.cert is None or self.installed_at is None:
             return
         t0, end = self.installed_at, self.cert.not_valid_after_utc
@@ -422,10 +450,17 @@ class Trustpoint:
             secs = int((end - t0).total_seconds() * self.cfg.auto_enroll_percent / 100)
             at = t0 + timedelta(seconds=secs)
         self.renew_at = at
-        self.dev.timers.arm(self._timer("RENEW"), at, self._renew)
+        if self._shadow_renews():
+            # C9: a capped certificate arms SHADOW at the auto-enroll percentage, and leaves no RENEW
+            self.dev.timers.arm(self._timer("SHADOW"), at, self._renew)
+        else:
+            self.dev.timers.arm(self._timer("RENEW"), at, self._renew)
 
     def _arm_shadow(self) -> None:
-        if self.ca is None:
+        """The CA-certificate shadow (GetNextCACert) at 90 % of the CA's life (seed, GetCACaps section; the
+        csr8kv capture arms it beside RENEW on an auto-enroll trustpoint). A capped certificate's own SHADOW
+        (C9) takes the name instead: it fetches the rollover CA as part of the shadow renewal."""
+        if self.ca is None or self._shadow_renews():
             return
         nb, na = self.ca.not_valid_before_utc, self.ca.not_valid_after_utc
         at = nb + timedelta(seconds=int((na - nb).total_seconds() * 9 // 10))
@@ -607,8 +642,7 @@ class Trustpoint:
         if self.cert is not None and self.renew_at is None and not self.renew_stopped:
             self._arm_renew()
         elif not self.cfg.auto_enroll:
-            self.dev.timers.cancel(self._timer("RENEW"))
-            self.renew_at = None
+            self.cancel_renew()
 
     def snapshot(self) -> dict[str, Any]:
         pem = serialization.Encoding.PEM
@@ -651,4 +685,4 @@ class Trustpoint:
         if self.ca_rollover is not None:
             self._arm_promotion()
         if self.renew_at is not None and self.cfg.auto_enroll and not self.renew_stopped:
-            self.dev.timers.arm(self._timer("RENEW"), self.renew_at, self._renew)
+            self.dev.timers.arm(self.renew_timer(), self.renew_at, self._renew)
