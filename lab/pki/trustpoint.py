@@ -1,7 +1,7 @@
 """A client trustpoint (`crypto pki trustpoint TP`): configuration, certificates and timers.
 
-Implements rules.md C1-C9 as a device does: RENEW (auto-enroll P), SHADOW (CA certificate at 90 %, or
-the shadow renewal of a capped identity certificate, C9), POLL (pending requests),
+Implements rules.md C1-C9 and P1 as a device does: RENEW (auto-enroll P), SHADOW (CA certificate at 90 %, or
+the shadow renewal of a capped identity certificate, C9), POLL (pending requests, doubling back-off, P1),
 shadow renewal for an identity certificate that ends with the CA, promotion
 of the rollover certificates at the old CA's end, `regenerate` with `LABEL#` keys, and a rejected
 renewal that stops RENEW. CA contact goes through a `ScepClientApi` (real SCEP over HTTP in the lab).
@@ -28,6 +28,18 @@ from .keys import KeyPair, Keyring
 from .names import UNSTRUCTURED_ADDRESS, UNSTRUCTURED_NAME, NameError_, one_line, parse_dn
 from .timers import PkiTimers
 from .transport import ClientResult, ScepClientApi, ScepUnavailable
+
+# P1: the seed states no ceiling for the doubling POLL period; 60 minutes is inferred (the documented upper
+# end of `enrollment retry period` on IOS XR, behaviour doc §1.4), so that 999 retries do not run for years.
+POLL_CAP = timedelta(minutes=60)
+
+
+def poll_period(first: timedelta, answered_pending: int) -> timedelta:
+    """P1 (seed, POLL): after PENDING the POLL timer runs the retry period (60 s by default); each GetCertInitial
+    answered PENDING sets the next one to 1, 2, 4 ... times that period, so the polls come 1, 2, 4, 8 ... minutes
+    after the request. `answered_pending` counts the GetCertInitial answers so far (0 after the PKCSReq)."""
+    factor = 2 ** min(max(answered_pending - 1, 0), 16)
+    return min(first * factor, max(first, POLL_CAP))
 
 
 class TpError(ValueError):
@@ -467,9 +479,9 @@ class Trustpoint:
         self.dev.timers.arm(self._timer("SHADOW"), at, self._shadow)
 
     def _arm_poll(self) -> None:
-        self.dev.timers.arm(
-            self._timer("POLL"), self.now() + timedelta(minutes=self.cfg.retry_period), self._poll
-        )
+        answered = self.pending.attempts if self.pending is not None else 0
+        period = poll_period(timedelta(minutes=self.cfg.retry_period), answered)
+        self.dev.timers.arm(self._timer("POLL"), self.now() + period, self._poll)
 
     def _arm_promotion(self) -> None:
         if self.ca is None:
@@ -563,7 +575,14 @@ class Trustpoint:
         p = self.pending
         if p is None:
             return
+        if self.ca is not None and self.now() >= self.ca.not_valid_after_utc:
+            # P1 (seed): the polls go on up to the retry count "or until the CA certificate expires"
+            self.pending = None
+            self.last_status = "Failed"
+            self._log("poll-gave-up")
+            return
         p.attempts += 1
+        self._log("poll")
         kp = self._key(p.key_label)
         signer = (
             self.cert
