@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from iospki.audit import run_audit
 from iospki.audit.rules import FAILURE_KINDS, RULES
 from iospki.cli import app
-from iospki.reports import render, timeline
+from iospki.reports import formats, render, timeline, writer
 from iospki.state import store
 from iospki.state.loader import load_collection
 from tests.pki_samples import Client, Server, Site, write_site
@@ -50,6 +50,25 @@ def make(root: Path, overlap: int = 30, broken: bool = True) -> Path:
 def result(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     root = make(tmp_path_factory.mktemp("coll"))
     return run_audit(load_collection(root))
+
+
+def test_registry_a_format_is_one_registered_function(result) -> None:  # type: ignore[no-untyped-def]
+    # the audit formats come from their modules, each registered once by name
+    assert formats("audit") == ("csv", "html", "json", "junit", "markdown", "prometheus")
+    for fmt in formats("audit"):
+        assert render(result, fmt).strip()
+
+    @writer("test-subject", "shout")
+    def shout(res: object) -> str:
+        return f"{len(res.findings)} FINDINGS\n"  # type: ignore[attr-defined]
+
+    assert formats("test-subject") == ("shout",)
+    assert render(result, "shout", "test-subject") == f"{len(result.findings)} FINDINGS\n"
+    with pytest.raises(ValueError, match="'pdf' .*choose from shout"):
+        render(result, "pdf", "test-subject")
+    # the CLI offers every registered audit format
+    r = CliRunner().invoke(app, ["audit", "--format", "pdf", "--offline", "/nonexistent"])
+    assert r.exit_code == 2 and "choose from table, csv, html, json, junit, markdown, prometheus" in r.output
 
 
 def test_json(result) -> None:  # type: ignore[no-untyped-def]

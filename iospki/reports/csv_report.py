@@ -7,6 +7,7 @@ import io
 
 from iospki.audit.engine import AuditResult
 from iospki.reports.common import certificate_rows, iso
+from iospki.reports.registry import writer
 
 COLUMNS = [
     "host",
@@ -26,6 +27,7 @@ COLUMNS = [
 ]
 
 
+@writer("audit", "csv")
 def to_csv(result: AuditResult) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -8,6 +8,7 @@ from iospki import __version__
 from iospki.audit.engine import AuditResult
 from iospki.reports import timeline
 from iospki.reports.common import certificate_rows, iso, summary
+from iospki.reports.registry import writer
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#222}
@@ -62,6 +63,7 @@ def _e(s: object) -> str:
     return _html.escape(str(s)) if s is not None else ""
 
 
+@writer("audit", "html")
 def to_html(result: AuditResult) -> str:
     s = summary(result)
     parts = [

@@ -8,6 +8,7 @@ from typing import Any
 from iospki import __version__
 from iospki.audit.engine import AuditResult
 from iospki.reports.common import certificate_rows, iso, summary
+from iospki.reports.registry import writer
 
 SCHEMA = "iospki.audit/1"
 
@@ -62,5 +63,6 @@ def to_dict(result: AuditResult) -> dict[str, Any]:
     }
 
 
+@writer("audit", "json")
 def to_json_text(result: AuditResult) -> str:
     return json.dumps(to_dict(result), indent=2) + "\n"

@@ -6,8 +6,10 @@ from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
 from iospki.audit.engine import AuditResult
 from iospki.audit.rules import FAILURE_KINDS
+from iospki.reports.registry import writer
 
 
+@writer("audit", "junit")
 def to_junit(result: AuditResult) -> str:
     suite = TestSuite("iospki.audit")
     by_key: dict[tuple[str, str], list] = {}

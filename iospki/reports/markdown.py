@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from iospki.audit.engine import AuditResult
 from iospki.reports.common import summary
+from iospki.reports.registry import writer
 
 _ICON = {"critical": "🔴", "warning": "🟠", "info": "🔵"}
 MAX_ROWS = 300  # a CI job summary is limited in size; the JSON/HTML reports carry everything
@@ -22,6 +23,7 @@ def _evidence(ev: dict[str, str], limit: int = 600) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+@writer("audit", "markdown")
 def to_markdown(result: AuditResult) -> str:
     s = summary(result)
     out = [

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from iospki.audit.engine import AuditResult
 from iospki.audit.rules import Severity
 from iospki.reports.common import certificate_rows
+from iospki.reports.registry import writer
 
 
 def _ts(t: datetime) -> str:
@@ -85,6 +86,7 @@ def _crl_metrics(result: AuditResult) -> list[str]:
     return out
 
 
+@writer("audit", "prometheus")
 def to_prometheus(result: AuditResult) -> str:
     out: list[str] = []
     rows = [r for r in certificate_rows(result) if r.not_after is not None]

@@ -29,9 +29,11 @@ from iospki.forecast import Forecast, forecast_states
 from iospki.operations.collection import collect_into
 from iospki.operations.inventory import InventoryError, host_groups, load_nornir
 from iospki.pki.timers import parse_duration
-from iospki.reports import FORMATS, render
+from iospki.reports import formats, render
 from iospki.state import store
 from iospki.state.loader import HostState, load_collection
+
+FORMATS = ("table", *formats("audit"))
 
 
 def _parse_at(at: str | None) -> datetime | None:
