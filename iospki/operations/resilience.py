@@ -20,7 +20,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -173,8 +174,15 @@ def ca_limiter() -> KeyedLimiter:
         return _CA_LIMITER
 
 
+# Set by a cluster worker (iospki.cluster) around the task it runs: the limit then holds across the cluster.
+CA_SLOTS: ContextVar[Callable[[str], AbstractContextManager[None]] | None] = ContextVar(
+    "iospki_ca_slots", default=None
+)
+
+
 @contextmanager
 def ca_slot(ca_server: str) -> Iterator[None]:
     """Hold one of the M enrollment slots of `ca_server` (M = IOSPKI_CA_ENROLL_LIMIT, default 8)."""
-    with ca_limiter().slot(ca_server):
+    provider = CA_SLOTS.get()
+    with provider(ca_server) if provider is not None else ca_limiter().slot(ca_server):
         yield

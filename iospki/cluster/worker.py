@@ -1,0 +1,107 @@
+"""What a Dask worker runs for one host: rebuild the host from its secret-free spec with the worker's own
+credentials, run the Nornir task, and send back a secret-free `Outcome` (pickled bytes).
+
+Everything the client submits is bytes it has already checked for secrets (see `runner`), so the scheduler
+holds nothing else; the result is checked again here before it leaves the worker.
+"""
+
+from __future__ import annotations
+
+import pickle
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import cloudpickle
+from nornir.core import Nornir
+from nornir.core.configuration import Config, SSHConfig
+from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
+from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.core.processor import Processors
+from nornir.core.task import Task
+from nornir.plugins.runners import SerialRunner
+
+from iospki.operations import inventory as inv
+from iospki.operations.resilience import CA_SLOTS
+
+from . import limits, relay
+from .hostspec import HostSpec, worker_host
+from .transport import Outcome, replace_secrets, to_wire
+
+_SLOTS: dict[int, Callable[[str], AbstractContextManager[None]]] = {}
+_SLOTS_LOCK = threading.Lock()
+
+
+def _ca_slots(limit: int) -> Callable[[str], AbstractContextManager[None]]:
+    with _SLOTS_LOCK:
+        if limit not in _SLOTS:
+            _SLOTS[limit] = limits.dask_ca_slots(limit)
+        return _SLOTS[limit]
+
+
+def _worker_address() -> str:
+    try:
+        from distributed import get_worker
+
+        return str(get_worker().address)
+    except ValueError:  # called outside a worker (unit tests)
+        return "local"
+
+
+def _one_host_nornir(host: Host) -> Nornir:
+    inv._quiet_nornir_logs()
+    ConnectionPluginRegister.auto_register()  # netmiko, napalm (InitNornir does this on the client)
+    return Nornir(
+        inventory=Inventory(hosts=Hosts({host.name: host}), groups=Groups(), defaults=Defaults()),
+        config=Config(ssh=SSHConfig(config_file=inv._empty_ssh_config())),
+        runner=SerialRunner(),
+    )
+
+
+def run_host(run_id: str, task_name: str, payload: bytes, spec_bytes: bytes, options: dict[str, Any]) -> bytes:
+    """Run the task in `payload` ((function, parameters, severity, dry run), cloudpickled) on the host in
+    `spec_bytes`. Returns the pickled `Outcome`."""
+    fn, params, severity, dry_run = cloudpickle.loads(payload)
+    spec: HostSpec = pickle.loads(spec_bytes)
+    where = _worker_address()
+    host = worker_host(spec)
+    if host.data.get("_credential_error"):
+        return pickle.dumps(Outcome(spec.name, "refused", reason=str(host.data["_credential_error"]), worker=where))
+    nr = _one_host_nornir(host)
+    secrets = inv.all_secrets(nr)
+    cap = int(options.get("host_cap") or 0)
+    scratch = relay.scratch_dir()
+    token = CA_SLOTS.set(_ca_slots(int(options["ca_enroll_limit"])))
+    try:
+        with limits.host_cap(cap) if cap > 0 else nullcontext():
+            if not options["read_only"]:
+                earlier = limits.mark_started(run_id, spec.name, where)
+                if earlier is not None:
+                    reason = (
+                        f"{spec.name}: outcome unknown: {task_name} had started on worker {earlier}, which was "
+                        "lost; not sent again (check the device, then re-run)"
+                    )
+                    return pickle.dumps(Outcome(spec.name, "unknown", reason=reason, worker=where))
+            task = Task(
+                fn,
+                nr,
+                global_dry_run=dry_run,
+                processors=Processors(),
+                name=task_name,
+                severity_level=severity,
+                **relay.on_the_worker(params, secrets, scratch),
+            )
+            mr = task.start(host)
+        files = {p: replace_secrets(f, secrets) for p, f in relay.harvest(scratch, spec.name).items()}
+        outcome = Outcome(spec.name, "done", to_wire(mr, secrets), files, worker=where)
+    finally:
+        CA_SLOTS.reset(token)
+        host.close_connections()
+        relay.drop_scratch(scratch)
+    blob: bytes = cloudpickle.dumps(outcome)
+    if any(s.encode() in blob for s in secrets):  # a secret hidden in a non-string result object
+        blob = pickle.dumps(
+            Outcome(spec.name, "refused", reason=f"{spec.name}: result withheld: it carried a secret", worker=where)
+        )
+    return blob

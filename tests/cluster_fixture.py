@@ -1,0 +1,128 @@
+"""A real Dask cluster on loopback for the cluster tests: `dask scheduler` and `dask worker` processes.
+
+    cluster = start_cluster(tmp, {"wa1": "a", "wa2": "a", "wb1": "b"}, env=LAB_WORKER_ENV)
+    ...
+    cluster.kill("wa1")      # SIGKILL, no nanny to bring it back: the worker is gone for good
+    cluster.stop()
+
+Everything binds 127.0.0.1 (scheduler, workers; no dashboard). Workers run from the repository root so they
+import `iospki` (and the test modules, for tasks defined in tests) as the client does, and each gets its own
+environment: that is where the devices' credentials live on a cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.lab_fixture import PASSWORD, SECRET, USERNAME
+
+REPO = Path(__file__).resolve().parents[1]
+
+# What a jump host of the lab would export; the client never sends these.
+LAB_WORKER_ENV = {"IOSPKI_USERNAME": USERNAME, "IOSPKI_PASSWORD": PASSWORD, "IOSPKI_ENABLE_SECRET": SECRET}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _clean_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IOSPKI_", "DASK_"))}
+    env.update(extra)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+@dataclass
+class Cluster:
+    address: str
+    base: Path
+    scheduler: subprocess.Popen[bytes]
+    workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    sites: dict[str, str] = field(default_factory=dict)
+
+    def client(self) -> Any:
+        from distributed import Client
+
+        return Client(self.address, timeout=30, set_as_default=False)
+
+    def add_worker(self, name: str, site: str, env: dict[str, str], slots: int = 2) -> None:
+        log = (self.base / f"{name}.log").open("wb")
+        self.workers[name] = subprocess.Popen(
+            [
+                sys.executable, "-m", "distributed.cli.dask_worker", self.address,
+                "--host", "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", name,
+                "--nthreads", str(slots), "--resources", f"site-{site}={slots}",
+                "--local-directory", str(self.base / name), "--death-timeout", "60",
+            ],
+            cwd=REPO, env=_clean_env(env), stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        self.sites[name] = site
+
+    def wait_workers(self, n: int, timeout: float = 90.0) -> None:
+        with self.client() as c:
+            c.wait_for_workers(n, timeout=timeout)
+
+    def worker_address(self, name: str) -> str:
+        with self.client() as c:
+            for addr, w in c.scheduler_info(n_workers=-1)["workers"].items():
+                if w.get("name") == name:
+                    return str(addr)
+        raise KeyError(name)
+
+    def kill(self, name: str) -> None:
+        proc = self.workers.pop(name)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for proc in [*self.workers.values(), self.scheduler]:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in [*self.workers.values(), self.scheduler]:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+        self.workers.clear()
+
+
+def start_cluster(base: Path, workers: dict[str, str], env: dict[str, str], slots: int = 2) -> Cluster:
+    """Scheduler on 127.0.0.1:<free port> and one worker per `name: site`, all with `env` (credentials)."""
+    base.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    log = (base / "scheduler.log").open("wb")
+    sched = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
+         "--no-dashboard"],
+        cwd=REPO, env=_clean_env({}), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    cluster = Cluster(f"tcp://127.0.0.1:{port}", base, sched)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if sched.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"dask scheduler did not start: {(base / 'scheduler.log').read_text()}") from None
+                time.sleep(0.2)
+        for name, site in workers.items():
+            cluster.add_worker(name, site, env, slots)
+        cluster.wait_workers(len(workers))
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
