@@ -161,6 +161,20 @@ SUBJECT_KEYS = {"Name": K_SUBJ_NAME, "IP Address": K_SUBJ_IP, "Serial Number": K
 KEYS.update(SUBJECT_KEYS)
 _SUBJECT_FIELD = {K_SUBJ_NAME: "name", K_SUBJ_IP: "ip_address", K_SUBJ_SN: "serial_number"}
 
+# lines a section prints at most once: a second one means the next section's header is
+# missing (two certificates would merge silently into one)
+_ONCE = {
+    K_STATUS: "Status",
+    K_SERIAL: "serial number",
+    K_SERIAL_OLD: "serial number",
+    K_ISSUER: "Issuer",
+    K_SUBJECT: "Subject",
+    K_VALIDITY: "Validity Date",
+    K_START: "start date",
+    K_END: "end date",
+    K_TRUSTPOINTS: "Associated Trustpoints",
+}
+
 # sub-blocks whose member lines are not "key: value" lines
 C_NONE, C_DN, C_CDP, C_KU, C_EKU, C_SAN, C_AIA, C_X509_OTHER = range(8)
 _OTHER_EXTENSIONS = {"Subject Information Access", "Certificate Policies", "Netscape Cert Type"}
@@ -273,6 +287,7 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
     subject: list[str] = []
     dn: list[str] = issuer  # the DN being read (issuer or subject)
     fields: dict[str, str] = {}
+    seen: set[str] = set()  # the _ONCE lines of the open section
     ctx = C_NONE
     get = KEYS.get
     lineno = first_lineno - 1
@@ -317,6 +332,16 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
         if not cert and code != K_HEADER:
             raise ParseError(COMMAND, "line outside any certificate section", raw, lineno)
         prev, ctx = ctx, C_NONE
+        once = _ONCE.get(code)
+        if once is not None:
+            if once in seen:
+                raise ParseError(
+                    COMMAND,
+                    f"section {cert['section']!r} has a second {once} line (a section header missing?)",
+                    raw,
+                    lineno,
+                )
+            seen.add(once)
         try:
             if code <= K_TRUSTPOINTS:
                 if code == K_START:
@@ -366,6 +391,7 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
                     "authority_info_access": [],
                 }
                 issuer, subject = [], []
+                seen = set()
                 continue
             val = val.strip()
             if code >= K_SUBJ_NAME:
@@ -392,7 +418,8 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
 
 
 @register(
-    r"(?:show|sh) crypto pki certificates?(?: verbose)?(?: \S+)?(?: verbose)?",  # IOS: [TP [verbose]]; IOS-XE: verbose [TP]
+    # IOS: [TP [verbose]]; IOS-XE: verbose [TP]; `pem` is a keyword there (parsers/pem.py), never a TP
+    r"(?:show|sh) crypto pki certificates?(?: verbose)?(?: (?!pem(?: |$))\S+)?(?: verbose)?",
 )
 def parse_certificates(text: str, platform: str | None = None, *, fast: bool = True) -> CertificatesOutput:
     """Parse `show crypto pki certificates [verbose] [TP]` (IOS and IOS-XE).
@@ -584,6 +611,14 @@ def _check_complete(certs: list[Certificate]) -> None:
         if c.kind is CertKind.request:
             if not (c.request_fingerprint_md5 or c.request_fingerprint_sha1 or c.trustpoints):
                 raise ParseError(COMMAND, f"pending request section {c.section!r} has no fingerprint")
-        elif c.serial is None or c.end is None:
-            missing = "serial number" if c.serial is None else "validity end date"
-            raise ParseError(COMMAND, f"section {c.section!r} has no {missing} (truncated output?)")
+            continue
+        # every installed certificate prints these (a missing one is a deleted or cut line)
+        for value, missing in (
+            (c.serial, "serial number"),
+            (c.end, "validity end date"),
+            (c.start, "validity start date"),
+            (c.status, "Status line"),
+            (c.issuer, "issuer name"),
+        ):
+            if value is None:
+                raise ParseError(COMMAND, f"section {c.section!r} has no {missing} (truncated output?)")

@@ -102,7 +102,11 @@ def parse_ntp_status(text: str, platform: str | None = None) -> NtpStatus:
     if raw.get("reftime"):
         m = IOS_TIME.fullmatch(raw["reftime"].strip())
         if m:
-            ref_time, tz = parse_ios_time(raw["reftime"])
+            try:
+                ref_time, tz = parse_ios_time(raw["reftime"])
+            except TimeFormatError as exc:  # e.g. hour 93: name the line, not a bare ValueError
+                line = next(ln for ln in lines if ln.strip().startswith("reference time is"))
+                raise ParseError(NTP, str(exc), line, lines.index(line) + 1) from None
     reference = raw.get("reference", "")
     reference = reference[len("reference is ") :] if reference.startswith("reference is ") else None
     uptime = _num(raw, "uptime", int)

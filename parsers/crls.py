@@ -55,6 +55,8 @@ def parse_crls(text: str, platform: str | None = None) -> CrlsOutput:
             continue
         for key, rx in _FIELDS.items():
             if m := rx.fullmatch(s):
+                if key in crl:  # the next CRL's 'CRL Issuer Name:' line is missing: never merge two
+                    raise ParseError(COMMAND, f"a second {s.split(':')[0]} line in one CRL", raw, no)
                 try:
                     crl[key], tz = parse_ios_time(m["v"])
                 except TimeFormatError as exc:
@@ -75,6 +77,12 @@ def parse_crls(text: str, platform: str | None = None) -> CrlsOutput:
                 raise ParseError(COMMAND, "unexpected line", raw, no)
     if expect == "issuer":
         raise ParseError(COMMAND, "output ends after 'CRL Issuer Name:'", lines[-1], len(lines))
+    for c in crls:  # IOS prints both for every cached CRL; a missing one is a cut or deleted line
+        for key, name in (("this_update", "LastUpdate"), ("next_update", "NextUpdate")):
+            if key not in c:
+                raise ParseError(
+                    COMMAND, f"CRL of {c.get('issuer')!r} has no {name} line (truncated output?)"
+                )
     return CrlsOutput(
         crls=[Crl(**c) for c in crls],
         cache_current_bytes=cache.get("current"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
@@ -35,7 +36,9 @@ def _key_size_from_der(hexdata: str) -> int | None:
     """Modulus bits (RSA) or curve bits (EC) of a SubjectPublicKeyInfo; None if not one."""
     try:
         key = load_der_public_key(bytes.fromhex(hexdata))
-    except (ValueError, TypeError):  # TypeError: a key type cryptography cannot represent
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        # TypeError: a key type cryptography cannot represent; UnsupportedAlgorithm: a changed
+        # byte in the algorithm OID (the caller names the block as not a public key)
         return None
     if isinstance(key, rsa.RSAPublicKey):
         return key.key_size

@@ -25,7 +25,9 @@ from .noise import is_noise, split_lines
 
 COMMAND = "show running-config"
 
-_HEX_LINE = re.compile(r"(?:[0-9A-Fa-f]{2,8}\s*)+")
+# hex words separated by blanks; possessive quantifiers and no nested repeat, so one bad
+# character fails in linear time (`(?:[0-9A-F]{2,8}\s*)+` backtracked exponentially)
+_HEX_LINE = re.compile(r"[0-9A-Fa-f]{2,}+(?:\s++[0-9A-Fa-f]{2,}+)*+\s*+")
 _CHAIN_KINDS = {
     (): "certificate",
     ("self-signed",): "self-signed",

@@ -116,6 +116,8 @@ def parse_server(text: str, platform: str | None = None) -> ServersOutput:
             raise ParseError(
                 SERVER, f"server {rec['name']!r} has no lines (truncated output?)", block[0], start
             )
+    for block, start, rec in zip(blocks, starts, raw_servers, strict=True):
+        _check_server_complete(rec, block[0], start)
     servers: list[CAServer] = []
     for s in raw_servers:
         t = _Times(SERVER)
@@ -149,6 +151,35 @@ def parse_server(text: str, platform: str | None = None) -> ServersOutput:
             )
         )
     return ServersOutput(servers=servers)
+
+
+def _check_server_complete(rec: dict[str, str], head: str, lineno: int) -> None:
+    """Lines every real capture of a running CA prints together: a missing one is a cut or
+    deleted line, and reading on would report a server without its expiry or CRL times as
+    fine. Kept to what the captures show: an RA-mode server prints no CA timers, one capture
+    of one has no Status line, and a disabled server may not print its grant mode, so each
+    rule keys on a line that implies the other."""
+    missing = []
+    if not (rec.get("status") or "").startswith("disabled") and not rec.get("grant_mode"):
+        missing.append("'Granting mode is:'")
+    if rec.get("last_serial"):  # a CA that issued certificates has a CA certificate and a CRL
+        missing += [
+            f"'{label}'"
+            for key, label in (
+                ("ca_expires", "CA certificate expiration timer"),
+                ("crl_next_update", "CRL NextUpdate timer"),
+            )
+            if not rec.get(key)
+        ]
+    if not rec.get("status") and (rec.get("ca_expires") or rec.get("crl_next_update")):
+        missing.append("'Status:'")
+    if missing:
+        raise ParseError(
+            SERVER,
+            f"server {rec['name']!r} has no {', '.join(missing)} line (truncated output?)",
+            head,
+            lineno,
+        )
 
 
 _ROW = r"\d+\s+\S+\s+[0-9A-Fa-f]{32}(?:\s+.*)?"

@@ -25,6 +25,17 @@ _SCEP = re.compile(r"SCEP URL: (?P<url>\S+)")
 _KEY_LABEL = re.compile(r"Using key label (?P<label>\S+)")
 
 
+def _once(command: str, tp: dict[str, Any], what: str, raw: str, no: int) -> None:
+    """A line a trustpoint block prints at most once: a second one means the next block's
+    `Trustpoint NAME:` header is missing, and two trustpoints would merge silently."""
+    seen: set[str] = tp.setdefault("_seen", set())
+    if what in seen:
+        raise ParseError(
+            command, f"trustpoint {tp['name']!r} has a second {what} line (a header missing?)", raw, no
+        )
+    seen.add(what)
+
+
 @register(r"(?:show|sh) crypto pki trustpoints?(?: (?!status$)\S+)?")
 def parse_trustpoints(text: str, platform: str | None = None) -> TrustpointsOutput:
     lines = device_lines(text)
@@ -42,20 +53,25 @@ def parse_trustpoints(text: str, platform: str | None = None) -> TrustpointsOutp
             raise ParseError(TPS, "output does not start with 'Trustpoint NAME:'", raw, no)
         tp = tps[-1]
         if s == "Subject Name:":
+            _once(TPS, tp, "'Subject Name:'", raw, no)
             in_subject = True
         elif in_subject and _RDN.fullmatch(s):
             tp["rdns"].append(s)
         elif m := _SERIAL.fullmatch(s):
+            _once(TPS, tp, "serial number", raw, no)
             tp["serial"], in_subject = m["serial"].upper(), False
         elif s == "Certificate configured.":
+            _once(TPS, tp, "'Certificate configured.'", raw, no)
             tp["configured"], in_subject = True, False
             tp["status"].append(s)
         elif m := _SCEP.fullmatch(s):
+            _once(TPS, tp, "'SCEP URL:'", raw, no)
             tp["scep_url"], in_subject = m["url"], False
         elif s == "Persistent self-signed certificate trust point":
             tp["self_signed"], in_subject = True, False
             tp["status"].append(s)
         elif m := _KEY_LABEL.fullmatch(s):
+            _once(TPS, tp, "'Using key label'", raw, no)
             tp["key_label"], in_subject = m["label"], False
         else:
             raise ParseError(TPS, "unexpected line", raw, no)
@@ -107,6 +123,7 @@ def parse_trustpoints_status(text: str, platform: str | None = None) -> Trustpoi
                 raise ParseError(STATUS, "expected the subject DN after 'Subject Name:'", raw, no)
             tp[f"{cert}_subject"], want_dn = s, False
         elif m := _CERT.fullmatch(s):
+            _once(STATUS, tp, repr(m["which"] + " certificate"), raw, no)
             cert = "ca" if m["which"] == "Issuing CA" else "router"
             tp["ca_configured" if cert == "ca" else "router_cert_configured"] = m["state"] == "configured"
         elif s == "Subject Name:" and cert is not None:
@@ -114,10 +131,14 @@ def parse_trustpoints_status(text: str, platform: str | None = None) -> Trustpoi
         elif (m := _FP.fullmatch(s)) and cert is not None:
             tp[f"{cert}_fingerprint_{m['alg'].lower()}"] = "".join(m["fp"].split()).upper()
         elif m := _LAST.fullmatch(s):
+            _once(STATUS, tp, "'Last enrollment status:'", raw, no)
             tp["last_enrollment_status"], cert = m["status"], None
         elif s == "State:":
+            _once(STATUS, tp, "'State:'", raw, no)
+            tp["_state_at"] = (raw, no)
             cert = None
         elif m := _STATE.fullmatch(s):
+            _once(STATUS, tp, repr(m["item"]), raw, no)
             value = m["value"]
             yn = _YES_DETAIL.fullmatch(value)
             if m["item"] == "Keys generated":
@@ -135,4 +156,16 @@ def parse_trustpoints_status(text: str, platform: str | None = None) -> Trustpoi
             raise ParseError(STATUS, "unexpected line", raw, no)
     if want_dn:
         raise ParseError(STATUS, "output ends after 'Subject Name:'", lines[-1], len(lines))
-    return TrustpointStatusOutput(trustpoints=[TrustpointStatus(**tp) for tp in tps])
+    for tp in tps:
+        # every capture's State: block lists all three items; a missing one is a deleted line
+        if "_state_at" in tp:
+            for item in ("Keys generated", "Issuing CA authenticated", "Certificate request(s)"):
+                if repr(item) not in tp["_seen"]:
+                    raise ParseError(
+                        STATUS,
+                        f"trustpoint {tp['name']!r}: State: block has no {item!r} line",
+                        *tp["_state_at"],
+                    )
+    return TrustpointStatusOutput(
+        trustpoints=[TrustpointStatus(**{k: v for k, v in tp.items() if not k.startswith("_")}) for tp in tps]
+    )
