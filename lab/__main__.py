@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import resource
+import secrets
 import signal
 import socket
 import subprocess
@@ -66,7 +67,8 @@ def control(state_dir: Path, method: str, path: str, body: dict[str, Any] | None
     state = read_state(state_dir)
     url = state["control"] + path
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {state.get('token', '')}"}
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=3600) as resp:
             return json.loads(resp.read())
@@ -104,10 +106,12 @@ async def serve(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await lab.start()
-    runner, port = await start_control(lab, stop)
+    token = secrets.token_urlsafe(32)  # the control channel's key: only readers of the 0600 state file hold it
+    runner, port = await start_control(lab, stop, token)
     state = {
         "pid": os.getpid(),
         "control": f"http://127.0.0.1:{port}",
+        "token": token,
         "inventory": str(Path(args.inventory).resolve()),
         "state_dir": str(state_dir),
         "started": time.time(),
@@ -125,7 +129,12 @@ async def serve(args: argparse.Namespace) -> int:
         ],
     }
     tmp = state_dir / (STATE_FILE + ".tmp")
-    tmp.write_text(json.dumps(state, indent=1))
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    # created 0600 (never briefly readable by others): it holds the control token
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(state, indent=1))
     tmp.replace(state_dir / STATE_FILE)
     try:
         await stop.wait()

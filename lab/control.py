@@ -1,9 +1,17 @@
-"""Control channel: HTTP/JSON on 127.0.0.1 (status, clock, faults, timers, stop)."""
+"""Control channel: HTTP/JSON on 127.0.0.1 (status, clock, faults, timers, stop).
+
+Every request carries `Authorization: Bearer <token>`, the token kept in the 0600 state file (`lab.json`), so
+another local user cannot inject faults or stop the lab; and its Host header must name a loopback address, so a
+web page in the user's browser cannot reach it by DNS rebinding (issue 12 §8).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +28,42 @@ def _clock(lab: Lab, **extra: Any) -> dict[str, Any]:
     return {"now": lab.clock.now().isoformat(), "rate": lab.clock.rate, **extra}
 
 
-def make_app(lab: Lab, stop: asyncio.Event) -> web.Application:
+def loopback_host(host: str | None) -> bool:
+    """A Host header that names a loopback address (`127.0.0.1:8080`, `[::1]:80`, `localhost`)."""
+    if not host:
+        return False
+    name = host.strip()
+    if name.startswith("["):
+        name = name[1:].split("]", 1)[0]
+    elif name.count(":") == 1:
+        name = name.split(":", 1)[0]
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _guard(token: str) -> Any:  # an aiohttp middleware (its Middleware protocol type is not exported)
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not loopback_host(request.headers.get("Host")):
+            return _json({"error": "refused: the Host header must name a loopback address"}, 403)
+        given = request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            return _json({"error": "refused: missing or wrong control token (see the lab state file)"}, 401)
+        return await handler(request)
+
+    return guard
+
+
+def make_app(lab: Lab, stop: asyncio.Event, token: str) -> web.Application:
     routes = web.RouteTableDef()
 
     @routes.get("/status")
@@ -74,13 +117,15 @@ def make_app(lab: Lab, stop: asyncio.Event) -> web.Application:
         stop.set()
         return _json({"stopping": True})
 
-    app = web.Application()
+    app = web.Application(middlewares=[_guard(token)])
     app.add_routes(routes)
     return app
 
 
-async def start_control(lab: Lab, stop: asyncio.Event, port: int = 0) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(make_app(lab, stop), access_log=None, shutdown_timeout=0.5)
+async def start_control(
+    lab: Lab, stop: asyncio.Event, token: str, port: int = 0
+) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(make_app(lab, stop, token), access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
     await site.start()

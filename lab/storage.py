@@ -5,6 +5,7 @@ It survives `reload` and a lab restart with the same state dir, as a router's NV
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -73,7 +74,12 @@ class Storage:
     def write(self, fs: str, name: str, data: bytes) -> None:
         p = self._file(fs, name)
         tmp = p.with_name(p.name + ".tmp~")
-        tmp.write_bytes(data)
+        tmp.unlink(missing_ok=True)
+        # 0600: nvram:private-config holds the routers' private keys (the lab CA's among them) and the CA's
+        # archives its key; a router's storage is nobody else's business on a shared machine (issue 12 §8)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         tmp.replace(p)
 
     def delete(self, fs: str, name: str) -> bool:

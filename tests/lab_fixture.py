@@ -128,11 +128,11 @@ class LabHandle:
         return data
 
     def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        url = self._state()["control"] + path
+        state = self._state()
+        url = state["control"] + path
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            url, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {state.get('token', '')}"}
+        req = urllib.request.Request(url, data=data, method=method, headers=headers)
         with urllib.request.urlopen(req, timeout=600) as resp:
             return json.loads(resp.read())
 
