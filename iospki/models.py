@@ -452,3 +452,71 @@ class CrlDownloadOutput(Model):
     prepublish_minutes: int | None = None
     max_retry_attempts: int | None = None
     retry_interval_minutes: int | None = None
+
+
+# --------------------------------------------------------------------------- more of `show crypto pki` (issue 11 §4)
+# counters, trustpool (+ `| count Downloaded`), certificates pem, crls download
+
+
+class PkiCounters(Model):
+    """`show crypto pki counters`: PKI sessions and certificate validations since reload or clear."""
+
+    sessions_started: int
+    sessions_ended: int
+    sessions_active: int
+    successful_validations: int
+    failed_validations: int = Field(description="peer certificates that failed validation (chain, expiry, revocation)")
+    bypassed_validations: int
+    pending_validations: int
+    crls_checked: int
+    crl_fetch_attempts: int
+    crl_failed_attempts: int
+    crl_rejected_busy_fetching: int
+    aaa_authorizations: int
+
+
+class TrustpoolCertificate(Certificate):
+    """A trustpool CA certificate: the `show crypto pki certificates` section plus its pool line."""
+
+    source: str = Field(description="the 'Trustpool:' line, e.g. Built-In or Downloaded")
+
+
+class TrustpoolOutput(Model):
+    certificates: list[TrustpoolCertificate] = Field(default_factory=list)
+
+
+class TrustpoolCountOutput(Model):
+    """`show crypto pki trustpool | count Downloaded`."""
+
+    downloaded: int = Field(description="lines matching 'Downloaded': one 'Trustpool: Downloaded' per certificate")
+
+
+class PemCertificate(Model):
+    label: str = Field(description="as printed after '%', e.g. 'Self-signed CA certificate'")
+    pem: str = Field(description="the BEGIN to END lines joined by newlines")
+
+
+class PemTrustpoint(Model):
+    name: str
+    certificates: list[PemCertificate] = Field(default_factory=list)
+
+
+class PemOutput(Model):
+    """`show crypto pki certificates pem [TP]`."""
+
+    trustpoints: list[PemTrustpoint] = Field(default_factory=list)
+
+
+class CrlStaticDownload(Model):
+    weekday: str = Field(description="e.g. Thursday")
+    time: str = Field(description="HH:MM on the device clock")
+
+
+class CrlDownloadOutput(Model):
+    """`show crypto pki crls download`: the scheduled CRL downloads (settings are global)."""
+
+    trustpoints: list[str] = Field(default_factory=list)
+    static_times: list[CrlStaticDownload] = Field(default_factory=list)
+    prepublish_minutes: int
+    max_retry_attempts: int
+    retry_interval_minutes: int

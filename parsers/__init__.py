@@ -16,12 +16,16 @@ from pydantic import BaseModel
 from . import (
     certificates,  # noqa: F401  (registers show crypto pki certificates [verbose] [TP])
     clock,  # noqa: F401  (registers show clock, show ntp status)
+    counters,  # noqa: F401  (registers show crypto pki counters)
+    crl_download,  # noqa: F401  (registers show crypto pki crls download)
     crls,  # noqa: F401  (registers show crypto pki crls)
     keys,  # noqa: F401  (registers show crypto key mypubkey rsa [NAME])
+    pem,  # noqa: F401  (registers show crypto pki certificates pem [TP])
     running_config,  # noqa: F401  (registers show running-config / startup-config)
     server,  # noqa: F401  (registers show crypto pki server [NAME] [requests|certificates|crl])
     timers,  # noqa: F401  (registers show crypto pki timers)
     trustpoints,  # noqa: F401  (registers show crypto pki trustpoints [NAME] [status])
+    trustpool,  # noqa: F401  (registers show crypto pki trustpool [| count Downloaded])
 )
 from .base import ParseError, lookup, normalize_command, registered
 

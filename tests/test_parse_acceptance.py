@@ -32,6 +32,11 @@ COMMANDS = {
     "show_crypto_pki_timers_detail": "show crypto pki timers detail",
     "show_crypto_pki_trustpoints": "show crypto pki trustpoints",
     "show_crypto_pki_trustpoints_status": "show crypto pki trustpoints status",
+    "show_crypto_pki_counters": "show crypto pki counters",
+    "show_crypto_pki_trustpool": "show crypto pki trustpool",
+    "show_crypto_pki_trustpool_count_downloaded": "show crypto pki trustpool | count Downloaded",
+    "show_crypto_pki_certificates_pem_server": "show crypto pki certificates pem server",
+    "show_crypto_pki_crls_download": "show crypto pki crls download",
 }
 FILES = sorted(p for d in COMMANDS for p in REAL.glob(f"*/{d}/*.txt")) if REAL.is_dir() else []
 MORE = " --More-- " + "\x08" * 10 + " " * 10 + "\x08" * 10
@@ -65,6 +70,8 @@ def test_session_noise_changes_nothing(path: Path) -> None:
         "show_clock",
         "show_ntp_status",
         "show_crypto_pki_server_crl",
+        "show_crypto_pki_counters",
+        "show_crypto_pki_trustpool_count_downloaded",
     }
 
 
