@@ -161,6 +161,13 @@ R1#"""
     (cert,) = parse(COMMAND, text).certificates  # type: ignore[attr-defined]
     assert cert.source == "Downloaded" and cert.subject_fields["o"] == "Example, Ltd."
     assert cert.trustpool and cert.trustpoints == []
+    # trailing blanks (a terminal pads lines) do not end up inside the joined value
+    assert parse(COMMAND, text.replace("\n", "   \r\n")).certificates == [cert]  # type: ignore[attr-defined]
+    # a continuation must be indented deeper than its DN line: at the same depth it is a foreign line
+    flat = text.replace("\n     Ltd.", "\n    Ltd.", 1)
+    with pytest.raises(ParseError) as exc:
+        parse(COMMAND, flat)
+    assert exc.value.lineno == 9 and exc.value.line == "    Ltd."
 
 
 @pytest.mark.parametrize("path", COUNT_FILES, ids=fixture_ids(COUNT_FILES))
