@@ -69,7 +69,10 @@ def collect_into(
             res.failed[h] = reason
             if unreachable:
                 res.unreachable.add(h)
-            store.write_error(output, h, reason, ctx.secrets)
+            try:
+                store.write_error(output, h, reason, ctx.secrets)
+            except store.StoreError as exc:  # e.g. a symlinked host folder: said, never a traceback
+                res.failed[h] = f"{reason}; {exc}"
         else:
             res.ok[h] = mr[0].result
     store.write_meta(

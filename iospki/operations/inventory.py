@@ -26,6 +26,8 @@ from nornir import InitNornir
 from nornir.core import Nornir
 from nornir.core.inventory import ConnectionOptions, Host
 
+from iospki.state.store import host_name_problem
+
 DEFAULT_INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
 
 # Throwaway secrets of the built-in lab; used only for hosts whose data says `lab: true`.
@@ -114,6 +116,10 @@ def load_nornir(
         kind = "not valid YAML" if "yaml" in type(exc).__module__.lower() else type(exc).__name__
         msg = " ".join(str(exc).split())
         raise InventoryError(f"inventory {inv_dir}: {kind}: {msg[:300]}") from None
+    bad = [f"host {n!r}: {why}" for n in nr.inventory.hosts if (why := host_name_problem(n))]
+    if bad:
+        # a host name becomes a folder under collections and backups: refuse before anything runs
+        raise InventoryError(f"inventory {inv_dir}: {'; '.join(bad)} (host names must be safe file names)")
     for host in nr.inventory.hosts.values():
         apply_credentials(host)
         map_platforms(host)
@@ -267,6 +273,24 @@ def limit_hosts(nr: Nornir, limit: str) -> list[str]:
 def apply_limit(nr: Nornir, limit: str) -> Nornir:
     names = set(limit_hosts(nr, limit))
     return nr.filter(filter_func=lambda h: h.name in names)
+
+
+def inventory_problems(nr: Nornir) -> list[tuple[str, str]]:
+    """Inventory-wide errors of `inventory validate`: no hosts at all, and two hosts on one
+    address:port (one device twice, or a copy-paste slip: work meant for one host would reach
+    the other). (host, message) pairs; '-' when no host is to blame."""
+    hosts = nr.inventory.hosts
+    if not hosts:
+        return [("-", "the inventory holds no hosts (hosts.yaml is empty)")]
+    by_target: dict[tuple[str, int], list[str]] = {}
+    for name, h in hosts.items():
+        by_target.setdefault((str(h.hostname or name), int(h.port or 22)), []).append(name)
+    return [
+        (name, f"address {addr}:{port} is also used by {', '.join(n for n in names if n != name)}")
+        for (addr, port), names in by_target.items()
+        if len(names) > 1
+        for name in names
+    ]
 
 
 def host_table(nr: Nornir) -> list[dict[str, Any]]:

@@ -45,7 +45,8 @@ REDACTED = "<redacted>"
 # Characters kept as they are in file names; everything else (and '_' itself, which
 # stands for a space) is %XX-encoded so that the mapping is reversible.
 _SAFE = re.compile(r"[A-Za-z0-9.\-]")
-_HOST_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+\-]*$")
+_HOST_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+\-]*")
+_HOST_MAX_BYTES = 200  # a file name is at most 255 bytes; room for a suffix
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._%\-]*$")
 
 
@@ -90,13 +91,49 @@ def filename_command(filename: str) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def _host_dir(root: Path | str, host: str, create: bool = False) -> Path:
-    if not isinstance(host, str) or not _HOST_OK.match(host) or host in (".", ".."):
-        raise StoreError(f"host {host!r}: not usable as a directory name")
-    d = Path(root) / host
+def host_name_problem(host: object) -> str | None:
+    """Why `host` cannot name a host folder (a host name becomes a path under a collection or
+    backup root, so `../x`, `/etc` or `.ssh` would write elsewhere), or None when it can.
+
+    >>> host_name_problem("r1.example.com"), host_name_problem("../../evil")
+    (None, 'contains a path separator')
+    """
+    if not isinstance(host, str) or not host:
+        return "empty"
+    if "\x00" in host:
+        return "contains a NUL character"
+    if "/" in host or "\\" in host:
+        return "contains a path separator"
+    if host.startswith("."):
+        return "starts with a dot (a relative path or a hidden folder)"
+    if len(host.encode("utf-8")) > _HOST_MAX_BYTES:
+        return f"longer than {_HOST_MAX_BYTES} bytes"
+    if not _HOST_OK.fullmatch(host):
+        return "not a safe file name (letters, digits and . _ - : @ + only, starting with a letter or digit)"
+    return None
+
+
+def host_dir(root: Path | str, host: str, create: bool = False) -> Path:
+    """`root/host`, refused (StoreError naming the host) when the name is no safe file name,
+    when that folder is a symbolic link, or when it resolves anywhere but directly in `root`
+    (a symlinked folder could send a collection or a backup anywhere on the disk)."""
+    problem = host_name_problem(host)
+    if problem:
+        raise StoreError(f"host {host!r}: not usable as a folder name: {problem}")
+    base = Path(root)
+    d = base / host
     if create:
-        d.mkdir(parents=True, exist_ok=True)
+        base.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            d.mkdir()
+    if d.is_symlink():
+        raise StoreError(f"host {host}: {d} is a symbolic link (refused: it could point outside {base})")
+    if d.exists() and d.resolve().parent != base.resolve():
+        raise StoreError(f"host {host}: {d} resolves outside {base}")
     return d
+
+
+_host_dir = host_dir
 
 
 # --------------------------------------------------------------------------- redaction

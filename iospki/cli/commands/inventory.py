@@ -18,7 +18,13 @@ from iospki.cli.kit import (
     table,
 )
 from iospki.operations.intent import validate_inventory
-from iospki.operations.inventory import InventoryError, credential_errors, host_table, load_nornir
+from iospki.operations.inventory import (
+    InventoryError,
+    credential_errors,
+    host_table,
+    inventory_problems,
+    load_nornir,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Inspect and validate the Nornir inventory and its PKI intent.")
 
@@ -36,6 +42,7 @@ def validate(inventory: str = INVENTORY_OPT, limit: str = LIMIT_OPT, as_json: bo
     problems += [(e.split(":", 1)[0], e.split(":", 1)[1].strip()) for e in credential_errors(nr)]
     selected = set(nr.inventory.hosts)
     problems = [(h, m) for h, m in problems if h in selected]
+    problems += inventory_problems(full)  # inventory-wide: reported whatever --limit selects
     if as_json:
         console.print_json(
             json.dumps(
