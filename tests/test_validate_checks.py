@@ -3,25 +3,17 @@ happen, a change nobody predicted, clients without a valid identity or trust, ch
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from iospki import forecast as fcm
 from iospki.forecast import CAInput, TrustpointInput, Validity
-from iospki.validate import (
-    CAView,
-    Expected,
-    Problem,
-    TPView,
-    ValidationResult,
-    World,
-    checkpoints,
-    compare,
-    health,
-    junit_xml,
-    markdown,
-)
+from iospki.reports.validation import junit_xml, markdown
+from iospki.validate.compare import CAView, Expected, TPView, World, compare, health
+from iospki.validate.model import Problem, ValidationResult
+from iospki.validate.schedule import checkpoints
 
 T0 = datetime(2027, 1, 1)
 DAY = timedelta(days=1)
@@ -138,3 +130,22 @@ def test_junit_and_markdown_name_host_trustpoint_time_and_cause(tmp_path: Path) 
     assert suite is not None and suite.get("failures") == "1"
     md = markdown(res)
     assert "FAILED" in md and "| c2 | TP | identity | 2028-12-31T00:00:00Z |" in md
+
+
+def test_every_registered_validation_report_is_written(tmp_path: Path) -> None:
+    from iospki.reports import formats
+    from iospki.validate.run import write_outputs
+
+    assert formats("validation") == ("junit", "summary", "json", "timeline")
+    res = ValidationResult(tmp_path / "inv", tmp_path / "out", start=T0, until=T0 + 731 * DAY, hosts=["c1"])
+    res.trustpoints = {"c1": ["TP"]}
+    res.history = {("c1", "TP"): [("identity", Validity(T0, T0 + 365 * DAY)), ("ca", CA)]}
+    res.problems = [Problem("c1", "TP", "identity", T0 + 400 * DAY, "no valid identity certificate")]
+    junit = tmp_path / "ci" / "validate.xml"
+    paths = write_outputs(res, junit)
+    assert list(paths) == ["junit", "summary", "json", "timeline"]
+    assert paths["junit"] == junit and ET.parse(junit).getroot().tag == "testsuites"
+    assert paths["summary"].name == "summary.md" and "| c1 | TP | identity |" in paths["summary"].read_text()
+    doc = json.loads(paths["json"].read_text())
+    assert doc["schema"] == "iospki.validate/1" and doc["passed"] is False
+    assert paths["timeline"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -19,7 +19,8 @@ from iospki.cli.kit import (
     err_console,
 )
 from iospki.operations.inventory import DEFAULT_INVENTORY
-from iospki.validate import ValidateError, validate, write_outputs
+from iospki.validate.model import ValidateError
+from iospki.validate.run import validate, write_outputs
 
 
 def validate_command(
