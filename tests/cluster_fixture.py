@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
+
 from tests.lab_fixture import PASSWORD, SECRET, USERNAME
 
 REPO = Path(__file__).resolve().parents[1]
@@ -126,3 +128,56 @@ def start_cluster(base: Path, workers: dict[str, str], env: dict[str, str], slot
         cluster.stop()
         raise
     return cluster
+
+
+# ---------------------------------------------------------------------------- what travels, as Dask holds it
+
+SPEC_RECORDER = "iospki-test-spec-recorder"
+RESULT_RECORDER = "iospki-test-result-recorder"
+
+
+class SpecRecorder(SchedulerPlugin):
+    """Scheduler plugin: every task the scheduler receives, as pickled bytes of its run spec (function and
+    arguments) -- exactly what the scheduler holds and forwards to a worker."""
+
+    name = SPEC_RECORDER
+
+    def __init__(self) -> None:
+        self.blobs: list[bytes] = []
+
+    def update_graph(self, scheduler: Any, *, keys: Any = (), **kwargs: Any) -> None:
+        import cloudpickle
+
+        for key in keys:
+            ts = scheduler.tasks.get(key)
+            if ts is not None:
+                self.blobs.append(cloudpickle.dumps((key, ts.run_spec)))
+
+
+class ResultRecorder(WorkerPlugin):
+    """Worker plugin: every task result as it lands in the worker's memory (what is sent back to the client)."""
+
+    name = RESULT_RECORDER
+
+    def __init__(self) -> None:
+        self.blobs: list[bytes] = []
+        self.worker: Any = None
+
+    def setup(self, worker: Any) -> None:
+        self.worker = worker
+
+    def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
+        import cloudpickle
+
+        if finish == "memory" and self.worker is not None and key in self.worker.data:
+            value = self.worker.data[key]
+            self.blobs.append(value if isinstance(value, bytes) else cloudpickle.dumps(value))
+
+
+def recorded_specs(client: Any) -> list[bytes]:
+    return list(client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.plugins[SPEC_RECORDER].blobs))
+
+
+def recorded_results(client: Any) -> list[bytes]:
+    per_worker = client.run(lambda dask_worker: dask_worker.plugins[RESULT_RECORDER].blobs)
+    return [b for blobs in per_worker.values() for b in blobs]

@@ -1,7 +1,8 @@
 """Limits and markers that must hold across the whole cluster, kept in the Dask scheduler.
 
 - Enrollments per CA server: a `distributed.Semaphore` named after the CA server, `IOSPKI_CA_ENROLL_LIMIT`
-  leases (taken from the client, so one run has one limit). `iospki.operations.resilience.ca_slot` uses it
+  leases (taken from the client, so one run has one limit; runs with different limits at the same time
+  each keep their own). `iospki.operations.resilience.ca_slot` uses it
   while a worker runs a task (the tasks themselves do not change). A lease of a worker that dies expires
   (distributed's lease timeout), so a dead worker cannot block a CA for good.
 - "Started" markers of changing tasks: before a config push / enrollment / rollover touches a device, the
@@ -22,8 +23,10 @@ SEMAPHORE_PREFIX = "iospki-ca-enroll-"
 MARKER_ROOT = "iospki-started"
 
 
-def ca_semaphore_name(ca_server: str) -> str:
-    return SEMAPHORE_PREFIX + ca_server
+def ca_semaphore_name(ca_server: str, limit: int) -> str:
+    # The scheduler fixes a semaphore's size when it is first made; the limit in the name lets a later run
+    # choose another one (two runs at once with different limits each keep their own).
+    return f"{SEMAPHORE_PREFIX}{ca_server}-{limit}"
 
 
 def dask_ca_slots(limit: int) -> Callable[[str], AbstractContextManager[None]]:
@@ -38,7 +41,7 @@ def dask_ca_slots(limit: int) -> Callable[[str], AbstractContextManager[None]]:
         with lock:
             sem = sems.get(ca_server)
             if sem is None:
-                sem = sems[ca_server] = Semaphore(max_leases=limit, name=ca_semaphore_name(ca_server))
+                sem = sems[ca_server] = Semaphore(max_leases=limit, name=ca_semaphore_name(ca_server, limit))
         sem.acquire()
         try:
             yield

@@ -1,0 +1,304 @@
+"""The `dask` Nornir runner against a real cluster on loopback: a `dask scheduler`, workers of two sites,
+and the lab's SSH routers. Workers get the devices' credentials from their own environment only.
+
+    site a: ca1 r1 r2  -> workers wa1, wa2
+    site b: r3 r4 r5   -> worker wb1
+    site c: r6         -> no worker (its host must fail, never run from another site)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nornir.core import Nornir
+from nornir.core.task import AggregatedResult, Result, Task
+
+from iospki.cluster import ClientStore, DaskRunner, HostSecrets, read_only
+from iospki.cluster.journal import JOURNAL_FILE
+from iospki.operations.inventory import LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD, all_secrets, load_nornir
+from iospki.operations.resilience import ca_slot
+from iospki.tasks import collect_pki
+from tests.cluster_fixture import (
+    LAB_WORKER_ENV,
+    Cluster,
+    ResultRecorder,
+    SpecRecorder,
+    recorded_results,
+    recorded_specs,
+    start_cluster,
+)
+from tests.lab_fixture import PASSWORD, SECRET, LabHandle, start_lab
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
+
+SITES = {"ca1": "a", "r1": "a", "r2": "a", "r3": "b", "r4": "b", "r5": "b", "r6": "c"}
+HOSTS = [("ca1", "csr1k"), ("r1", "isr_g1"), ("r2", "isr_g2"), ("r3", "isr4k"), ("r4", "asr1k"),
+         ("r5", "csr1k"), ("r6", "isr_g2")]  # fmt: skip
+WORKERS = {"wa1": "a", "wa2": "a", "wb1": "b"}
+SECRETS = [PASSWORD, SECRET, LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabHandle, Cluster]]:
+    base = tmp_path_factory.mktemp("cluster")
+    lab = start_lab(base / "lab", hosts=HOSTS, host_data={h: {"site": s} for h, s in SITES.items()})
+    try:
+        cluster = start_cluster(base / "dask", WORKERS, LAB_WORKER_ENV)
+        try:
+            yield lab, cluster
+        finally:
+            cluster.stop()
+    finally:
+        lab.stop()
+
+
+def _nornir(lab: LabHandle) -> Nornir:
+    return load_nornir(lab.inventory_dir)
+
+
+def _on_cluster(nr: Nornir, cluster: Cluster, **options: Any) -> tuple[Nornir, DaskRunner]:
+    runner = DaskRunner(scheduler=cluster.address, **options)
+    return nr.with_runner(runner), runner
+
+
+def _collect(nr: Nornir, out: Path) -> AggregatedResult:
+    return nr.run(task=collect_pki, output=ClientStore(str(out)), secrets=HostSecrets(all_secrets(nr)))
+
+
+def _files(root: Path) -> dict[str, str]:
+    """{host/file: content with the times taken out}: digits masked, '1 minute'/'2 minutes' alike."""
+    out = {}
+    for p in sorted(root.glob("*/*")):
+        text = re.sub(r"\d+", "#", p.read_text())
+        out[f"{p.parent.name}/{p.name}"] = re.sub(r"(#\s+[a-z]+?)s\b", r"\1", text)
+    return out
+
+
+def _workers_of(cluster: Cluster, runner: DaskRunner) -> dict[str, str]:
+    names = {cluster.worker_address(n): n for n in cluster.workers}
+    return {h: names.get(addr, addr) for h, addr in runner.placement.items()}
+
+
+# ---------------------------------------------------------------------------- collect
+
+
+def test_collect_on_the_cluster_stores_what_a_local_collect_stores(
+    env: tuple[LabHandle, Cluster], tmp_path: Path
+) -> None:
+    lab, cluster = env
+    nr = _nornir(lab).filter(filter_func=lambda h: h.name != "r6")
+    local = _collect(nr, tmp_path / "local")
+    assert not local.failed_hosts
+    nrc, runner = _on_cluster(_nornir(lab), cluster)
+    remote = _collect(nrc, tmp_path / "cluster")
+    # r6's site has no worker: failed with that reason, and nothing of it stored
+    assert set(remote.failed_hosts) == {"r6"}
+    reason = str(remote["r6"][0].result)
+    assert "r6" in reason and "no cluster worker for site 'c'" in reason
+    assert not (tmp_path / "cluster" / "r6").exists()
+    # every other host ran on a worker of its own site
+    placed = _workers_of(cluster, runner)
+    assert set(placed) == set(SITES) - {"r6"}
+    for host, worker in placed.items():
+        assert WORKERS[worker] == SITES[host], (host, worker)
+    # the same files, the same content (times aside) and the same results as the threaded runner
+    want, got = _files(tmp_path / "local"), _files(tmp_path / "cluster")
+    assert sorted(want) == sorted(got)
+    assert len(want) > 6 * 20
+    assert [k for k in want if want[k] != got[k]] == []
+    for cert in ("r1/show_crypto_pki_certificates_verbose.txt", "ca1/show_running-config.txt"):
+        assert (tmp_path / "local" / cert).read_text() == (tmp_path / "cluster" / cert).read_text()
+    for h in placed:
+        assert remote[h][0].result["commands"] == local[h][0].result["commands"]
+        assert remote[h][0].result["parse_errors"] == local[h][0].result["parse_errors"] == {}
+    # r6 failed, so the run's journal stays: a resumed run redoes only r6 and keeps the others' files
+    journal = tmp_path / "cluster" / JOURNAL_FILE
+    assert journal.is_file()
+    stamp = {p: p.stat().st_mtime_ns for p in (tmp_path / "cluster").glob("*/*")}
+    nrr, again = _on_cluster(_nornir(lab), cluster, resume=True)
+    resumed = _collect(nrr, tmp_path / "cluster")
+    assert set(resumed.failed_hosts) == {"r6"} and again.placement == {}
+    assert {h: m[0].result["commands"] for h, m in resumed.items() if h != "r6"} == {
+        h: m[0].result["commands"] for h, m in remote.items() if h != "r6"
+    }
+    assert stamp == {p: p.stat().st_mtime_ns for p in (tmp_path / "cluster").glob("*/*")}
+
+
+def test_no_secret_in_what_the_scheduler_holds_or_the_workers_send_back(
+    env: tuple[LabHandle, Cluster], tmp_path: Path
+) -> None:
+    lab, cluster = env
+    with cluster.client() as c:
+        c.register_plugin(SpecRecorder())
+        c.register_plugin(ResultRecorder())
+        nr = _nornir(lab).filter(filter_func=lambda h: h.name in ("ca1", "r1", "r3"))
+        assert set(SECRETS) <= set(all_secrets(nr))  # the client does hold them all
+        nrc, _ = _on_cluster(nr, cluster)
+        res = _collect(nrc, tmp_path / "c")
+        assert not res.failed_hosts
+        specs, results = recorded_specs(c), recorded_results(c)
+    # what was inspected is the real traffic: one task per host, the hosts' results with their outputs
+    assert sum(b"iospki-collect_pki-" in b for b in specs) >= 3
+    assert any(b"show crypto pki certificates" in b and b"BEGIN CERTIFICATE" not in b for b in results)
+    assert len(results) >= 3
+    for blob in specs + results:
+        for s in SECRETS:
+            assert s.encode() not in blob
+    # the stored outputs hold no secret either (running configs carry the lab's password lines)
+    for p in (tmp_path / "c").glob("*/*"):
+        for s in SECRETS:
+            assert s not in p.read_text(), p
+
+
+def test_a_task_that_carries_a_secret_is_not_sent(env: tuple[LabHandle, Cluster]) -> None:
+    lab, cluster = env
+    nr = _nornir(lab).filter(filter_func=lambda h: h.name in ("r1",))
+    password = nr.inventory.hosts["r1"].password
+
+    def leaky(task: Task) -> Result:  # its closure holds the device password
+        return Result(host=task.host, result=len(str(password)))
+
+    with cluster.client() as c:
+        c.register_plugin(SpecRecorder())  # a fresh recorder
+        nrc, runner = _on_cluster(nr, cluster)
+        res = nrc.run(task=leaky)
+        specs = recorded_specs(c)
+    assert res["r1"].failed and "carries a secret" in str(res["r1"][0].result)
+    assert runner.placement == {} and specs == []
+
+
+# ---------------------------------------------------------------------------- CA limit across the cluster
+
+
+def _ca_enrollment(task: Task, log: str, hold: float) -> Result:
+    """A changing task that records when it held the CA slot (as an enrollment would hold it)."""
+    with ca_slot("ca1"):
+        start = time.time()
+        time.sleep(hold)
+        end = time.time()
+    with open(log, "a") as fh:
+        fh.write(json.dumps([task.host.name, start, end]) + "\n")
+    return Result(host=task.host, result="enrolled", changed=True)
+
+
+def _peak(log: Path) -> int:
+    spans = [json.loads(line)[1:] for line in log.read_text().splitlines()]
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans])
+    peak = now = 0
+    for _, d in events:
+        now += d
+        peak = max(peak, now)
+    return peak
+
+
+@pytest.mark.parametrize("limit", [1, 2])
+def test_the_ca_enrollment_limit_holds_across_workers(
+    env: tuple[LabHandle, Cluster], tmp_path: Path, limit: int
+) -> None:
+    lab, cluster = env
+    nr = _nornir(lab).filter(filter_func=lambda h: h.name != "r6")
+    nrc, runner = _on_cluster(nr, cluster, ca_enroll_limit=limit)
+    log = tmp_path / "slots.jsonl"
+    res = nrc.run(task=_ca_enrollment, log=str(log), hold=0.5)
+    assert not res.failed_hosts
+    assert len({runner.placement[h] for h in res}) == 3  # all three workers took part
+    assert _peak(log) == limit  # never more than the limit; with 2 the cluster does use both
+
+
+# ---------------------------------------------------------------------------- lost workers
+
+
+def _note(log: str, host: str) -> None:
+    from distributed import get_worker
+
+    with open(log, "a") as fh:
+        fh.write(f"{host} {get_worker().name}\n")
+
+
+@read_only
+def _collect_then_linger(task: Task, output: str, secrets: list[str], log: str, linger: float) -> Result:
+    """collect_pki, then the result waits on the worker a while (a window to lose the worker in)."""
+    res = collect_pki(task, output=output, secrets=secrets)
+    _note(log, task.host.name)
+    time.sleep(linger)
+    return res
+
+
+def _kill_once_it_ran(cluster: Cluster, name: str, log: Path) -> None:
+    """Kill worker `name` as soon as the log shows it working on a host."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if log.is_file() and any(line.split()[1] == name for line in log.read_text().splitlines()):
+            cluster.kill(name)
+            return
+        time.sleep(0.05)
+
+
+def _lines(log: Path) -> list[tuple[str, str]]:
+    return [(h, w) for h, w in (line.split() for line in log.read_text().splitlines())]
+
+
+def test_a_lost_worker_s_read_only_hosts_run_on_the_other_worker_of_their_site(
+    env: tuple[LabHandle, Cluster], tmp_path: Path
+) -> None:
+    lab, cluster = env
+    cluster.add_worker("wa3", "a", LAB_WORKER_ENV)
+    cluster.wait_workers(len(cluster.workers))
+    nr = _nornir(lab).filter(filter_func=lambda h: SITES[h.name] == "a")
+    nrc, runner = _on_cluster(nr, cluster)
+    log = tmp_path / "collected.log"
+    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, "wa3", log))
+    killer.start()
+    res = nrc.run(task=_collect_then_linger, output=ClientStore(str(tmp_path / "c")),
+                  secrets=HostSecrets(all_secrets(nr)), log=str(log), linger=2.0)  # fmt: skip
+    killer.join()
+    lost = {h for h, w in _lines(log) if w == "wa3"}
+    assert lost, "wa3 never collected a host"
+    assert "wa3" not in cluster.workers
+    assert not res.failed_hosts
+    placed = _workers_of(cluster, runner)
+    for h in lost:  # collected again, by another worker of site a, and stored completely
+        assert placed[h] in ("wa1", "wa2") and (h, placed[h]) in _lines(log)
+    for h in ("ca1", "r1", "r2"):
+        assert (tmp_path / "c" / h / "show_running-config.txt").is_file()
+        assert json.loads((tmp_path / "c" / h / "parse_errors.json").read_text()) == {}
+
+
+def _change_once(task: Task, log: str, hold: float) -> Result:
+    """A changing task: records that it started (as a config push would reach the device), then holds."""
+    _note(log, task.host.name)
+    time.sleep(hold)
+    return Result(host=task.host, result="pushed", changed=True)
+
+
+def test_a_lost_worker_s_changing_hosts_are_outcome_unknown_and_never_sent_twice(
+    env: tuple[LabHandle, Cluster], tmp_path: Path
+) -> None:
+    lab, cluster = env
+    cluster.add_worker("wa4", "a", LAB_WORKER_ENV)
+    cluster.wait_workers(len(cluster.workers))
+    nr = _nornir(lab).filter(filter_func=lambda h: SITES[h.name] == "a")
+    nrc, runner = _on_cluster(nr, cluster)
+    log = tmp_path / "pushes.log"
+    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, "wa4", log))
+    killer.start()
+    res = nrc.run(task=_change_once, log=str(log), hold=3.0)
+    killer.join()
+    started = _lines(log)
+    lost = {h for h, w in started if w == "wa4"}
+    assert lost, "wa4 never started a host"
+    assert sorted(h for h, _ in started) == ["ca1", "r1", "r2"]  # every change started once, none twice
+    for h, mr in res.items():
+        if h in lost:
+            assert mr.failed
+            assert str(mr[0].result).startswith(f"{h}: outcome unknown") and "not sent again" in str(mr[0].result)
+            assert type(mr[0].exception).__name__ == "OutcomeUnknown"
+        else:
+            assert not mr.failed and mr[0].result == "pushed"
