@@ -31,6 +31,15 @@ def render(template: str, **context: Any) -> list[str]:
     return [ln.rstrip() for ln in text.splitlines() if ln.strip()]
 
 
+def line(macro: str, *args: Any) -> str:
+    """One configuration line from the macros of `lines.j2` (the one home of the IOS syntax the templates use).
+
+    >>> line("auto_rollover", 90), line("auto_enroll", 80, True), line("lifetime", "certificate", "<days>")
+    ('auto-rollover 90', 'auto-enroll 80 regenerate', 'lifetime certificate <days>')
+    """
+    return str(getattr(_ENV.get_template("lines.j2").module, macro)(*args)).strip()
+
+
 def render_prerequisites(intent: Any) -> list[str]:
     return render("prerequisites.j2", intent=intent)
 
