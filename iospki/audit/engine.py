@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from iospki.audit.checks import CHECKS, Context
-from iospki.audit.rules import RULES, RULES_BY_ID, Rule, Severity
+from iospki.audit.rules import FAILURE_KINDS, RULES, RULES_BY_ID, Rule, Severity
 from iospki.forecast import Forecast, forecast_states
 from iospki.pki.inputs import CAIndex, ca_inputs
 from iospki.state.loader import SKEW_TOLERANCE, HostState
@@ -51,7 +51,7 @@ class AuditResult:
 
     @property
     def failed_hosts(self) -> list[str]:
-        return sorted({f.host for f in self.findings if f.rule in ("host-unreachable", "parse-error")})
+        return sorted({f.host for f in self.findings if f.rule in FAILURE_KINDS})
 
     def at_or_above(self, severity: Severity) -> list[Finding]:
         return [f for f in self.findings if f.severity.rank >= severity.rank]

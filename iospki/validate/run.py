@@ -1,6 +1,6 @@
 """Topology validation: prove on the lab twin that an inventory survives its PKI lifecycle.
 
-`validate(inventory, output, through=...)`:
+`run_validation(inventory, output, through=...)`:
 1. brings the inventory up as a lab (`python -m iospki.lab up`, a child process: the toolkit never imports
    the lab);
 2. deploys it with the toolkit's deploy (`iospki.operations.deploy`; hosts with `validate_deploy_day: N` in their
@@ -81,7 +81,7 @@ def _deploy(ctx: Context, backup_dir: Path) -> dict[str, str]:
     }
 
 
-def validate(
+def run_validation(
     inventory: Path,
     output: Path,
     through: str = "rollover",

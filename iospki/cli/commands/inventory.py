@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
 from iospki.cli.kit import (
+    EXIT_HOSTS,
     EXIT_OK,
     EXIT_USAGE,
     INVENTORY_OPT,
@@ -17,8 +19,10 @@ from iospki.cli.kit import (
     fail_usage,
     table,
 )
+from iospki.operations import hostkeys
 from iospki.operations.intent import validate_inventory
 from iospki.operations.inventory import (
+    DEFAULT_INVENTORY,
     InventoryError,
     credential_errors,
     host_table,
@@ -26,11 +30,13 @@ from iospki.operations.inventory import (
     load_nornir,
 )
 
-app = typer.Typer(no_args_is_help=True, help="Inspect and validate the Nornir inventory and its PKI intent.")
+app = typer.Typer(
+    no_args_is_help=True, help="Inspect and validate the Nornir inventory and its PKI intent; fetch SSH host keys."
+)
 
 
-@app.command()
-def validate(inventory: str = INVENTORY_OPT, limit: str = LIMIT_OPT, as_json: bool = JSON_OPT) -> None:
+@app.command("validate")
+def check_inventory(inventory: str = INVENTORY_OPT, limit: str = LIMIT_OPT, as_json: bool = JSON_OPT) -> None:
     """Validate host data (PKI intent) and cross-host rules; exit 0 when valid, 2 otherwise."""
     try:
         full = load_nornir(inventory)
@@ -95,3 +101,66 @@ def show(inventory: str = INVENTORY_OPT, limit: str = LIMIT_OPT, as_json: bool =
     )
     if not rows:
         err_console.print("no hosts")
+
+
+@app.command()
+def keyscan(
+    inventory: str = INVENTORY_OPT,
+    limit: str = LIMIT_OPT,
+    output: Path = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="known_hosts file to write (default: <inventory>/known_hosts)"
+    ),
+    accept_new: bool = typer.Option(
+        False,
+        "--accept-new",
+        help="write new keys without asking (trust on first use: recorded as such in the file and the output)",
+    ),
+    timeout: float = typer.Option(10.0, "--timeout", metavar="SECONDS", help="per host, for the key exchange"),
+) -> None:
+    """Fetch each host's SSH host key (key exchange only: nothing is authenticated or sent), print its
+    SHA256 fingerprint for you to compare with the router's, and add the confirmed keys to a known_hosts
+    file. A key that differs from the one in the file is never replaced. Exit 0 all keys known or
+    written, 2 not confirmed, 3 a host unreachable or its key changed."""
+    try:
+        nr = load_nornir(inventory, limit)
+    except InventoryError as exc:
+        fail_usage(str(exc))
+    inv_dir = Path(inventory) if inventory else DEFAULT_INVENTORY
+    path = output or inv_dir / hostkeys.DEFAULT_FILE
+    known = hostkeys.known_keys(path)
+    scans = [
+        hostkeys.fetch_key(name, str(h.hostname or name), int(h.port or 22), timeout)
+        for name, h in nr.inventory.hosts.items()
+    ]
+    states = {s.host: hostkeys.status(s, known) for s in scans}
+    rows = [
+        [s.host, s.name, s.key_type or "-", s.fingerprint, states[s.host] + (f": {s.error}" if s.error else "")]
+        for s in scans
+    ]
+    console.print(table(f"SSH host keys ({path})", ["host", "address", "type", "fingerprint", "status"], rows))
+    for s in scans:
+        if states[s.host] == "changed":
+            err_console.print(
+                f"[red]error:[/red] {s.host}: the host key at {s.name} CHANGED ({s.fingerprint}); the file keeps the "
+                f"old key: find out why before removing its line from {path}"
+            )
+    # one line per address:port and key, even when two host names point there
+    new = list({s.line(): s for s in scans if states[s.host] == "new"}.values())
+    if new and not accept_new:
+        console.print("Compare each fingerprint with the router's own before trusting it.")
+        try:
+            ok = typer.confirm(f"Add {len(new)} key(s) to {path}?", default=False)
+        except typer.Abort:
+            ok = False
+        if not ok:
+            fail_usage(f"nothing written to {path}: keys not confirmed (or pass --accept-new to trust on first use)")
+    if new:
+        try:
+            hostkeys.record(path, new, accepted_unconfirmed=accept_new)
+        except OSError as exc:
+            err_console.print(f"[red]error:[/red] cannot write {path}: {exc.strerror or exc}")
+            raise typer.Exit(EXIT_HOSTS) from None
+        how = "trusted on first use (--accept-new), not confirmed" if accept_new else "confirmed"
+        console.print(f"{len(new)} key(s) {how}, written to {path}")
+    bad = sorted(h for h, st in states.items() if st in ("changed", "unreachable"))
+    raise typer.Exit(EXIT_HOSTS if bad else EXIT_OK)

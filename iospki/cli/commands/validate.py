@@ -20,7 +20,7 @@ from iospki.cli.kit import (
 )
 from iospki.operations.inventory import DEFAULT_INVENTORY
 from iospki.validate.model import ValidateError
-from iospki.validate.run import validate, write_outputs
+from iospki.validate.run import run_validation, write_outputs
 
 
 def validate_command(
@@ -42,7 +42,7 @@ def validate_command(
     inv = (inventory or DEFAULT_INVENTORY).resolve()
     out = (output or Path("out") / f"validate-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
     try:
-        res = validate(inv, out, through=through, start=start, audit=not no_audit)
+        res = run_validation(inv, out, through=through, start=start, audit=not no_audit)
     except ValidateError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from None
