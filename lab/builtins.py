@@ -198,6 +198,11 @@ def ntp_timestamp(t: datetime) -> str:
     return f"{whole & 0xFFFFFFFF:08X}.{int((secs - whole) * 2**32) & 0xFFFFFFFF:08X}"
 
 
+def _msec(value: float) -> str:
+    """An NTP offset as IOS prints it (`0.0000`, `-12.5000`): never a negative zero, which no parser reads."""
+    return f"{round(value, 4) + 0.0:.4f}"
+
+
 def _ntp_time(d: Device, t: datetime) -> str:
     """'10:35:34.059 UTC Mon Oct 23 2023' in the device's zone."""
     lt, name = d.local(t)
@@ -224,7 +229,7 @@ def cmd_show_ntp_status(ctx: ExecContext, m: Match) -> str:
             f"ntp uptime is {uptime} (1/100 of seconds), resolution is 4000\n"
             f"reference time is {ntp_timestamp(ref)} ({_ntp_time(d, ref)})\n"
             # NTP's offset is the source's time minus this clock: not 0 after a `clock set`, until the next poll
-            f"clock offset is {-d.clock_offset.total_seconds() * 1000:.4f} msec, root delay is 1.00 msec\n"
+            f"clock offset is {_msec(-d.clock_offset.total_seconds() * 1000)} msec, root delay is 1.00 msec\n"
             "root dispersion is 2.00 msec, peer dispersion is 1.00 msec\n"
             "loopfilter state is 'CTRL' (Normal Controlled Loop), drift is 0.000000000 s/s\n"
             f"system poll interval is 64, last update was {ago} sec ago."

@@ -112,7 +112,7 @@ def test_timer_lines_have_the_real_shape(world: tuple) -> None:  # type: ignore[
     lines = [ln for ln in ours.splitlines() if "|" in ln]
     assert len(lines) >= 4 and all(_timer_shape(ln) for ln in lines), ours
     ours_sections = [ln for ln in ours.splitlines() if "|" not in ln]
-    assert ours_sections == ["PKI Timers", "Expiry Alert Timers", "CS Timers"]
+    assert ours_sections == ["PKI Timers", "Expiry Alert Timers", "Trustpool Timers", "CS Timers"]
     # the sections come in the capture's order
     real_sections = [ln for ln in real.splitlines() if "|" not in ln]
     assert [x for x in real_sections if x in ours_sections] == ours_sections

@@ -12,7 +12,7 @@ import ipaddress
 import json
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from iospki.lab.config import ConfigNode
@@ -172,7 +172,8 @@ class PkiDevice:
     def view(self) -> render.View:
         return render.View(
             self.family,
-            utc(self.device.now()),
+            # not cut to the second: a countdown carries the milliseconds of the running clock, as on IOS
+            self.device.now().astimezone(timezone.utc),
             self.keyring,
             self.timers,
             list(self.trustpoints.values()),

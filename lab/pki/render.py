@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,6 +24,10 @@ from .trustpoint import Trustpoint, fingerprint_md5, fingerprint_sha1
 
 SESSION_CLEANUP = timedelta(minutes=15)
 DAY = timedelta(days=1)
+# TRUSTPOOL: every IOS-XE capture (genie golden outputs 1, 2 and csr8kv, muninn basic; device clocks from 2020 to
+# 2026) shows it due on 2029-04-25 ~01:55:41Z, the built-in Cisco trustpool bundle's renewal point; the seed's
+# classic IOS shows the timer too (inside `PKI Timers`). The same time on classic IOS is inferred.
+TRUSTPOOL_AT = datetime(2029, 4, 25, 1, 55, 41, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -98,6 +102,7 @@ class _Section:
     renew: datetime | None = None
     installed: datetime | None = None
     key_label: str | None = None
+    storage: str | None = None  # `Storage: nvram:...` (a CA server's own CA certificate)
 
 
 def _cert_block(s: _Section, verbose: bool, family: str) -> list[str]:
@@ -111,7 +116,7 @@ def _cert_block(s: _Section, verbose: bool, family: str) -> list[str]:
         "  Issuer:",
         *[f"    {line}" for line in rdn_lines(c.issuer)],
         "  Subject:",
-        *(_subject_lines(c.subject) if not s.ca else [f"    {line}" for line in rdn_lines(c.subject)]),
+        *(_subject_lines(c.subject) if not s.ca else _ca_subject_lines(s.header, c.subject)),
         "  Validity Date:",
         f"    start date: {ios_time(c.not_valid_before_utc)}",
         f"    end   date: {ios_time(c.not_valid_after_utc)}",
@@ -150,9 +155,29 @@ def _cert_block(s: _Section, verbose: bool, family: str) -> list[str]:
         if s.installed is not None:
             out.append(f"  Cert install time: {ios_time(s.installed)} ")
     out.append(f"  Associated Trustpoints: {' '.join(s.trustpoints)} ")
+    if s.storage:
+        out.append(f"  Storage: {s.storage}")
     if verbose and s.key_label:
         out.append(f"  Key Label: {s.key_label}")
     return out
+
+
+def _ca_subject_lines(header: str, name: x509.Name) -> list[str]:
+    """A CA certificate's subject. The seed's `CA Certificate (Rollover)` has a `Name: <cn>` line above the RDNs
+    (the current CA certificate beside it has none)."""
+    lines = [f"    {line}" for line in rdn_lines(name)]
+    cn = value_of(name, NameOID.COMMON_NAME)
+    if header == "CA Certificate (Rollover)" and cn:
+        lines.insert(0, f"    Name: {cn}")
+    return lines
+
+
+def ca_storage(cert: x509.Certificate) -> str:
+    """`nvram:<name>#<serial>CA.cer` as real CA servers show it (seed `RootCA#1CA.cer`, `CA-ROOT#1CA.cer`,
+    `CA#1CA.cer`): the CA's common name without blanks, cut to 12 characters (`CiscoLicensi#1CA.cer`), and the
+    serial in hex without leading zeros."""
+    cn = (value_of(cert.subject, NameOID.COMMON_NAME) or "CA").replace(" ", "")[:12]
+    return f"nvram:{cn}#{cert.serial_number:X}CA.cer"
 
 
 def _fp_key(cert: x509.Certificate) -> bytes:
@@ -206,6 +231,7 @@ def certificates(view: View, verbose: bool = False, only: str | None = None) -> 
             cs.name,
             True,
             installed=cs.ca_cert.not_valid_before_utc if cs.ca_cert else None,
+            storage=ca_storage(cs.ca_cert) if cs.ca_cert else None,
         )
     out: list[str] = []
     for s in sections:
@@ -272,13 +298,20 @@ def _expiry_alerts(view: View) -> list[tuple[datetime, str]]:
 
 def timers(view: View) -> str:
     now = view.now
-    groups: dict[str, list[tuple[datetime, str]]] = {"PKI Timers": [], "Expiry Alert Timers": [], "CS Timers": []}
+    groups: dict[str, list[tuple[datetime, str]]] = {
+        "PKI Timers": [],
+        "Expiry Alert Timers": [],
+        "Trustpool Timers": [],
+        "CS Timers": [],
+    }
     boot = view.boot or now
     # SESSION CLEANUP runs every 15 minutes from boot; computed, not scheduled (it has no PKI effect)
     periods = int((now - boot) / SESSION_CLEANUP) + 1
     groups["PKI Timers"].append((boot + periods * SESSION_CLEANUP, "SESSION CLEANUP"))
     if view.family != "ios":  # classic IOS has no expiry-alert timers section
         groups["Expiry Alert Timers"] = _expiry_alerts(view)
+    if now < TRUSTPOOL_AT:  # IOS-XE: its own section; classic IOS (seed): among the PKI timers
+        groups["Trustpool Timers" if view.family != "ios" else "PKI Timers"].append((TRUSTPOOL_AT, "TRUSTPOOL"))
     for t in view.timers.timers.values():
         if t.section in groups:
             groups[t.section].append((t.at, t.name))
@@ -447,18 +480,20 @@ def server(view: View, name: str | None = None) -> str:
             "complete": "Complete - all issued certs written as <serialnum>.cer",
         }[cs.cfg.database_level]
         out.append(f"    Database Level: {level}")
+        if cs.rollover_cert is not None:
+            # the seed's CS after the rollover CA is generated: these three lines come before the Auto-Rollover
+            # line, and say "certificate" (the seed's PDF copy loses the indentation: the lab keeps the block's)
+            out += [
+                "    Rollover status: available for rollover",
+                f"    Rollover CA certificate fingerprint: {fingerprint_md5(cs.rollover_cert)} ",
+                f"    Rollover CA certificate expiration time: {ios_time(cs.rollover_cert.not_valid_after_utc)}",
+            ]
         if cs.cfg.auto_rollover is not None:
             days = int(cs.cfg.auto_rollover.total_seconds() // 86400)
             out.append(f"    Auto-Rollover configured, overlap period {days} days")
             at = cs.autorollover_at()
             if at is not None and cs.rollover_cert is None:
                 out.append(f"    Autorollover timer: {ios_time(at)}")
-        if cs.rollover_cert is not None:
-            out += [
-                "    Rollover status: available for rollover",
-                f"        Rollover CA cert fingerprint: {fingerprint_md5(cs.rollover_cert)} ",
-                f"        Rollover CA certificate expiration time: {ios_time(cs.rollover_cert.not_valid_after_utc)}",
-            ]
     return "\n".join(out) + ("\n" if out else "")
 
 
