@@ -36,18 +36,24 @@ def test_poll_period_doubles_from_the_retry_period_up_to_the_cap() -> None:
     assert poll_period(MIN, 998) == POLL_CAP  # 999 retries by default: no overflow, the cap holds
 
 
-def test_manual_grant_after_20_minutes_on_the_engine() -> None:
-    start = START.replace(tzinfo=timezone.utc)
-    sched = SimScheduler(start)
+def _engine(sched: SimScheduler, *lines: str) -> tuple[CertificateServer, Trustpoint]:
+    """A manual-grant CA (the default) in process and a client trustpoint (`auto-enroll 80`, then `lines`)."""
     cs = CertificateServer(CsConfig("CA"), Keyring(), MemoryStorage(), PkiTimers(sched, lambda _l: None), lambda _l: None)
-    cs.no_shutdown("pass", key_bits=1024)  # grant manual (the default)
+    cs.no_shutdown("pass", key_bits=1024)
     scep = DirectScep()
     scep.servers[URL] = cs
     cfg = TpConfig("tp")
-    for line in (f"enrollment url {URL}", "auto-enroll 80", "rsakeypair tpkey 1024", "serial-number none"):
+    for line in (f"enrollment url {URL}", "auto-enroll 80", "rsakeypair tpkey 1024", "serial-number none", *lines):
         cfg.apply(line)
     tp = Trustpoint(cfg, DeviceCtx(Keyring(), PkiTimers(sched, lambda _l: None), scep, lambda _l: None,
                                    lambda: "r1.lab", lambda: "FTX1"))  # fmt: skip
+    return cs, tp
+
+
+def test_manual_grant_after_20_minutes_on_the_engine() -> None:
+    start = START.replace(tzinfo=timezone.utc)
+    sched = SimScheduler(start)
+    cs, tp = _engine(sched)
 
     async def run() -> None:
         await tp.accept_ca(await tp.fetch_ca())  # auto-enroll: PKCSReq, answered PENDING
@@ -67,15 +73,7 @@ def test_manual_grant_after_20_minutes_on_the_engine() -> None:
 def test_polls_stop_at_the_retry_count() -> None:
     start = START.replace(tzinfo=timezone.utc)
     sched = SimScheduler(start)
-    cs = CertificateServer(CsConfig("CA"), Keyring(), MemoryStorage(), PkiTimers(sched, lambda _l: None), lambda _l: None)
-    cs.no_shutdown("pass", key_bits=1024)
-    scep = DirectScep()
-    scep.servers[URL] = cs
-    cfg = TpConfig("tp")
-    for line in (f"enrollment url {URL}", "auto-enroll 80", "rsakeypair tpkey 1024", "enrollment retry count 3"):
-        cfg.apply(line)
-    tp = Trustpoint(cfg, DeviceCtx(Keyring(), PkiTimers(sched, lambda _l: None), scep, lambda _l: None,
-                                   lambda: "r1.lab", lambda: "FTX1"))  # fmt: skip
+    _cs, tp = _engine(sched, "enrollment retry count 3")
 
     async def run() -> None:
         await tp.accept_ca(await tp.fetch_ca())
