@@ -1,0 +1,158 @@
+"""The cluster engine's parts that need no cluster: the store's batched flushes, secret-free host specs,
+results on the wire, parameters that change meaning on a worker, and a scheduler that cannot be reached."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from nornir.core.exceptions import NornirSubTaskError
+from nornir.core.inventory import Host
+from nornir.core.task import MultiResult, Result
+
+from iospki.cluster import ClientStore, ClusterError, DaskRunner, HostSecrets, relay, runner_config
+from iospki.cluster.hostspec import host_spec, site_of, worker_host
+from iospki.cluster.transport import from_wire, to_wire
+from iospki.operations.inventory import load_nornir
+from iospki.state import store
+from tests.lab_fixture import PASSWORD, SECRET, write_inventory
+
+# ---------------------------------------------------------------------------- durable_batch
+
+
+def test_a_batch_makes_its_files_visible_together_with_one_directory_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+    for i in range(5):
+        store.write_output(tmp_path / "plain", "r1", f"show x{i}", "out")
+    assert len(calls) == 10  # a file and its directory, per write
+    calls.clear()
+    with store.durable_batch():
+        for i in range(5):
+            store.write_output(tmp_path / "batch", "r1", f"show x{i}", f"out {i}")
+            with store.durable_batch():  # nested: joins the outer batch
+                store.write_json(tmp_path / "batch", "r1", f"j{i}", {"i": i})
+        assert store.read_outputs(tmp_path / "batch", "r1") == {}  # nothing visible before the end
+    assert len(calls) == (1 if store._syncfs(tmp_path) else 11)  # one directory fsync (+ file fsyncs w/o syncfs)
+    assert store.read_outputs(tmp_path / "batch", "r1") == {f"show x{i}": f"out {i}" for i in range(5)}
+    assert [p.name for p in (tmp_path / "batch" / "r1").iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_batch_keeps_what_was_written_before_a_failure(tmp_path: Path) -> None:
+    with pytest.raises(TimeoutError), store.durable_batch():
+        store.write_output(tmp_path, "r1", "show clock", "10:00")
+        raise TimeoutError("the device stopped answering")
+    assert store.read_output(tmp_path, "r1", "show clock") == "10:00"
+
+
+def test_a_process_killed_inside_a_batch_leaves_no_visible_file(tmp_path: Path) -> None:
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from iospki.state import store
+        with store.durable_batch():
+            store.write_output({str(tmp_path)!r}, "r1", "show clock", "x" * 100000)
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert store.read_outputs(tmp_path, "r1") == {}
+
+
+# ---------------------------------------------------------------------------- host specs
+
+
+@pytest.fixture
+def lab_inventory(tmp_path: Path) -> Path:
+    write_inventory(tmp_path, [("r1", "isr_g1"), ("r2", "csr1k")], host_data={"r1": {"site": "ams"}})
+    groups = (tmp_path / "groups.yaml").read_text() + "site-fra:\n  data: {}\n"
+    (tmp_path / "groups.yaml").write_text(groups)
+    hosts = (tmp_path / "hosts.yaml").read_text().replace("  - csr1k\n", "  - csr1k\n  - site-fra\n")
+    (tmp_path / "hosts.yaml").write_text(hosts)
+    return tmp_path
+
+
+def test_a_host_travels_without_its_secrets_and_the_worker_resolves_them(
+    lab_inventory: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nr = load_nornir(lab_inventory)
+    h1, h2 = nr.inventory.hosts["r1"], nr.inventory.hosts["r2"]
+    assert h1.password == PASSWORD  # the client holds it (lab inventory)
+    assert (site_of(h1), site_of(h2)) == ("ams", "fra")  # data key; group site-fra
+    spec = host_spec(h1)
+    blob = pickle.dumps(spec)
+    assert PASSWORD.encode() not in blob and SECRET.encode() not in blob
+    assert spec.connection_options["netmiko"]["extras"]["conn_timeout"] == 30  # the rest is kept
+    assert spec.data["lab"] is True and spec.site == "ams"
+    # on a worker: credentials from ITS environment
+    monkeypatch.setenv("IOSPKI_PASSWORD", "worker-password")
+    monkeypatch.setenv("IOSPKI_ENABLE_SECRET", "worker-enable")
+    host = worker_host(spec)
+    assert host.password == "worker-password"
+    assert host.get_connection_parameters("netmiko").extras["secret"] == "worker-enable"
+    assert host.get_connection_parameters("netmiko").platform == "cisco_ios"
+    # a non-lab host on a worker without a password cannot run, and says where to set one
+    monkeypatch.delenv("IOSPKI_PASSWORD")
+    spec2 = host_spec(h2)
+    spec2.data["lab"] = False
+    assert "IOSPKI_PASSWORD" in worker_host(spec2).data["_credential_error"]
+
+
+def test_results_cross_without_the_worker_s_secrets_and_keep_exception_names() -> None:
+    worker = Host("r1", password="hunter2-worker")
+    mr = MultiResult("collect")
+    mr.append(Result(host=worker, result="login hunter2-worker ok", failed=True,
+                     exception=NornirSubTaskError(task=None, result=mr)))  # type: ignore[arg-type]
+    mr.append(Result(host=worker, result={"out": ["x"]}, exception=ConnectionRefusedError("refused")))
+    wire = pickle.dumps(to_wire(mr, ["hunter2-worker"]))
+    assert b"hunter2-worker" not in wire
+    client_host = Host("r1")
+    back = from_wire(client_host, "collect", pickle.loads(wire))
+    assert back[0].host is client_host and back[0].result == "login <redacted> ok" and back.failed
+    assert type(back[0].exception).__name__ == "NornirSubTaskError"
+    assert isinstance(back[1].exception, ConnectionRefusedError) and back[1].result == {"out": ["x"]}
+
+
+def test_store_and_secrets_parameters_are_placeholders_on_the_wire(tmp_path: Path) -> None:
+    sent, stores = relay.for_the_wire(
+        {"output": ClientStore(str(tmp_path)), "secrets": HostSecrets(["hunter2"]), "facts": True}
+    )
+    assert stores == {"output": str(tmp_path)} and sent["facts"] is True
+    assert b"hunter2" not in pickle.dumps(sent) and str(tmp_path).encode() not in pickle.dumps(sent)
+    local = relay.on_the_worker(sent, ["w-secret"], tmp_path / "scratch")
+    assert local["secrets"] == ["w-secret"] and Path(local["output"]).is_dir()
+    with pytest.raises(store.StoreError, match="r1"):
+        relay.write_back(str(tmp_path / "c"), "r1", {"../escape.txt": "x"})
+
+
+# ---------------------------------------------------------------------------- no cluster
+
+
+def test_an_unreachable_scheduler_fails_every_host_with_one_clear_reason(lab_inventory: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    nr = load_nornir(lab_inventory).with_runner(DaskRunner(f"tcp://127.0.0.1:{port}", connect_timeout=2))
+    res = nr.run(task=lambda task: Result(host=task.host, result="never"))
+    assert set(res.failed_hosts) == {"r1", "r2"}
+    reason = str(res["r1"][0].result)
+    assert reason.startswith(f"r1: cluster scheduler tcp://127.0.0.1:{port} unreachable") and "\n" not in reason
+
+
+def test_runner_config_needs_an_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IOSPKI_CLUSTER", raising=False)
+    with pytest.raises(ClusterError, match="IOSPKI_CLUSTER"):
+        runner_config()
+    monkeypatch.setenv("IOSPKI_CLUSTER", "tcp://127.0.0.1:8786")
+    assert runner_config() == {"plugin": "dask", "options": {"scheduler": "tcp://127.0.0.1:8786", "resume": False}}
