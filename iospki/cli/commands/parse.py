@@ -10,6 +10,8 @@ from typing import NoReturn
 
 import typer
 
+from iospki.cli.kit import EXIT_USAGE
+
 
 class Platform(str, Enum):
     ios = "ios"
@@ -17,9 +19,9 @@ class Platform(str, Enum):
 
 
 def _fail(message: str) -> NoReturn:
-    # one line on stderr, exit code 2 (the contract other tools rely on)
+    # one plain line on stderr (never wrapped or styled: the contract other tools rely on), exit code 2
     typer.echo(f"error: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code=2)
+    raise typer.Exit(code=EXIT_USAGE)
 
 
 def parse_command(
