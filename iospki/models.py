@@ -4,9 +4,12 @@ These models are the contract between the parsers (which fill them), the audit a
 forecast (which read them) and the JSON that other tools consume (`iospki parse`).
 Field names are stable: add fields, never rename them.
 
-Times are naive datetimes on the device's own clock; the zone name the device printed is
-kept beside them in `tz` (IOS prints zone abbreviations such as UTC, GMT, IST, which are
-not unique, so they are not resolved to offsets).
+Times, as the parsers fill them, are naive datetimes on the device's own clock (device-local),
+with the zone name the device printed beside them in `tz` (IOS prints abbreviations such as
+UTC, GMT, IST, which are not unique world-wide, so a parser does not resolve them), except
+`Timer.at`, which IOS prints in UTC. The loader (`iospki.state.loader`) resolves each device's
+zones from its own config and gives audit and forecast copies in UTC (`tz` then reads 'UTC';
+`iospki.state.devicetime` lists every dated model); the parsed objects stay device-local.
 """
 
 from __future__ import annotations
@@ -284,6 +287,25 @@ class NtpStatus(Model):
     drift: str | None = None
     poll_interval: int | None = None
     last_update_seconds: int | None = None
+
+
+# --------------------------------------------------------------------------- software
+
+
+class Version(Model):
+    """`show version`: the software release and the box."""
+
+    software: str = Field(description="the first 'Version' field as printed, e.g. 15.4(3)M10 or 17.03.04a")
+    family: str | None = Field(default=None, description="iosxe when the text names IOS XE, ios when it names IOS")
+    image: str | None = Field(default=None, description="e.g. 'C2900 Software (C2900-UNIVERSALK9-M)'")
+    model: str | None = Field(default=None, description="e.g. CISCO2911/K9, ISR4451-X/K9, CSR1000V")
+    hostname: str | None = None
+    uptime: str | None = Field(default=None, description="as printed, e.g. '1 week, 2 days, 3 minutes'")
+    uptime_seconds: int | None = None
+    system_image: str | None = None
+    processor_board_id: str | None = None
+    config_register: str | None = None
+    reload_reason: str | None = None
 
 
 # --------------------------------------------------------------------------- running config

@@ -6,6 +6,8 @@ import re
 
 from nornir.core.task import Result, Task
 
+from iospki.models import normalize_fingerprint
+
 from .connection import TaskFailed, cli, prompt_re, show
 from .state import has_ca
 
@@ -22,7 +24,7 @@ def authenticate_trustpoint(task: Task, trustpoint: str, expected_fingerprint: s
     """Authenticate `trustpoint`: answer `yes` only if the offered CA certificate's MD5 or SHA1 fingerprint equals
     `expected_fingerprint` (the inventory's pin, or the fingerprint read from the CA server); otherwise answer
     `no` and fail, naming both fingerprints. Idempotent: an authenticated trustpoint is left alone."""
-    expected = re.sub(r"[\s:]", "", expected_fingerprint).upper()
+    expected = normalize_fingerprint(expected_fingerprint)
     if not expected:
         raise TaskFailed(
             f"{task.host.name}: no expected CA fingerprint for trustpoint {trustpoint}; refusing to authenticate"

@@ -7,12 +7,11 @@ import re
 from nornir.core.task import Result, Task
 
 from .connection import Answer, TaskFailed, cli, dialog, prompt_re, show, wait_until
-from .state import server_state
+from .state import rollover_key, server_state
 
 
 def _rollover_key(task: Task, server: str) -> bool:
-    keys = show(task, "show crypto key mypubkey rsa")
-    return re.search(rf"(?m)^\s*Key name:\s*{re.escape(server)}#\s*$", keys) is not None
+    return rollover_key(show(task, "show crypto key mypubkey rsa"), server)
 
 
 def ca_rollover(task: Task, server: str, cancel: bool = False) -> Result:

@@ -1,9 +1,17 @@
-"""Small readers of the few device facts the tasks decide on (the full parsing is `iospki.parsers`)."""
+"""The few device facts the tasks decide on, read through `iospki.parsers` (the one parser of device output).
+
+An output that is an IOS message (`% Certificate server 'X' is not known`) means the device has none of
+the thing asked for; an output that does not parse is a TaskFailed naming the command, never a guess.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from iospki.models import Certificate, CertKind, RequestsOutput
+from iospki.parsers import ParseError, parse
+
+from .connection import TaskFailed
 
 
 @dataclass
@@ -19,66 +27,92 @@ class ServerState:
         return (self.status or "").split(",")[0].strip().lower() == "enabled"
 
 
-def _fp(s: str) -> str:
-    return re.sub(r"\s+", "", s).upper()
+def _ios_message(text: str) -> bool:
+    """The output is only IOS '% ...' message lines (the thing asked for does not exist). Not for
+    `show crypto key mypubkey`, whose blocks start with '% Key pair was generated at: ...'."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return bool(lines) and all(ln.startswith("%") for ln in lines)
 
 
 def server_state(text: str, name: str) -> ServerState | None:
-    """State of server `name` from `show crypto pki server`, None when it is not there."""
-    blocks = re.split(r"(?m)^Certificate Server\s+", text)
-    for b in blocks[1:]:
-        head, _, body = b.partition("\n")
-        if head.strip().rstrip(":") != name:
-            continue
-        st = ServerState(name)
-        if m := re.search(r"(?m)^\s*Status:\s*(.+?)\s*$", body):
-            st.status = m.group(1)
-        if m := re.search(r"(?m)^\s*CA cert fingerprint:\s*([0-9A-Fa-f ]+?)\s*$", body):
-            st.ca_fingerprint = _fp(m.group(1))
-        if m := re.search(r"(?m)^\s*Rollover status:\s*(.+?)\s*$", body):
-            st.rollover_status = m.group(1)
-        if m := re.search(r"(?m)^\s*Rollover CA cert fingerprint:\s*([0-9A-Fa-f ]+?)\s*$", body):
-            st.rollover_fingerprint = _fp(m.group(1))
-        return st
-    return None
+    """State of server `name` from `show crypto pki server [NAME]`, None when it is not there."""
+    if _ios_message(text):
+        return None
+    try:
+        servers = parse("show crypto pki server", text).servers
+    except ParseError as exc:
+        raise TaskFailed(str(exc)) from None
+    srv = next((s for s in servers if s.name == name), None)
+    if srv is None:
+        return None
+    status = f"{srv.status}, {srv.status_reason}" if srv.status and srv.status_reason else srv.status
+    return ServerState(name, status, srv.ca_fingerprint, srv.rollover_status, srv.rollover_fingerprint)
+
+
+def _certificates(text: str) -> list[Certificate]:
+    """The certificates of `show crypto pki certificates [TP]` (none for an IOS message)."""
+    if _ios_message(text):
+        return []
+    try:
+        return parse("show crypto pki certificates", text).certificates
+    except ParseError as exc:
+        raise TaskFailed(str(exc)) from None
 
 
 def cert_sections(text: str) -> list[tuple[str, str]]:
     """[(section header, status)] of `show crypto pki certificates [TP]`, e.g. ('CA Certificate (Rollover)', 'Available')."""
-    out = []
-    for m in re.finditer(
-        r"(?m)^((?:CA |Router Self-Signed |RA \w+ )?Certificate(?: \(Rollover\))?)\s*\n\s*Status:\s*(\S+)",
-        text,
-    ):
-        out.append((m.group(1), m.group(2)))
-    return out
+    return [(c.section, c.status or "") for c in _certificates(text)]
 
 
 def has_identity(text: str) -> bool:
     return any(
-        sec in ("Certificate", "Certificate (Rollover)") and st.lower() == "available"
-        for sec, st in cert_sections(text)
+        c.kind is CertKind.identity and (c.status or "").lower() == "available" for c in _certificates(text)
     )
 
 
 def has_ca(text: str) -> bool:
-    return any(sec.startswith("CA Certificate") for sec, _ in cert_sections(text))
+    return any(c.kind is CertKind.ca for c in _certificates(text))
 
 
 def pending_request(text: str) -> bool:
-    return any(st.lower() == "pending" for _, st in cert_sections(text))
+    return any((c.status or "").lower() == "pending" for c in _certificates(text))
 
 
 def poll_pending(timers: str, trustpoint: str) -> bool:
     """A `POLL <trustpoint>` timer in `show crypto pki timers`: an enrollment request is pending at the CA
     (e.g. the auto initial enrollment IOS starts on `crypto pki authenticate` when `auto-enroll` is set)."""
-    return re.search(rf"(?m)\bPOLL\s+{re.escape(trustpoint)}\s*$", timers) is not None
+    if _ios_message(timers):
+        return False
+    try:
+        found = parse("show crypto pki timers", timers).timers
+    except ParseError as exc:
+        raise TaskFailed(str(exc)) from None
+    return any(t.kind == "POLL" and t.target == trustpoint for t in found)
 
 
 def identity_serials(text: str) -> list[str]:
     """Serial numbers of the identity certificates (not CA) in `show crypto pki certificates`."""
-    serials = []
-    for m in re.finditer(r"(?ms)^(Certificate(?: \(Rollover\))?)\s*\n(.*?)(?=^\S|\Z)", text):
-        if s := re.search(r"Certificate Serial Number(?: \(hex\))?:\s*(\S+)", m.group(2)):
-            serials.append(s.group(1).upper())
-    return serials
+    return [c.serial.upper() for c in _certificates(text) if c.kind is CertKind.identity and c.serial]
+
+
+def rollover_key(keys: str, server: str) -> bool:
+    """The `NAME#` key pair of a CA rollover is in `show crypto key mypubkey rsa`."""
+    try:
+        found = parse("show crypto key mypubkey rsa", keys).keys
+    except ParseError as exc:
+        raise TaskFailed(str(exc)) from None
+    return any(k.name == f"{server}#" for k in found)
+
+
+def pending_request_ids(text: str, server: str) -> list[int]:
+    """Ids of the requests waiting for a grant in `show crypto pki server NAME requests`."""
+    if _ios_message(text):
+        return []
+    command = f"show crypto pki server {server} requests"
+    try:
+        got = parse(command, text)
+    except ParseError as exc:
+        raise TaskFailed(str(exc)) from None
+    if not isinstance(got, RequestsOutput):  # the registry maps this command to RequestsOutput
+        raise TaskFailed(f"{command}: parsed as {type(got).__name__}")
+    return [r.req_id for r in got.requests if r.state.lower() == "pending"]

@@ -36,7 +36,7 @@ from iospki.operations.intent import enrollment_url_for
 from iospki.operations.runner import Context, failure, run
 from iospki.tasks import ca_rollover
 from iospki.tasks.connection import show
-from iospki.tasks.state import server_state
+from iospki.tasks.state import rollover_key, server_state
 
 
 def _shows(task: Task, commands: list[str]) -> Result:
@@ -81,12 +81,7 @@ def state_of(ctx: Context, host: str, name: str) -> dict[str, Any]:
         raise typer.Exit(EXIT_HOSTS)
     out = mr[0].result
     st = server_state(out[f"show crypto pki server {name}"], name)
-    import re
-
-    key = (
-        re.search(rf"(?m)^\s*Key name:\s*{re.escape(name)}#\s*$", out["show crypto key mypubkey rsa"])
-        is not None
-    )
+    key = rollover_key(out["show crypto key mypubkey rsa"], name)
     return {"clock": _clock_ok(out["show clock detail"]), "server": st, "rollover_key": key}
 
 

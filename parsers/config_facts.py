@@ -1,0 +1,52 @@
+"""Two facts of a running config that the `RunningConfig` model does not carry (its JSON is a fixed contract):
+the offsets of the zones the device prints its times in, and whether the text ends with `end`.
+
+The loader (`iospki.state`) reads them here so that no device output is parsed with regexes outside `parsers/`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from .noise import split_lines
+
+_TZ = re.compile(r"^\s*clock timezone (\S+)\s+(-?\d+)(?:\s+(\d+))?", re.MULTILINE)
+_SUMMER = re.compile(r"^\s*clock summer-time (\S+)\s+(recurring|date)\b(.*)$", re.MULTILINE)
+
+
+def clock_zones(text: str) -> dict[str, timedelta]:
+    """Zone abbreviation -> offset east of UTC from `clock timezone` / `clock summer-time` ({} when unset).
+
+    `clock timezone NAME H [M]`; summer time adds its offset (the last argument, default 60 minutes)
+    after 8 words (recurring) or 10 words (date).
+
+    >>> clock_zones("clock timezone CET 1 0\\nclock summer-time CEST recurring last Sun Mar 2:00 last Sun Oct 3:00\\n")
+    {'CET': datetime.timedelta(seconds=3600), 'CEST': datetime.timedelta(seconds=7200)}
+    >>> clock_zones("clock timezone IST 5 30")
+    {'IST': datetime.timedelta(seconds=19800)}
+    >>> clock_zones("clock timezone PST -8 0\\nclock summer-time PDT recurring")["PDT"]
+    datetime.timedelta(days=-1, seconds=61200)
+    """
+    m = _TZ.search(text)
+    if m is None:
+        return {}
+    hours, minutes = int(m[2]), int(m[3] or 0)
+    std = timedelta(hours=hours, minutes=-minutes if hours < 0 else minutes)
+    zones = {m[1]: std}
+    s = _SUMMER.search(text)
+    if s is not None:
+        args = s[3].split()
+        n = 8 if s[2] == "recurring" else 10
+        extra = int(args[n]) if len(args) > n and args[n].isdigit() else 60
+        zones[s[1]] = std + timedelta(minutes=extra)
+    return zones
+
+
+def config_complete(text: str) -> bool:
+    """True when the config text has its final `end` line: a read that timed out keeps the head only.
+
+    >>> config_complete("hostname r1\\nend\\n"), config_complete("hostname r1\\nip http serv")
+    (True, False)
+    """
+    return any(ln.rstrip() == "end" for ln in split_lines(text))
