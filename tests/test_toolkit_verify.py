@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from iospki.cli.commands.verify import verify_views
 from iospki.models import CAServer, Certificate, CertKind, Clock, KeyPair
-from iospki.state.view import HostView
+from iospki.state.loader import HostState, Printed
 
 T0 = datetime(2026, 1, 1)
 
@@ -38,13 +38,16 @@ def cert(
 
 def view(
     now: datetime, certs: list[Certificate], key: str = "AA", servers: list[CAServer] | None = None
-) -> HostView:
-    return HostView(
+) -> HostState:
+    """A host whose device prints UTC: its printed models and its UTC state are the same."""
+    clock, keys, servers = Clock(time=now, authoritative=True), [KeyPair(name="K", key_data=key)], servers or []
+    return HostState(
         host="r1",
-        clock=Clock(time=now, authoritative=True),
+        clock=clock,
         certificates=certs,
-        keys=[KeyPair(name="K", key_data=key)],
-        servers=servers or [],
+        keys=keys,
+        servers=servers,
+        printed=Printed(clock, certs, servers, keys),
     )
 
 
@@ -52,7 +55,7 @@ CA1 = cert(CertKind.ca, "01", T0, 730, subject="cn=CA", md5="11")
 CA2 = cert(CertKind.ca, "07", T0 + timedelta(days=730), 730, subject="cn=CA", md5="22")
 
 
-def checks(before: HostView, after: HostView, **kw: object) -> dict[str, bool]:
+def checks(before: HostState, after: HostState, **kw: object) -> dict[str, bool]:
     return {c: ok for _, _, c, ok, _ in verify_views(before, after, **kw)}  # type: ignore[arg-type]
 
 
@@ -102,5 +105,5 @@ def test_after_rollover_the_new_ca_must_be_the_rollover_ca() -> None:
 
 def test_failed_collections_are_reported() -> None:
     b = view(T0, [CA1])
-    a = HostView(host="r1", error="unreachable")
+    a = HostState(host="r1", unreachable="unreachable")
     assert verify_views(b, a) == [("r1", "-", "collected after", False, "unreachable")]

@@ -629,28 +629,13 @@ def _weak_signature_fix(ctx: Context, st: HostState, tp: str | None, c: Certific
 
 # --------------------------------------------------------------------------- software
 
-_ISR_G1 = re.compile(r"^(?:CISCO)?(?:18[0-9]{2}|28[0-9]{2}|38[0-9]{2})\b", re.IGNORECASE)
-_ISR_G2 = re.compile(r"^(?:CISCO)?(?:19[0-9]{2}|29[0-9]{2}|39[0-9]{2}|8[89][0-9])\b", re.IGNORECASE)
-_XE = re.compile(r"ISR4|ASR1|CSR1|C8[0-9]{3}|C9[0-9]{3}|ISR1[01]", re.IGNORECASE)
 MIN_SOFTWARE = {"isr_g1": "15.1(4)M", "isr_g2": "15.4(3)M", "iosxe": "3.15"}
 
 
 def platform_family(st: HostState) -> str | None:
-    fam = st.facts.get("platform_family")
-    if isinstance(fam, str) and fam:
-        fam = fam.lower().replace("-", "_")
-        return "iosxe" if fam in ("isr4k", "asr1k", "csr1k", "iosxe", "cat8k") else fam
-    model = (st.model or "").upper()
-    if model:
-        if _XE.search(model):
-            return "iosxe"
-        if _ISR_G1.match(model):
-            return "isr_g1"
-        if _ISR_G2.match(model):
-            return "isr_g2"
-    if st.platform == "iosxe":
-        return "iosxe"
-    return None
+    """The host's software family (isr_g1 / isr_g2 / iosxe), reconciled by the loader from the
+    platforms table (`iospki.state.platforms`)."""
+    return st.software_family
 
 
 def version_key(v: str) -> tuple[int, ...]:

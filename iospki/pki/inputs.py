@@ -93,14 +93,10 @@ def _validity(cert: Certificate | None) -> Validity | None:
 
 
 def ca_inputs(state: HostState) -> list[CAInput]:
-    """The certificate servers of one host."""
+    """The certificate servers of one host (overlap and grant mode as the loader reconciled them)."""
     out: list[CAInput] = []
-    names = [s.name for s in state.servers]
-    if state.config is not None:
-        names += [s.name for s in state.config.servers if s.name not in names and not s.shutdown]
-    for name in names:
-        srv = next((s for s in state.servers if s.name == name), None)
-        cfg = state.server_config(name)
+    for facts in state.ca_servers:
+        name, srv, cfg = facts.name, facts.shown, facts.config
         lt_cert = (cfg.lifetime_certificate if cfg else None) or tm.DEFAULT_CERT_LIFETIME
         lt_ca = (cfg.lifetime_ca_certificate if cfg else None) or tm.DEFAULT_CA_LIFETIME
         ca = _validity(state.cert(name, CertKind.ca))
@@ -111,10 +107,7 @@ def ca_inputs(state: HostState) -> list[CAInput]:
         roll = _validity(state.cert(name, CertKind.ca, rollover=True))
         if roll is None and srv is not None and srv.rollover_expires is not None:
             roll = Validity(ca.end, srv.rollover_expires)
-        overlap = cfg.auto_rollover if cfg is not None else None
-        if overlap is None and srv is not None and srv.auto_rollover_days is not None:
-            overlap = timedelta(days=srv.auto_rollover_days)
-        grant = (srv.grant_mode if srv else None) or (cfg.grant if cfg else None) or "manual"
+        overlap, grant = facts.auto_rollover, facts.grant
         serving = True
         if srv is not None and ("disabled" in (srv.status or "") or "fail" in (srv.state or "")):
             serving = False

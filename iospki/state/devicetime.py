@@ -13,13 +13,27 @@ the difference rounded to 15 minutes is the offset (outputs of one collection ar
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
-_TZ = re.compile(r"^\s*clock timezone (\S+)\s+(-?\d+)(?:\s+(\d+))?", re.MULTILINE)
-_SUMMER = re.compile(r"^\s*clock summer-time (\S+)\s+(recurring|date)\b(.*)$", re.MULTILINE)
+from pydantic import BaseModel
+
+from iospki.models import (
+    CAServer,
+    Certificate,
+    Clock,
+    Crl,
+    IssuedCertificate,
+    KeyPair,
+    NtpStatus,
+    RevokedEntry,
+    Timer,
+)
+from iospki.parsers.config_facts import clock_zones
+
+M = TypeVar("M", bound=BaseModel)
+
 _QUARTER = 15 * 60
 
 
@@ -42,31 +56,17 @@ class Zones:
 
 
 def from_config(text: str) -> Zones:
-    """The zones a running config names.
+    """The zones a running config names (`clock timezone`, `clock summer-time`: read by `iospki.parsers`).
 
     >>> z = from_config("clock timezone CET 1 0\\nclock summer-time CEST recurring last Sun Mar 2:00 last Sun Oct 3:00\\n")
-    >>> z.offsets["CET"], z.offsets["CEST"]
-    (datetime.timedelta(seconds=3600), datetime.timedelta(seconds=7200))
-    >>> from_config("clock timezone IST 5 30").offsets["IST"]
-    datetime.timedelta(seconds=19800)
-    >>> from_config("clock timezone PST -8 0\\nclock summer-time PDT recurring").offsets["PDT"]
-    datetime.timedelta(days=-1, seconds=61200)
+    >>> z.offsets["CET"], z.offsets["CEST"], z.source
+    (datetime.timedelta(seconds=3600), datetime.timedelta(seconds=7200), 'clock timezone')
     """
     z = Zones()
-    m = _TZ.search(text)
-    if m is None:
-        return z
-    hours, minutes = int(m[2]), int(m[3] or 0)
-    std = timedelta(hours=hours, minutes=-minutes if hours < 0 else minutes)
-    z.offsets[m[1]] = std
-    z.source = "clock timezone"
-    s = _SUMMER.search(text)
-    if s is not None:
-        args = s[3].split()
-        # recurring: 8 words then [offset]; date: 10 words then [offset]; default 60 minutes
-        n = 8 if s[2] == "recurring" else 10
-        extra = int(args[n]) if len(args) > n and args[n].isdigit() else 60
-        z.offsets[s[1]] = std + timedelta(minutes=extra)
+    configured = clock_zones(text)
+    if configured:
+        z.offsets.update(configured)
+        z.source = "clock timezone"
     return z
 
 
@@ -83,29 +83,57 @@ def measure(local_now: datetime, utc_now: datetime) -> timedelta | None:
     return timedelta(seconds=q)
 
 
-_DATED: dict[str, tuple[str, ...]] = {
-    "Certificate": ("start", "end", "renew", "install_time"),
-    "CAServer": ("ca_expires", "crl_next_update", "autorollover_at", "rollover_expires"),
-    "IssuedCertificate": ("issued", "expires"),
-    "Crl": ("this_update", "next_update", "downloaded_at"),
-    "KeyPair": ("generated_at",),
-    "NtpStatus": ("reference_time",),
-    "Clock": ("time",),
+# The dated fields of every model the device prints in its own zone (the zone name is in the model's `tz`),
+# keyed by type: a subclass is converted as its base. `tests/test_store_timezones.py` checks that every model
+# of `iospki.models` with a datetime field is here, in PRINTED_IN_UTC or NESTED, so none can be forgotten.
+DATED: dict[type[BaseModel], tuple[str, ...]] = {
+    Certificate: ("start", "end", "renew", "install_time"),
+    CAServer: ("ca_expires", "crl_next_update", "autorollover_at", "rollover_expires"),
+    IssuedCertificate: ("issued", "expires"),
+    Crl: ("this_update", "next_update", "downloaded_at"),
+    KeyPair: ("generated_at",),
+    NtpStatus: ("reference_time",),
+    Clock: ("time",),
 }
+# IOS prints these in UTC whatever the device's zone (`show crypto pki timers detail`)
+PRINTED_IN_UTC: tuple[type[BaseModel], ...] = (Timer,)
+# models without a zone of their own, converted (in `to_utc`) with the model that holds them
+NESTED: dict[type[BaseModel], type[BaseModel]] = {RevokedEntry: Crl}
 
 
-def convert(obj: Any, zones: Zones) -> None:
-    """Convert the dated fields of one parsed model in place (tz becomes 'UTC' when known)."""
-    names = _DATED.get(type(obj).__name__)
+def dated_fields(model: type[BaseModel]) -> tuple[str, ...] | None:
+    """The fields `to_utc` converts for `model` (None: it has no device-local times)."""
+    for cls in model.__mro__:
+        if cls in DATED:
+            return DATED[cls]
+    return None
+
+
+def to_utc(obj: M, zones: Zones) -> M:
+    """A copy of one parsed model with its device-local times in UTC (tz becomes 'UTC' when known).
+
+    The object itself stays as parsed. A zone this device does not define is recorded in
+    `zones.unknown` and its times are left as printed. A model with datetime fields that has no
+    rule here is a programming error (TypeError), never a silently unconverted time.
+    """
+    names = dated_fields(type(obj))
+    if names is None:
+        if isinstance(obj, PRINTED_IN_UTC):
+            return obj
+        raise TypeError(f"no time-zone rule for {type(obj).__name__}: add it to devicetime.DATED")
     tz = getattr(obj, "tz", None)
-    if names is None or tz is None or tz not in zones.offsets:
-        if tz is not None and names is not None:
-            zones.unknown.add(tz)
-        return
-    if zones.offsets[tz]:
-        for n in names:
-            setattr(obj, n, zones.to_utc(getattr(obj, n), tz))
-        for r in getattr(obj, "revoked", None) or []:  # CRL entries carry no zone of their own
-            if getattr(r, "revoked_at", None) is not None:
-                r.revoked_at = r.revoked_at - zones.offsets[tz]
-    obj.tz = "UTC"
+    if tz is None:
+        return obj
+    off = zones.offsets.get(tz)
+    if off is None:
+        zones.unknown.add(tz)
+        return obj
+    update: dict[str, object] = {"tz": "UTC"}
+    if off:
+        update.update({n: getattr(obj, n) - off for n in names if getattr(obj, n) is not None})
+        if isinstance(obj, Crl):  # revoked entries carry no zone of their own: they are in the CRL's
+            update["revoked"] = [
+                e.model_copy(update={"revoked_at": e.revoked_at - off}) if e.revoked_at is not None else e
+                for e in obj.revoked
+            ]
+    return obj.model_copy(update=update)

@@ -1,15 +1,22 @@
-"""A host's stored outputs parsed into one typed `HostState`.
+"""A host's stored outputs parsed into one typed `HostState`: the one loader of the toolkit.
 
-Each stored output is parsed with `iospki.parsers.parse`; the model type it yields says
-where it goes. A parse failure of one output becomes an entry in `HostState.errors` (the
-rest of the host is still used); a host recorded as failed by `collect` has
+Each stored output is parsed with `iospki.parsers.parse`; the model type it yields selects the
+merge rule (`_MERGE`). A parse failure of one output becomes an entry in `HostState.errors` and
+`parse_errors` (the rest of the host is still used); a host recorded as failed by `collect` has
 `unreachable` set. Nothing here raises for bad device output.
+
+Times: the parsed models are device-local (as printed); `HostState` holds UTC copies of them
+(`devicetime.to_utc`), so audit and forecast compare hosts in different zones exactly. The models
+as printed stay in `HostState.printed` for the commands that show an operator what the device
+shows (`status`, `verify`). Facts that two outputs carry (a CA server's overlap and grant mode,
+the platform) are reconciled here, once (`CAFacts`, `software_family`).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -19,6 +26,7 @@ from pydantic import BaseModel
 
 from iospki.models import (
     CAServer,
+    CAServerConfig,
     Certificate,
     CertificatesOutput,
     CertKind,
@@ -40,15 +48,67 @@ from iospki.models import (
     TrustpointsOutput,
     TrustpointStatus,
     TrustpointStatusOutput,
+    Version,
 )
-from iospki.state import devicetime, store
+from iospki.parsers import ParseError, UnknownCommand, parse
+from iospki.parsers.config_facts import config_complete
+from iospki.state import devicetime, platforms, store
 
-_SERVER_SUB = re.compile(r"^(?:show|sh) crypto pki server (\S+) (?:requests|certificates|crl)$")
-_VERSION = re.compile(r"\bVersion\s+([0-9][\w.()]*)", re.IGNORECASE)
+
+@dataclass
+class Printed:
+    """The dated outputs of one host as the device printed them: times on the device's clock, zone in `tz`.
+
+    `status` and `verify` show these, so an operator sees the times the router's own CLI shows (as they
+    always have); everything that compares times reads the UTC copies on `HostState`."""
+
+    clock: Clock | None = None
+    certificates: list[Certificate] = field(default_factory=list)
+    servers: list[CAServer] = field(default_factory=list)
+    keys: list[KeyPair] = field(default_factory=list)
+
+    @property
+    def now(self) -> datetime | None:
+        return self.clock.time if self.clock else None
+
+    def trustpoints(self) -> list[str]:
+        """Trustpoint names in the order the certificates name them."""
+        names: list[str] = []
+        for c in self.certificates:
+            for tp in c.trustpoints:
+                if tp not in names:
+                    names.append(tp)
+        return names
+
+    def certs(self, trustpoint: str, kind: str, rollover: bool = False) -> list[Certificate]:
+        """Certificates of `trustpoint` of `kind` ('identity', 'ca' ...), pending requests left out."""
+        return [
+            c
+            for c in self.certificates
+            if trustpoint in c.trustpoints
+            and c.kind.value == kind
+            and c.rollover == rollover
+            and (c.status or "").lower() != "pending"
+        ]
+
+
+@dataclass(frozen=True)
+class CAFacts:
+    """One certificate server, with the facts that `show crypto pki server` and the running config both carry
+    reconciled once: the config's exact value wins where both say, `show` fills in what the config lacks."""
+
+    name: str
+    shown: CAServer | None  # `show crypto pki server` (UTC)
+    config: CAServerConfig | None
+    auto_rollover: timedelta | None  # `auto-rollover` overlap; None: not configured
+    grant: str  # 'auto', 'manual', 'none' ... as the device says
 
 
 @dataclass
 class HostState:
+    """One host of a collection. Every time on it is UTC (`zones` says how each was converted), except
+    `printed`, which keeps the dated models as the device printed them."""
+
     host: str
     clock: Clock | None = None
     ntp: NtpStatus | None = None
@@ -67,13 +127,18 @@ class HostState:
     software: str | None = None
     platform: str | None = None  # 'ios' or 'iosxe' when known
     model: str | None = None
+    software_family: str | None = None  # isr_g1 / isr_g2 / iosxe: `platforms.software_family`
     commands: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    parse_errors: dict[str, str] = field(default_factory=dict)  # command -> why its output did not parse
     unreachable: str | None = None
+    no_outputs: bool = False  # the collection holds no output of this host
     zones: devicetime.Zones | None = None  # how this host's local times were converted to UTC
     config_complete: bool = True  # False: the stored running-config has no final `end` (cut off)
     # command -> (sent, answered) on the collector's clock, naive UTC (`read_times.json`)
     read_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    printed: Printed = field(default_factory=Printed)  # the dated outputs as printed (device-local)
+    ca_servers: list[CAFacts] = field(default_factory=list)  # served or configured (not shut down)
 
     def clock_offset(self) -> tuple[timedelta, timedelta] | None:
         """(device clock - collector clock, uncertainty) when `show clock` was read, or None.
@@ -101,6 +166,11 @@ class HostState:
     @property
     def failed(self) -> bool:
         return self.unreachable is not None
+
+    @property
+    def collection_error(self) -> str | None:
+        """Why nothing of this host can be shown: it failed at collection time or left no outputs."""
+        return self.unreachable or ("no outputs collected" if self.no_outputs else None)
 
     # -- lookups used by audit and forecast
     def certs(self, trustpoint: str, kind: CertKind, rollover: bool = False) -> list[Certificate]:
@@ -206,82 +276,132 @@ def _read_times(data: Any) -> dict[str, tuple[datetime, datetime]]:
     return out
 
 
-def _merge(state: HostState, command: str, model: BaseModel) -> None:
-    if isinstance(model, Clock):
-        # `show clock detail` carries the time source: prefer it
-        if state.clock is None or model.source:
-            state.clock = model
-    elif isinstance(model, NtpStatus):
-        state.ntp = model
-    elif isinstance(model, RunningConfig):
-        state.config = model
-    elif isinstance(model, CertificatesOutput):
-        # verbose and per-trustpoint outputs repeat certificates: keep one per section+serial,
-        # the most detailed version
-        state.certificates_collected = True
-        seen = {(c.section, c.serial, tuple(c.trustpoints)): i for i, c in enumerate(state.certificates)}
-        for c in model.certificates:
-            key = (c.section, c.serial, tuple(c.trustpoints))
-            if key in seen:
-                old = state.certificates[seen[key]]
-                if (c.fingerprint_md5 or c.key_size) and not (old.fingerprint_md5 or old.key_size):
-                    state.certificates[seen[key]] = c
-            else:
-                seen[key] = len(state.certificates)
-                state.certificates.append(c)
-    elif isinstance(model, TimersOutput):
-        # `timers` and `timers detail` list the same timers; keep the one with absolute times
-        def dated(ts: list[Timer]) -> int:
-            return sum(t.at is not None for t in ts)
+# --------------------------------------------------------------------------- merge rules, one per model type
 
-        if state.timers is None or (dated(model.timers), len(model.timers)) > (
-            dated(state.timers),
-            len(state.timers),
-        ):
-            state.timers = list(model.timers)
-    elif isinstance(model, ServersOutput):
-        names = {s.name for s in state.servers}
-        state.servers.extend(s for s in model.servers if s.name not in names)
-    elif isinstance(model, RequestsOutput):
-        state.requests[_server_of(command)] = model.requests
-    elif isinstance(model, IssuedCertificatesOutput):
-        state.issued[_server_of(command)] = model.certificates
-    elif isinstance(model, CrlsOutput):
-        state.crls.extend(model.crls)
-    elif isinstance(model, TrustpointStatusOutput):
-        state.trustpoint_status = model.trustpoints
-    elif isinstance(model, TrustpointsOutput):
-        state.trustpoints = model.trustpoints
-    elif isinstance(model, KeysOutput):
-        state.keys.extend(model.keys)
+
+def _merge_clock(state: HostState, command: str, model: Clock) -> None:
+    # `show clock detail` carries the time source: prefer it
+    if state.clock is None or model.source:
+        state.clock = model
+
+
+def _merge_ntp(state: HostState, command: str, model: NtpStatus) -> None:
+    state.ntp = model
+
+
+def _merge_config(state: HostState, command: str, model: RunningConfig) -> None:
+    state.config = model
+
+
+def _merge_certificates(state: HostState, command: str, model: CertificatesOutput) -> None:
+    # verbose and per-trustpoint outputs repeat certificates: keep one per section+serial,
+    # the most detailed version
+    state.certificates_collected = True
+    seen = {(c.section, c.serial, tuple(c.trustpoints)): i for i, c in enumerate(state.certificates)}
+    for c in model.certificates:
+        key = (c.section, c.serial, tuple(c.trustpoints))
+        if key in seen:
+            old = state.certificates[seen[key]]
+            if (c.fingerprint_md5 or c.key_size) and not (old.fingerprint_md5 or old.key_size):
+                state.certificates[seen[key]] = c
+        else:
+            seen[key] = len(state.certificates)
+            state.certificates.append(c)
+
+
+def _merge_timers(state: HostState, command: str, model: TimersOutput) -> None:
+    # `timers` and `timers detail` list the same timers; keep the one with absolute times
+    def dated(ts: list[Timer]) -> int:
+        return sum(t.at is not None for t in ts)
+
+    if state.timers is None or (dated(model.timers), len(model.timers)) > (
+        dated(state.timers),
+        len(state.timers),
+    ):
+        state.timers = list(model.timers)
+
+
+def _merge_servers(state: HostState, command: str, model: ServersOutput) -> None:
+    names = {s.name for s in state.servers}
+    state.servers.extend(s for s in model.servers if s.name not in names)
+
+
+def _merge_requests(state: HostState, command: str, model: RequestsOutput) -> None:
+    state.requests[_server_of(command)] = model.requests
+
+
+def _merge_issued(state: HostState, command: str, model: IssuedCertificatesOutput) -> None:
+    state.issued[_server_of(command)] = model.certificates
+
+
+def _merge_crls(state: HostState, command: str, model: CrlsOutput) -> None:
+    state.crls.extend(model.crls)
+
+
+def _merge_trustpoint_status(state: HostState, command: str, model: TrustpointStatusOutput) -> None:
+    state.trustpoint_status = model.trustpoints
+
+
+def _merge_trustpoints(state: HostState, command: str, model: TrustpointsOutput) -> None:
+    state.trustpoints = model.trustpoints
+
+
+def _merge_keys(state: HostState, command: str, model: KeysOutput) -> None:
+    state.keys.extend(model.keys)
+
+
+def _merge_version(state: HostState, command: str, model: Version) -> None:
+    # `show version` is the device's own word: it overrides NAPALM's facts (applied later with `or`)
+    state.software, state.platform = model.software, model.family
+    if model.model:
+        state.model = model.model
+
+
+# Each parsed model type and where it goes; a model without a rule (e.g. `show crypto pki server X crl`'s
+# `Crl`, the trustpool) is parsed (so a bad output is still reported) but not kept.
+_MERGE: dict[type[BaseModel], Callable[[HostState, str, Any], None]] = {
+    Clock: _merge_clock,
+    NtpStatus: _merge_ntp,
+    RunningConfig: _merge_config,
+    CertificatesOutput: _merge_certificates,
+    TimersOutput: _merge_timers,
+    ServersOutput: _merge_servers,
+    RequestsOutput: _merge_requests,
+    IssuedCertificatesOutput: _merge_issued,
+    CrlsOutput: _merge_crls,
+    TrustpointStatusOutput: _merge_trustpoint_status,
+    TrustpointsOutput: _merge_trustpoints,
+    KeysOutput: _merge_keys,
+    Version: _merge_version,
+}
 
 
 def _server_of(command: str) -> str:
-    m = _SERVER_SUB.match(" ".join(command.lower().split()))
-    if not m:
-        return ""
-    # keep the server name's case as typed
-    return command.split()[4] if len(command.split()) > 4 else m.group(1)
-
-
-def _software_from_text(text: str) -> tuple[str | None, str | None]:
-    m = _VERSION.search(text)
-    version = m.group(1).rstrip(",") if m else None
-    platform = None
-    if re.search(r"IOS[ -]XE", text):
-        platform = "iosxe"
-    elif "IOS" in text:
-        platform = "ios"
-    return version, platform
+    """NAME of `show crypto pki server NAME requests|certificates|crl`, its case kept as typed ('' otherwise)."""
+    words = command.split()
+    lower = [w.lower() for w in words]
+    server_sub = lower[1:4] == ["crypto", "pki", "server"] and lower[5:] in (
+        ["requests"],
+        ["certificates"],
+        ["crl"],
+    )
+    return words[4] if len(words) == 6 and lower[0] in ("show", "sh") and server_sub else ""
 
 
 def _apply_facts(state: HostState, facts: dict[str, Any]) -> None:
     state.facts.update(facts)
     osv = facts.get("os_version")
     if isinstance(osv, str) and osv:
-        version, platform = _software_from_text(osv)
+        # NAPALM's os_version is the release line of `show version`: read by the same parser
+        version: str | None = None
+        family: str | None = None
+        try:
+            line = parse("show version", osv)
+            version, family = line.software, line.family
+        except ParseError:
+            pass  # not a release line: the text itself is the best software name there is
         state.software = state.software or version or osv
-        state.platform = state.platform or platform
+        state.platform = state.platform or family
     for key in ("model", "platform_family", "software"):
         val = facts.get(key)
         if isinstance(val, str) and val:
@@ -293,10 +413,26 @@ def _apply_facts(state: HostState, facts: dict[str, Any]) -> None:
                 state.facts.setdefault("platform_family", val)
 
 
+def _ca_facts(state: HostState) -> list[CAFacts]:
+    """The certificate servers a host serves or has configured (not shut down), facts reconciled."""
+    names = [s.name for s in state.servers]
+    if state.config is not None:
+        names += [s.name for s in state.config.servers if s.name not in names and not s.shutdown]
+    out = []
+    for name in names:
+        shown = next((s for s in state.servers if s.name == name), None)
+        cfg = state.server_config(name)
+        # the running config's `auto-rollover` is exact (days and more); `show` prints whole days
+        overlap = cfg.auto_rollover if cfg is not None else None
+        if overlap is None and shown is not None and shown.auto_rollover_days is not None:
+            overlap = timedelta(days=shown.auto_rollover_days)
+        grant = (shown.grant_mode if shown else None) or (cfg.grant if cfg else None) or "manual"
+        out.append(CAFacts(name, shown, cfg, overlap, grant))
+    return out
+
+
 def load_host(root: Path | str, host: str) -> HostState:
     """Parse everything stored for `host` (never raises for bad device output)."""
-    from iospki.parsers import ParseError, parse
-
     state = HostState(host)
     config_text = ""
     try:
@@ -311,23 +447,17 @@ def load_host(root: Path | str, host: str) -> HostState:
         norm = " ".join(command.lower().split())
         if norm.startswith(("show run", "sh run")):
             config_text = text
-        if norm in ("show version", "sh version"):
-            state.software, state.platform = _software_from_text(text)
-            m = re.search(r"^[Cc]isco (\S+) .*(?:processor|bytes of memory)", text, re.MULTILINE)
-            if m:
-                state.model = m.group(1)
-            continue
         try:
             model = parse(command, text, state.platform)
-        except ParseError as exc:
-            if "no parser for this command" in str(exc):
-                continue
+        except UnknownCommand:
+            continue
+        except ParseError as exc:  # also a parser's own bug: `parse` reports it as a ParseError
             state.errors.append(f"{command}: {exc}")
+            state.parse_errors[command] = str(exc)
             continue
-        except Exception as exc:  # a parser bug must not take the whole audit down
-            state.errors.append(f"{command}: parser failed: {type(exc).__name__}: {exc}")
-            continue
-        _merge(state, command, model)
+        merge = _MERGE.get(type(model))
+        if merge is not None:
+            merge(state, command, model)
     hostdir = Path(root) / host
     for p in sorted(hostdir.glob("*.json")):
         try:
@@ -342,18 +472,25 @@ def load_host(root: Path | str, host: str) -> HostState:
             facts = data.get("facts") if isinstance(data.get("facts"), dict) else data
             if isinstance(facts, dict) and ("os_version" in facts or "platform_family" in facts):
                 _apply_facts(state, facts)
+    state.no_outputs = not outputs
     if not outputs and state.unreachable is None:
         state.errors.append("no stored outputs for this host")
     _to_utc(state, config_text)
-    if config_text and not re.search(r"^end\s*$", config_text, re.MULTILINE):
-        # a read that timed out keeps the head of the config only: `ip http server` and other late
-        # lines are then missing, which must not read as "not configured"
-        state.config_complete = False
+    # a read that timed out keeps the head of the config only: `ip http server` and other late
+    # lines are then missing, which must not read as "not configured"
+    state.config_complete = not config_text or config_complete(config_text)
+    fam = state.facts.get("platform_family")
+    state.software_family = platforms.software_family(
+        fam if isinstance(fam, str) else None, state.model, state.platform
+    )
+    state.ca_servers = _ca_facts(state)
     return state
 
 
 def _to_utc(state: HostState, config_text: str) -> None:
-    """Every parsed time in UTC (timers already are): see `iospki.state.devicetime`."""
+    """UTC copies of every parsed time (timers already are UTC): see `iospki.state.devicetime`.
+
+    The parsed models stay as printed in `state.printed`; the state's own fields get the copies."""
     zones = devicetime.from_config(config_text)
     clock = state.clock
     if clock is not None and clock.tz and clock.tz not in zones.offsets:
@@ -363,18 +500,23 @@ def _to_utc(state: HostState, config_text: str) -> None:
             if off is not None:
                 zones.offsets[clock.tz] = off
                 zones.source = "measured (show clock against the timers' UTC)"
-    objs: list[Any] = [clock, state.ntp, *state.certificates, *state.servers, *state.crls, *state.keys]
-    objs += [c for certs in state.issued.values() for c in certs]
-    for obj in objs:
-        if obj is not None:
-            devicetime.convert(obj, zones)
+    state.printed = Printed(clock, list(state.certificates), list(state.servers), list(state.keys))
+
+    def utc(objs: list[Any]) -> list[Any]:
+        return [devicetime.to_utc(o, zones) for o in objs]
+
+    state.clock = devicetime.to_utc(clock, zones) if clock is not None else None
+    state.ntp = devicetime.to_utc(state.ntp, zones) if state.ntp is not None else None
+    state.certificates = utc(state.certificates)
+    state.servers = utc(state.servers)
+    state.crls = utc(state.crls)
+    state.keys = utc(state.keys)
+    state.issued = {name: utc(certs) for name, certs in state.issued.items()}
     state.zones = zones
 
 
 def load_collection(root: Path | str, limit: list[str] | None = None) -> list[HostState]:
     """All hosts of a collection (optionally only those named or matching globs in `limit`)."""
-    import fnmatch
-
     names = store.hosts(root)
     if limit:
         names = [h for h in names if any(fnmatch.fnmatchcase(h, pat) for pat in limit)]

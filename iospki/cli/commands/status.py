@@ -17,7 +17,7 @@ import typer
 
 from iospki.models import Certificate, Timer
 from iospki.state import store
-from iospki.state.view import HostView, load_view
+from iospki.state.loader import HostState, load_host
 
 from .collect import collect_into
 from .toolkit import (
@@ -60,17 +60,22 @@ def _when(t: Timer, now: datetime | None) -> str:
     return f"in {t.remaining_seconds:.0f}s"
 
 
-def host_status(v: HostView) -> dict[str, Any]:
-    """The JSON shape of one host's status."""
+def host_status(st: HostState) -> dict[str, Any]:
+    """The JSON shape of one host's status.
+
+    Times are shown as the device printed them (`HostState.printed`, device-local), so they read like
+    the router's own CLI; timers are UTC as IOS prints them. The UTC copies are for comparing hosts."""
+    v = st.printed
+    timers = st.timers or []
     now = v.now
     out: dict[str, Any] = {
-        "host": v.host,
-        "error": v.error,
+        "host": st.host,
+        "error": st.collection_error,
         "clock": v.clock.time.isoformat() if v.clock else None,
         "clock_authoritative": v.clock.authoritative if v.clock else None,
         "clock_source": v.clock.source if v.clock else None,
         "clock_ntp_lost": v.clock.ntp_unsynced if v.clock else None,
-        "parse_errors": v.errors,
+        "parse_errors": st.parse_errors,
         "trustpoints": [],
         "servers": [],
     }
@@ -80,7 +85,7 @@ def host_status(v: HostView) -> dict[str, Any]:
             continue  # the CA server's own trustpoint is shown with the server
         ca = next(iter(v.certs(tp, "ca")), None)
         ident = next(iter(v.certs(tp, "identity")), None)
-        timers = {t.kind: _when(t, now) for t in v.timers_for(tp)}
+        tp_timers = {t.kind: _when(t, now) for t in timers if t.target == tp}
         out["trustpoints"].append(
             {
                 "name": tp,
@@ -88,11 +93,11 @@ def host_status(v: HostView) -> dict[str, Any]:
                 "identity": _cert(ident, now),
                 "ca_rollover": _cert(next(iter(v.certs(tp, "ca", rollover=True)), None), now),
                 "identity_rollover": _cert(next(iter(v.certs(tp, "identity", rollover=True)), None), now),
-                "timers": {k: timers[k] for k in ("RENEW", "SHADOW", "POLL") if k in timers},
+                "timers": {k: tp_timers[k] for k in ("RENEW", "SHADOW", "POLL") if k in tp_timers},
             }
         )
     for s in v.servers:
-        cs = {t.kind: _when(t, now) for t in v.timers if t.section.startswith("CS")}
+        cs = {t.kind: _when(t, now) for t in timers if t.section.startswith("CS")}
         out["servers"].append(
             {
                 "name": s.name,
@@ -213,14 +218,14 @@ def status(
                 fail_usage(f"host {host!r} is not in the collection {offline}")
             names = [host]
         root = offline
-        views = [load_view(root, h) for h in names]
+        states = [load_host(root, h) for h in names]
     else:
         ctx = open_inventory(inventory, host or limit)
         with tempfile.TemporaryDirectory(prefix="iospki-status-") as tmpdir:
             tmp = Path(tmpdir)
             collect_into(ctx, tmp, facts=False, description="status")
-            views = [load_view(tmp, h) for h in ctx.nr.inventory.hosts]
-    data = [host_status(v) for v in views]
+            states = [load_host(tmp, h) for h in ctx.nr.inventory.hosts]
+    data = [host_status(st) for st in states]
     if as_json:
         console.print_json(json.dumps(data))
     else:

@@ -19,7 +19,7 @@ import typer
 from iospki.models import Certificate
 from iospki.operations.inventory import InventoryError, load_nornir
 from iospki.state import store
-from iospki.state.view import HostView, load_view
+from iospki.state.loader import HostState, load_host
 
 from .toolkit import (
     EXIT_FINDINGS,
@@ -48,27 +48,30 @@ def _valid(c: Certificate | None, now: datetime | None) -> bool:
     return now is None or c.start <= now < c.end
 
 
-def _key_data(v: HostView, label: str) -> str | None:
-    for k in v.keys:
+def _key_data(st: HostState, label: str) -> str | None:
+    for k in st.keys:
         if k.name == label and not k.rollover:
             return k.key_data
     return None
 
 
 def verify_views(
-    before: HostView,
-    after: HostView,
+    before_state: HostState,
+    after_state: HostState,
     regenerate: dict[str, tuple[bool, str | None]] | None = None,
     rollover_fps: set[str] | None = None,
 ) -> list[Check]:
     """Checks for one host; `regenerate` maps trustpoint -> (regenerate set, key label) from the inventory;
-    `rollover_fps` are the MD5 fingerprints of the rollover CA certificates the CA servers held before."""
-    h = before.host
+    `rollover_fps` are the MD5 fingerprints of the rollover CA certificates the CA servers held before.
+    Times are compared and shown as the devices printed them (`HostState.printed`): the details then quote
+    what an operator sees on each router."""
+    h = before_state.host
     out: list[Check] = []
-    if before.error:
-        return [(h, "-", "collected before", False, before.error)]
-    if after.error:
-        return [(h, "-", "collected after", False, after.error)]
+    if before_state.collection_error:
+        return [(h, "-", "collected before", False, before_state.collection_error)]
+    if after_state.collection_error:
+        return [(h, "-", "collected after", False, after_state.collection_error)]
+    before, after = before_state.printed, after_state.printed
     servers = {s.name for s in before.servers} | {s.name for s in after.servers}
     for s in before.servers:
         a = next((x for x in after.servers if x.name == s.name), None)
@@ -154,7 +157,7 @@ def verify_views(
         regen, label = (regenerate or {}).get(tp, (False, None))
         if regen:
             lb = label or (a_id.key_label or tp)
-            kb, ka = _key_data(before, lb), _key_data(after, lb)
+            kb, ka = _key_data(before_state, lb), _key_data(after_state, lb)
             if kb is None or ka is None:
                 out.append(
                     (
@@ -216,9 +219,9 @@ def verify(
     except store.StoreError as exc:
         fail_usage(str(exc))
     checks: list[Check] = []
-    b_views = {h: load_view(before, h) for h in b_hosts}
+    b_states = {h: load_host(before, h) for h in b_hosts}
     rollover_fps = {
-        s.rollover_fingerprint for v in b_views.values() for s in v.servers if s.rollover_fingerprint
+        s.rollover_fingerprint for st in b_states.values() for s in st.servers if s.rollover_fingerprint
     }
     for h in b_hosts:
         if selected is not None and h not in selected:
@@ -226,7 +229,7 @@ def verify(
         if h not in a_hosts:
             checks.append((h, "-", "collected after", False, "host missing from the after collection"))
             continue
-        checks += verify_views(b_views[h], load_view(after, h), regen.get(h), rollover_fps)
+        checks += verify_views(b_states[h], load_host(after, h), regen.get(h), rollover_fps)
     if as_json:
         console.print_json(
             json.dumps(

@@ -1,0 +1,181 @@
+"""The one loader: UTC copies of device-local times (no model forgotten), platforms from one table, facts that
+two outputs carry reconciled once, and the device-local view that status/verify show."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+import iospki.models as models
+from iospki.models import CAServer, Certificate, CertKind, Crl, RevokedEntry, Timer
+from iospki.state import devicetime, platforms, store
+from iospki.state.loader import load_collection, load_host
+from tests.pki_samples import Client, Server, Site, write_site
+
+REPO = Path(__file__).resolve().parents[1]
+D0 = datetime(2025, 1, 1, 8, 0, 0)
+
+
+def _datetime_fields(cls: type[BaseModel]) -> set[str]:
+    hints = typing.get_type_hints(cls)
+    return {
+        name
+        for name in cls.model_fields
+        if hints[name] is datetime or datetime in typing.get_args(hints[name])
+    }
+
+
+def _dated_models() -> list[type[BaseModel]]:
+    return [
+        cls
+        for _, cls in inspect.getmembers(models, inspect.isclass)
+        if issubclass(cls, BaseModel) and cls.__module__ == models.__name__ and _datetime_fields(cls)
+    ]
+
+
+def test_every_dated_model_has_a_zone_rule() -> None:
+    """A new model (or field) with a device time cannot be forgotten by the UTC conversion."""
+    dated = _dated_models()
+    assert {Certificate, CAServer, Crl, RevokedEntry, Timer} <= set(dated)
+    for cls in dated:
+        if cls in devicetime.PRINTED_IN_UTC or cls in devicetime.NESTED:
+            continue
+        fields = devicetime.dated_fields(cls)
+        assert fields is not None, f"{cls.__name__} has datetime fields but no rule in devicetime.DATED"
+        assert set(fields) == _datetime_fields(cls), cls.__name__
+        assert "tz" in cls.model_fields, f"{cls.__name__}: a device-local time needs its zone name beside it"
+
+
+def test_to_utc_copies_and_leaves_the_parsed_model_alone() -> None:
+    zones = devicetime.from_config("clock timezone CET 1 0")
+    crl = Crl(
+        this_update=datetime(2026, 1, 1, 10),
+        tz="CET",
+        revoked=[RevokedEntry(serial="01", revoked_at=datetime(2026, 1, 1, 9))],
+    )
+    utc = devicetime.to_utc(crl, zones)
+    assert (utc.this_update, utc.tz, utc.revoked[0].revoked_at) == (
+        datetime(2026, 1, 1, 9),
+        "UTC",
+        datetime(2026, 1, 1, 8),
+    )
+    assert (crl.this_update, crl.tz, crl.revoked[0].revoked_at) == (
+        datetime(2026, 1, 1, 10),
+        "CET",
+        datetime(2026, 1, 1, 9),
+    )
+    odd = Certificate(section="Certificate", kind=CertKind.identity, end=datetime(2027, 1, 1), tz="XYZ")
+    assert devicetime.to_utc(odd, zones) is odd and "XYZ" in zones.unknown  # unknown zone: left as printed
+    timer = Timer(section="PKI Timers", kind="RENEW", remaining_seconds=1.0, at=datetime(2026, 1, 1))
+    assert devicetime.to_utc(timer, zones) is timer  # IOS prints timers in UTC
+
+
+def test_a_dated_model_without_a_rule_is_an_error() -> None:
+    class Stamped(models.Model):
+        when: datetime
+        tz: str | None = None
+
+    with pytest.raises(TypeError, match="Stamped"):
+        devicetime.to_utc(Stamped(when=datetime(2026, 1, 1), tz="CET"), devicetime.Zones())
+
+
+def _cet_site(root: Path) -> Path:
+    site = Site(
+        Server("ROOT", D0, D0 + timedelta(days=730), auto_rollover_days=90),
+        [Client("R1", percent=80, id_start=D0 + timedelta(days=100), id_end=D0 + timedelta(days=465))],
+    )
+    write_site(root, site, D0 + timedelta(days=380))
+    # the same collection on devices that print CET: every stamp one hour later, the zone configured
+    for host in store.hosts(root):
+        for cmd, text in store.read_outputs(root, host).items():
+            if cmd.startswith("show crypto pki timers"):
+                continue  # IOS prints timers in UTC whatever the zone
+            text = text.replace(" UTC ", " CET ")
+            if cmd == "show running-config":
+                text = text.replace("\nhostname", "\nclock timezone CET 1 0\nhostname", 1)
+            store.write_output(root, host, cmd, text)
+    return root
+
+
+def test_state_is_utc_and_printed_is_device_local(tmp_path: Path) -> None:
+    st = load_host(_cet_site(tmp_path), "R1")
+    assert st.errors == [] and st.clock is not None and st.printed.clock is not None
+    assert st.clock.tz == "UTC" and st.printed.clock.tz == "CET"
+    assert st.printed.clock.time - st.clock.time == timedelta(hours=1)
+    ident = st.cert("client", CertKind.identity)
+    printed = st.printed.certs("client", "identity")[0]
+    assert ident is not None and printed.tz == "CET" and ident.tz == "UTC"
+    assert printed.end is not None and ident.end == printed.end - timedelta(hours=1)
+    assert st.printed.trustpoints() == ["client"]
+
+
+def test_ca_facts_reconciled_once(tmp_path: Path) -> None:
+    """The overlap: the running config's exact `auto-rollover` wins; `show crypto pki server`'s days fill in."""
+    write_site(tmp_path, Site(Server("ROOT", D0, D0 + timedelta(days=730), auto_rollover_days=90), []), D0)
+    (ca,) = load_host(tmp_path, "CA").ca_servers
+    assert (ca.name, ca.auto_rollover, ca.grant) == ("ROOT", timedelta(days=90), "auto")
+    assert ca.shown is not None and ca.config is not None
+    store.write_output(tmp_path, "CA", "show running-config", "hostname CA\nip http server\nend\n")
+    (ca,) = load_host(tmp_path, "CA").ca_servers
+    assert ca.config is None and ca.auto_rollover == timedelta(days=90)  # from `show crypto pki server`
+
+
+def test_software_and_platform_from_show_version(tmp_path: Path) -> None:
+    store.write_output(tmp_path, "r9", "show version", "Cisco IOS XE Software, Version 17.03.04a\n"
+                       "cisco ISR4451-X/K9 (2RU) processor with 1795999K/6147K bytes of memory.\n")  # fmt: skip
+    store.write_output(tmp_path, "r8", "show version", "% Invalid input detected at '^' marker.\n")
+    r8, r9 = load_collection(tmp_path)
+    assert (r9.software, r9.platform, r9.model, r9.software_family) == (
+        "17.03.04a",
+        "iosxe",
+        "ISR4451-X/K9",
+        "iosxe",
+    )
+    assert list(r8.parse_errors) == ["show version"] and r8.software is None
+
+
+@pytest.mark.parametrize(
+    "platform_family, model, family, expected",
+    [
+        ("ISR-G1", None, None, "isr_g1"),
+        ("isr_g2", "ISR4451-X/K9", "iosxe", "isr_g2"),  # the inventory's word wins
+        ("CSR1k", None, None, "iosxe"),
+        ("iosxe", None, None, "iosxe"),
+        ("NX-OS", "CISCO2911/K9", "ios", None),  # a platform the table does not know: no minimum
+        (None, "CISCO2911/K9", None, "isr_g2"),
+        (None, "2811", None, "isr_g1"),
+        (None, "C8300-1N1S-4T2X", None, "iosxe"),
+        (None, None, "iosxe", "iosxe"),
+        (None, "WS-C3750", "ios", None),
+    ],
+)
+def test_platform_table(
+    platform_family: str | None, model: str | None, family: str | None, expected: str | None
+) -> None:
+    assert platforms.software_family(platform_family, model, family) == expected
+
+
+def test_every_inventory_platform_is_in_the_table() -> None:
+    """Adding a platform touches `inventory/groups.yaml` and the table: the two name the same platforms."""
+    import yaml
+
+    groups = yaml.safe_load((REPO / "inventory" / "groups.yaml").read_text(encoding="utf-8"))
+    for name, group in groups.items():
+        data = (group or {}).get("data") or {}
+        if "platform_family" in data:
+            row = platforms.by_name(data["platform_family"])
+            assert row is not None, name
+            assert row.family in (group.get("groups") or []), name
+            assert platforms.by_model(str(data["model"])) is row, name
+
+
+def test_one_loader() -> None:
+    defs = [
+        p for p in (REPO / "iospki").rglob("*.py") if "def load_collection(" in p.read_text(encoding="utf-8")
+    ]
+    assert [p.relative_to(REPO).as_posix() for p in defs] == ["iospki/state/loader.py"]
