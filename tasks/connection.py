@@ -23,6 +23,11 @@ class TaskFailed(RuntimeError):
 
 
 def _open(task: Task) -> BaseConnection:
+    # checked here too (not only when the command opens the inventory): a host whose key cannot be
+    # checked is never connected to, so no password or enable secret can reach an impostor
+    refused = task.host.data.get("_host_key_error") or task.host.data.get("_credential_error")
+    if refused:
+        raise TaskFailed(str(refused))
     conn: BaseConnection = task.host.get_connection("netmiko", task.nornir.config)
     if not conn.check_enable_mode():
         conn.enable()

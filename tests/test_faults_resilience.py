@@ -183,6 +183,7 @@ class _FakeHost:
     def __init__(self, conn: _FakeConn) -> None:
         self.conn = conn
         self.connections: dict[str, object] = {}
+        self.data: dict[str, object] = {}  # as a nornir Host's (tasks check it for a refusal before connecting)
         self.opened = 0
 
     def get_connection(self, plugin: str, config: object) -> _FakeConn:

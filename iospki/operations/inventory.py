@@ -153,16 +153,31 @@ def apply_credentials(host: Host) -> None:
         )
 
 
+KNOWN_HOSTS_FILE = "known_hosts"  # default for non-lab hosts, in the inventory directory (keyscan writes it)
+
+
 def apply_known_hosts(host: Host, inv_dir: Path) -> None:
-    """With `known_hosts: FILE` in the host data (relative to the inventory) or IOSPKI_KNOWN_HOSTS, SSH host keys
-    are checked against that file and an unknown or changed key refuses the connection (never trust on first
-    use). The lab writes `<state>/known_hosts` with its routers' keys, to trust them explicitly."""
+    """SSH host keys are checked against a known_hosts file: IOSPKI_KNOWN_HOSTS, else `known_hosts: FILE` in the
+    host data (relative to the inventory), else, for a non-lab host, `<inventory>/known_hosts`. An unknown or
+    changed key refuses the connection before authentication. A non-lab host with no such file is refused
+    before anything connects (`_host_key_error`, reported by `credential_errors`): its key could not be checked,
+    so its password and enable secret would go to whoever answers. `iospki inventory keyscan` writes the file.
+    A lab host without a file connects unchecked; the lab writes `<state>/known_hosts` to trust it explicitly."""
+    host.data.pop("_host_key_error", None)
     path = os.environ.get(ENV_KNOWN_HOSTS) or host.get("known_hosts")
-    if not path:
+    if not path and is_lab(host):
         return
-    file = Path(str(path)).expanduser()
+    file = Path(str(path or KNOWN_HOSTS_FILE)).expanduser()
     if not file.is_absolute():
         file = inv_dir / file
+    if not file.is_file() and not is_lab(host):
+        where = "no known_hosts file" if not path else f"known_hosts file {file} does not exist"
+        host.data["_host_key_error"] = (
+            f"{host.name}: {where}, so its SSH host key cannot be checked (nothing sent): run "
+            f"`iospki inventory keyscan --inventory {inv_dir}` and compare the fingerprints, "
+            f"or set {ENV_KNOWN_HOSTS}"
+        )
+        return
     set_connection_extras(
         host,
         {"ssh_strict": True, "system_host_keys": False, "alt_host_keys": True, "alt_key_file": str(file)},
@@ -195,11 +210,26 @@ def map_platforms(host: Host) -> None:
 
 
 def credential_errors(nr: Nornir) -> list[str]:
+    """Why hosts must not be connected to: a missing password, or a host key that cannot be checked."""
     return [
-        str(h.data["_credential_error"])
+        str(h.data[key])
         for h in nr.inventory.hosts.values()
-        if h.data.get("_credential_error")
+        for key in ("_credential_error", "_host_key_error")
+        if h.data.get(key)
     ]
+
+
+def summarize_errors(errors: list[str]) -> str:
+    """`credential_errors` as one line: hosts with the same reason named together.
+
+    >>> summarize_errors(["r1: no password", "r2: no password", "r3: other"])
+    'r1, r2: no password; r3: other'
+    """
+    by_reason: dict[str, list[str]] = {}
+    for e in errors:
+        host, _, reason = e.partition(": ")
+        by_reason.setdefault(reason, []).append(host)
+    return "; ".join(f"{', '.join(hosts)}: {reason}" for reason, hosts in by_reason.items())
 
 
 def pki_secrets(host: Host) -> PkiSecrets:

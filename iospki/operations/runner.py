@@ -24,7 +24,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from iospki.operations.intent import HostIntent, validate_inventory
-from iospki.operations.inventory import InventoryError, all_secrets, credential_errors, load_nornir
+from iospki.operations.inventory import (
+    InventoryError,
+    all_secrets,
+    credential_errors,
+    load_nornir,
+    summarize_errors,
+)
 from iospki.state.store import redact
 
 
@@ -77,7 +83,7 @@ def open_context(inventory: str | None, limit: str | None, validate: bool = True
     nr = load_nornir(inventory, limit) if limit else full
     errs = credential_errors(nr)
     if errs:
-        raise InventoryError("; ".join(errs))
+        raise InventoryError(summarize_errors(errs))
     hosts = {n: (str(h.hostname), dict(h.items())) for n, h in full.inventory.hosts.items()}
     intents, problems = validate_inventory(hosts)
     if validate and problems:
