@@ -17,7 +17,6 @@ from typing import Any
 
 from nornir.core.task import AggregatedResult, Result, Task
 
-from iospki.models import Clock
 from iospki.operations.configdiff import missing_lines
 from iospki.operations.intent import HostIntent, trustpoint_url
 from iospki.operations.inventory import pki_secrets
@@ -291,7 +290,7 @@ def _read_fingerprint(task: Task, ctx: Context) -> Result:
         clock = parse("show clock detail", show(task, "show clock detail"))
     except ParseError as exc:
         raise TaskFailed(f"{task.host.name}: cannot read the CA server's clock: {exc}") from None
-    if isinstance(clock, Clock) and not clock.authoritative:
+    if not clock.authoritative:
         raise TaskFailed(
             f"CA server {task.host.name}: clock not authoritative ({clock.source or 'no time source'}); "
             "enrollment stopped: sync NTP or set `clock calendar-valid`"

@@ -30,7 +30,6 @@ from iospki.cli.kit import (
     status_cell,
     table,
 )
-from iospki.models import Clock
 from iospki.operations import scep_probe
 from iospki.operations.intent import enrollment_url_for
 from iospki.operations.runner import Context, failure, run
@@ -58,7 +57,6 @@ def _clock_ok(text: str) -> tuple[bool, str]:
         c = parse("show clock detail", text)
     except ParseError as exc:
         return False, f"cannot read the clock: {exc}"
-    assert isinstance(c, Clock)
     return (
         c.authoritative,
         f"{c.time:%Y-%m-%d %H:%M:%S} {c.tz or ''} ({c.source or 'authoritative' if c.authoritative else 'not authoritative'})",
