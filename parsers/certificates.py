@@ -288,6 +288,7 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
     dn: list[str] = issuer  # the DN being read (issuer or subject)
     fields: dict[str, str] = {}
     seen: set[str] = set()  # the _ONCE lines of the open section
+    head = ("", 0)  # the open section's header line and its number
     ctx = C_NONE
     get = KEYS.get
     lineno = first_lineno - 1
@@ -376,7 +377,8 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
                 continue
             if code == K_HEADER:
                 if cert:
-                    certs.append(_finish(cert, issuer, subject, lineno))
+                    certs.append(_complete(_finish(cert, issuer, subject, lineno), *head))
+                head = (raw, lineno)
                 kind, rollover = HEADERS[s]
                 cert = {
                     "section": s,
@@ -413,7 +415,7 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
                 raise
             raise ParseError(COMMAND, f"bad value ({type(exc).__name__})", raw, lineno) from None
     if cert:
-        certs.append(_finish(cert, issuer, subject, None))
+        certs.append(_complete(_finish(cert, issuer, subject, None), *head))
     return certs
 
 
@@ -605,20 +607,38 @@ def _from_match(m: re.Match[str]) -> Certificate:
     return Certificate.model_validate(cert)
 
 
+def _missing(c: Certificate) -> str | None:
+    """What a section lacks of the lines that identify it (a cut or deleted line), or None."""
+    if c.kind is CertKind.request:
+        if not (c.request_fingerprint_md5 or c.request_fingerprint_sha1 or c.trustpoints):
+            return "no fingerprint"
+        return None
+    # every installed certificate prints these
+    for value, what in (
+        (c.serial, "serial number"),
+        (c.end, "validity end date"),
+        (c.start, "validity start date"),
+        (c.status, "Status line"),
+        (c.issuer, "issuer name"),
+    ):
+        if value is None:
+            return f"no {what}"
+    return None
+
+
+def _complete(c: Certificate, header: str, lineno: int) -> Certificate:
+    """`c`, or a ParseError naming its section's header line when it lacks an identifying line."""
+    missing = _missing(c)
+    if missing:
+        kind = "pending request section" if c.kind is CertKind.request else "section"
+        raise ParseError(COMMAND, f"{kind} {c.section!r} has {missing} (truncated output?)", header, lineno)
+    return c
+
+
 def _check_complete(certs: list[Certificate]) -> None:
-    """A section without its identifying lines is a truncated or foreign output."""
+    """A section without its identifying lines is a truncated or foreign output (the scanner
+    names the header line; this is the net under both paths)."""
     for c in certs:
-        if c.kind is CertKind.request:
-            if not (c.request_fingerprint_md5 or c.request_fingerprint_sha1 or c.trustpoints):
-                raise ParseError(COMMAND, f"pending request section {c.section!r} has no fingerprint")
-            continue
-        # every installed certificate prints these (a missing one is a deleted or cut line)
-        for value, missing in (
-            (c.serial, "serial number"),
-            (c.end, "validity end date"),
-            (c.start, "validity start date"),
-            (c.status, "Status line"),
-            (c.issuer, "issuer name"),
-        ):
-            if value is None:
-                raise ParseError(COMMAND, f"section {c.section!r} has no {missing} (truncated output?)")
+        missing = _missing(c)
+        if missing:
+            raise ParseError(COMMAND, f"section {c.section!r} has {missing} (truncated output?)")

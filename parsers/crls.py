@@ -38,7 +38,7 @@ def parse_crls(text: str, platform: str | None = None) -> CrlsOutput:
         if not s:
             continue
         if s == "CRL Issuer Name:":
-            crls.append({"retrieved_from": []})
+            crls.append({"retrieved_from": [], "_at": (raw, no)})
             expect = "issuer"
             continue
         if m := _CACHE.fullmatch(s):
@@ -78,10 +78,14 @@ def parse_crls(text: str, platform: str | None = None) -> CrlsOutput:
     if expect == "issuer":
         raise ParseError(COMMAND, "output ends after 'CRL Issuer Name:'", lines[-1], len(lines))
     for c in crls:  # IOS prints both for every cached CRL; a missing one is a cut or deleted line
+        line, lineno = c.pop("_at")  # its 'CRL Issuer Name:' line, named in the error
         for key, name in (("this_update", "LastUpdate"), ("next_update", "NextUpdate")):
             if key not in c:
                 raise ParseError(
-                    COMMAND, f"CRL of {c.get('issuer')!r} has no {name} line (truncated output?)"
+                    COMMAND,
+                    f"CRL of {c.get('issuer')!r} has no {name} line (truncated output?)",
+                    line,
+                    lineno,
                 )
     return CrlsOutput(
         crls=[Crl(**c) for c in crls],

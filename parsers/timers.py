@@ -75,7 +75,12 @@ def parse_timers(text: str, platform: str | None = None) -> TimersOutput:
     for sec in sections:
         items = as_list(sec.get("timers"))
         if not items:  # IOS prints a section only when it holds a timer
-            raise ParseError(COMMAND, f"section {sec['section']!r} without timers (truncated output?)")
+            no, head = next(
+                ((n, ln) for n, ln in enumerate(lines, 1) if ln.strip() == sec["section"]), (None, None)
+            )
+            raise ParseError(
+                COMMAND, f"section {sec['section']!r} without timers (truncated output?)", head, no
+            )
         for it in items:
             kind, target = split_label(it["label"])
             try:
