@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from iospki.cli import app
 from iospki.operations.inventory import DEFAULT_INVENTORY, InventoryError, load_nornir
 from iospki.state import store
+from tests.lab_fixture import MakeLab
 
 BAD_NAMES = {
     "../../evil": "path separator",
@@ -156,3 +157,24 @@ def test_validate_rejects_an_empty_hosts_file(tmp_path: Path, content: str | Non
 def test_builtin_inventory_still_validates() -> None:
     code, out = _run("inventory", "validate")
     assert code == 0, out
+
+
+@pytest.mark.lab
+def test_collect_into_a_symlinked_host_folder_fails_that_host_in_one_line(
+    make_lab: MakeLab, tmp_path: Path
+) -> None:
+    lab = make_lab(hosts=[("r1", "isr_g1"), ("r3", "isr4k")])
+    out = tmp_path / "out"
+    out.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, out / "r1")
+    res = CliRunner().invoke(
+        app, ["collect", "--inventory", str(lab.inventory_dir), "--output", str(out), "--no-facts"]
+    )
+    assert res.exit_code == 3, res.output
+    assert "Traceback" not in res.output
+    assert "symbolic link" in res.output and "r1" in res.output
+    assert list(elsewhere.iterdir()) == []  # nothing written through the link
+    assert store.read_output(out, "r3", "show version")
+    assert (store.read_meta(out) or {})["hosts_failed"] == ["r1"]
