@@ -120,9 +120,17 @@ def test_ca_facts_reconciled_once(tmp_path: Path) -> None:
     (ca,) = load_host(tmp_path, "CA").ca_servers
     assert (ca.name, ca.auto_rollover, ca.grant) == ("ROOT", timedelta(days=90), "auto")
     assert ca.shown is not None and ca.config is not None
+    shown_fp = ca.shown.ca_fingerprint
+    assert shown_fp and ca.ca_fingerprint == shown_fp and ca.certificate_fingerprint
+    assert ca.certificate_fingerprint == shown_fp and ca.fingerprints == (shown_fp,)  # one CA, said twice
     store.write_output(tmp_path, "CA", "show running-config", "hostname CA\nip http server\nend\n")
     (ca,) = load_host(tmp_path, "CA").ca_servers
     assert ca.config is None and ca.auto_rollover == timedelta(days=90)  # from `show crypto pki server`
+    other = tmp_path / "no-show"
+    write_site(other, Site(Server("ROOT", D0, D0 + timedelta(days=730), auto_rollover_days=90), []), D0)
+    (other / "CA" / store.command_filename("show crypto pki server")).unlink()
+    (ca,) = load_host(other, "CA").ca_servers
+    assert ca.shown is None and ca.ca_fingerprint == shown_fp  # now from the CA certificate alone
 
 
 def test_software_and_platform_from_show_version(tmp_path: Path) -> None:

@@ -96,6 +96,8 @@ def ca_inputs(state: HostState) -> list[CAInput]:
     """The certificate servers of one host (overlap and grant mode as the loader reconciled them)."""
     out: list[CAInput] = []
     for facts in state.ca_servers:
+        if not facts.active:
+            continue
         name, srv, cfg = facts.name, facts.shown, facts.config
         lt_cert = (cfg.lifetime_certificate if cfg else None) or tm.DEFAULT_CERT_LIFETIME
         lt_ca = (cfg.lifetime_ca_certificate if cfg else None) or tm.DEFAULT_CA_LIFETIME
@@ -145,23 +147,22 @@ class CAIndex:
     def build(cls, states: Iterable[HostState]) -> CAIndex:
         idx = cls()
         for st in states:
-            for srv in st.servers:
-                key = (st.host, srv.name)
-                for fp in (srv.ca_fingerprint, srv.rollover_fingerprint):
-                    if normalize_fingerprint(fp):
-                        idx.by_fp[normalize_fingerprint(fp)] = key
-                for dn in (srv.issuer,):
-                    if norm_dn(dn):
-                        idx.by_dn.setdefault(norm_dn(dn), []).append(key)
-            names = {s.name for s in st.servers} | {s.name for s in (st.config.servers if st.config else [])}
-            for name in names:
-                cert = st.cert(name, CertKind.ca)
+            # what `show crypto pki server` says wins over the certificates (it names the rollover CA too)
+            for ca in st.ca_servers:
+                key = (st.host, ca.name)
+                for fp in ca.shown_fingerprints:
+                    idx.by_fp[fp] = key
+                if ca.shown is not None and norm_dn(ca.shown.issuer):
+                    idx.by_dn.setdefault(norm_dn(ca.shown.issuer), []).append(key)
+            for ca in st.ca_servers:
+                key = (st.host, ca.name)
+                if ca.certificate_fingerprint:
+                    idx.by_fp.setdefault(ca.certificate_fingerprint, key)
+                cert = st.cert(ca.name, CertKind.ca)
                 if cert is not None:
-                    if normalize_fingerprint(cert.fingerprint_md5):
-                        idx.by_fp.setdefault(normalize_fingerprint(cert.fingerprint_md5), (st.host, name))
                     keys = idx.by_dn.setdefault(norm_dn(cert.subject), [])
-                    if (st.host, name) not in keys:
-                        keys.append((st.host, name))
+                    if key not in keys:
+                        keys.append(key)
         return idx
 
     def find(self, state: HostState, trustpoint: str) -> tuple[str, str] | None:

@@ -49,6 +49,7 @@ from iospki.models import (
     TrustpointStatus,
     TrustpointStatusOutput,
     Version,
+    normalize_fingerprint,
 )
 from iospki.parsers import ParseError, UnknownCommand, parse
 from iospki.parsers.config_facts import config_complete
@@ -94,14 +95,35 @@ class Printed:
 
 @dataclass(frozen=True)
 class CAFacts:
-    """One certificate server, with the facts that `show crypto pki server` and the running config both carry
-    reconciled once: the config's exact value wins where both say, `show` fills in what the config lacks."""
+    """One certificate server (served, or configured), with the facts that two outputs carry reconciled once.
+
+    Overlap: the running config's exact `auto-rollover` wins, `show crypto pki server`'s whole days fill in.
+    Grant mode: as `show` says, else the config. CA fingerprint: `show`'s, else the MD5 of the server's own
+    CA certificate (`show crypto pki certificates verbose`), normalised (`models.normalize_fingerprint`)."""
 
     name: str
     shown: CAServer | None  # `show crypto pki server` (UTC)
     config: CAServerConfig | None
     auto_rollover: timedelta | None  # `auto-rollover` overlap; None: not configured
     grant: str  # 'auto', 'manual', 'none' ... as the device says
+    shown_fingerprints: tuple[str, ...] = ()  # `show`: the CA's and the rollover CA's, normalised
+    certificate_fingerprint: str = ""  # MD5 of the server's own CA certificate, normalised ('' unknown)
+
+    @property
+    def active(self) -> bool:
+        """Served, or configured and not shut down: a CA the forecast runs."""
+        return self.shown is not None or (self.config is not None and not self.config.shutdown)
+
+    @property
+    def ca_fingerprint(self) -> str:
+        """The CA certificate's fingerprint, reconciled ('' when neither output says)."""
+        shown = normalize_fingerprint(self.shown.ca_fingerprint) if self.shown else ""
+        return shown or self.certificate_fingerprint
+
+    @property
+    def fingerprints(self) -> tuple[str, ...]:
+        """Every fingerprint this server's CA answers to: shown (CA, rollover CA), then its certificate's."""
+        return tuple(dict.fromkeys(f for f in (*self.shown_fingerprints, self.certificate_fingerprint) if f))
 
 
 @dataclass
@@ -138,7 +160,7 @@ class HostState:
     # command -> (sent, answered) on the collector's clock, naive UTC (`read_times.json`)
     read_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
     printed: Printed = field(default_factory=Printed)  # the dated outputs as printed (device-local)
-    ca_servers: list[CAFacts] = field(default_factory=list)  # served or configured (not shut down)
+    ca_servers: list[CAFacts] = field(default_factory=list)  # served or configured (`active`: not shut down)
 
     def clock_offset(self) -> tuple[timedelta, timedelta] | None:
         """(device clock - collector clock, uncertainty) when `show clock` was read, or None.
@@ -414,10 +436,10 @@ def _apply_facts(state: HostState, facts: dict[str, Any]) -> None:
 
 
 def _ca_facts(state: HostState) -> list[CAFacts]:
-    """The certificate servers a host serves or has configured (not shut down), facts reconciled."""
+    """The certificate servers a host serves or has configured (also shut down), facts reconciled."""
     names = [s.name for s in state.servers]
     if state.config is not None:
-        names += [s.name for s in state.config.servers if s.name not in names and not s.shutdown]
+        names += [s.name for s in state.config.servers if s.name not in names]
     out = []
     for name in names:
         shown = next((s for s in state.servers if s.name == name), None)
@@ -427,7 +449,19 @@ def _ca_facts(state: HostState) -> list[CAFacts]:
         if overlap is None and shown is not None and shown.auto_rollover_days is not None:
             overlap = timedelta(days=shown.auto_rollover_days)
         grant = (shown.grant_mode if shown else None) or (cfg.grant if cfg else None) or "manual"
-        out.append(CAFacts(name, shown, cfg, overlap, grant))
+        fps = (shown.ca_fingerprint, shown.rollover_fingerprint) if shown else ()
+        own = state.cert(name, CertKind.ca)
+        out.append(
+            CAFacts(
+                name,
+                shown,
+                cfg,
+                overlap,
+                grant,
+                tuple(normalize_fingerprint(f) for f in fps if normalize_fingerprint(f)),
+                normalize_fingerprint(own.fingerprint_md5 if own else None),
+            )
+        )
     return out
 
 
