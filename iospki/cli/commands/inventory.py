@@ -1,4 +1,4 @@
-"""`iospki inventory validate|show`: check the PKI intent in the inventory, list hosts."""
+"""`iospki inventory validate|show|keyscan`: check the PKI intent in the inventory, list hosts, fetch SSH host keys."""
 
 from __future__ import annotations
 
