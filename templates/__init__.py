@@ -10,6 +10,7 @@ from __future__ import annotations
 if __name__ != "iospki.templates":  # one path per file: this folder is only ever `iospki.templates`
     raise ImportError(f"import iospki.templates, not {__name__} (the folder is mapped into the iospki package)")
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ def render(template: str, **context: Any) -> list[str]:
     return [ln.rstrip() for ln in text.splitlines() if ln.strip()]
 
 
+@functools.lru_cache(maxsize=4096)  # an audit of a large fleet asks for the same few lines again and again
 def line(macro: str, *args: Any) -> str:
     """One configuration line from the macros of `lines.j2` (the one home of the IOS syntax the templates use).
 

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from iospki.audit import RULES, Finding, Severity, run_audit
-from iospki.audit.checks import CHECKS, version_key
+from iospki.audit.checks import Hit, rule, version_key
+from iospki.audit.remedies import auto_enroll
+from iospki.audit.remedies import trustpoint as trustpoint_remedy
+from iospki.audit.rules import FAILURE_KINDS, Rule
+from iospki.operations.intent import CAServerIntent, TrustpointIntent
 from iospki.state import store
-from iospki.state.loader import load_collection
+from iospki.state.loader import HostState, load_collection
+from iospki.templates import render_ca_server, render_trustpoint
 from tests.pki_samples import Client, Server, Site, write_site
 
 D0 = datetime(2025, 1, 1, 8, 0, 0)
@@ -47,7 +52,7 @@ def ids(findings: list[Finding], host: str | None = None) -> set[str]:
 
 def test_every_rule_has_a_check_and_data() -> None:
     for r in RULES:
-        assert r.id in CHECKS or r.id in ("host-unreachable", "parse-error")
+        assert (r.check is None) == (r.id in FAILURE_KINDS)  # each other rule is bound to its check
         assert r.title and r.rationale and r.remedy and isinstance(r.severity, Severity)
     assert len({r.id for r in RULES}) == len(RULES)
 
@@ -374,3 +379,32 @@ def test_real_csr8kv_outputs(tmp_path: Path) -> None:
     assert [x.impact_at for x in stale] == [datetime(2022, 1, 6, 0, 58, 35)]
     # the same server audited before its CRL's next update: not stale
     assert "crl-stale" not in {x.rule for x in run_audit(states, at=datetime(2022, 1, 5)).findings}
+
+
+def test_a_rule_is_its_data_bound_to_its_check(tmp_path: Path) -> None:
+    """Adding a rule is one decorated check function: the engine runs it with its data."""
+    mine: list[Rule] = []
+
+    @rule("client-named-r1", Severity.info, "A client named R1", "why it matters", "rename it", into=mine)
+    def client_named_r1(ctx: object, st: HostState) -> Iterator[Hit]:
+        if st.host == "R1":
+            yield Hit(None, "R1 is here")
+
+    write_site(tmp_path, good_site(), day(400))
+    found = run_audit(load_collection(tmp_path), rules=mine, horizon=None).findings
+    assert [(f.rule, f.severity, f.host, f.title, f.message, f.remedy) for f in found] == [
+        ("client-named-r1", Severity.info, "R1", "A client named R1", "R1 is here", "rename it")
+    ]
+    assert mine[0].check is client_named_r1 and "client-named-r1" not in {r.id for r in RULES}
+
+
+def test_remedies_say_what_the_deploy_templates_configure(tmp_path: Path) -> None:
+    """A remedy's config lines are the deploy's own (rendered from the same macros), block / line."""
+    site = good_site()
+    site.server.auto_rollover_days = None
+    f = next(x for x in audit(tmp_path, site) if x.rule == "auto-rollover-missing")
+    block = render_ca_server(CAServerIntent(name="ROOT", auto_rollover_days=73))
+    assert f.remedy == " / ".join(ln.strip() for ln in block)
+    tp = TrustpointIntent(name="client", ca_server="CA", auto_enroll_percent=80, regenerate=True)
+    lines = render_trustpoint(tp, "http://127.0.0.1")
+    assert trustpoint_remedy("client", auto_enroll(80, True)) == f"{lines[0]} / {lines[-1].strip()}"

@@ -16,8 +16,8 @@ import pytest
 from junitparser import Error, Failure, JUnitXml
 from typer.testing import CliRunner
 
-from iospki.audit import run_audit
-from iospki.audit.rules import FAILURE_KINDS, RULES
+from iospki.audit import RULES, run_audit
+from iospki.audit.rules import FAILURE_KINDS
 from iospki.cli import app
 from iospki.reports import formats, render, timeline, writer
 from iospki.state import store

@@ -1,7 +1,9 @@
-"""One pure check function per rule: (context, host state) -> hits.
+"""The audit's rules, each its frozen data (`@rule`: id, severity, title, rationale, remedy) bound to its pure
+check function: (context, host state) -> hits. Adding a rule is one decorated function here (and its test).
 
-A hit names the target (trustpoint or server), the evidence, the date of impact and the
-concrete remedy; `engine.run_audit` adds the rule's data and the host.
+A hit names the target (trustpoint or server), the evidence, the date of impact and the concrete remedy;
+`engine.run_audit` adds the rule's data and the host. Configuration in a remedy is rendered from the deploy
+templates' macros (`remedies`, imported as `ios`), so it is what `iospki deploy` would configure.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from iospki.audit import remedies as ios
+from iospki.audit.rules import Rule, Severity
 from iospki.models import Certificate, CertKind, normalize_fingerprint
 from iospki.pki import timers as tm
-from iospki.pki.inputs import CAIndex, CAInput, client_trustpoints, trustpoint_input
+from iospki.pki.inputs import CAIndex, CAInput, client_trustpoints
 from iospki.state.loader import SKEW_TOLERANCE, HostState, clock_difference
 
 
@@ -41,6 +45,25 @@ class Context:
         return self.at or state.now or self.fallback_now
 
 
+CheckFn = Callable[[Context, HostState], Iterator[Hit]]
+
+_W, _C, _I = Severity.warning, Severity.critical, Severity.info
+
+CHECK_RULES: list[Rule] = []  # every rule with a check, in the order they are written below
+
+
+def rule(
+    id: str, severity: Severity, title: str, rationale: str, remedy: str, into: list[Rule] | None = None
+) -> Callable[[CheckFn], CheckFn]:
+    """Bind the rule's data to the check function below it (registered in `CHECK_RULES`, or `into`)."""
+
+    def bind(check: CheckFn) -> CheckFn:
+        (CHECK_RULES if into is None else into).append(Rule(id, severity, title, rationale, remedy, check))
+        return check
+
+    return bind
+
+
 def _d(t: datetime | None) -> str:
     return t.replace(microsecond=0).isoformat(sep=" ") if t else "-"
 
@@ -56,6 +79,14 @@ def _has_pki(st: HostState) -> bool:
 # --------------------------------------------------------------------------- host-level
 
 
+@rule(
+    "clock-not-authoritative",
+    _C,
+    "Clock is not authoritative",
+    "PKI timers (RENEW, SHADOW, CS timers) do not run until the clock is authoritative (NTP sync, "
+    "`clock calendar-valid` or `ntp master`); renewals and rollovers silently stop.",
+    f"{ios.ntp_server('<address>')}   (or: {ios.CALENDAR_VALID})",
+)
 def clock_not_authoritative(ctx: Context, st: HostState) -> Iterator[Hit]:
     if not _has_pki(st):
         return
@@ -76,10 +107,10 @@ def clock_not_authoritative(ctx: Context, st: HostState) -> Iterator[Hit]:
     if bad:
         servers = st.config.ntp_servers if st.config is not None else []
         fix = (
-            f"clock calendar-valid   (NTP {', '.join(servers)} is configured but not synchronized: "
+            f"{ios.CALENDAR_VALID}   (NTP {', '.join(servers)} is configured but not synchronized: "
             "check `show ntp associations`)"
             if servers
-            else "ntp server <address>   (or: clock calendar-valid)"
+            else f"{ios.ntp_server('<address>')}   (or: {ios.CALENDAR_VALID})"
         )
         yield Hit(None, "clock is not authoritative: PKI timers do not run", ev, ctx.now(st), fix)
 
@@ -99,6 +130,16 @@ def _span(td: timedelta) -> str:
     return f"{m} min {s % 60} s" if m else f"{s} s"
 
 
+@rule(
+    "clock-skew",
+    _W,
+    "Clock differs from its CA server's clock",
+    "PKI times are absolute and each box reads them on its own clock. A client behind its CA sees each "
+    "new certificate as not yet valid for the difference and renews that much late; a client ahead "
+    "renews early, sees certificates (the CA's too) end early, and can ask for its shadow certificate "
+    "before the rollover CA exists. Measured from `show clock` and the times the collector read it.",
+    f"{ios.ntp_server('<address>')} on the client and on the CA server (the same source)",
+)
 def clock_skew(ctx: Context, st: HostState) -> Iterator[Hit]:
     for name, ca in _client_links(ctx, st):
         other_state = ctx.states.get(ca.host)
@@ -138,7 +179,7 @@ def clock_skew(ctx: Context, st: HostState) -> Iterator[Hit]:
                 },
             },
             ctx.now(st),
-            f"on {st.host} and {ca.host}: ntp server <address> (one source for both)",
+            f"on {st.host} and {ca.host}: {ios.ntp_server('<address>')} (one source for both)",
         )
 
 
@@ -149,6 +190,14 @@ def _server_names(st: HostState) -> list[str]:
     return names
 
 
+@rule(
+    "ca-server-not-serving",
+    _C,
+    "Certificate server not serving",
+    "A disabled server, `State: check failed` or no `ip http server` means no SCEP: no enrollment, "
+    "renewal or GetNextCACert.",
+    f"{ios.HTTP_SERVER}; {ios.server('<name>', 'no shutdown')}",
+)
 def ca_server_not_serving(ctx: Context, st: HostState) -> Iterator[Hit]:
     for name in _server_names(st):
         srv = next((s for s in st.servers if s.name == name), None)
@@ -163,7 +212,7 @@ def ca_server_not_serving(ctx: Context, st: HostState) -> Iterator[Hit]:
                 reasons.append(f"State: {srv.state}")
         if cfg is not None and cfg.shutdown:
             reasons.append("configured `shutdown`")
-            fixes.append(f"crypto pki server {name} / no shutdown")
+            fixes.append(ios.server(name, "no shutdown"))
         serving = srv is not None and "enabled" in (srv.status or "").lower() and not reasons
         if st.config is not None and not (st.config.ip_http_server or st.config.ip_http_secure_server):
             if not st.config_complete:
@@ -173,18 +222,18 @@ def ca_server_not_serving(ctx: Context, st: HostState) -> Iterator[Hit]:
                 ev["running-config"] = "no `ip http server` line, but the server reports enabled"
             else:
                 reasons.append("no `ip http server`")
-                fixes.insert(0, "ip http server")
+                fixes.insert(0, ios.HTTP_SERVER)
         if (
             srv is not None and "http" in (srv.status_reason or srv.status or "").lower()
-        ) and "ip http server" not in fixes:
-            fixes.insert(0, "ip http server")
+        ) and ios.HTTP_SERVER not in fixes:
+            fixes.insert(0, ios.HTTP_SERVER)
         if reasons:
             yield Hit(
                 name,
                 f"certificate server {name} is not serving: " + "; ".join(reasons),
                 ev,
                 ctx.now(st),
-                "; ".join(fixes) or f"ip http server; crypto pki server {name} / no shutdown",
+                "; ".join(fixes) or f"{ios.HTTP_SERVER}; {ios.server(name, 'no shutdown')}",
             )
 
 
@@ -204,6 +253,14 @@ def _needed_overlap(ctx: Context, ca: CAInput) -> tuple[timedelta, list[str]]:
     return need, who
 
 
+@rule(
+    "auto-rollover-missing",
+    _W,
+    "CA server without auto-rollover",
+    "Without `auto-rollover` no rollover CA is generated: at the CA's end every certificate it issued "
+    "ends and clients no longer trust it.",
+    ios.server("<name>", ios.auto_rollover("<days>")),
+)
 def auto_rollover_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
     for ca in (c for c in ctx.cas.values() if c.host == st.host):
         if ca.auto_rollover is None:
@@ -215,7 +272,7 @@ def auto_rollover_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
                 "with no successor",
                 {"CA notAfter": _d(ca.ca.end)},
                 ca.ca.end,
-                f"crypto pki server {ca.name} / auto-rollover {days}",
+                ios.server(ca.name, ios.auto_rollover(days)),
             )
 
 
@@ -226,6 +283,15 @@ def _client_links(ctx: Context, st: HostState) -> Iterator[tuple[str, CAInput]]:
             yield name, ctx.cas[key]
 
 
+@rule(
+    "rollover-overlap-short-autoenroll",
+    _C,
+    "Rollover overlap too short for auto-enroll clients",
+    "A client with `auto-enroll P` makes its shadow renewal at P% of its capped certificate; it finds "
+    "the rollover CA only if the overlap is at least (1 - P/100) x certificate lifetime. The shadow "
+    "renewal is not retried.",
+    ios.server("<name>", ios.auto_rollover("<days>")),
+)
 def rollover_overlap_short_autoenroll(ctx: Context, st: HostState) -> Iterator[Hit]:
     if st.config is None:
         return
@@ -251,10 +317,18 @@ def rollover_overlap_short_autoenroll(ctx: Context, st: HostState) -> Iterator[H
                     "CA server": f"{ca.host}/{ca.name}",
                 },
                 ca.ca.end,
-                f"on {ca.host}: crypto pki server {ca.name} / auto-rollover {days}",
+                f"on {ca.host}: {ios.server(ca.name, ios.auto_rollover(days))}",
             )
 
 
+@rule(
+    "rollover-overlap-short-shadow",
+    _W,
+    "Rollover overlap too short for the CA shadow timer",
+    "Trustpoints ask for the rollover CA (GetNextCACert) at 90% of the CA lifetime; with an overlap "
+    "under 10% of the CA lifetime the rollover CA does not exist yet and there is no retry.",
+    ios.server("<name>", ios.auto_rollover("<days>")),
+)
 def rollover_overlap_short_shadow(ctx: Context, st: HostState) -> Iterator[Hit]:
     for ca in (c for c in ctx.cas.values() if c.host == st.host):
         if ca.auto_rollover is None:
@@ -274,10 +348,18 @@ def rollover_overlap_short_shadow(ctx: Context, st: HostState) -> Iterator[Hit]:
                     "CS SHADOW CERT GENERATION": _d(gen),
                 },
                 shadow,
-                f"crypto pki server {ca.name} / auto-rollover {math.ceil(need.total_seconds() / 86400)}",
+                ios.server(ca.name, ios.auto_rollover(math.ceil(need.total_seconds() / 86400))),
             )
 
 
+@rule(
+    "renew-timer-missing",
+    _C,
+    "Auto-enroll without a RENEW or SHADOW timer",
+    "auto-enroll is configured but the device shows neither RENEW nor SHADOW for the trustpoint: the "
+    "certificate will not be renewed (a failed or rejected renewal is not retried).",
+    "crypto pki enroll <trustpoint>",
+)
 def renew_timer_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
     if st.config is None or st.timers is None or st.clock_authoritative() is False:
         return
@@ -301,19 +383,25 @@ def renew_timer_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
             )
 
 
+@rule(
+    "autoenroll-at-expiry",
+    _W,
+    "auto-enroll without a percentage",
+    "`auto-enroll` without P renews only when the certificate has already expired, leaving no margin.",
+    ios.trustpoint("<tp>", ios.auto_enroll(80, True)),
+)
 def autoenroll_at_expiry(ctx: Context, st: HostState) -> Iterator[Hit]:
     if st.config is None:
         return
     for cfg in st.config.trustpoints:
         if cfg.auto_enroll and cfg.auto_enroll_percent is None:
             ident = st.cert(cfg.name, CertKind.identity)
-            regen = " regenerate" if cfg.auto_enroll_regenerate else ""
             yield Hit(
                 cfg.name,
                 f"{cfg.name}: `auto-enroll` without a percentage renews only at expiry",
                 {"identity notAfter": _d(ident.end if ident else None)},
                 ident.end if ident else None,
-                f"crypto pki trustpoint {cfg.name} / auto-enroll 80{regen}",
+                ios.trustpoint(cfg.name, ios.auto_enroll(80, bool(cfg.auto_enroll_regenerate))),
             )
 
 
@@ -342,7 +430,7 @@ def _cert_checks(ctx: Context, st: HostState) -> Iterator[tuple[bool, Hit]]:
         )
         fix = f"crypto pki enroll {tp}" if c.kind == CertKind.identity else f"crypto pki authenticate {tp}"
         if c.kind == CertKind.ca and tp in servers:
-            fix = f"crypto pki server {tp} / auto-rollover 90   (or: crypto pki server {tp} rollover)"
+            fix = f"{ios.server(tp, ios.auto_rollover(90))}   (or: {ios.server(tp)} rollover)"
         yield (
             expired,
             Hit(
@@ -380,14 +468,36 @@ def _replacement(ctx: Context, st: HostState, c: Certificate, tp: str, servers: 
     return True
 
 
+@rule(
+    "cert-expiring",
+    _W,
+    "Certificate expiring soon",
+    "An identity or CA certificate ends within the threshold and no renewal or rollover is in place.",
+    "crypto pki enroll <trustpoint>   (or configure auto-enroll / auto-rollover)",
+)
 def cert_expiring(ctx: Context, st: HostState) -> Iterator[Hit]:
     yield from (h for expired, h in _cert_checks(ctx, st) if not expired)
 
 
+@rule(
+    "cert-expired",
+    _C,
+    "Certificate expired",
+    "An identity or CA certificate has ended and was not replaced.",
+    "crypto pki enroll <trustpoint>",
+)
 def cert_expired(ctx: Context, st: HostState) -> Iterator[Hit]:
     yield from (h for expired, h in _cert_checks(ctx, st) if expired)
 
 
+@rule(
+    "rollover-ca-missing",
+    _C,
+    "Rollover CA certificate missing on a client",
+    "The server holds a rollover CA certificate and the client's shadow time has passed, but the client "
+    "has no `CA Certificate (Rollover)`: from rollover day it does not trust the active CA.",
+    "crypto pki authenticate <trustpoint>   (after the rollover: re-authenticate and re-enroll)",
+)
 def rollover_ca_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
     now = ctx.now(st)
     if now is None:
@@ -414,6 +524,14 @@ def rollover_ca_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
             )
 
 
+@rule(
+    "ca-fingerprint-mismatch",
+    _C,
+    "Client CA certificate is not the server's",
+    "The CA certificate a trustpoint holds is not the one its CA server uses (re-keyed or replaced CA, "
+    "or a different CA of the same name).",
+    "no crypto pki trustpoint <tp>; re-create, crypto pki authenticate <tp>, crypto pki enroll <tp>",
+)
 def ca_fingerprint_mismatch(ctx: Context, st: HostState) -> Iterator[Hit]:
     for name in client_trustpoints(st):
         key = ctx.index.find(st, name)
@@ -446,6 +564,13 @@ def ca_fingerprint_mismatch(ctx: Context, st: HostState) -> Iterator[Hit]:
             )
 
 
+@rule(
+    "trustpoint-not-enrolled",
+    _W,
+    "Trustpoint not enrolled",
+    "The trustpoint is not authenticated, has no identity certificate, or has a request pending.",
+    "crypto pki authenticate <tp>; crypto pki enroll <tp>",
+)
 def trustpoint_not_enrolled(ctx: Context, st: HostState) -> Iterator[Hit]:
     for name in client_trustpoints(st):
         cfg = next((t for t in st.config.trustpoints if t.name == name), None) if st.config else None
@@ -480,13 +605,21 @@ def trustpoint_not_enrolled(ctx: Context, st: HostState) -> Iterator[Hit]:
             if problems == ["enrollment request pending"]:
                 key = ctx.index.find(st, name)
                 fix = (
-                    f"on {key[0]}: crypto pki server {key[1]} grant all   (or: crypto pki server {key[1]} / grant auto)"
+                    f"on {key[0]}: {ios.server(key[1])} grant all   "
+                    f"(or: {ios.server(key[1], ios.grant('auto'))})"
                     if key is not None
                     else "grant the request on the CA server"
                 )
             yield Hit(name, f"trustpoint {name}: " + "; ".join(problems), ev, ctx.now(st), fix)
 
 
+@rule(
+    "requests-pending",
+    _W,
+    "Enrollment requests waiting for a manual grant",
+    "A manual-grant server holds pending requests; they expire after `lifetime enrollment-request`.",
+    f"{ios.server('<name>')} grant <id|all>   (or: {ios.server('<name>', ios.grant('auto'))})",
+)
 def requests_pending(ctx: Context, st: HostState) -> Iterator[Hit]:
     for name, reqs in st.requests.items():
         pending = [r for r in reqs if r.state.lower().startswith("pend")]
@@ -497,10 +630,17 @@ def requests_pending(ctx: Context, st: HostState) -> Iterator[Hit]:
                 f"{len(pending)} enrollment request(s) pending on {name}: {ids}",
                 {"requests": "; ".join(f"{r.req_id} {r.subject or ''}".strip() for r in pending)},
                 ctx.now(st),
-                f"crypto pki server {name} grant {'all' if len(pending) > 1 else pending[0].req_id}",
+                f"{ios.server(name)} grant {'all' if len(pending) > 1 else pending[0].req_id}",
             )
 
 
+@rule(
+    "lifetime-exceeds-ca",
+    _W,
+    "Certificate lifetime longer than the CA lifetime",
+    "Every certificate is capped at the CA's end, so all clients land on shadow renewals.",
+    ios.server("<name>", ios.lifetime("certificate", "<days>")),
+)
 def lifetime_exceeds_ca(ctx: Context, st: HostState) -> Iterator[Hit]:
     if st.config is None:
         return
@@ -513,10 +653,17 @@ def lifetime_exceeds_ca(ctx: Context, st: HostState) -> Iterator[Hit]:
                 f"lifetime certificate {_days(cert)} exceeds lifetime ca-certificate {_days(ca)}",
                 {"lifetime certificate": _days(cert), "lifetime ca-certificate": _days(ca)},
                 None,
-                f"crypto pki server {s.name} / lifetime certificate {int(ca.total_seconds() // 86400) // 2}",
+                ios.server(s.name, ios.lifetime("certificate", int(ca.total_seconds() // 86400) // 2)),
             )
 
 
+@rule(
+    "crl-stale",
+    _W,
+    "CRL past its next update",
+    "A CRL whose next update is in the past fails revocation checks (`revocation-check crl`).",
+    "crypto pki crl request <tp>   (server: check `lifetime crl` and that the server runs)",
+)
 def crl_stale(ctx: Context, st: HostState) -> Iterator[Hit]:
     now = ctx.now(st)
     if now is None:
@@ -542,7 +689,7 @@ def crl_stale(ctx: Context, st: HostState) -> Iterator[Hit]:
                 f"server {srv.name}: CRL NextUpdate {_d(srv.crl_next_update)} has passed",
                 {"CRL NextUpdate": _d(srv.crl_next_update), "now": _d(now)},
                 srv.crl_next_update,
-                f"crypto pki server {srv.name} / lifetime crl <hours>; check the server runs",
+                f"{ios.server(srv.name, ios.lifetime('crl', '<hours>'))}; check the server runs",
             )
 
 
@@ -562,6 +709,13 @@ def _trustpoint_of_issuer(st: HostState, issuer: str | None) -> str | None:
 _WEAK_SIG = re.compile(r"md5|sha-?1(?!\d)", re.IGNORECASE)
 
 
+@rule(
+    "weak-crypto",
+    _W,
+    "Weak signature or key",
+    "MD5 or SHA-1 signatures and RSA keys under 2048 bits are rejected by current peers.",
+    f"{ios.server('<name>', ios.hash_('sha256'))}; crypto key generate rsa modulus 2048 label <label>",
+)
 def weak_crypto(ctx: Context, st: HostState) -> Iterator[Hit]:
     for c in st.certificates:
         tp: str | None = c.trustpoints[0] if c.trustpoints else None
@@ -600,7 +754,7 @@ def weak_crypto(ctx: Context, st: HostState) -> Iterator[Hit]:
                     f"server {s.name} signs with {s.hash}",
                     {"hash": s.hash},
                     None,
-                    f"crypto pki server {s.name} / hash sha256",
+                    ios.server(s.name, ios.hash_("sha256")),
                 )
         for t in st.config.trustpoints:
             if t.rsakeypair_size is not None and t.rsakeypair_size < 2048:
@@ -609,21 +763,21 @@ def weak_crypto(ctx: Context, st: HostState) -> Iterator[Hit]:
                     f"trustpoint {t.name} requests {t.rsakeypair_size}-bit keys",
                     {"rsakeypair": f"{t.rsakeypair} {t.rsakeypair_size}"},
                     None,
-                    f"crypto pki trustpoint {t.name} / rsakeypair {t.rsakeypair or t.name} 2048",
+                    ios.trustpoint(t.name, ios.rsakeypair(t.rsakeypair or t.name, 2048)),
                 )
 
 
 def _weak_signature_fix(ctx: Context, st: HostState, tp: str | None, c: Certificate) -> str:
     """The CA server that signs with the weak hash, when it is in the collection."""
     if tp is None:
-        return "crypto pki server <name> / hash sha256; then re-enroll"
+        return f"{ios.server('<name>', ios.hash_('sha256'))}; then re-enroll"
     if tp in _server_names(st):  # the server's own CA certificate
         return (
-            f"crypto pki server {tp} / hash sha256   (the CA certificate keeps its signature until rollover)"
+            f"{ios.server(tp, ios.hash_('sha256'))}   (the CA certificate keeps its signature until rollover)"
         )
     key = ctx.index.find(st, tp)
     if key is not None:
-        return f"on {key[0]}: crypto pki server {key[1]} / hash sha256; then on {st.host}: crypto pki enroll {tp}"
+        return f"on {key[0]}: {ios.server(key[1], ios.hash_('sha256'))}; then on {st.host}: crypto pki enroll {tp}"
     return f"crypto pki enroll {tp}   (after the issuing CA signs with SHA-256)"
 
 
@@ -662,6 +816,14 @@ def _older(version: str, family: str) -> bool:
     return key < version_key(MIN_SOFTWARE[family])
 
 
+@rule(
+    "software-unsupported",
+    _W,
+    "Software older than needed for auto-enroll/auto-rollover",
+    "The seed tech note names the first releases with working PKI timers: ISR-G1 15.1(4)M, ISR-G2 "
+    "15.4(3)M, IOS-XE 3.15 / 15.5(2)S.",
+    "upgrade the software",
+)
 def software_unsupported(ctx: Context, st: HostState) -> Iterator[Hit]:
     fam = platform_family(st)
     if fam not in MIN_SOFTWARE or not st.software:
@@ -675,27 +837,3 @@ def software_unsupported(ctx: Context, st: HostState) -> Iterator[Hit]:
             None,
             f"upgrade to {need} or later",
         )
-
-
-CHECKS: dict[str, Callable[[Context, HostState], Iterator[Hit]]] = {
-    "clock-not-authoritative": clock_not_authoritative,
-    "clock-skew": clock_skew,
-    "ca-server-not-serving": ca_server_not_serving,
-    "auto-rollover-missing": auto_rollover_missing,
-    "rollover-overlap-short-autoenroll": rollover_overlap_short_autoenroll,
-    "rollover-overlap-short-shadow": rollover_overlap_short_shadow,
-    "renew-timer-missing": renew_timer_missing,
-    "autoenroll-at-expiry": autoenroll_at_expiry,
-    "cert-expiring": cert_expiring,
-    "cert-expired": cert_expired,
-    "rollover-ca-missing": rollover_ca_missing,
-    "ca-fingerprint-mismatch": ca_fingerprint_mismatch,
-    "trustpoint-not-enrolled": trustpoint_not_enrolled,
-    "requests-pending": requests_pending,
-    "lifetime-exceeds-ca": lifetime_exceeds_ca,
-    "crl-stale": crl_stale,
-    "weak-crypto": weak_crypto,
-    "software-unsupported": software_unsupported,
-}
-
-__all__ = ["CHECKS", "Context", "Hit", "trustpoint_input"]

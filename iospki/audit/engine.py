@@ -7,11 +7,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from iospki.audit.checks import CHECKS, Context
-from iospki.audit.rules import FAILURE_KINDS, RULES, RULES_BY_ID, Rule, Severity
+from iospki.audit.checks import CHECK_RULES, Context
+from iospki.audit.rules import FAILURE_KINDS, FAILURE_RULES, HOST_UNREACHABLE, PARSE_ERROR, Rule, Severity
 from iospki.forecast import Forecast, forecast_states
 from iospki.pki.inputs import CAIndex, ca_inputs
 from iospki.state.loader import SKEW_TOLERANCE, HostState
+
+# every rule: those bound to a check (iospki.audit.checks), then the two the engine raises itself
+RULES: tuple[Rule, ...] = (*CHECK_RULES, *FAILURE_RULES)
+RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def run_audit(
         if only is not None and st.host not in only:
             continue
         if st.failed:
-            r = RULES_BY_ID["host-unreachable"]
+            r = HOST_UNREACHABLE
             findings.append(
                 Finding(
                     r.id,
@@ -135,7 +139,7 @@ def run_audit(
             )
             continue
         for err in st.errors:
-            r = RULES_BY_ID["parse-error"]
+            r = PARSE_ERROR
             findings.append(
                 Finding(
                     r.id,
@@ -150,10 +154,9 @@ def run_audit(
                 )
             )
         for rule in rules:
-            check = CHECKS.get(rule.id)
-            if check is None:
+            if rule.check is None:
                 continue
-            for hit in check(ctx, st):
+            for hit in rule.check(ctx, st):
                 findings.append(
                     Finding(
                         rule.id,
