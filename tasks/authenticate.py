@@ -7,17 +7,10 @@ import re
 from nornir.core.task import Result, Task
 
 from iospki.models import normalize_fingerprint
+from iospki.parsers.dialogs import offered_fingerprints
 
 from .connection import TaskFailed, cli, prompt_re, show
 from .state import has_ca
-
-
-def _fingerprints(transcript: str) -> dict[str, str]:
-    out = {}
-    for algo in ("MD5", "SHA1"):
-        if m := re.search(rf"Fingerprint {algo}:\s*([0-9A-Fa-f ]+?)\s*$", transcript, re.M):
-            out[algo] = re.sub(r"\s+", "", m.group(1)).upper()
-    return out
 
 
 def authenticate_trustpoint(task: Task, trustpoint: str, expected_fingerprint: str) -> Result:
@@ -44,7 +37,7 @@ def authenticate_trustpoint(task: Task, trustpoint: str, expected_fingerprint: s
         question = r"\[yes/no\]:"
         done = prompt_re(conn, "config")
         out = conn.read_until_pattern(pattern=f"(?:{question}|{done})", read_timeout=60)
-        state.update(_fingerprints(out))
+        state.update(offered_fingerprints(out))
         if not re.search(question + r"\s*$", out):
             raise TaskFailed(
                 f"{task.host.name}: crypto pki authenticate {trustpoint} failed: {_last_error(out)}"

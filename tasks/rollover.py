@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from nornir.core.task import Result, Task
+
+from iospki.parsers.dialogs import rejection
 
 from .connection import Answer, TaskFailed, cli, dialog, prompt_re, show, wait_until
 from .state import rollover_key, server_state
@@ -30,11 +30,9 @@ def ca_rollover(task: Task, server: str, cancel: bool = False) -> Result:
         done=prompt_re(conn),
         read_timeout=120,
     )
-    if re.search(r"% ?(Invalid|Incomplete|Error|.*not known)", transcript):
-        err = [ln.strip() for ln in transcript.splitlines() if ln.strip().startswith("%")]
-        raise TaskFailed(
-            f"{task.host.name}: {command!r} rejected: {err[-1] if err else transcript.strip()[-200:]}"
-        )
+    refused = rejection(transcript)
+    if refused is not None:
+        raise TaskFailed(f"{task.host.name}: {command!r} rejected: {refused}")
 
     State = tuple[str | None, str | None, bool]
 

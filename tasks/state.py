@@ -6,7 +6,9 @@ the thing asked for; an output that does not parse is a TaskFailed naming the co
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from iospki.models import Certificate, CertKind, RequestsOutput
 from iospki.parsers import ParseError, parse
@@ -27,6 +29,17 @@ class ServerState:
         return (self.status or "").split(",")[0].strip().lower() == "enabled"
 
 
+T = TypeVar("T")
+
+
+def _read(parsed: Callable[[], T]) -> T:
+    """`parsed()`, an output that does not parse a TaskFailed naming the command."""
+    try:
+        return parsed()
+    except ParseError as exc:
+        raise TaskFailed(str(exc)) from None
+
+
 def _ios_message(text: str) -> bool:
     """The output is only IOS '% ...' message lines (the thing asked for does not exist). Not for
     `show crypto key mypubkey`, whose blocks start with '% Key pair was generated at: ...'."""
@@ -38,10 +51,7 @@ def server_state(text: str, name: str) -> ServerState | None:
     """State of server `name` from `show crypto pki server [NAME]`, None when it is not there."""
     if _ios_message(text):
         return None
-    try:
-        servers = parse("show crypto pki server", text).servers
-    except ParseError as exc:
-        raise TaskFailed(str(exc)) from None
+    servers = _read(lambda: parse("show crypto pki server", text)).servers
     srv = next((s for s in servers if s.name == name), None)
     if srv is None:
         return None
@@ -53,10 +63,7 @@ def _certificates(text: str) -> list[Certificate]:
     """The certificates of `show crypto pki certificates [TP]` (none for an IOS message)."""
     if _ios_message(text):
         return []
-    try:
-        return parse("show crypto pki certificates", text).certificates
-    except ParseError as exc:
-        raise TaskFailed(str(exc)) from None
+    return _read(lambda: parse("show crypto pki certificates", text)).certificates
 
 
 def cert_sections(text: str) -> list[tuple[str, str]]:
@@ -83,10 +90,7 @@ def poll_pending(timers: str, trustpoint: str) -> bool:
     (e.g. the auto initial enrollment IOS starts on `crypto pki authenticate` when `auto-enroll` is set)."""
     if _ios_message(timers):
         return False
-    try:
-        found = parse("show crypto pki timers", timers).timers
-    except ParseError as exc:
-        raise TaskFailed(str(exc)) from None
+    found = _read(lambda: parse("show crypto pki timers", timers)).timers
     return any(t.kind == "POLL" and t.target == trustpoint for t in found)
 
 
@@ -97,10 +101,7 @@ def identity_serials(text: str) -> list[str]:
 
 def rollover_key(keys: str, server: str) -> bool:
     """The `NAME#` key pair of a CA rollover is in `show crypto key mypubkey rsa`."""
-    try:
-        found = parse("show crypto key mypubkey rsa", keys).keys
-    except ParseError as exc:
-        raise TaskFailed(str(exc)) from None
+    found = _read(lambda: parse("show crypto key mypubkey rsa", keys)).keys
     return any(k.name == f"{server}#" for k in found)
 
 
@@ -109,10 +110,7 @@ def pending_request_ids(text: str, server: str) -> list[int]:
     if _ios_message(text):
         return []
     command = f"show crypto pki server {server} requests"
-    try:
-        got = parse(command, text)
-    except ParseError as exc:
-        raise TaskFailed(str(exc)) from None
+    got = _read(lambda: parse(command, text))
     if not isinstance(got, RequestsOutput):  # the registry maps this command to RequestsOutput
         raise TaskFailed(f"{command}: parsed as {type(got).__name__}")
     return [r.req_id for r in got.requests if r.state.lower() == "pending"]

@@ -130,3 +130,27 @@ def test_rollover_key() -> None:
     assert not rollover_key(one, "LABCA")
     assert rollover_key(one + _KEY.format(name="LABCA#"), "LABCA")
     assert not rollover_key(one + _KEY.format(name="LABCA#"), "LAB")
+
+
+def test_dialog_answers() -> None:
+    """The CA certificate `crypto pki authenticate` offers, and a command IOS refuses (lab wording)."""
+    from iospki.parsers.dialogs import offered_fingerprints, rejection
+
+    offer = (
+        "r1(config)#crypto pki authenticate LABCA\n"
+        "Certificate has the following attributes:\n"
+        "       Fingerprint MD5: 9E13AA2D 7074649E D6BFCA5B 08A08931 \n"
+        "      Fingerprint SHA1: 0A1B2C3D 4E5F6071 8293A4B5 C6D7E8F9 0A1B2C3D \n"
+        "\n% Do you accept this certificate? [yes/no]: "
+    )
+    assert offered_fingerprints(offer) == {
+        "MD5": "9E13AA2D7074649ED6BFCA5B08A08931",
+        "SHA1": "0A1B2C3D4E5F60718293A4B5C6D7E8F90A1B2C3D",
+    }
+    assert offered_fingerprints("% Error in receiving Certificate Authority certificate") == {}
+    assert rejection(offer) is None  # the question's '%' is no refusal
+    refused = (
+        "ca1(config)#crypto pki server NOPE rollover\n% Certificate server 'NOPE' is not known\nca1(config)#"
+    )
+    assert rejection(refused) == "% Certificate server 'NOPE' is not known"
+    assert rejection("% Invalid input detected at '^' marker.") == "% Invalid input detected at '^' marker."
