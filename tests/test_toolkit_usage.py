@@ -55,3 +55,24 @@ def test_status_offline_reports_failed_hosts(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["status", "--offline", str(tmp_path), "r1", "--json"])
     assert r.exit_code == 1  # the clock is not authoritative
     assert '"clock_authoritative": false' in r.output
+
+
+def test_limit_is_the_kits_everywhere(tmp_path: Path) -> None:
+    """`--limit` on a stored collection: groups of `--inventory`, and a term that matches nothing exits 2."""
+    from iospki.operations.inventory import DEFAULT_INVENTORY
+    from iospki.state import store
+
+    clock = "*10:15:00.123 UTC Mon Mar 4 2024\nNo time source\n"
+    for host in ("ca1", "r1"):  # hosts of the built-in inventory: ca1 is a CA server, r1 a pki_client
+        store.write_output(tmp_path, host, "show clock detail", clock)
+    inv = ["--inventory", str(DEFAULT_INVENTORY)]
+    r = CliRunner().invoke(app, ["status", "--offline", str(tmp_path), "--limit", "pki_client", *inv, "--json"])
+    assert r.exit_code == 1, r.output  # the clock is not authoritative
+    assert '"host": "r1"' in r.output and '"host": "ca1"' not in r.output
+    for args in (
+        ["status", "--offline", str(tmp_path), "--limit", "r*,zz"],
+        ["verify", "--before", str(tmp_path), "--after", str(tmp_path), "--limit", "zz", *inv],
+        ["audit", "--offline", str(tmp_path), "--limit", "zz"],
+    ):
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2 and "'zz' matches no host or group" in r.output, (args, r.output)

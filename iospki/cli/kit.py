@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from iospki.operations.inventory import InventoryError, select_names
+from iospki.operations.inventory import InventoryError, host_groups, load_nornir, select_names
 from iospki.operations.runner import Context, InventoryInvalid, open_context
 
 P = ParamSpec("P")
@@ -96,6 +96,17 @@ def select(
         return names
     try:
         return select_names({n: (groups or {}).get(n, ()) for n in names}, limit)
+    except InventoryError as exc:
+        fail_usage(str(exc))
+
+
+def inventory_groups(inventory: str | None) -> dict[str, set[str]] | None:
+    """The groups of every host of `--inventory` when one is given (to `--limit` a stored collection by
+    group), else None (names and globs only); an unusable inventory exits 2."""
+    if inventory is None:
+        return None
+    try:
+        return host_groups(load_nornir(inventory))
     except InventoryError as exc:
         fail_usage(str(exc))
 

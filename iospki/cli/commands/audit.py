@@ -22,12 +22,12 @@ from iospki.cli.kit import (
     console,
     err_console,
     fail_usage,
+    inventory_groups,
     open_inventory,
     select,
 )
 from iospki.forecast import Forecast, forecast_states
 from iospki.operations.collection import collect_into
-from iospki.operations.inventory import InventoryError, host_groups, load_nornir
 from iospki.pki.timers import parse_duration
 from iospki.reports import formats, render
 from iospki.state import store
@@ -57,12 +57,7 @@ def _load(offline: Path | None, inventory: str | None, limit: str | None) -> tup
             fail_usage(str(exc))
         if not names:
             fail_usage(f"no hosts in {offline}")
-        groups = None
-        if inventory is not None and limit:
-            try:
-                groups = host_groups(load_nornir(inventory))
-            except InventoryError as exc:
-                fail_usage(str(exc))
+        groups = inventory_groups(inventory) if limit else None
         return load_collection(offline), set(select(names, limit, groups))
     ctx = open_inventory(inventory, limit)
     tmp = Path(tempfile.mkdtemp(prefix="iospki-audit-"))

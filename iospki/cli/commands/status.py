@@ -15,12 +15,7 @@ from typing import Any
 
 import typer
 
-from iospki.models import Certificate, Timer
-from iospki.state import store
-from iospki.state.loader import HostState, load_host
-
-from .collect import collect_into
-from .toolkit import (
+from iospki.cli.kit import (
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -30,9 +25,15 @@ from .toolkit import (
     closing,
     console,
     fail_usage,
+    inventory_groups,
     open_inventory,
+    select,
     table,
 )
+from iospki.models import Certificate, Timer
+from iospki.operations.collection import collect_into
+from iospki.state import store
+from iospki.state.loader import HostState, load_host
 
 
 def _cert(c: Certificate | None, now: datetime | None) -> dict[str, Any] | None:
@@ -217,6 +218,8 @@ def status(
             if host not in names:
                 fail_usage(f"host {host!r} is not in the collection {offline}")
             names = [host]
+        elif limit:
+            names = select(names, limit, inventory_groups(inventory))
         root = offline
         states = [load_host(root, h) for h in names]
     else:

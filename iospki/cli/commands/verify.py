@@ -16,12 +16,7 @@ from pathlib import Path
 
 import typer
 
-from iospki.models import Certificate
-from iospki.operations.inventory import InventoryError, load_nornir
-from iospki.state import store
-from iospki.state.loader import HostState, load_host
-
-from .toolkit import (
+from iospki.cli.kit import (
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -31,9 +26,17 @@ from .toolkit import (
     closing,
     console,
     fail_usage,
+    open_inventory,
+    select,
     status_cell,
     table,
 )
+from iospki.models import Certificate
+from iospki.operations.collection import collect_into
+from iospki.operations.intent import host_intent
+from iospki.operations.inventory import InventoryError, host_groups, load_nornir
+from iospki.state import store
+from iospki.state.loader import HostState, load_host
 
 Check = tuple[str, str, str, bool, str]  # host, trustpoint, check, ok, detail
 
@@ -197,20 +200,22 @@ def verify(
     regen: dict[str, dict[str, tuple[bool, str | None]]] = {}
     selected: set[str] | None = None
     try:
-        from iospki.operations.intent import host_intent
-
-        nr = load_nornir(inventory, limit)
-        selected = set(nr.inventory.hosts) if limit else None
-        for n, host in nr.inventory.hosts.items():
-            intent = host_intent(dict(host.items()))
-            regen[n] = {t.name: (t.regenerate, t.key_label) for t in intent.trustpoints}
-    except (InventoryError, ValueError):
+        nr = load_nornir(inventory)
+    except InventoryError:
         if limit:
             fail_usage(f"--limit needs a usable inventory ({inventory or 'built-in'})")
+    else:
+        if limit:  # names, globs, groups; a term that matches nothing exits 2 naming it
+            selected = set(select(nr.inventory.hosts, limit, host_groups(nr)))
+        try:
+            for n, host in nr.inventory.hosts.items():
+                if selected is None or n in selected:
+                    intent = host_intent(dict(host.items()))
+                    regen[n] = {t.name: (t.regenerate, t.key_label) for t in intent.trustpoints}
+        except ValueError:
+            if limit:
+                fail_usage(f"--limit needs a usable inventory ({inventory or 'built-in'})")
     if after is None:
-        from .collect import collect_into
-        from .toolkit import open_inventory
-
         ctx = open_inventory(inventory, limit)
         after = Path(f"{before}-after-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
         collect_into(ctx, after)
