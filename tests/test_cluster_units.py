@@ -12,6 +12,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import cloudpickle
 import pytest
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.inventory import Host
@@ -124,14 +125,22 @@ def test_results_cross_without_the_worker_s_secrets_and_keep_exception_names() -
     assert isinstance(back[1].exception, ConnectionRefusedError) and back[1].result == {"out": ["x"]}
 
 
-def test_store_and_secrets_parameters_are_placeholders_on_the_wire(tmp_path: Path) -> None:
-    sent, stores = relay.for_the_wire(
-        {"output": ClientStore(str(tmp_path)), "secrets": HostSecrets(["hunter2"]), "facts": True}
-    )
-    assert stores == {"output": str(tmp_path)} and sent["facts"] is True
-    assert b"hunter2" not in pickle.dumps(sent) and str(tmp_path).encode() not in pickle.dumps(sent)
-    local = relay.on_the_worker(sent, ["w-secret"], tmp_path / "scratch")
-    assert local["secrets"] == ["w-secret"] and Path(local["output"]).is_dir()
+def test_stores_and_secrets_become_the_worker_s_own_wherever_they_sit(tmp_path: Path) -> None:
+    out, secrets = ClientStore(str(tmp_path / "collection")), HostSecrets(["hunter2"])
+    nested = {"ctx": {"secrets": secrets, "dirs": [out]}}
+
+    def closure() -> tuple[str, list[str]]:  # captured, as an operation's inner task captures them
+        return out, secrets
+
+    with relay.sending() as stores:
+        blob = cloudpickle.dumps((nested, closure, out))
+    assert list(stores.values()) == [str(out)]
+    assert b"hunter2" not in blob and str(out).encode() not in blob
+    with relay.on_the_worker(["w-secret"], tmp_path / "scratch"):
+        n2, c2, o2 = cloudpickle.loads(blob)
+    token = next(iter(stores))
+    assert o2 == n2["ctx"]["dirs"][0] == c2()[0] == str(tmp_path / "scratch" / token)
+    assert n2["ctx"]["secrets"] == c2()[1] == ["w-secret"] and Path(o2).is_dir()
     with pytest.raises(store.StoreError, match="r1"):
         relay.write_back(str(tmp_path / "c"), "r1", {"../escape.txt": "x"})
 
@@ -156,3 +165,20 @@ def test_runner_config_needs_an_address(monkeypatch: pytest.MonkeyPatch) -> None
         runner_config()
     monkeypatch.setenv("IOSPKI_CLUSTER", "tcp://127.0.0.1:8786")
     assert runner_config() == {"plugin": "dask", "options": {"scheduler": "tcp://127.0.0.1:8786", "resume": False}}
+
+
+def test_an_operation_context_travels_as_intents_addresses_and_a_secrets_placeholder(lab_inventory: Path) -> None:
+    from iospki.operations.runner import open_context
+
+    ctx = open_context(str(lab_inventory), None, validate=False)
+    assert PASSWORD in ctx.secrets
+    with pytest.raises(TypeError, match="password"):
+        cloudpickle.dumps(ctx)  # never by accident
+    with relay.sending():
+        blob = cloudpickle.dumps({"ctx": ctx})
+    assert PASSWORD.encode() not in blob and SECRET.encode() not in blob
+    with relay.on_the_worker(["w-secret"], lab_inventory / "scratch"):
+        sent = cloudpickle.loads(blob)["ctx"]
+    assert sent.addr("r2") == str(ctx.full.inventory.hosts["r2"].hostname)
+    assert sent.intents.keys() == ctx.intents.keys() and sent.secrets == ["w-secret"]
+    ctx.close()

@@ -1,11 +1,12 @@
-"""Task parameters that mean something different on the client and on a cluster worker.
+"""Values that mean something different on the client and on a cluster worker, wherever they sit in a task's
+parameters (nested in a context object or captured by a closure: the replacement happens when pickled).
 
 `ClientStore(dir)`  a collection directory on the CLIENT. Under the threaded runner it is just that path (a
-                    `str`). Under the Dask runner the worker gets a private temporary directory instead; the
-                    files the task writes there for its host travel back with the result and the client
-                    writes them into `dir/<host>/` as each host completes (one store, bounded memory).
-`HostSecrets(xs)`   the secrets to redact. Under the threaded runner, `xs`. Under the Dask runner the list is
-                    never sent: the worker fills in the secrets it resolved itself for that host.
+                    `str`). Sent to a Dask worker, it becomes a private temporary directory there; the files
+                    the task writes for its host travel back with the result and the client writes them into
+                    `dir/<host>/` as each host completes (one store, bounded memory).
+`HostSecrets(xs)`   the secrets to redact. Under the threaded runner, `xs`. Pickled, it NEVER carries its
+                    values: on a worker it becomes the secrets that worker resolved for the host it runs.
 
     nr.run(task=collect_pki, output=ClientStore(out), secrets=HostSecrets(ctx.secrets), facts=True)
 
@@ -13,20 +14,37 @@ works the same with either runner.
 
     >>> s = ClientStore("/tmp/c1"); (s, isinstance(s, str))
     ('/tmp/c1', True)
-    >>> list(HostSecrets(["a"])), repr(HostSecrets(["hunter2"]))
-    (['a'], 'HostSecrets(<1 hidden>)')
+    >>> import pickle; pickle.loads(pickle.dumps(HostSecrets(["hunter2"])))   # outside a worker: empty
+    HostSecrets(<0 hidden>)
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from iospki.state import store
+
+# While the runner pickles a task: {token: client directory} of the ClientStores met.
+_SENDING: ContextVar[dict[str, str] | None] = ContextVar("iospki_cluster_sending", default=None)
+
+
+@dataclass(frozen=True)
+class WorkerSide:
+    """What a worker unpickles a task with: the host's secrets (resolved there) and its scratch directory."""
+
+    secrets: list[str]
+    scratch: Path
+
+
+_WORKER: ContextVar[WorkerSide | None] = ContextVar("iospki_cluster_worker", default=None)
 
 
 class ClientStore(str):
@@ -34,9 +52,17 @@ class ClientStore(str):
 
     __slots__ = ()
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        sending = _SENDING.get()
+        if sending is None:  # an ordinary copy
+            return (ClientStore, (str(self),))
+        token = hashlib.sha256(str(self).encode()).hexdigest()[:16]
+        sending[token] = str(self)
+        return (_store_on_worker, (token,))
+
 
 class HostSecrets(list[str]):
-    """Secrets to redact; on a cluster, resolved by the worker for its host (the client's list stays home)."""
+    """Secrets to redact; pickled, only a placeholder that a worker fills with the secrets of its host."""
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         super().__init__(values)
@@ -44,53 +70,48 @@ class HostSecrets(list[str]):
     def __repr__(self) -> str:  # never print the values (a failing task's parameters may be logged)
         return f"HostSecrets(<{len(self)} hidden>)"
 
-
-class _WorkerStore:
-    """What a ClientStore parameter becomes on the wire: nothing but a placeholder."""
-
-    def __repr__(self) -> str:
-        return "<worker store>"
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        return (_secrets_on_worker, ())
 
 
-class _WorkerSecrets:
-    """What a HostSecrets parameter becomes on the wire: nothing but a placeholder."""
-
-    def __repr__(self) -> str:
-        return "<worker secrets>"
-
-
-WORKER_STORE = _WorkerStore()
-WORKER_SECRETS = _WorkerSecrets()
+def _store_on_worker(token: str) -> str:
+    side = _WORKER.get()
+    if side is None:
+        raise RuntimeError("a ClientStore sent to a cluster was unpickled outside iospki's worker function")
+    d = side.scratch / token
+    d.mkdir(parents=True, exist_ok=True)
+    return str(d)
 
 
-def for_the_wire(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """(parameters to send, {parameter: client directory}): stores and secrets replaced by placeholders."""
-    sent: dict[str, Any] = {}
-    stores: dict[str, str] = {}
-    for name, value in params.items():
-        if isinstance(value, ClientStore):
-            sent[name] = WORKER_STORE
-            stores[name] = str(value)
-        elif isinstance(value, HostSecrets):
-            sent[name] = WORKER_SECRETS
-        else:
-            sent[name] = value
-    return sent, stores
+def _secrets_on_worker() -> HostSecrets:
+    side = _WORKER.get()
+    return HostSecrets(side.secrets if side is not None else ())
 
 
-def on_the_worker(params: Mapping[str, Any], secrets: list[str], scratch: Path) -> dict[str, Any]:
-    """Parameters as the task sees them on a worker: placeholders filled with local values."""
-    out: dict[str, Any] = {}
-    for name, value in params.items():
-        if isinstance(value, _WorkerStore):
-            d = scratch / name
-            d.mkdir(parents=True, exist_ok=True)
-            out[name] = str(d)
-        elif isinstance(value, _WorkerSecrets):
-            out[name] = list(secrets)
-        else:
-            out[name] = value
-    return out
+def is_sending() -> bool:
+    """True while the cluster runner pickles a task (objects then reduce to what may travel)."""
+    return _SENDING.get() is not None
+
+
+@contextlib.contextmanager
+def sending() -> Iterator[dict[str, str]]:
+    """Around the client's pickling of a task: collects {token: client directory} of its ClientStores."""
+    found: dict[str, str] = {}
+    token = _SENDING.set(found)
+    try:
+        yield found
+    finally:
+        _SENDING.reset(token)
+
+
+@contextlib.contextmanager
+def on_the_worker(secrets: list[str], scratch: Path) -> Iterator[None]:
+    """Around the worker's unpickling of a task: stores become `scratch/<token>`, secrets the host's."""
+    token = _WORKER.set(WorkerSide(list(secrets), scratch))
+    try:
+        yield
+    finally:
+        _WORKER.reset(token)
 
 
 def scratch_dir() -> Path:
@@ -98,7 +119,7 @@ def scratch_dir() -> Path:
 
 
 def harvest(scratch: Path, host: str) -> dict[str, dict[str, str]]:
-    """{parameter: {file name: text}} of what the task wrote for `host` under each worker store."""
+    """{store token: {file name: text}} of what the task wrote for `host` under each worker store."""
     out: dict[str, dict[str, str]] = {}
     if not scratch.is_dir():
         return out

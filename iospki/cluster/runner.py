@@ -49,6 +49,11 @@ READ_ONLY_TASKS = {
     "iospki.tasks.collect.collect_pki",
     "iospki.tasks.napalm_diff.napalm_compare",
     "iospki.tasks.wait_certificate.wait_certificate",
+    # the operations' per-host tasks that only read
+    "iospki.operations.collection.collect_into.<locals>.one",
+    "iospki.operations.deploy._plan",
+    "iospki.operations.deploy._read_fingerprint",
+    "iospki.operations.deploy._wait",
 }
 
 
@@ -138,8 +143,10 @@ class _Run:
         self.hosts = {h.name: h for h in hosts}
         self.run_id = uuid.uuid4().hex[:12]
         self.read_only = runner.read_only if runner.read_only is not None else is_read_only(task.task)
-        sent_params, self.stores = relay.for_the_wire(task.params)
-        self.payload: bytes = cloudpickle.dumps((task.task, sent_params, task.severity_level, task.global_dry_run))
+        with relay.sending() as self.stores:  # {token: client directory} of the ClientStores in the task
+            self.payload: bytes = cloudpickle.dumps(
+                (task.task, task.params, task.severity_level, task.global_dry_run)
+            )
         journal_path = runner.journal or (
             os.path.join(next(iter(self.stores.values())), JOURNAL_FILE) if self.stores else None
         )
@@ -149,7 +156,7 @@ class _Run:
 
     def _secrets(self) -> list[str]:
         known = set(inv.all_secrets(self.task.nornir))
-        for value in self.task.params.values():
+        for value in self.task.params.values():  # (nested ones are the inventory's, counted above)
             if isinstance(value, relay.HostSecrets):
                 known.update(s for s in value if len(s) >= 3)
         return sorted(known, key=len, reverse=True)
@@ -307,9 +314,9 @@ class _Run:
         outcome: Outcome = pickle.loads(fut.result())
         self.placement[n] = outcome.worker
         if outcome.state == "done":
-            for param, files in outcome.files.items():
-                if param in self.stores:
-                    relay.write_back(self.stores[param], n, files)
+            for token, files in outcome.files.items():
+                if token in self.stores:
+                    relay.write_back(self.stores[token], n, files)
             mr = from_wire(host, self.task.name, outcome.results)
         elif outcome.state == "unknown":
             mr = failed_result(host, self.task.name, outcome.reason, OutcomeUnknown(outcome.reason))

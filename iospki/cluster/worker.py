@@ -62,7 +62,6 @@ def _one_host_nornir(host: Host) -> Nornir:
 def run_host(run_id: str, task_name: str, payload: bytes, spec_bytes: bytes, options: dict[str, Any]) -> bytes:
     """Run the task in `payload` ((function, parameters, severity, dry run), cloudpickled) on the host in
     `spec_bytes`. Returns the pickled `Outcome`."""
-    fn, params, severity, dry_run = cloudpickle.loads(payload)
     spec: HostSpec = pickle.loads(spec_bytes)
     where = _worker_address()
     host = worker_host(spec)
@@ -74,6 +73,8 @@ def run_host(run_id: str, task_name: str, payload: bytes, spec_bytes: bytes, opt
     scratch = relay.scratch_dir()
     token = CA_SLOTS.set(_ca_slots(int(options["ca_enroll_limit"])))
     try:
+        with relay.on_the_worker(secrets, scratch):  # ClientStore / HostSecrets inside become local values
+            fn, params, severity, dry_run = cloudpickle.loads(payload)
         with limits.host_cap(cap) if cap > 0 else nullcontext():
             if not options["read_only"]:
                 earlier = limits.mark_started(run_id, spec.name, where)
@@ -90,7 +91,7 @@ def run_host(run_id: str, task_name: str, payload: bytes, spec_bytes: bytes, opt
                 processors=Processors(),
                 name=task_name,
                 severity_level=severity,
-                **relay.on_the_worker(params, secrets, scratch),
+                **params,
             )
             mr = task.start(host)
         files = {p: replace_secrets(f, secrets) for p, f in relay.harvest(scratch, spec.name).items()}

@@ -67,6 +67,18 @@ class Context:
             secrets=self.secrets,
         )
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to a cluster worker (a task parameter, or captured by an inner task): what tasks read, never the
+        # Nornir objects -- they hold every device's password (iospki.cluster re-resolves them on the worker).
+        from iospki.cluster import HostSecrets
+        from iospki.cluster.context import TaskContext
+        from iospki.cluster.relay import is_sending
+
+        if not is_sending():
+            raise TypeError("a Context holds every device's password: only iospki.cluster may send it, reduced")
+        addresses = {n: str(h.hostname) for n, h in self.full.inventory.hosts.items()}
+        return (TaskContext, (dict(self.intents), addresses, HostSecrets(self.secrets)))
+
     def close(self) -> None:
         """Close every SSH/NAPALM session the context opened (routers have few vty lines)."""
         for nr in (self.nr, self.full):
