@@ -620,6 +620,9 @@ def _missing(c: Certificate) -> str | None:
         (c.start, "validity start date"),
         (c.status, "Status line"),
         (c.issuer, "issuer name"),
+        # the DN lines (every capture prints them, after any Name: lines); without this check a
+        # deleted `Subject:` line would move the subject DN into the issuer
+        (c.subject, "subject name"),
     ):
         if value is None:
             return f"no {what}"

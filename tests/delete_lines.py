@@ -20,7 +20,7 @@ from iospki.parsers import ParseError, parse
 
 # model class name -> fields the toolkit decides on (expiry, renewal, CRL freshness, timers)
 CRITICAL: dict[str, tuple[str, ...]] = {
-    "Certificate": ("serial", "start", "end", "issuer", "status"),
+    "Certificate": ("serial", "start", "end", "issuer", "status", "subject"),
     "CAServer": ("status", "ca_expires", "crl_next_update", "grant_mode"),
     "Crl": ("issuer", "this_update", "next_update"),
     "IssuedCertificate": ("issued", "expires"),

@@ -78,7 +78,7 @@ def test_changed_byte_in_key_data_names_the_key(path: object) -> None:
 
 
 def test_every_single_character_change_of_the_real_outputs_is_a_parse_error_or_parses(shared_dir: object) -> None:
-    """Over all real outputs, change every third alphanumeric character of each line in turn
+    """Over all real outputs, change every fourth alphanumeric character of each line in turn
     (to '9', or 'Z' where it is a '9': a digit, a hex digit or a letter that turns into a
     digit): parse() returns a model or raises ParseError, nothing else. (Every character
     takes about 20 s; the two cases the issue found are the fast tests above.)"""
@@ -91,7 +91,7 @@ def test_every_single_character_change_of_the_real_outputs_is_a_parse_error_or_p
         lines = read(path).splitlines()
         for i, ln in enumerate(lines):
             for j, ch in enumerate(ln):
-                if not ch.isalnum() or j % 3:
+                if not ch.isalnum() or j % 4:
                     continue
                 runs += 1
                 rep = "9" if ch != "9" else "Z"
@@ -102,5 +102,5 @@ def test_every_single_character_change_of_the_real_outputs_is_a_parse_error_or_p
                     pass
                 except Exception as exc:  # noqa: BLE001  (the point of the test)
                     others.append(f"{path.name}:{i + 1}:{j}: {type(exc).__name__}: {exc}")
-    assert runs > 6_000
+    assert runs > 4_000
     assert others == []
