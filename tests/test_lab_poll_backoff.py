@@ -36,9 +36,13 @@ def test_poll_period_doubles_from_the_retry_period_up_to_the_cap() -> None:
     assert poll_period(MIN, 998) == POLL_CAP  # 999 retries by default: no overflow, the cap holds
 
 
-def _engine(sched: SimScheduler, *lines: str) -> tuple[CertificateServer, Trustpoint]:
-    """A manual-grant CA (the default) in process and a client trustpoint (`auto-enroll 80`, then `lines`)."""
-    cs = CertificateServer(CsConfig("CA"), Keyring(), MemoryStorage(), PkiTimers(sched, lambda _l: None), lambda _l: None)
+def _engine(sched: SimScheduler, *lines: str, ca: tuple[str, ...] = ()) -> tuple[CertificateServer, Trustpoint]:
+    """A manual-grant CA (the default; `ca` lines added) in process and a client trustpoint (`auto-enroll 80`,
+    then `lines`)."""
+    cs_cfg = CsConfig("CA")
+    for line in ca:
+        cs_cfg.apply(line)
+    cs = CertificateServer(cs_cfg, Keyring(), MemoryStorage(), PkiTimers(sched, lambda _l: None), lambda _l: None)
     cs.no_shutdown("pass", key_bits=1024)
     scep = DirectScep()
     scep.servers[URL] = cs
@@ -130,3 +134,24 @@ def test_manual_grant_after_20_minutes_on_the_lab(lab: Lab) -> None:
     installs = [ln for ln in lab.show("r1", "show logging").splitlines() if "%PKI-6-CERT_INSTALL" in ln]
     assert len(installs) == 1 and "Jan  1 00:32:00" in installs[0], installs  # fetched by the poll at minute 32
     assert "POLL TP" not in lab.show("r1", "show crypto pki timers")
+
+
+def test_polls_stop_when_the_ca_certificate_ends() -> None:
+    """999 retries by default, "or until the CA certificate expires" (seed): a 3-hour CA is polled until its end."""
+    start = START.replace(tzinfo=timezone.utc)
+    sched = SimScheduler(start)
+    cs, tp = _engine(sched, ca=("lifetime ca-certificate 0 3 0",))
+    assert cs.ca_cert is not None
+    ca_end = cs.ca_cert.not_valid_after_utc
+    assert ca_end == start + 180 * MIN
+
+    async def run() -> None:
+        await tp.accept_ca(await tp.fetch_ca())
+        await sched.run_until(start + 24 * 60 * MIN)
+
+    asyncio.run(run())
+    polls = [t for t, what in tp.events if what == "poll"]
+    # 1, 2, 4 ... 64 minutes, then every 60 (the cap): 124; the poll due at 184 finds the CA ended
+    assert polls == [start + m * MIN for m in (1, 2, 4, 8, 16, 32, 64, 124)]
+    assert [t for t, what in tp.events if what == "poll-gave-up"] == [start + 184 * MIN]
+    assert tp.pending is None and tp.dev.timers.at("POLL tp") is None
