@@ -21,8 +21,9 @@
 
 from __future__ import annotations
 
+from .context import use_cluster
 from .relay import ClientStore, HostSecrets
-from .runner import ENV_CLUSTER, RUNNER_NAME, DaskRunner, is_read_only, read_only, runner_config
+from .runner import ENV_CLUSTER, RUNNER_NAME, DaskRunner, is_read_only, on_cluster, read_only, runner_config
 from .transport import ClusterError, OutcomeUnknown
 
 __all__ = [
@@ -34,6 +35,8 @@ __all__ = [
     "HostSecrets",
     "OutcomeUnknown",
     "is_read_only",
+    "on_cluster",
     "read_only",
     "runner_config",
+    "use_cluster",
 ]

@@ -12,11 +12,15 @@ intents, the hosts' addresses and the secrets to redact (a `HostSecrets`: on a w
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iospki.state.store import redact
 
 from .relay import HostSecrets
+from .runner import on_cluster
+
+if TYPE_CHECKING:
+    from iospki.operations.runner import Context
 
 
 @dataclass
@@ -31,3 +35,11 @@ class TaskContext:
     def redact(self, text: str) -> str:
         return redact(text, self.secrets)
 
+
+
+def use_cluster(ctx: Context, address: str | None = None, **options: Any) -> Context:
+    """Run `ctx`'s tasks on the cluster at `address` (default IOSPKI_CLUSTER): the `--cluster` of a command.
+    Options as DaskRunner's (e.g. resume=True). Returns `ctx`, changed in place."""
+    ctx.nr = on_cluster(ctx.nr, address, **options)
+    ctx.full = on_cluster(ctx.full, address, **options)
+    return ctx

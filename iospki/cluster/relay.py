@@ -146,7 +146,7 @@ def write_back(root: str, host: str, files: Mapping[str, str]) -> None:
         store.clear_error(root, host)
     if not files:
         return
-    d = Path(root) / host
+    d = store.host_dir(root, host, create=True)  # inside root, never through a symlinked host folder
     with store.durable_batch():
         for name, text in files.items():
             if "/" in name or "\\" in name or name in ("", ".", ".."):

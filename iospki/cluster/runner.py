@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-import cloudpickle
+from nornir.core import Nornir
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
@@ -143,6 +143,8 @@ class _Run:
         self.hosts = {h.name: h for h in hosts}
         self.run_id = uuid.uuid4().hex[:12]
         self.read_only = runner.read_only if runner.read_only is not None else is_read_only(task.task)
+        import cloudpickle  # with distributed (the `cluster` extra): only a cluster run needs it
+
         with relay.sending() as self.stores:  # {token: client directory} of the ClientStores in the task
             self.payload: bytes = cloudpickle.dumps(
                 (task.task, task.params, task.severity_level, task.global_dry_run)
@@ -336,3 +338,8 @@ def runner_config(
     if not address:
         raise ClusterError(f"no cluster address: pass --cluster ADDRESS or set {ENV_CLUSTER}")
     return {"plugin": RUNNER_NAME, "options": {"scheduler": address, "resume": resume, **options}}
+
+
+def on_cluster(nr: Nornir, address: str | None = None, **options: Any) -> Nornir:
+    """`nr` with its tasks run on the cluster at `address` (default IOSPKI_CLUSTER); options as DaskRunner's."""
+    return nr.with_runner(DaskRunner(**runner_config(address, **options)["options"]))

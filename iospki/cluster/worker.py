@@ -13,7 +13,6 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
-import cloudpickle
 from nornir.core import Nornir
 from nornir.core.configuration import Config, SSHConfig
 from nornir.core.inventory import Defaults, Groups, Host, Hosts, Inventory
@@ -62,6 +61,8 @@ def _one_host_nornir(host: Host) -> Nornir:
 def run_host(run_id: str, task_name: str, payload: bytes, spec_bytes: bytes, options: dict[str, Any]) -> bytes:
     """Run the task in `payload` ((function, parameters, severity, dry run), cloudpickled) on the host in
     `spec_bytes`. Returns the pickled `Outcome`."""
+    import cloudpickle
+
     spec: HostSpec = pickle.loads(spec_bytes)
     where = _worker_address()
     host = worker_host(spec)

@@ -15,6 +15,7 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
+from iospki.cluster.relay import ClientStore
 from iospki.operations.runner import Context, failure, run
 from iospki.state import store
 from iospki.tasks import collect_pki
@@ -49,11 +50,14 @@ def collect_into(
         ca = ctx.intents[h].ca_server if h in ctx.intents else None
         return [ca.name] if ca else []
 
+    # on a cluster (iospki.cluster) the workers' outputs come back and the client writes them here
+    target = ClientStore(str(output))
+
     def one(task: Task) -> Result:
         name = task.host.name
         return task.run(
             task=collect_pki,
-            output=output,
+            output=target,
             ca_servers=servers_of(name),
             secrets=ctx.secrets,
             facts=facts,

@@ -17,6 +17,7 @@ from typing import Any
 
 from nornir.core.task import AggregatedResult, Result, Task
 
+from iospki.cluster.relay import ClientStore
 from iospki.operations.configdiff import missing_lines
 from iospki.operations.intent import HostIntent, trustpoint_url
 from iospki.operations.inventory import pki_secrets
@@ -227,7 +228,8 @@ def apply(ctx: Context, backup_dir: Path, wait: float = 60.0) -> Rows:
     _record(
         ctx,
         rows,
-        run(nr, _prepare, "backup + prerequisites", ctx=ctx, backup_dir=backup_dir),
+        # ClientStore: on a cluster the backups come back to this directory (iospki.cluster)
+        run(nr, _prepare, "backup + prerequisites", ctx=ctx, backup_dir=ClientStore(str(backup_dir))),
         "prerequisites",
     )
 

@@ -1,0 +1,91 @@
+"""The operations behind `iospki collect` and `iospki deploy`, run on a real loopback Dask cluster (two sites)
+against the lab: what `--cluster ADDRESS` does once a command's context is put on the cluster (`use_cluster`).
+
+Workers hold the SSH credentials in their environment; the CA passphrase and challenge password are the lab's
+throwaway defaults resolved on the worker (`lab: true` hosts), as on a single jump host.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from iospki.cluster import use_cluster
+from iospki.operations import deploy
+from iospki.operations.collection import collect_into
+from iospki.operations.runner import Context, open_context
+from iospki.state import store
+from tests.cluster_fixture import LAB_WORKER_ENV, Cluster, start_cluster
+from tests.lab_fixture import LabHandle, start_lab
+from tests.toolkit_support import NTP, SECRETS, ca_intent, tp_intent
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
+
+HOSTS = [("ca1", "csr1k"), ("r1", "isr_g1"), ("r2", "isr_g2"), ("r3", "isr4k"), ("r4", "asr1k")]
+SITES = {"ca1": "a", "r1": "a", "r2": "a", "r3": "b", "r4": "b"}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabHandle, Cluster]]:
+    base = tmp_path_factory.mktemp("cluster-ops")
+    data = {h: {"site": s, "ntp_servers": NTP} for h, s in SITES.items()}
+    data["ca1"]["ca_server"] = ca_intent()
+    for h in ("r1", "r2", "r3", "r4"):
+        data[h]["trustpoints"] = [tp_intent()]
+    lab = start_lab(base / "lab", hosts=HOSTS, host_data=data)
+    try:
+        cluster = start_cluster(base / "dask", {"wa1": "a", "wa2": "a", "wb1": "b"}, LAB_WORKER_ENV)
+        try:
+            yield lab, cluster
+        finally:
+            cluster.stop()
+    finally:
+        lab.stop()
+
+
+def _ctx(lab: LabHandle, cluster: Cluster | None, **options: object) -> Context:
+    ctx = open_context(str(lab.inventory_dir), None)
+    return use_cluster(ctx, cluster.address, **options) if cluster else ctx
+
+
+@pytest.mark.slow
+def test_deploy_and_collect_on_the_cluster(env: tuple[LabHandle, Cluster], tmp_path: Path) -> None:
+    lab, cluster = env
+    ctx = _ctx(lab, cluster, ca_enroll_limit=1)
+    try:
+        rows = deploy.apply(ctx, tmp_path / "backups", wait=90)
+    finally:
+        ctx.close()
+    assert all(r["ok"] for r in rows.values()), rows
+    for h in ("r1", "r2", "r3", "r4"):
+        assert rows[h]["certificates"]["LABCA"], rows[h]  # enrolled: an identity certificate serial
+    # the backups were taken on the workers and written here by the client
+    for h in SITES:
+        assert [p.name.startswith("running-config-") for p in (tmp_path / "backups" / h).iterdir()] == [True]
+    # a second deploy finds everything in place: nothing is pushed or enrolled again
+    ctx = _ctx(lab, cluster)
+    try:
+        again = deploy.plan(ctx)
+    finally:
+        ctx.close()
+    assert all(r["ok"] and not r["changes"] for r in again.values()), again
+    # collect on the cluster = collect here, host by host (times aside)
+    local, remote = tmp_path / "local", tmp_path / "cluster"
+    for out, where in ((local, None), (remote, cluster)):
+        ctx = _ctx(lab, where)
+        try:
+            res = collect_into(ctx, out, facts=False)
+        finally:
+            ctx.close()
+        assert not res.failed, res.failed
+    assert store.read_meta(remote)["hosts_ok"] == store.read_meta(local)["hosts_ok"] == sorted(SITES)
+    for h in SITES:
+        assert sorted(p.name for p in (remote / h).iterdir()) == sorted(p.name for p in (local / h).iterdir())
+        for name in ("show_crypto_pki_certificates.json", "show_crypto_pki_trustpoints.json", "parse_errors.json"):
+            assert json.loads((remote / h / name).read_text()) == json.loads((local / h / name).read_text())
+    for p in [*remote.rglob("*"), *(tmp_path / "backups").rglob("*")]:
+        if p.is_file():
+            assert not any(s in p.read_text() for s in SECRETS), p
