@@ -302,3 +302,26 @@ def test_a_lost_worker_s_changing_hosts_are_outcome_unknown_and_never_sent_twice
             assert type(mr[0].exception).__name__ == "OutcomeUnknown"
         else:
             assert not mr.failed and mr[0].result == "pushed"
+
+
+def test_a_site_that_loses_its_last_worker_fails_its_hosts_by_name(
+    env: tuple[LabHandle, Cluster], tmp_path: Path
+) -> None:
+    lab, cluster = env
+    cluster.add_worker("wd1", "d", LAB_WORKER_ENV)
+    cluster.wait_workers(len(cluster.workers))
+    nr = _nornir(lab).filter(filter_func=lambda h: h.name in ("r4", "r5"))
+    for h in nr.inventory.hosts.values():  # a site of their own, with one worker
+        h.data["site"] = "d"
+    nrc, runner = _on_cluster(nr, cluster, site_grace=2.0)
+    log = tmp_path / "pushes.log"
+    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, "wd1", log))
+    killer.start()
+    res = nrc.run(task=_change_once, log=str(log), hold=5.0)
+    killer.join()
+    started = {h for h, _ in _lines(log)}
+    assert started and set(res.failed_hosts) == {"r4", "r5"}  # nothing ran from another site
+    for h, mr in res.items():
+        reason = str(mr[0].result)
+        assert reason.startswith(f"{h}: ") and "no cluster worker left for site 'd'" in reason
+        assert ("outcome unknown" in reason) == (h in started)  # started changes: outcome unknown
