@@ -14,6 +14,7 @@ import hashlib
 import io
 import shutil
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -270,3 +271,45 @@ def test_keyscan_then_collect_against_the_lab(make_lab: MakeLab, tmp_path: Path)
     assert hostkeys.known_keys(fresh) == {
         f"[{lab.hosts['r3'].address}]:{lab.hosts['r3'].port}": {tuple(lab_key)}
     }
+
+
+def test_keyscan_status_of_a_scanned_key(tmp_path: Path) -> None:
+    a, b = _ed25519(), _ed25519()
+    scan = hostkeys.ScannedKey("r1", "127.0.0.1", 2222, a.get_name(), a.get_base64())
+    f = tmp_path / "known_hosts"
+    f.write_text(
+        "# a comment\n"
+        f"[127.0.0.1]:2222,r1 {a.get_name()} {a.get_base64()} a trailing comment\n"
+        f"127.0.0.2 {b.get_name()} {b.get_base64()}\n"
+        "|1|hashed|name ssh-ed25519 AAAA\n"
+    )
+    known = hostkeys.known_keys(f)
+    assert set(known) == {"[127.0.0.1]:2222", "r1", "127.0.0.2"}
+    assert hostkeys.status(scan, known) == "known"
+    other = hostkeys.ScannedKey("r2", "127.0.0.2", 22, a.get_name(), a.get_base64())
+    assert hostkeys.status(other, known) == "changed"  # another key is on file for that address
+    rsa = paramiko.RSAKey.generate(2048)
+    extra_type = hostkeys.ScannedKey("r2", "127.0.0.2", 22, rsa.get_name(), rsa.get_base64())
+    assert hostkeys.status(extra_type, known) == "changed"  # a new key type beside a trusted one: not "new"
+    assert (
+        hostkeys.status(hostkeys.ScannedKey("r3", "127.0.0.3", 22, a.get_name(), a.get_base64()), known)
+        == "new"
+    )
+    assert (
+        hostkeys.status(hostkeys.ScannedKey("r4", "127.0.0.4", 22, error="cannot connect"), known)
+        == "unreachable"
+    )
+    # the fingerprint is OpenSSH's (ssh-keygen -lf): SHA256 of the key blob, base64 without padding
+    assert scan.fingerprint == fingerprint(a.get_base64()) and not scan.fingerprint.endswith("=")
+
+
+def test_fingerprint_is_what_ssh_keygen_prints(tmp_path: Path) -> None:
+    tool = shutil.which("ssh-keygen")
+    if tool is None:
+        pytest.skip("ssh-keygen not installed")
+    key = _ed25519()
+    scan = hostkeys.ScannedKey("r1", "127.0.0.1", 2222, key.get_name(), key.get_base64())
+    f = tmp_path / "known_hosts"
+    f.write_text(scan.line() + "\n")
+    out = subprocess.run([tool, "-l", "-f", str(f)], capture_output=True, text=True, check=True).stdout
+    assert scan.fingerprint in out.split(), out

@@ -90,16 +90,15 @@ def known_keys(path: Path) -> dict[str, set[tuple[str, str]]]:
 
 
 def status(scan: ScannedKey, known: dict[str, set[tuple[str, str]]]) -> str:
-    """'unreachable', 'known' (that exact key is in the file), 'changed' (the file holds another
-    key of that type for this host) or 'new'."""
+    """'unreachable', 'known' (that exact key is in the file), 'changed' (the file holds other
+    keys for this host: a new key type is treated as a change too, as OpenSSH's accept-new
+    does, so no second key slips in beside a trusted one) or 'new'."""
     if scan.key_base64 is None:
         return "unreachable"
     have = known.get(scan.name, set())
     if (scan.key_type, scan.key_base64) in have:
         return "known"
-    if any(kt == scan.key_type for kt, _ in have):
-        return "changed"
-    return "new"
+    return "changed" if have else "new"
 
 
 def record(path: Path, scans: Iterable[ScannedKey], accepted_unconfirmed: bool) -> None:
