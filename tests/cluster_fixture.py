@@ -52,11 +52,23 @@ class Cluster:
     scheduler: subprocess.Popen[bytes]
     workers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     sites: dict[str, str] = field(default_factory=dict)
+    tls: tuple[str, str, str] | None = None  # CA file, certificate, key: every node and the client use them
+
+    def tls_args(self) -> list[str]:
+        if self.tls is None:
+            return []
+        ca, cert, key = self.tls
+        return ["--tls-ca-file", ca, "--tls-cert", cert, "--tls-key", key]
 
     def client(self) -> Any:
         from distributed import Client
+        from distributed.security import Security
 
-        return Client(self.address, timeout=30, set_as_default=False)
+        security = None
+        if self.tls is not None:
+            ca, cert, key = self.tls
+            security = Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
+        return Client(self.address, timeout=30, set_as_default=False, security=security)
 
     def add_worker(self, name: str, site: str, env: dict[str, str], slots: int = 2) -> None:
         log = (self.base / f"{name}.log").open("wb")
@@ -65,7 +77,7 @@ class Cluster:
                 sys.executable, "-m", "distributed.cli.dask_worker", self.address,
                 "--host", "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", name,
                 "--nthreads", str(slots), "--resources", f"site-{site}={slots}",
-                "--local-directory", str(self.base / name), "--death-timeout", "60",
+                "--local-directory", str(self.base / name), "--death-timeout", "60", *self.tls_args(),
             ],
             cwd=REPO, env=_clean_env(env), stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
@@ -100,17 +112,26 @@ class Cluster:
         self.workers.clear()
 
 
-def start_cluster(base: Path, workers: dict[str, str], env: dict[str, str], slots: int = 2) -> Cluster:
-    """Scheduler on 127.0.0.1:<free port> and one worker per `name: site`, all with `env` (credentials)."""
+def start_cluster(
+    base: Path,
+    workers: dict[str, str],
+    env: dict[str, str],
+    slots: int = 2,
+    tls: tuple[str, str, str] | None = None,
+) -> Cluster:
+    """Scheduler on 127.0.0.1:<free port> and one worker per `name: site`, all with `env` (credentials);
+    with `tls` (CA file, certificate, key) every connection is TLS with client certificates."""
     base.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = (base / "scheduler.log").open("wb")
+    proto = "tls" if tls else "tcp"
     sched = subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--no-dashboard"],
+         "--no-dashboard", "--protocol", proto,
+         *(["--tls-ca-file", tls[0], "--tls-cert", tls[1], "--tls-key", tls[2]] if tls else [])],
         cwd=REPO, env=_clean_env({}), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    cluster = Cluster(f"tcp://127.0.0.1:{port}", base, sched)
+    cluster = Cluster(f"{proto}://127.0.0.1:{port}", base, sched, tls=tls)
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -181,3 +202,43 @@ def recorded_specs(client: Any) -> list[bytes]:
 def recorded_results(client: Any) -> list[bytes]:
     per_worker = client.run(lambda dask_worker: dask_worker.plugins[RESULT_RECORDER].blobs)
     return [b for blobs in per_worker.values() for b in blobs]
+
+
+def make_tls(d: Path) -> tuple[str, str, str]:
+    """A throwaway CA and one certificate for 127.0.0.1 (server and client use) signed by it, as PEM files."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    d.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now(dt.timezone.utc)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "iospki test cluster CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]), False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    pem = serialization.Encoding.PEM
+    (d / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (d / "node.pem").write_bytes(cert.public_bytes(pem))
+    (d / "node.key").write_bytes(
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    os.chmod(d / "node.key", 0o600)
+    return str(d / "ca.pem"), str(d / "node.pem"), str(d / "node.key")
