@@ -187,3 +187,15 @@ def test_one_loader() -> None:
         p for p in (REPO / "iospki").rglob("*.py") if "def load_collection(" in p.read_text(encoding="utf-8")
     ]
     assert [p.relative_to(REPO).as_posix() for p in defs] == ["iospki/state/loader.py"]
+
+
+def test_platform_from_the_table_when_the_device_does_not_say(tmp_path: Path) -> None:
+    store.write_output(tmp_path, "r1", "show clock", "*10:15:00.123 UTC Mon Mar 4 2024\n")
+    store.write_json(tmp_path, "r1", "facts", {"platform_family": "ISR4K"})
+    store.write_output(tmp_path, "r2", "show clock", "*10:15:00.123 UTC Mon Mar 4 2024\n")
+    store.write_json(
+        tmp_path, "r2", "facts", {"model": "CISCO2911/K9", "os_version": "C2900 Software, Version 15.4(3)M2"}
+    )
+    r1, r2 = load_collection(tmp_path)
+    assert (r1.platform, r1.software_family, r1.software) == ("iosxe", "iosxe", None)
+    assert (r2.platform, r2.software_family, r2.software) == ("ios", "isr_g2", "15.4(3)M2")

@@ -513,10 +513,12 @@ def load_host(root: Path | str, host: str) -> HostState:
     # a read that timed out keeps the head of the config only: `ip http server` and other late
     # lines are then missing, which must not read as "not configured"
     state.config_complete = not config_text or config_complete(config_text)
+    # the platform: what the device says (`show version`, NAPALM), else the platforms table
     fam = state.facts.get("platform_family")
-    state.software_family = platforms.software_family(
-        fam if isinstance(fam, str) else None, state.model, state.platform
-    )
+    named = fam if isinstance(fam, str) else None
+    row = platforms.by_name(named) or platforms.by_model(state.model)
+    state.platform = state.platform or (row.family if row else None)
+    state.software_family = platforms.software_family(named, state.model, state.platform)
     state.ca_servers = _ca_facts(state)
     return state
 
