@@ -325,3 +325,25 @@ def test_a_site_that_loses_its_last_worker_fails_its_hosts_by_name(
         reason = str(mr[0].result)
         assert reason.startswith(f"{h}: ") and "no cluster worker left for site 'd'" in reason
         assert ("outcome unknown" in reason) == (h in started)  # started changes: outcome unknown
+
+
+def _hold(task: Task, log: str, hold: float) -> Result:
+    from distributed import get_worker
+
+    start = time.time()
+    time.sleep(hold)
+    with open(log, "a") as fh:
+        fh.write(json.dumps([get_worker().name, start, time.time()]) + "\n")
+    return Result(host=task.host, result="held")
+
+
+def test_the_host_cap_holds_per_worker(env: tuple[LabHandle, Cluster], tmp_path: Path) -> None:
+    lab, cluster = env
+    nr = _nornir(lab).filter(filter_func=lambda h: SITES[h.name] == "b")  # three hosts, one worker (2 slots)
+    log = tmp_path / "spans.jsonl"
+    for cap, want in ((1, 1), (None, 2)):
+        log.unlink(missing_ok=True)
+        nrc, _ = _on_cluster(nr, cluster, num_workers=cap, read_only=True)
+        assert not nrc.run(task=_hold, log=str(log), hold=0.6).failed_hosts
+        assert {json.loads(line)[0] for line in log.read_text().splitlines()} == {"wb1"}
+        assert _peak(log) == want  # capped at 1; otherwise the worker's two slots are used

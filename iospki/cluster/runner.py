@@ -92,7 +92,9 @@ class DaskRunner:
         tls_key: str | None = None,
     ) -> None:
         self.scheduler = scheduler or os.environ.get(ENV_CLUSTER) or ""
-        self.num_workers = num_workers
+        env_cap = os.environ.get(inv.ENV_MAX_HOSTS, "")
+        # hosts at once per worker process (as IOSPKI_MAX_HOSTS on one jump host); the site resource caps too
+        self.num_workers = num_workers or (int(env_cap) if env_cap.isdigit() and int(env_cap) > 0 else None)
         self.read_only = read_only
         self.ca_enroll_limit = ca_enroll_limit or _env_limit()
         self.journal = journal
