@@ -45,15 +45,6 @@ class Zones:
     source: str = "default"
     unknown: set[str] = field(default_factory=set)
 
-    def to_utc(self, t: datetime | None, tz: str | None) -> datetime | None:
-        if t is None or tz is None:
-            return t
-        off = self.offsets.get(tz)
-        if off is None:
-            self.unknown.add(tz)
-            return t
-        return t - off
-
 
 def from_config(text: str) -> Zones:
     """The zones a running config names (`clock timezone`, `clock summer-time`: read by `iospki.parsers`).
@@ -84,7 +75,7 @@ def measure(local_now: datetime, utc_now: datetime) -> timedelta | None:
 
 
 # The dated fields of every model the device prints in its own zone (the zone name is in the model's `tz`),
-# keyed by type: a subclass is converted as its base. `tests/test_store_timezones.py` checks that every model
+# keyed by type: a subclass is converted as its base. `tests/test_state_loader.py` checks that every model
 # of `iospki.models` with a datetime field is here, in PRINTED_IN_UTC or NESTED, so none can be forgotten.
 DATED: dict[type[BaseModel], tuple[str, ...]] = {
     Certificate: ("start", "end", "renew", "install_time"),
