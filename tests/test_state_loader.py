@@ -199,3 +199,21 @@ def test_platform_from_the_table_when_the_device_does_not_say(tmp_path: Path) ->
     r1, r2 = load_collection(tmp_path)
     assert (r1.platform, r1.software_family, r1.software) == ("iosxe", "iosxe", None)
     assert (r2.platform, r2.software_family, r2.software) == ("ios", "isr_g2", "15.4(3)M2")
+
+
+def test_status_shows_the_times_the_device_printed(tmp_path: Path) -> None:
+    """`status` keeps showing device-local times (what the router's CLI shows); the days left are the same
+    in either zone, and the timers stay in UTC as IOS prints them."""
+    from iospki.cli.commands.status import host_status
+
+    st = load_host(_cet_site(tmp_path), "R1")
+    out = host_status(st)
+    ident = st.printed.certs("client", "identity")[0]
+    assert ident.end is not None and st.printed.clock is not None
+    assert out["clock"] == st.printed.clock.time.isoformat()
+    (tp,) = out["trustpoints"]
+    assert tp["identity"]["end"] == ident.end.isoformat()  # CET, as printed; the UTC copy is an hour earlier
+    utc = st.cert("client", CertKind.identity)
+    assert utc is not None and utc.end is not None and tp["identity"]["end"] != utc.end.isoformat()
+    renew = next(t for t in st.timers or [] if t.kind == "RENEW")
+    assert renew.at is not None and tp["timers"]["RENEW"] == renew.at.isoformat()
