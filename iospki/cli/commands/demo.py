@@ -24,6 +24,7 @@ from iospki.cli.kit import (
     EXIT_HOSTS,
     EXIT_MEANING,
     EXIT_OK,
+    INVENTORY_OPT,
     console,
     err_console,
     table,
@@ -69,9 +70,7 @@ def _step(
 
 
 def demo(
-    inventory: Path = typer.Option(
-        None, "--inventory", "-i", help="lab inventory (default: the built-in one)"
-    ),
+    inventory: str = INVENTORY_OPT,
     output: Path = typer.Option(
         None, "--output", "-o", help="where collections and reports go (default ./out/demo-<UTC time>)"
     ),
@@ -84,7 +83,7 @@ def demo(
     ),
 ) -> None:
     """Fresh lab: deploy, collect, status, rollover, advance the clock through rollover day, collect, verify."""
-    inv = (inventory or DEFAULT_INVENTORY).resolve()
+    inv = (Path(inventory) if inventory else DEFAULT_INVENTORY).resolve()
     out = (output or Path("out") / f"demo-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     state = Path(tempfile.mkdtemp(prefix="iospki-demo-lab-"))

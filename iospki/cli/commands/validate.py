@@ -15,6 +15,7 @@ from iospki.cli.kit import (
     EXIT_HOSTS,
     EXIT_OK,
     EXIT_USAGE,
+    INVENTORY_OPT,
     console,
     err_console,
 )
@@ -24,9 +25,7 @@ from iospki.validate.run import run_validation, write_outputs
 
 
 def validate_command(
-    inventory: Path = typer.Option(
-        None, "--inventory", "-i", help="lab inventory (default: the built-in one)"
-    ),
+    inventory: str = INVENTORY_OPT,
     through: str = typer.Option(
         "rollover", "--through", help="'rollover' (through the next CA rollover) or a span such as 800d"
     ),
@@ -39,7 +38,7 @@ def validate_command(
 ) -> None:
     """Bring the inventory up as a lab, deploy, run the lab clock through the next CA rollover and check
     every client at every forecast event and certificate end."""
-    inv = (inventory or DEFAULT_INVENTORY).resolve()
+    inv = (Path(inventory) if inventory else DEFAULT_INVENTORY).resolve()
     out = (output or Path("out") / f"validate-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
     try:
         res = run_validation(inv, out, through=through, start=start, audit=not no_audit)
