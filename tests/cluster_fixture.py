@@ -12,19 +12,21 @@ environment: that is where the devices' credentials live on a cluster.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
-from tests.lab_fixture import PASSWORD, SECRET, USERNAME
+from tests.lab_fixture import PASSWORD, SECRET, USERNAME, LabHandle, start_lab
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -202,6 +204,22 @@ def recorded_specs(client: Any) -> list[bytes]:
 def recorded_results(client: Any) -> list[bytes]:
     per_worker = client.run(lambda dask_worker: dask_worker.plugins[RESULT_RECORDER].blobs)
     return [b for blobs in per_worker.values() for b in blobs]
+
+
+@contextlib.contextmanager
+def lab_and_cluster(
+    base: Path, hosts: list[tuple[str, str]], host_data: dict[str, dict[str, Any]], workers: dict[str, str]
+) -> Iterator[tuple[LabHandle, Cluster]]:
+    """A lab of `hosts` and a cluster of `workers` (name: site) holding the lab's credentials; both stopped."""
+    lab = start_lab(base / "lab", hosts=hosts, host_data=host_data)
+    try:
+        cluster = start_cluster(base / "dask", workers, LAB_WORKER_ENV)
+        try:
+            yield lab, cluster
+        finally:
+            cluster.stop()
+    finally:
+        lab.stop()
 
 
 def make_tls(d: Path) -> tuple[str, str, str]:

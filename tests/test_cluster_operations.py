@@ -18,8 +18,8 @@ from iospki.operations import deploy
 from iospki.operations.collection import collect_into
 from iospki.operations.runner import Context, open_context
 from iospki.state import store
-from tests.cluster_fixture import LAB_WORKER_ENV, Cluster, start_cluster
-from tests.lab_fixture import LabHandle, start_lab
+from tests.cluster_fixture import Cluster, lab_and_cluster
+from tests.lab_fixture import LabHandle
 from tests.toolkit_support import NTP, SECRETS, ca_intent, tp_intent
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
@@ -35,15 +35,8 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabHandle, C
     data["ca1"]["ca_server"] = ca_intent()
     for h in ("r1", "r2", "r3", "r4"):
         data[h]["trustpoints"] = [tp_intent()]
-    lab = start_lab(base / "lab", hosts=HOSTS, host_data=data)
-    try:
-        cluster = start_cluster(base / "dask", {"wa1": "a", "wa2": "a", "wb1": "b"}, LAB_WORKER_ENV)
-        try:
-            yield lab, cluster
-        finally:
-            cluster.stop()
-    finally:
-        lab.stop()
+    with lab_and_cluster(base, HOSTS, data, {"wa1": "a", "wa2": "a", "wb1": "b"}) as both:
+        yield both
 
 
 def _ctx(lab: LabHandle, cluster: Cluster | None, **options: object) -> Context:

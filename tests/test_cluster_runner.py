@@ -30,11 +30,11 @@ from tests.cluster_fixture import (
     Cluster,
     ResultRecorder,
     SpecRecorder,
+    lab_and_cluster,
     recorded_results,
     recorded_specs,
-    start_cluster,
 )
-from tests.lab_fixture import PASSWORD, SECRET, LabHandle, start_lab
+from tests.lab_fixture import PASSWORD, SECRET, LabHandle
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(300)]
 
@@ -47,16 +47,9 @@ SECRETS = [PASSWORD, SECRET, LAB_CA_PASSPHRASE, LAB_CHALLENGE_PASSWORD]
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabHandle, Cluster]]:
-    base = tmp_path_factory.mktemp("cluster")
-    lab = start_lab(base / "lab", hosts=HOSTS, host_data={h: {"site": s} for h, s in SITES.items()})
-    try:
-        cluster = start_cluster(base / "dask", WORKERS, LAB_WORKER_ENV)
-        try:
-            yield lab, cluster
-        finally:
-            cluster.stop()
-    finally:
-        lab.stop()
+    with lab_and_cluster(tmp_path_factory.mktemp("cluster"), HOSTS, {h: {"site": s} for h, s in SITES.items()},
+                         WORKERS) as both:  # fmt: skip
+        yield both
 
 
 def _nornir(lab: LabHandle) -> Nornir:
@@ -245,20 +238,30 @@ def _lines(log: Path) -> list[tuple[str, str]]:
     return [(h, w) for h, w in (line.split() for line in log.read_text().splitlines())]
 
 
-def test_a_lost_worker_s_read_only_hosts_run_on_the_other_worker_of_their_site(
-    env: tuple[LabHandle, Cluster], tmp_path: Path
-) -> None:
+def _run_and_lose(
+    env: tuple[LabHandle, Cluster], worker: str, log: Path, task: Any, **params: Any
+) -> tuple[AggregatedResult, DaskRunner]:
+    """Run `task` on site a's hosts with one more worker of site a, killed once it works on a host."""
     lab, cluster = env
-    cluster.add_worker("wa3", "a", LAB_WORKER_ENV)
+    cluster.add_worker(worker, "a", LAB_WORKER_ENV)
     cluster.wait_workers(len(cluster.workers))
     nr = _nornir(lab).filter(filter_func=lambda h: SITES[h.name] == "a")
     nrc, runner = _on_cluster(nr, cluster)
-    log = tmp_path / "collected.log"
-    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, "wa3", log))
+    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, worker, log))
     killer.start()
-    res = nrc.run(task=_collect_then_linger, output=ClientStore(str(tmp_path / "c")),
-                  secrets=HostSecrets(all_secrets(nr)), log=str(log), linger=2.0)  # fmt: skip
-    killer.join()
+    try:
+        return nrc.run(task=task, log=str(log), **params), runner
+    finally:
+        killer.join()
+
+
+def test_a_lost_worker_s_read_only_hosts_run_on_the_other_worker_of_their_site(
+    env: tuple[LabHandle, Cluster], tmp_path: Path
+) -> None:
+    cluster = env[1]
+    log = tmp_path / "collected.log"
+    res, runner = _run_and_lose(env, "wa3", log, _collect_then_linger, output=ClientStore(str(tmp_path / "c")),
+                                secrets=HostSecrets(SECRETS), linger=2.0)  # fmt: skip
     lost = {h for h, w in _lines(log) if w == "wa3"}
     assert lost, "wa3 never collected a host"
     assert "wa3" not in cluster.workers
@@ -281,16 +284,8 @@ def _change_once(task: Task, log: str, hold: float) -> Result:
 def test_a_lost_worker_s_changing_hosts_are_outcome_unknown_and_never_sent_twice(
     env: tuple[LabHandle, Cluster], tmp_path: Path
 ) -> None:
-    lab, cluster = env
-    cluster.add_worker("wa4", "a", LAB_WORKER_ENV)
-    cluster.wait_workers(len(cluster.workers))
-    nr = _nornir(lab).filter(filter_func=lambda h: SITES[h.name] == "a")
-    nrc, runner = _on_cluster(nr, cluster)
     log = tmp_path / "pushes.log"
-    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, "wa4", log))
-    killer.start()
-    res = nrc.run(task=_change_once, log=str(log), hold=3.0)
-    killer.join()
+    res, _ = _run_and_lose(env, "wa4", log, _change_once, hold=3.0)
     started = _lines(log)
     lost = {h for h, w in started if w == "wa4"}
     assert lost, "wa4 never started a host"
