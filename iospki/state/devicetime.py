@@ -30,7 +30,6 @@ from iospki.models import (
     RevokedEntry,
     Timer,
 )
-from iospki.parsers.config_facts import clock_zones
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -53,6 +52,8 @@ def from_config(text: str) -> Zones:
     >>> z.offsets["CET"], z.offsets["CEST"], z.source
     (datetime.timedelta(seconds=3600), datetime.timedelta(seconds=7200), 'clock timezone')
     """
+    from iospki.parsers.config_facts import clock_zones  # on first use: importing the parsers takes ~0.3 s
+
     z = Zones()
     configured = clock_zones(text)
     if configured:
