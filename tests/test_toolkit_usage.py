@@ -76,3 +76,14 @@ def test_limit_is_the_kits_everywhere(tmp_path: Path) -> None:
     ):
         r = CliRunner().invoke(app, args)
         assert r.exit_code == 2 and "'zz' matches no host or group" in r.output, (args, r.output)
+
+
+def test_every_command_takes_the_shared_pieces_from_the_kit() -> None:
+    """No command defines its own exit codes, consoles or `--inventory`/`--limit`/`--json` options."""
+    import re
+
+    commands = Path(__file__).resolve().parents[1] / "iospki" / "cli" / "commands"
+    own = re.compile(r'^EXIT_[A-Z]+\b[^=\n]*=|Console\(|typer\.Option\([^)]*"--(?:inventory|limit|json)"', re.M | re.S)
+    offenders = {p.name: own.findall(p.read_text()) for p in sorted(commands.glob("*.py"))}
+    assert {k: v for k, v in offenders.items() if v} == {}
+    assert len(offenders) >= 10  # the scan saw the command modules

@@ -25,6 +25,7 @@ from iospki.cli.kit import (
     EXIT_MEANING,
     EXIT_OK,
     INVENTORY_OPT,
+    LIMIT_OPT,
     console,
     err_console,
     table,
@@ -78,9 +79,7 @@ def demo(
         "731d", "--advance", help="how far to move the lab clock (through rollover day)"
     ),
     keep_lab: bool = typer.Option(False, "--keep-lab", help="leave the lab running at the end"),
-    limit: str = typer.Option(
-        None, "--limit", "-l", help="run the steps on these hosts only (the lab starts them all)"
-    ),
+    limit: str = LIMIT_OPT,  # the steps run on these hosts only; the lab starts them all
 ) -> None:
     """Fresh lab: deploy, collect, status, rollover, advance the clock through rollover day, collect, verify."""
     inv = (Path(inventory) if inventory else DEFAULT_INVENTORY).resolve()

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import typer
 
-from .validate import validate_command
+from iospki.cli.commands.validate import validate_command
+from iospki.cli.kit import INVENTORY_OPT, JSON_OPT
+from iospki.operations.inventory import DEFAULT_INVENTORY
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="The lab twin: emulated IOS routers over SSH."
@@ -28,15 +30,13 @@ def _run(*args: str, state: Path) -> None:
 
 @app.command()
 def up(
-    inventory: Path = typer.Option(
-        Path("inventory"), "--inventory", "-i", help="Nornir SimpleInventory directory."
-    ),
+    inventory: str = INVENTORY_OPT,
     start: str = typer.Option("", "--start", help="Lab start time, ISO 8601 (default: now)."),
     rate: float = typer.Option(1.0, "--rate", help="Lab seconds per real second."),
     state: Path = StateOpt,
 ) -> None:
     """Start one emulated router per lab host of the inventory; returns when all accept SSH."""
-    args = ["up", "--inventory", str(inventory), "--rate", str(rate)]
+    args = ["up", "--inventory", str(inventory or DEFAULT_INVENTORY), "--rate", str(rate)]
     if start:
         args += ["--start", start]
     _run(*args, state=state)
@@ -49,7 +49,7 @@ def down(state: Path = StateOpt) -> None:
 
 
 @app.command()
-def status(state: Path = StateOpt, json: bool = typer.Option(False, "--json")) -> None:
+def status(state: Path = StateOpt, json: bool = JSON_OPT) -> None:
     """List the lab's routers, clock and timers."""
     _run("status", *(["--json"] if json else []), state=state)
 
