@@ -8,17 +8,21 @@ throwaway defaults resolved on the worker (`lab: true` hosts), as on a single ju
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from netmiko import ConnectHandler
 
 from iospki.cluster import use_cluster
 from iospki.operations import deploy
 from iospki.operations.collection import collect_into
 from iospki.operations.runner import Context, open_context
+from iospki.parsers import parse
 from iospki.state import store
-from tests.cluster_fixture import Cluster, lab_and_cluster
+from tests.cluster_fixture import LAB_WORKER_ENV, Cluster, lab_and_cluster
 from tests.lab_fixture import LabHandle
 from tests.toolkit_support import NTP, SECRETS, ca_intent, tp_intent
 
@@ -42,6 +46,64 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabHandle, C
 def _ctx(lab: LabHandle, cluster: Cluster | None, **options: object) -> Context:
     ctx = open_context(str(lab.inventory_dir), None)
     return use_cluster(ctx, cluster.address, **options) if cluster else ctx
+
+
+def _kill_in_phase(cluster: Cluster, name: str, phase: str, after: float, seen: dict[str, list[str]]) -> None:
+    """Kill worker `name` once it has held a task of deploy phase `phase` for `after` seconds."""
+    addr = cluster.worker_address(name)
+    first = None
+    with cluster.client() as c:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            busy = [str(k) for k in c.processing().get(addr, ()) if str(k).startswith(f"iospki-{phase}-")]
+            if busy and first is None:
+                first = time.monotonic()
+            if busy and first is not None and time.monotonic() - first >= after:
+                seen["keys"] = busy
+                cluster.kill(name)
+                return
+            time.sleep(0.1)
+
+
+def _issued(lab: LabHandle) -> list[str]:
+    """Subjects of the certificates the lab CA issued (read on the CA server)."""
+    conn = ConnectHandler(**lab.hosts["ca1"].netmiko())
+    try:
+        conn.enable()
+        text = conn.send_command("show crypto pki server LABCA certificates", read_timeout=60)
+    finally:
+        conn.disconnect()
+    model = parse("show crypto pki server LABCA certificates", text, "iosxe")
+    return [str(c.subject) for c in model.certificates]
+
+
+@pytest.mark.slow
+def test_a_worker_lost_mid_deploy_leaves_its_hosts_outcome_unknown_and_enrolls_nothing_twice(
+    env: tuple[LabHandle, Cluster], tmp_path: Path
+) -> None:
+    lab, cluster = env
+    cluster.add_worker("wa9", "a", LAB_WORKER_ENV)
+    cluster.wait_workers(len(cluster.workers))
+    seen: dict[str, list[str]] = {}
+    killer = threading.Thread(target=_kill_in_phase, args=(cluster, "wa9", "clients", 1.5, seen))
+    killer.start()
+    ctx = _ctx(lab, cluster, ca_enroll_limit=1)
+    try:
+        rows = deploy.apply(ctx, tmp_path / "backups", wait=90)
+    finally:
+        ctx.close()
+        killer.join()
+    lost = {h for h in ("r1", "r2") if any(f"-clients-{h}-" in k for k in seen.get("keys", []))}
+    assert lost, f"wa9 never held a client's deploy: {seen}"
+    for h in lost:
+        assert not rows[h]["ok"] and f"{h}: outcome unknown" in rows[h]["note"], rows[h]
+        assert "not sent again" in rows[h]["note"]
+    for h in {"r1", "r2", "r3", "r4"} - lost:
+        assert rows[h]["ok"] and rows[h]["certificates"]["LABCA"], rows[h]
+    subjects = _issued(lab)
+    for h in ("r1", "r2", "r3", "r4"):  # each router's enrollment reached the CA once (a lost one: at most)
+        issued = sum(f"{h}.lab.iospki.test" in s for s in subjects)
+        assert issued <= 1 if h in lost else issued == 1, subjects
 
 
 @pytest.mark.slow
