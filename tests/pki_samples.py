@@ -381,9 +381,12 @@ def write_site(root: Path, site: Site, now: datetime) -> None:
         )
         if c.timers:
             pki: list[tuple[datetime, str]] = [(now + timedelta(minutes=5), "SESSION CLEANUP")]
+            # rulebook C9: a certificate capped at the CA's end renews by a SHADOW timer (the shadow renewal), and
+            # that SHADOW takes the place of the CA shadow at 90 %
+            capped = c.auto and c.id_end is not None and c.id_end >= ca_end
             if c.auto and c.id_end is not None and c.rollover_id is None and c.tp_timers:
-                pki.append((c.renew or c.id_end, f"RENEW {c.trustpoint}"))
-            if not c.rollover_ca and c.tp_timers:
+                pki.append((c.renew or c.id_end, f"{'SHADOW' if capped else 'RENEW'} {c.trustpoint}"))
+            if not c.rollover_ca and c.tp_timers and not capped:
                 shadow = ca_start + (ca_end - ca_start) * 9 / 10
                 if shadow > now:
                     pki.append((shadow.replace(microsecond=0), f"SHADOW {c.trustpoint}"))

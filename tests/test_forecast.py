@@ -102,8 +102,10 @@ def test_autoenroll_60_fails_both(overlap: int) -> None:
     assert times(f, "R1", fc.SHADOW_RENEWAL_FAILED) == [day(613.2)]
     reasons = {o.reason for o in f.outages if o.host == "R1"}
     assert fc.NO_IDENTITY in reasons
-    # the CA shadow (90 %, day 657) still fetches the rollover CA when it exists by then (overlap 90)
-    assert (fc.CA_UNTRUSTED in reasons) == (overlap == 30)
+    # C9: the capped certificate's SHADOW (day 613.2) took the place of the CA shadow at 90 % (day 657), so
+    # nothing fetches the rollover CA later, not even with overlap 90 (the lab's row says the same)
+    assert fc.CA_UNTRUSTED in reasons
+    assert f.events_for("R1", fc.SHADOW) == [] and f.events_for("R1", fc.SHADOW_FAILED) == []
 
 
 @pytest.mark.parametrize(("overlap", "ok"), [(90, True), (30, False)])
@@ -138,9 +140,44 @@ def test_manual_grant_renewal_stays_pending() -> None:
     ca.grant_auto = False
     f = fc.simulate([ca], [client(0)], day(0), day(0) + 3 * YEAR)
     assert times(f, "R1", fc.RENEW_PENDING) == [day(292)]
-    assert times(f, "R1", fc.POLL) == [day(292) + timedelta(minutes=1)]
+    # P1: polls 1, 2, 4 ... minutes after the request, the period doubling up to 60 minutes
+    minutes = [1, 2, 4, 8, 16, 32, 64, 124]
+    assert times(f, "R1", fc.POLL) == [day(292) + timedelta(minutes=m) for m in minutes]
     assert times(f, "CA", fc.ER_EXPIRE) == [day(292) + timedelta(hours=168)]
+    # the polls go on hourly until the first one after the server dropped the request
+    last = f.events_for("R1", fc.POLL_LAST)
+    assert len(last) == 1 and "ER EXPIRE" in last[0].detail
+    assert timedelta(0) <= last[0].at - (day(292) + timedelta(hours=168)) < tm.POLL_CAP
     assert [(o.start, o.reason) for o in f.outages] == [(day(365), fc.NO_IDENTITY)]
+
+
+@pytest.mark.parametrize(("delay", "fetched"), [(20, 32), (64, 124), (125, 184)])
+def test_manual_grant_is_fetched_by_the_first_poll_after_it(delay: int, fetched: int) -> None:
+    """P1: a renewal granted `delay` minutes after the request is installed by the next poll; the certificate
+    is issued at the grant (S2) and its RENEW counts from the install (C2)."""
+    ca = ca_730(90)
+    ca.grant_auto, ca.grant_delay = False, timedelta(minutes=delay)
+    f = fc.simulate([ca], [client(0)], day(0), day(0) + 3 * YEAR)
+    asked, granted, got = day(292), day(292) + timedelta(minutes=delay), day(292) + timedelta(minutes=fetched)
+    polls = [p for p in times(f, "R1", fc.POLL) if asked < p < asked + timedelta(days=1)]
+    assert polls[-1] == got and f.events_for("R1", fc.POLL_LAST) == []
+    assert polls == [p for p in tm.poll_times(asked, timedelta(minutes=1), 999) if p <= got]
+    renew = [e for e in f.events_for("R1", fc.RENEW) if e.at > asked][0]
+    assert (renew.at, renew.valid_from, renew.valid_to) == (got, granted, granted + YEAR)
+    assert "fetched by the poll" in renew.detail and f.events_for("CA", fc.ER_EXPIRE) == []
+    assert times(f, "R1", fc.RENEW_PENDING)[1] == tm.renew_at(got, granted + YEAR, 80)
+    assert not [o for o in f.outages if o.host == "R1"]
+
+
+def test_polls_stop_at_the_retry_count() -> None:
+    ca = ca_730(90)
+    ca.grant_auto = False
+    c = client(0)
+    c.retry_count, c.retry_period = 3, timedelta(minutes=2)
+    f = fc.simulate([ca], [c], day(0), day(0) + YEAR)
+    assert times(f, "R1", fc.POLL) == [day(292) + timedelta(minutes=m) for m in (2, 4, 8)]
+    last = f.events_for("R1", fc.POLL_LAST)
+    assert [e.at for e in last] == [day(292) + timedelta(minutes=8)] and "retry count" in last[0].detail
 
 
 def test_non_authoritative_clock_fires_nothing() -> None:
@@ -212,9 +249,11 @@ def test_properties(overlap: int, ca_days: int, cert_days: int, percent: int | N
 
 
 def test_a_client_clock_ahead_of_its_ca_asks_for_the_rollover_ca_too_early(tmp_path: Path) -> None:
-    """From a collection: client R1 runs 20 days ahead of its CA (NTP offsets say so). Its SHADOW timer
-    (90% of the CA's life on R1's clock, day 657) fires on day 637 of the CA's clock, before CS SHADOW CERT
-    GENERATION (day 640): GetNextCACert finds nothing. With equal clocks it fires on day 657 and succeeds."""
+    """From a collection: clients run 20 days ahead of their CA (NTP offsets say so). R1 has no auto-enroll:
+    its SHADOW timer (90% of the CA's life on R1's clock, day 657, C5) fires on day 637 of the CA's clock,
+    before CS SHADOW CERT GENERATION (day 640): GetNextCACert finds nothing. With equal clocks it fires on day
+    657 and succeeds. R2 (auto-enroll 80) renews on day 584 of its clock, 564 of the CA's; that certificate is
+    capped, so its SHADOW is the shadow renewal at 80 % of it on R2's clock (C9) and the CA shadow is gone."""
     from iospki.state.loader import load_collection
     from tests.pki_samples import Client, Server, Site, write_site
 
@@ -222,10 +261,14 @@ def test_a_client_clock_ahead_of_its_ca_asks_for_the_rollover_ca_too_early(tmp_p
 
     def site(skew_days: int) -> fc.Forecast:
         root = tmp_path / f"skew{skew_days}"
-        c = Client("R1", id_start=d0 + timedelta(days=292), id_end=d0 + timedelta(days=657))
-        c.renew = d0 + timedelta(days=584)
-        c.clock_skew, c.ntp_offset_ms = timedelta(days=skew_days), -skew_days * 86_400_000.0
-        s = Site(Server("ROOT", d0, d0 + timedelta(days=730), auto_rollover_days=90), [c])
+        clients = [
+            Client("R1", id_start=d0 + timedelta(days=292), id_end=d0 + timedelta(days=657), auto=False),
+            Client("R2", id_start=d0 + timedelta(days=292), id_end=d0 + timedelta(days=657)),
+        ]
+        clients[1].renew = d0 + timedelta(days=584)
+        for c in clients:
+            c.clock_skew, c.ntp_offset_ms = timedelta(days=skew_days), -skew_days * 86_400_000.0
+        s = Site(Server("ROOT", d0, d0 + timedelta(days=730), auto_rollover_days=90), clients)
         s.ca_ntp_offset_ms = 0.0
         write_site(root, s, d0 + timedelta(days=400))
         return fc.forecast_states(load_collection(root), at=d0 + timedelta(days=400))
@@ -234,8 +277,28 @@ def test_a_client_clock_ahead_of_its_ca_asks_for_the_rollover_ca_too_early(tmp_p
     assert [e.at for e in same.events_for("R1", "SHADOW")][:1] == [d0 + timedelta(days=657)]
     assert same.events_for("R1", "SHADOW FAILED") == [] and same.notes == []
     assert [e.at for e in ahead.events_for("R1", "SHADOW FAILED")][:1] == [d0 + timedelta(days=637)]
-    assert [e.at for e in ahead.events_for("R1", "RENEW")][:1] == [d0 + timedelta(days=564)]
     assert any("R1/client: its clock is 20 days, 0:00:00 ahead of CA's" in n for n in ahead.notes)
-    # the shadow renewal (80% of the capped certificate on R1's clock) still brings the rollover CA
-    first = ahead.events_for("R1", "SHADOW RENEWAL")[0]
-    assert first.at > d0 + timedelta(days=640) and "CA Certificate (Rollover)" in first.detail
+    assert [o.reason for o in ahead.outages if o.host == "R1" and o.reason == fc.CA_UNTRUSTED]
+    assert not [o for o in same.outages if o.host == "R1" and o.reason == fc.CA_UNTRUSTED]
+    assert [e.at for e in ahead.events_for("R2", "RENEW")][:1] == [d0 + timedelta(days=564)]
+    # R2: no CA shadow beside the capped certificate; its shadow renewal at 584 + 0.8 x 146 = 700.8 days on its
+    # clock (680.8 on the CA's), after the rollover CA exists, brings both rollover certificates
+    assert ahead.events_for("R2", "SHADOW") == [] and ahead.events_for("R2", "SHADOW FAILED") == []
+    first = ahead.events_for("R2", "SHADOW RENEWAL")[0]
+    assert abs(first.at - (d0 + timedelta(days=680.8))) < timedelta(seconds=1)
+    assert "CA Certificate (Rollover)" in first.detail
+
+
+def test_the_regenerated_key_is_named_after_the_key_label(tmp_path: Path) -> None:
+    """C7: `auto-enroll 80 regenerate` makes the shadow key pair LABEL# of the trustpoint's `rsakeypair LABEL`
+    (the sample configures `rsakeypair client-key`), not of the trustpoint's name."""
+    from iospki.state.loader import load_collection
+    from tests.pki_samples import Client, Server, Site, write_site
+
+    c = Client("R1", id_start=day(292), id_end=day(657), renew=day(584))
+    write_site(tmp_path, Site(Server("ROOT", DAY0, day(730), auto_rollover_days=90), [c]), day(400))
+    f = fc.forecast_states(load_collection(tmp_path), at=day(400))
+    renew = f.events_for("R1", fc.RENEW)[0]
+    assert renew.at == day(584) and renew.detail.endswith("; key client-key# replaces client-key")
+    (act,) = [e for e in f.events_for("R1", fc.ROLLOVER_ACTIVATION) if e.at == day(730)]
+    assert "key client-key# -> client-key" in act.detail and "client#" not in act.detail

@@ -2,10 +2,13 @@
 (which knows nothing of the forecast) agree on what happens and when.
 
 CA: certificates 4 days, CA 10 days, auto-rollover 2 (CS SHADOW CERT GENERATION on day 8). r1 keeps time by
-`clock calendar-valid` and was `clock set` 1.5 days ahead. Its SHADOW timer (90% of the CA's life, day 9 on
-r1's clock) fires on day 7.5 of the CA's clock, before the rollover CA exists: GetNextCACert fails, which it
-would not with equal clocks. The skew is measured as the audit measures it (`show clock` against the
-collector's read times), so event times are compared within a few seconds, not to the second."""
+`clock calendar-valid` and was `clock set` 1.5 days ahead, with `auto-enroll 70 regenerate`. Its fourth renewal
+(day 7 of the CA's clock) brings a certificate capped at the CA's end, whose SHADOW timer (rulebook C9: 70 % of
+it on r1's clock, day 8.05 of the CA's) is the shadow renewal and replaces the CA shadow at 90 %; the rollover
+CA exists by then. But r1 activates the rollover certificates on ITS day 10 (day 8.5 of the CA's), before its CA
+does, and the CA refuses its next renewal (C8): r1 ends without a certificate, which it would not with equal
+clocks. The skew is measured as the audit measures it (`show clock` against the collector's read times), so
+event times are compared within a few seconds, not to the second."""
 
 from __future__ import annotations
 
@@ -63,11 +66,6 @@ def forecast(lab: Lab, out: Path) -> fc.Forecast:
     return fc.forecast_states(states, horizon=timedelta(days=15))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 §1: the lab arms SHADOW, not RENEW, for a capped certificate (rulebook C9); the forecast "
-    "still reads only RENEW as auto-enroll and predicts the CA shadow at 90 % for it (forecast side pending)",
-)
 def test_forecast_and_lab_agree_for_a_client_ahead_of_its_ca(lab: Lab, tmp_path: Path) -> None:
     f = forecast(lab, tmp_path / "c0")
     assert any("r1/client: its clock is 1 day, 12:00" in n for n in f.notes), f.notes
@@ -76,16 +74,18 @@ def test_forecast_and_lab_agree_for_a_client_ahead_of_its_ca(lab: Lab, tmp_path:
     assert gen.at == START + timedelta(days=8)
     ca_end = START + timedelta(days=10)
     mine = [e for e in f.events if e.host == "r1" and e.at < ca_end]
-    # what the skew does, in order: four renewals, GetNextCACert before the rollover CA exists, the shadow
-    # renewal still brings it, r1 activates it 1.5 days before ca1 does, and its next renewal is refused
+    # what the skew does, in order: four renewals (the last one capped at the CA's end, so no CA shadow at 90 %
+    # follows, C9), the shadow renewal by the capped certificate's SHADOW, r1 activates the rollover
+    # certificates 1.5 days before ca1 does, and its next renewal is refused
     assert [e.event for e in mine] == [fc.RENEW] * 4 + [
-        fc.SHADOW_FAILED,
         fc.SHADOW_RENEWAL,
         fc.ROLLOVER_ACTIVATION,
         fc.RENEW_FAILED,
     ]
-    assert abs(mine[4].at - (START + timedelta(days=7, hours=12))) < SLACK
-    assert abs(mine[6].at - (ca_end - SKEW)) < SLACK
+    assert abs(mine[3].at - (START + timedelta(days=7))) < SLACK and mine[3].valid_to == ca_end
+    # 70 % of the capped certificate on r1's clock (8.5 -> 10), placed on ca1's: day 9.55 - 1.5
+    assert abs(mine[4].at - (START + timedelta(days=8.05))) < SLACK
+    assert abs(mine[5].at - (ca_end - SKEW)) < SLACK
     timer = {
         fc.RENEW: "RENEW",
         fc.SHADOW_RENEWAL: "SHADOW",  # C9: a capped certificate's renewal is a SHADOW timer

@@ -143,7 +143,10 @@ def test_prometheus(result) -> None:  # type: ignore[no-untyped-def]
     )
     assert any(s[0] == "x509_cert_expired" for s in samples)
     timers = [s for s in samples if s[0] == "iospki_timer_fire_timestamp_seconds"]
-    assert any('kind="RENEW"' in s[1] and 'host="R2"' in s[1] for s in timers)
+    # R1's certificate ends before the CA: RENEW; R2's is capped at the CA's end: its renewal is SHADOW (C9)
+    assert any('kind="RENEW"' in s[1] and 'host="R1"' in s[1] for s in timers)
+    assert any('kind="SHADOW"' in s[1] and 'host="R2"' in s[1] for s in timers)
+    assert not any('kind="RENEW"' in s[1] and 'host="R2"' in s[1] for s in timers)
     crit = [
         s
         for s in samples
@@ -259,13 +262,30 @@ def test_cli_forecast(tmp_path: Path) -> None:
     assert ("R2", "client", "no-identity-certificate") in {
         (o["host"], o["trustpoint"], o["reason"]) for o in doc["outages"]
     }
+    # R2 (enrolled day 73) holds a certificate capped at the CA's end and shows SHADOW on day 657 (C9): that
+    # timer is its shadow renewal, before the rollover CA exists (day 700), so it fails (behaviour doc §1.8);
+    # no separate CA shadow at 90 % is predicted beside it
     r2 = [(e["at"], e["event"]) for e in doc["events"] if e["host"] == "R2"]
-    assert r2[:2] == [
-        (day(657).isoformat(), "SHADOW FAILED"),
+    assert r2[:3] == [
         (day(657).isoformat(), "SHADOW RENEWAL FAILED"),
+        (day(730).isoformat(), "CA CERT END"),
+        (day(730).isoformat(), "CERT END"),
     ]
+    assert {(o["host"], o["reason"], o["start"]) for o in doc["outages"]} == {
+        ("R2", "no-identity-certificate", day(730).isoformat()),
+        ("R2", "ca-untrusted", day(730).isoformat()),
+    }
     pic = tmp_path / "t.svg"
     good = make(tmp_path / "good", overlap=90, broken=False)
+    r = runner.invoke(app, ["forecast", "--offline", str(good), "--json", "--horizon", "2y"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    # the same client with a 90-day overlap: its SHADOW on day 657 finds the rollover CA (day 640): no outage
+    assert doc["outages"] == []
+    assert [(e["at"], e["event"]) for e in doc["events"] if e["host"] == "R2"][:2] == [
+        (day(657).isoformat(), "SHADOW RENEWAL"),
+        (day(730).isoformat(), "ROLLOVER ACTIVATION"),
+    ]
     r = runner.invoke(app, ["forecast", "--offline", str(good), "--picture", str(pic)])
     assert r.exit_code == 0, r.output
     assert pic.read_bytes().lstrip().startswith(b"<?xml")

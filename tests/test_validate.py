@@ -76,11 +76,6 @@ def failing(runs: dict[str, Run]) -> Run:
     return runs["fail"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11 §1: the lab arms SHADOW, not RENEW, for a capped certificate (rulebook C9) and no longer "
-    "fetches the rollover CA at 90 % for it; the forecast still predicts that CA shadow (forecast side pending)",
-)
 def test_passing_topology_passes(passing: tuple[int, str, Path]) -> None:
     rc, output, out = passing
     assert rc == 0, output

@@ -24,6 +24,7 @@ POLL = "POLL"
 POLL_LAST = "POLL LAST"
 ROLLOVER_ACTIVATION = "ROLLOVER ACTIVATION"
 CERT_END = "CERT END"
+CERT_INSTALL = "CERT INSTALL"  # a first certificate fetched by the poll after a manual grant (P1)
 CA_CERT_END = "CA CERT END"
 
 NO_IDENTITY = "no-identity-certificate"
@@ -76,6 +77,17 @@ class Outage:
         }
 
 
+@dataclass(frozen=True)
+class Unpredictable:
+    """A host the forecast could not predict (failed, or its collection incomplete), and why."""
+
+    host: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "reason": self.reason}
+
+
 @dataclass
 class Forecast:
     start: datetime
@@ -83,6 +95,18 @@ class Forecast:
     events: list[Event] = field(default_factory=list)
     outages: list[Outage] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # hosts left out: "no outage" is a verdict only for the hosts that were predicted
+    unpredictable: list[Unpredictable] = field(default_factory=list)
+
+    def leave_out(self, reasons: dict[str, str]) -> None:
+        """Drop the events and outages of the hosts in `reasons` (host -> why it cannot be predicted):
+        whatever the simulator made of incomplete data is no prediction; list them as unpredictable."""
+        if not reasons:
+            return
+        self.events = [e for e in self.events if e.host not in reasons]
+        self.outages = [o for o in self.outages if o.host not in reasons]
+        known = {u.host for u in self.unpredictable}
+        self.unpredictable += [Unpredictable(h, why) for h, why in sorted(reasons.items()) if h not in known]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +116,7 @@ class Forecast:
             "events": [e.to_json() for e in self.events],
             "outages": [o.to_json() for o in self.outages],
             "notes": list(self.notes),
+            "unpredictable": [u.to_json() for u in self.unpredictable],
         }
 
     def events_for(self, host: str, event: str | None = None) -> list[Event]:

@@ -1,4 +1,4 @@
-"""The simulator: a pure, deterministic discrete-event run of rules.md (S1-S5, C1-C8) from `start` up to `until`.
+"""The simulator: a pure, deterministic discrete-event run of rules.md (S1-S5, C1-C10, P1) from `start` up to `until`.
 
 An engineer's prediction written independently of the lab. Its inputs are the plain dataclasses of
 `iospki.pki.inputs` (built from collected host states by `inputs_from_states`, or directly by callers and tests).
@@ -9,7 +9,10 @@ Conventions:
 - an overdue CS SHADOW CERT GENERATION fires at `start` (it cannot fail on the server);
 - a host whose clock is not authoritative fires no timers (C1: nobody can say when it will
   be); its certificates still run out;
-- requests to a manual-grant server stay pending (the forecast assumes nobody grants them).
+- requests to a manual-grant server stay pending (the forecast assumes nobody grants them) unless the CA's
+  `grant_delay` says when an operator grants them; then the poll after the grant installs the certificate (P1);
+- a certificate capped at the CA's end on an auto-enroll trustpoint renews by its SHADOW timer (C9): the
+  "renew" timer of the simulation carries it, and the CA shadow at 90 % (C5) is not armed beside it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from iospki.forecast.model import (
     CA_CERT_END,
     CA_UNTRUSTED,
     CERT_END,
+    CERT_INSTALL,
     CS_CERT_EXPIRE,
     CS_SHADOW_CERT_GENERATION,
     ER_EXPIRE,
@@ -52,6 +56,26 @@ from iospki.state.loader import HostState
 _PRIO = {"gen": 0, "renew": 1, "shadow": 2, "poll": 2, "expire": 3, "promote": 3, "certend": 4}
 
 
+# polls shown one by one; the rest of a long back-off is summed up in its POLL LAST event
+_POLLS_SHOWN = 8
+
+
+def _key_label(tp: _TP) -> str:
+    """C7: the shadow key pair is the trustpoint's key label with '#' (`rsakeypair`, else the router's FQDN)."""
+    return tp.inp.key_label or tp.inp.host
+
+
+def _capped(tp: _TP) -> bool:
+    """C9: the identity certificate ends with its CA certificate (S2) on an auto-enroll trustpoint: its renewal
+    is the shadow renewal, carried by the SHADOW timer that takes the place of the CA shadow at 90 % (C5)."""
+    return (
+        tp.inp.auto_enroll
+        and tp.identity is not None
+        and tp.ca_cert is not None
+        and tp.identity.end >= tp.ca_cert.end
+    )
+
+
 # --------------------------------------------------------------------------- simulation state
 
 
@@ -76,6 +100,8 @@ class _TP:
     renew_version: int = 0
     shadow_version: int = 0
     id_version: int = 0
+    poll_version: int = 0
+    pickup: tuple[str, datetime] | None = None  # (event, grant time) of a granted request the next poll fetches
     outage_open: dict[str, datetime] = field(default_factory=dict)
 
 
@@ -119,6 +145,8 @@ class _Sim:
     # -- client timers
     def arm_renew(self, tp: _TP, t0: datetime, renew: datetime | None = None) -> None:
         tp.renew_version += 1
+        if _capped(tp):
+            tp.shadow_version += 1  # C9: the capped certificate's SHADOW replaces the CA shadow at 90 %
         if tp.identity is None or not tp.inp.auto_enroll or not tp.inp.clock_ok:
             return
         # T0 (installation) and the RENEW time are on the client's clock; the simulation runs on the CA's
@@ -129,7 +157,7 @@ class _Sim:
 
     def arm_shadow(self, tp: _TP) -> None:
         tp.shadow_version += 1
-        if tp.ca_cert is None or tp.roll_ca is not None or not tp.inp.clock_ok:
+        if tp.ca_cert is None or tp.roll_ca is not None or not tp.inp.clock_ok or _capped(tp):
             return
         at = tm.shadow_at(tp.ca_cert.start, tp.ca_cert.end) - tp.inp.clock_skew
         if at >= self.start:
@@ -227,7 +255,8 @@ class _Sim:
             promoted, tp.roll_id = tp.roll_id, None
             parts.append("Certificate (Rollover) -> Certificate")
             if tp.inp.regenerate:
-                parts.append(f"key {name}# -> {name}")
+                label = _key_label(tp)
+                parts.append(f"key {label}# -> {label}")
         if parts:
             self.emit(at, host, name, ROLLOVER_ACTIVATION, name, "; ".join(parts), promoted)
         if promoted is not None:
@@ -268,18 +297,11 @@ class _Sim:
                 self.emit(
                     at, host, name, RENEW_PENDING, name, f"manual grant on {ca.inp.name}: request pending"
                 )
-                self.pending(at, tp)
+                self.pending(at, tp, RENEW)
                 return
-            start, end = tm.issued_validity(at, ca.inp.lifetime_certificate, ca.ca.end)
-            detail = f"new certificate {start.isoformat()} - {end.isoformat()}"
-            if end == ca.ca.end:
-                detail += " (capped at the CA's end)"
-            if tp.inp.regenerate:
-                detail += f"; key {name}# replaces {name}"
-            self.emit(at, host, name, RENEW, name, detail, Validity(start, end))
-            self.install_identity(tp, Validity(start, end), at)
+            self.issue(at, tp, ca, RENEW, at)
             return
-        # capped at the CA's end: shadow renewal (C4)
+        # capped at the CA's end: shadow renewal (C4), started by the capped certificate's SHADOW timer (C9)
         if ca.roll is None:
             gen = (
                 tm.cs_shadow_generation_at(ca.ca.end, ca.inp.auto_rollover).isoformat()
@@ -307,7 +329,29 @@ class _Sim:
                 name,
                 "rollover CA installed; shadow request pending (manual grant)",
             )
-            self.pending(at, tp)
+            self.pending(at, tp, SHADOW_RENEWAL)
+            return
+        self.issue_rollover(at, tp, ca)
+
+    def issue(self, at: datetime, tp: _TP, ca: _CA, event: str, granted: datetime) -> None:
+        """C3 (or the first enrolment): the certificate the CA issued at `granted` (S2) is installed at `at`."""
+        host, name = tp.inp.host, tp.inp.trustpoint
+        start, end = tm.issued_validity(granted, ca.inp.lifetime_certificate, ca.ca.end)
+        detail = f"new certificate {start.isoformat()} - {end.isoformat()}"
+        if end == ca.ca.end:
+            detail += " (capped at the CA's end)"
+        if tp.inp.regenerate and event == RENEW:
+            label = _key_label(tp)
+            detail += f"; key {label}# replaces {label}"
+        if granted != at:
+            detail += f"; granted {granted.isoformat()}, fetched by the poll"
+        self.emit(at, host, name, event, name, detail, Validity(start, end))
+        self.install_identity(tp, Validity(start, end), at)
+
+    def issue_rollover(self, at: datetime, tp: _TP, ca: _CA) -> None:
+        """C4/S5: the rollover identity certificate, installed as Certificate (Rollover)."""
+        ident = tp.identity
+        if ident is None or ca.roll is None:
             return
         start, end = tm.rollover_validity(
             ca.ca.end, ca.inp.lifetime_certificate, ident.start, ident.end, ca.roll.end
@@ -315,36 +359,78 @@ class _Sim:
         tp.roll_id = Validity(start, end)
         self.emit(
             at,
-            host,
-            name,
+            tp.inp.host,
+            tp.inp.trustpoint,
             SHADOW_RENEWAL,
-            name,
+            tp.inp.trustpoint,
             f"CA Certificate (Rollover) and Certificate (Rollover) {start.isoformat()} - {end.isoformat()}",
             tp.roll_id,
         )
 
-    def pending(self, at: datetime, tp: _TP) -> None:
-        period, count = tp.inp.retry_period, tp.inp.retry_count
-        self.emit(
-            at + period,
-            tp.inp.host,
-            tp.inp.trustpoint,
-            POLL,
-            tp.inp.trustpoint,
-            f"every {period}, {count} times",
+    def pending(self, requested: datetime, tp: _TP, what: str) -> None:
+        """P1: a request answered PENDING at `requested` is polled after the retry period, then at doubling
+        periods up to `POLL_CAP`, for `retry_count` polls or until the CA certificate ends. With the CA's
+        `grant_delay` the first poll after the grant fetches the certificate (`what`: the event it becomes)."""
+        host, name, ca = tp.inp.host, tp.inp.trustpoint, tp.ca
+        polls = tm.poll_times(
+            requested, tp.inp.retry_period, tp.inp.retry_count, ca.ca.end if ca is not None else None
         )
-        self.emit(
-            at + period * count, tp.inp.host, tp.inp.trustpoint, POLL_LAST, tp.inp.trustpoint, "last retry"
-        )
-        if tp.ca is not None:
-            self.emit(
-                at + tp.ca.inp.lifetime_enrollment_request,
-                tp.ca.inp.host,
-                tp.ca.inp.name,
-                ER_EXPIRE,
-                None,
-                f"request of {tp.inp.host}/{tp.inp.trustpoint} dropped",
+        dropped = requested + ca.inp.lifetime_enrollment_request if ca is not None else None
+        granted = requested + ca.inp.grant_delay if ca is not None and ca.inp.grant_delay is not None else None
+        if granted is not None and dropped is not None and granted >= dropped:
+            granted = None  # the server dropped the request first (ER EXPIRE)
+        pickup = next((p for p in polls if granted is not None and p > granted), None)
+        if pickup is None and dropped is not None:
+            # the first poll after ER EXPIRE finds no request and ends the polling (inferred: the server no
+            # longer knows the transaction)
+            polls = [p for p in polls if p < dropped] + [p for p in polls if p >= dropped][:1]
+        shown = polls[: polls.index(pickup) + 1] if pickup is not None else polls
+        for i, p in enumerate(shown, 1):
+            if i <= _POLLS_SHOWN or p == pickup:
+                got = "; fetches the certificate granted at " + granted.isoformat() if p == pickup and granted else ""
+                self.emit(p, host, name, POLL, name, f"GetCertInitial {i} of at most {tp.inp.retry_count}{got}")
+        if pickup is None and shown:
+            why = (
+                "the request was dropped (ER EXPIRE)"
+                if dropped is not None and shown[-1] >= dropped
+                else "the CA certificate ends"
+                if len(shown) < tp.inp.retry_count
+                else "enrollment retry count reached"
             )
+            self.emit(shown[-1], host, name, POLL_LAST, name, f"poll {len(shown)}, the last: {why}")
+        if ca is not None and dropped is not None and pickup is None:
+            self.emit(dropped, ca.inp.host, ca.inp.name, ER_EXPIRE, None, f"request of {host}/{name} dropped")
+        tp.poll_version += 1
+        if pickup is not None and granted is not None:
+            tp.pickup = (what, granted)
+            self.schedule(pickup, "poll", tp, tp.poll_version)
+
+    def on_poll(self, at: datetime, tp: _TP) -> None:
+        """The poll that fetches a granted certificate (P1)."""
+        ca, pick = tp.ca, tp.pickup
+        if ca is None or pick is None or ca.expired:
+            return
+        what, granted = pick
+        tp.pickup = None
+        if what == SHADOW_RENEWAL:
+            self.issue_rollover(at, tp, ca)
+        else:
+            self.issue(at, tp, ca, what, granted)
+
+    def collected_pending(self, tp: _TP) -> None:
+        """A request pending at collection time. Its next POLL is shown; how many polls went before is not, so
+        the back-off is placed where its period first holds that countdown (exact right after the PENDING
+        answer, a lower bound later: inferred)."""
+        t = tp.inp
+        if t.poll_at is None or t.poll_at < self.start:
+            self.emit(self.start + t.retry_period, t.host, t.trustpoint, POLL, t.trustpoint, "pending request")
+            return
+        n = 1
+        while tm.poll_period(t.retry_period, n) < t.poll_at - self.start and n < 64:
+            n += 1
+        requested = t.poll_at - sum((tm.poll_period(t.retry_period, k) for k in range(1, n + 1)), timedelta(0))
+        what = CERT_INSTALL if tp.identity is None else SHADOW_RENEWAL if _capped(tp) else RENEW
+        self.pending(requested, tp, what)
 
     def on_shadow(self, at: datetime, tp: _TP) -> None:
         host, name = tp.inp.host, tp.inp.trustpoint
@@ -392,6 +478,8 @@ class _Sim:
                 self.on_shadow(at, obj)
             elif kind == "certend" and version == obj.id_version:
                 self.on_certend(at, obj)
+            elif kind == "poll" and version == obj.poll_version:
+                self.on_poll(at, obj)
             elif kind == "promote":
                 self.on_promote(at, *obj)
 
@@ -445,8 +533,7 @@ def simulate(
         elif t.auto_enroll or t.pending_request:
             sim.open_outage(tp, NO_IDENTITY, start)
         if t.pending_request and t.clock_ok:
-            at = t.poll_at if t.poll_at and t.poll_at >= start else start + t.retry_period
-            sim.emit(at, t.host, t.trustpoint, POLL, t.trustpoint, "pending enrollment request")
+            sim.collected_pending(tp)
         if t.shadow_armed is not False:
             sim.arm_shadow(tp)
         if tp.ca is not None:

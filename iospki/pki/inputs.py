@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from iospki.models import Certificate, CertKind, normalize_fingerprint
+from iospki.models import Certificate, CertKind, Timer, normalize_fingerprint
 from iospki.pki import timers as tm
 from iospki.state.loader import HostState, significant_clock_difference
 
@@ -41,6 +41,8 @@ class CAInput:
     serving: bool = True
     clock_ok: bool = True
     lifetime_enrollment_request: timedelta = tm.DEFAULT_ENROLLMENT_REQUEST_LIFETIME
+    # manual grant: how long after a request arrives the forecast assumes an operator grants it (None: never)
+    grant_delay: timedelta | None = None
 
     @property
     def key(self) -> tuple[str, str]:
@@ -57,14 +59,16 @@ class TrustpointInput:
     auto_enroll: bool = False
     auto_enroll_percent: int | None = None
     regenerate: bool = False
+    key_label: str | None = None  # `rsakeypair LABEL` (else the router's FQDN, as IOS names the default key)
     identity: Validity | None = None
     identity_subject: str | None = None
     renew_date: datetime | None = None
     ca_cert: Validity | None = None
     rollover_ca_cert: Validity | None = None
     rollover_identity: Validity | None = None
-    renew_armed: bool | None = None  # False: the device shows no RENEW timer (it will not renew)
-    shadow_armed: bool | None = None
+    # False: the device shows no timer that renews (RENEW, or for a capped certificate SHADOW, C9): it will not
+    renew_armed: bool | None = None
+    shadow_armed: bool | None = None  # the CA-certificate SHADOW at 90 % (C5); never the C9 one
     pending_request: bool = False
     poll_at: datetime | None = None
     retry_period: timedelta = tm.DEFAULT_RETRY_PERIOD
@@ -204,6 +208,27 @@ def client_trustpoints(state: HostState) -> list[str]:
     return [n for n in names if n not in servers]
 
 
+def timer_time(state: HostState, timer: Timer | None) -> datetime | None:
+    """When a timer fires (UTC): as printed (IOS-XE `timers detail`), else the device clock plus the countdown
+    (classic IOS prints only the countdown)."""
+    if timer is None:
+        return None
+    if timer.at is not None:
+        return timer.at
+    now = state.now
+    return tm.floor_second(now + timedelta(seconds=timer.remaining_seconds)) if now is not None else None
+
+
+def _key_label(state: HostState, rsakeypair: str | None) -> str | None:
+    """The key pair a trustpoint uses: `rsakeypair LABEL`, else the router's FQDN (hostname.domain), the label of
+    IOS's default key pair."""
+    if rsakeypair:
+        return rsakeypair
+    host = state.config.hostname if state.config else None
+    domain = state.config.domain_name if state.config else None
+    return f"{host}.{domain}" if host and domain else host
+
+
 def trustpoint_input(
     state: HostState, name: str, idx: CAIndex, states: dict[str, HostState] | None = None
 ) -> TrustpointInput:
@@ -215,9 +240,19 @@ def trustpoint_input(
     poll = state.timer("POLL", name)
     renew_armed: bool | None = None
     shadow_armed: bool | None = None
+    renew_date = ident.renew if ident else None
+    ca = _validity(state.cert(name, CertKind.ca))
+    # C9: a certificate capped at the CA's end on an auto-enroll trustpoint renews by its SHADOW timer (the
+    # shadow renewal, at the timer's own time); that SHADOW is not the CA shadow at 90 % of C5
+    capped = bool(cfg and cfg.auto_enroll and ident and ident.end and ca and ident.end >= ca.end)
     if state.timers is not None:
-        renew_armed = state.timer("RENEW", name) is not None
-        shadow_armed = state.timer("SHADOW", name) is not None
+        renew, shadow = state.timer("RENEW", name), state.timer("SHADOW", name)
+        if capped:
+            timer = shadow or renew
+            renew_armed, shadow_armed = timer is not None, False
+            renew_date = timer_time(state, timer) or renew_date
+        else:
+            renew_armed, shadow_armed = renew is not None, shadow is not None
     ca_key = idx.find(state, name)
     skew: timedelta | None = None
     if states is not None and ca_key is not None and ca_key[0] in states and ca_key[0] != state.host:
@@ -230,16 +265,17 @@ def trustpoint_input(
         auto_enroll=bool(cfg and cfg.auto_enroll),
         auto_enroll_percent=cfg.auto_enroll_percent if cfg else None,
         regenerate=bool(cfg and cfg.auto_enroll_regenerate),
+        key_label=_key_label(state, cfg.rsakeypair if cfg else None),
         identity=_validity(ident),
         identity_subject=ident.subject if ident else None,
-        renew_date=ident.renew if ident else None,
-        ca_cert=_validity(state.cert(name, CertKind.ca)),
+        renew_date=renew_date,
+        ca_cert=ca,
         rollover_ca_cert=_validity(state.cert(name, CertKind.ca, rollover=True)),
         rollover_identity=_validity(state.cert(name, CertKind.identity, rollover=True)),
         renew_armed=renew_armed,
         shadow_armed=shadow_armed,
         pending_request=pending,
-        poll_at=poll.at if poll else None,
+        poll_at=timer_time(state, poll),
         retry_period=timedelta(minutes=cfg.enrollment_retry_period)
         if cfg and cfg.enrollment_retry_period
         else tm.DEFAULT_RETRY_PERIOD,

@@ -24,6 +24,9 @@ DEFAULT_AUTO_ROLLOVER = timedelta(days=30)
 DEFAULT_ENROLLMENT_REQUEST_LIFETIME = timedelta(hours=168)
 DEFAULT_RETRY_PERIOD = timedelta(minutes=1)
 DEFAULT_RETRY_COUNT = 999
+# P1: the seed states no ceiling for the doubling POLL period; 60 minutes is inferred (the largest documented
+# `enrollment retry period`, IOS XR, behaviour doc §1.4), so that 999 retries do not run for years
+POLL_CAP = timedelta(minutes=60)
 SHADOW_FRACTION = 0.9
 MIN_ROLLOVER_FRACTION = 0.1
 MIN_ROLLOVER_LENGTH = timedelta(minutes=3)
@@ -77,6 +80,36 @@ def install_time_from_renew(renew: datetime, not_after: datetime, percent: int) 
 def shadow_at(ca_start: datetime, ca_end: datetime) -> datetime:
     """Client SHADOW / GetNextCACert time (C5): CA notBefore + 90 % of the CA lifetime."""
     return floor_second(ca_start + timedelta(microseconds=_micro(ca_end - ca_start) * 9 // 10))
+
+
+def poll_period(first: timedelta, n: int) -> timedelta:
+    """Period before poll `n` (n >= 1) of a PENDING request (P1): the retry period, again the retry period, then
+    doubling (1, 1, 2, 4 ... minutes by default), never over `POLL_CAP` (unless the retry period itself is).
+
+    >>> [int(poll_period(timedelta(minutes=1), n).total_seconds() // 60) for n in range(1, 9)]
+    [1, 1, 2, 4, 8, 16, 32, 60]
+    """
+    return min(first * 2 ** min(max(n - 2, 0), 16), max(first, POLL_CAP))
+
+
+def poll_times(requested: datetime, first: timedelta, count: int, stop: datetime | None = None) -> list[datetime]:
+    """When the polls (GetCertInitial) of a request answered PENDING at `requested` go out (P1): at most
+    `count` of them, none at or after `stop` (the CA certificate's end).
+
+    >>> t = datetime(2027, 1, 1)
+    >>> [int((p - t).total_seconds() // 60) for p in poll_times(t, timedelta(minutes=1), 999)][:8]
+    [1, 2, 4, 8, 16, 32, 64, 124]
+    >>> len(poll_times(t, timedelta(minutes=1), 3))
+    3
+    """
+    out: list[datetime] = []
+    at = requested
+    for n in range(1, count + 1):
+        at += poll_period(first, n)
+        if stop is not None and at >= stop:
+            break
+        out.append(at)
+    return out
 
 
 def cs_shadow_generation_at(ca_end: datetime, overlap: timedelta) -> datetime:
