@@ -1,6 +1,6 @@
 """`collect` on one machine: the store's flushes before and after `durable_batch`, against bare netmiko sending
 the same commands to the same lab routers, side by side in one run; then the same collect on a loopback Dask
-cluster (one scheduler, two workers of one site) for comparison.
+cluster (one scheduler, two workers for each of two sites) with CPU and memory per worker.
 
     .venv/bin/python -m bench.bench_cluster [N_ROUTERS] [ROUNDS]        (default 20 routers, 3 rounds)
 
@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -111,16 +111,19 @@ def main() -> int:
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     tmp = Path(tempfile.mkdtemp(prefix="iospki-bench-cluster-"))
     hosts = [(f"r{i + 1}", PLATFORMS[i % 5]) for i in range(n)]
-    lab = start_lab(tmp / "lab", hosts=hosts, host_data={h: {"site": "a"} for h, _ in hosts})
+    lab = start_lab(tmp / "lab", hosts=hosts, host_data={h: {"site": "ab"[i % 2]} for i, (h, _) in enumerate(hosts)})
     rows: dict[str, list[float]] = {"netmiko": [], "before": [], "after": []}
     counts: dict[str, dict[str, int]] = {k: {"fsync": 0, "syncfs": 0} for k in ("before", "after")}
+    cpu_after: list[float] = []  # CPU of this process (the whole collect runs here) per durable_batch round
     try:
         for r in range(rounds):
             rows["netmiko"].append(bare_netmiko(lab))
             with _no_batch():
                 rows["before"].append(collect(lab, tmp / f"before{r}", counts["before"]))
+            cpu0 = time.process_time()
             rows["after"].append(collect(lab, tmp / f"after{r}", counts["after"]))
-        cluster_secs = _on_cluster(lab, tmp)
+            cpu_after.append(time.process_time() - cpu0)
+        cluster_lines = _on_cluster(lab, tmp)
     finally:
         lab.stop()
     base = median(rows["netmiko"])
@@ -135,24 +138,49 @@ def main() -> int:
         c = counts.get(key)
         flushes = f"  fsync/host {c['fsync'] / n / rounds:5.1f}  syncfs/host {c['syncfs'] / n / rounds:4.1f}" if c else ""
         print(f"{label:46s} {secs:6.2f} s  {secs / n * 1000:6.0f} ms/router  x{secs / base:4.2f}{flushes}")
-    if cluster_secs is not None:
-        print(f"{'collect on a loopback cluster (2 workers)':46s} {cluster_secs:6.2f} s  "
-              f"{cluster_secs / n * 1000:6.0f} ms/router  x{cluster_secs / base:4.2f}")
+    print(f"{'  CPU of the collecting process (durable_batch)':46s} {median(cpu_after) / n * 1000:6.0f} ms/router")
+    print("\n".join(cluster_lines))
     return 0
 
 
-def _on_cluster(lab: LabHandle, tmp: Path) -> float | None:
-    """The same collect through the `dask` runner: scheduler + two workers of site a (10 hosts each)."""
+def _worker_usage(dask_worker: Any) -> tuple[str, float, float]:
+    import psutil
+
+    proc = psutil.Process()
+    cpu = proc.cpu_times()
+    return str(dask_worker.name), cpu.user + cpu.system, proc.memory_info().rss / 2**20
+
+
+def _on_cluster(lab: LabHandle, tmp: Path) -> list[str]:
+    """The same collect through the `dask` runner: scheduler + two workers per site (sites a and b, 10 hosts at
+    once each); wall time, client CPU, and per worker: hosts, CPU seconds, resident memory."""
     try:
         from iospki.cluster import DaskRunner
         from tests.cluster_fixture import LAB_WORKER_ENV, start_cluster
     except ImportError:  # distributed not installed
-        return None
-    cluster = start_cluster(tmp / "dask", {"w1": "a", "w2": "a"}, LAB_WORKER_ENV, slots=10)
+        return ["(no cluster figures: distributed is not installed)"]
+    workers = {"wa1": "a", "wa2": "a", "wb1": "b", "wb2": "b"}
+    cluster = start_cluster(tmp / "dask", workers, LAB_WORKER_ENV, slots=10)
     try:
-        warm: Callable[[], float] = lambda: collect(lab, tmp / "cluster-warm", {}, DaskRunner(cluster.address))  # noqa: E731
-        warm()  # the workers import iospki on their first task
-        return collect(lab, tmp / "cluster", {}, DaskRunner(cluster.address))
+        collect(lab, tmp / "cluster-warm", {}, DaskRunner(cluster.address))  # workers import iospki on first use
+        with cluster.client() as c:
+            before = {n: cpu for n, cpu, _ in c.run(_worker_usage).values()}
+            runner = DaskRunner(cluster.address)
+            cpu0 = time.process_time()
+            secs = collect(lab, tmp / "cluster", {}, runner)
+            client_cpu = time.process_time() - cpu0
+            after = {n: (cpu, rss) for n, cpu, rss in c.run(_worker_usage).values()}
+            names = {a: w["name"] for a, w in c.scheduler_info(n_workers=-1)["workers"].items()}
+        n = len(lab.hosts)
+        hosts_on = {w: sum(1 for a in runner.placement.values() if names.get(a) == w) for w in workers}
+        lines = [f"{'collect on a loopback cluster (2 sites x 2)':46s} {secs:6.2f} s  {secs / n * 1000:6.0f} "
+                 f"ms/router  client CPU {client_cpu / n * 1000:4.0f} ms/router"]  # fmt: skip
+        for w in sorted(workers):
+            cpu, rss = after[w][0] - before[w], after[w][1]
+            per = cpu / hosts_on[w] * 1000 if hosts_on[w] else 0.0
+            lines.append(f"  worker {w} (site {workers[w]}): {hosts_on[w]:3d} hosts  CPU {per:4.0f} ms/router  "
+                         f"RSS {rss:5.0f} MiB")  # fmt: skip
+        return lines
     finally:
         cluster.stop()
 

@@ -129,7 +129,7 @@ def start_cluster(
     proto = "tls" if tls else "tcp"
     sched = subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--no-dashboard", "--protocol", proto,
+         "--no-dashboard", "--protocol", proto, "--idle-timeout", "900s",  # never outlives a killed test run
          *(["--tls-ca-file", tls[0], "--tls-cert", tls[1], "--tls-key", tls[2]] if tls else [])],
         cwd=REPO, env=_clean_env({}), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
