@@ -10,6 +10,7 @@ from iospki.models import Clock, NtpStatus
 from .base import ParseError, register
 from .ios_time import IOS_TIME, TimeFormatError, parse_ios_time
 from .lines import check_placed, compile_all, compile_rules, device_lines, stripped_text, verify_landed
+from .noise import normalize
 from .ttp_runner import run_template
 
 CLOCK = "show clock"
@@ -29,8 +30,46 @@ def _one(raw: dict[str, Any], key: str) -> dict[str, Any]:
     return val if isinstance(val, dict) else {}
 
 
+# Fast path (as for the other short outputs, see parsers/timers.py): the usual layout, the time
+# line then at most one source line, read by one fullmatch without TTP; else the strict path.
+_FAST_CLOCK = re.compile(
+    r"\s*(?P<flag>[*.]?)(?P<hms>\d{1,2}:\d\d:\d\d(?:\.\d+)?) (?P<tz>[A-Za-z][\w+\-/]*)"
+    r" (?P<wd>[A-Z][a-z]{2}) (?P<mon>[A-Z][a-z]{2}) (?P<day>\d{1,2}) (?P<year>\d{4})[ \t]*"
+    r"(?:\n[ \t]*(?:Time source is (?P<source>\w+(?: \w+)*)|(?P<none>No time source))[ \t]*)?\s*"
+)
+
+
+def _clock(raw: dict[str, Any]) -> Clock:
+    """The model from TTP's record or the fast path's groups (the same keys); TimeFormatError, KeyError."""
+    flag = raw.get("flag") or ""
+    when, tz = parse_ios_time(f"{raw['hms']} {raw['tz']} {raw['wd']} {raw['mon']} {raw['day']} {raw['year']}")
+    return Clock(
+        time=when,
+        tz=tz,
+        authoritative=flag != "*",
+        ntp_unsynced=flag == ".",
+        source=raw.get("source"),
+    )
+
+
+def _fast_clock(text: str) -> Clock | None:
+    m = _FAST_CLOCK.fullmatch(normalize(text))
+    if m is None:
+        return None
+    raw = m.groupdict()
+    if raw["none"]:
+        raw["source"] = raw["none"]
+    try:
+        return _clock(raw)
+    except TimeFormatError:
+        return None  # the strict path names the line
+
+
 @register(r"(?:show|sh) clock(?: detail)?")
-def parse_clock(text: str, platform: str | None = None) -> Clock:
+def parse_clock(text: str, platform: str | None = None, *, fast: bool = True) -> Clock:
+    """`fast=False` skips the fast path (the tests compare both)."""
+    if fast and (quick := _fast_clock(text)) is not None:
+        return quick
     lines = device_lines(text)
     check_placed(CLOCK, lines, _CLOCK_GRAMMAR)
     times = [ln for ln in lines if _CLOCK_GRAMMAR[0].fullmatch(ln.strip())]
@@ -42,20 +81,10 @@ def parse_clock(text: str, platform: str | None = None) -> Clock:
     raw = _one(run_template("clock", stripped_text(lines)), "clock")
     if "hms" not in raw:
         raise ParseError(CLOCK, "no time found", times[0])
-    flag = raw.get("flag", "")
     try:
-        when, tz = parse_ios_time(
-            f"{raw['hms']} {raw['tz']} {raw['wd']} {raw['mon']} {raw['day']} {raw['year']}"
-        )
+        return _clock(raw)
     except (TimeFormatError, KeyError) as exc:
         raise ParseError(CLOCK, str(exc), times[0]) from None
-    return Clock(
-        time=when,
-        tz=tz,
-        authoritative=flag != "*",
-        ntp_unsynced=flag == ".",
-        source=raw.get("source"),
-    )
 
 
 _NTP_RULES = compile_rules(
@@ -84,8 +113,42 @@ def _num(raw: dict[str, Any], key: str, cast: type[float] | type[int] = float) -
     return cast(val) if val is not None else None
 
 
+# Fast path: the lines of `_NTP_RULES` in the order IOS prints them (the first required, the rest
+# optional), values as TTP captures them, read by one fullmatch; else the strict path.
+_N = r"-?[\d.]+"
+_FAST_NTP = re.compile(
+    r"\s*Clock is (?P<status>synchronized|unsynchronized), stratum (?P<stratum>\d+),"
+    r" (?P<reference>reference is \S+|no reference clock)[ \t]*\n"
+    r"(?:[ \t]*nominal freq is (?P<nominal>[\d.]+) Hz, actual freq is (?P<actual>[\d.]+) Hz,"
+    r" precision is (?P<precision>\S+)[ \t]*\n)?"
+    r"(?:[ \t]*ntp uptime is (?P<uptime>\d+) \(1/100 of seconds\), resolution is (?P<resolution>\d+)[ \t]*\n)?"
+    r"(?:[ \t]*reference time is [0-9A-Fa-f.]+ \((?P<reftime>[^\n]+)\)[ \t]*\n)?"
+    rf"(?:[ \t]*clock offset is (?P<offset>{_N}) msec, root delay is (?P<root_delay>{_N}) msec[ \t]*\n)?"
+    rf"(?:[ \t]*root dispersion is (?P<root_disp>{_N}) msec,"
+    rf" peer dispersion is (?P<peer_disp>{_N}) msec[ \t]*\n)?"
+    rf"(?:[ \t]*loopfilter state is (?P<loopfilter>\S[^\n]*?), drift is (?P<drift>{_N} s/s)[ \t]*\n)?"
+    r"(?:[ \t]*system poll interval is (?P<poll>\d+),"
+    r" (?:last update was (?P<last_update>\d+) sec ago|never updated)\.[ \t]*\n)?"
+    r"\s*"
+)
+
+
+def _fast_ntp(text: str) -> NtpStatus | None:
+    m = _FAST_NTP.fullmatch(normalize(text) + "\n")
+    if m is None:
+        return None
+    raw = {k: v for k, v in m.groupdict().items() if v is not None}
+    try:
+        return _ntp(raw)
+    except TimeFormatError:
+        return None  # the strict path names the line
+
+
 @register(r"(?:show|sh) ntp status")
-def parse_ntp_status(text: str, platform: str | None = None) -> NtpStatus:
+def parse_ntp_status(text: str, platform: str | None = None, *, fast: bool = True) -> NtpStatus:
+    """`fast=False` skips the fast path (the tests compare both)."""
+    if fast and (quick := _fast_ntp(text)) is not None:
+        return quick
     lines = device_lines(text)
     body = [ln.strip() for ln in lines if ln.strip()]
     if len(body) == 1 and _NTP_OFF.fullmatch(body[0]):
@@ -98,15 +161,18 @@ def parse_ntp_status(text: str, platform: str | None = None) -> NtpStatus:
     if "status" not in raw:
         raise ParseError(NTP, "no clock status found", heads[0])
     verify_landed(NTP, lines, _NTP_RULES, raw)
+    try:
+        return _ntp(raw)
+    except TimeFormatError as exc:  # e.g. hour 93: name the line, not a bare ValueError
+        line = next(ln for ln in lines if ln.strip().startswith("reference time is"))
+        raise ParseError(NTP, str(exc), line, lines.index(line) + 1) from None
+
+
+def _ntp(raw: dict[str, Any]) -> NtpStatus:
+    """The model from TTP's record or the fast path's groups (the same keys); TimeFormatError."""
     ref_time, tz = None, None
-    if raw.get("reftime"):
-        m = IOS_TIME.fullmatch(raw["reftime"].strip())
-        if m:
-            try:
-                ref_time, tz = parse_ios_time(raw["reftime"])
-            except TimeFormatError as exc:  # e.g. hour 93: name the line, not a bare ValueError
-                line = next(ln for ln in lines if ln.strip().startswith("reference time is"))
-                raise ParseError(NTP, str(exc), line, lines.index(line) + 1) from None
+    if raw.get("reftime") and IOS_TIME.fullmatch(raw["reftime"].strip()):
+        ref_time, tz = parse_ios_time(raw["reftime"])
     reference = raw.get("reference", "")
     reference = reference[len("reference is ") :] if reference.startswith("reference is ") else None
     uptime = _num(raw, "uptime", int)

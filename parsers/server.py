@@ -28,6 +28,7 @@ from .lines import (
     stripped_text,
     verify_landed,
 )
+from .noise import normalize
 from .ttp_runner import as_list, run_template
 
 SERVER = "show crypto pki server"
@@ -88,8 +89,78 @@ class _Times:
         return when
 
 
+# Fast path: servers in the usual layout (each line optional, in the order IOS prints them,
+# values starting and ending with a non-blank, no noise or blank line inside a block) are read by
+# one `match` of `_FAST_SERVER` per server, without TTP. A record that misses a line a running CA
+# always prints, or anything else, goes to the strict path, which names the line.
+_V = r"\S(?:[^\n]*\S)?"  # a value as TTP captures it from a stripped line
+_HEX_WORDS = r"[0-9A-Fa-f]+(?: [0-9A-Fa-f]+)*"
+
+
+def _line(body: str) -> str:
+    return rf"(?:[ \t]*{body}[ \t]*\n)?"
+
+
+_FAST_SERVER = re.compile(
+    r"[ \t]*Certificate Server (?P<name>\S+?):[ \t]*\n"
+    + _line(rf"Status: (?P<status>[^,\s]+(?: [^,\s]+)*)(?:, (?P<status_reason>{_V}))?")
+    + _line(rf"State: (?P<state>{_V})")
+    + _line(r"Server's configuration is (?P<lock>locked|unlocked)(?: [^\n]*)?")
+    + _line(rf"Issuer name: (?P<issuer>{_V})")
+    + _line(rf"Upper CA cert fingerprint: (?P<upper_ca_fingerprint>{_HEX_WORDS})")
+    + _line(rf"CA cert fingerprint: (?P<ca_fingerprint>{_HEX_WORDS})")
+    + _line(r"Server configured in (?P<mode>\S+) mode")
+    + _line(rf"RA cert fingerprint: (?P<ra_fingerprint>{_HEX_WORDS})")
+    + _line(rf"Granting mode is: (?P<grant_mode>{_V})")
+    + _line(
+        r"Last certificate issued serial number (?:\(hex\): (?P<last_serial>[0-9A-Fa-f]+)"
+        r"|: 0x(?P<last_serial_0x>[0-9A-Fa-f]+))"
+    )
+    + _line(rf"CA certificate expiration timer: (?P<ca_expires>{_T})")
+    + _line(rf"CRL NextUpdate timer: (?P<crl_next_update>{_T})")
+    + _line(rf"Current (?:primary )?storage dir: (?P<storage_dir>{_V})")
+    + _line(rf"Current storage dir for \.crl files: (?P<crl_storage_dir>{_V})")
+    + _line(r"Database Level: (?P<database_level>\w+)(?: [^\n]*)?")
+    + _line(rf"Rollover status: (?P<rollover_status>{_V})")
+    + _line(rf"Rollover CA cert(?:ificate)? fingerprint: (?P<rollover_fingerprint>{_HEX_WORDS})")
+    + _line(rf"Rollover CA cert(?:ificate)? expiration time: (?P<rollover_expires>{_T})")
+    + _line(r"Auto-Rollover configured, overlap period (?P<auto_rollover_days>\d+) days")
+    + _line(rf"Autorollover timer: (?P<autorollover_at>{_T})")
+    + r"(?:[ \t]*\n)*"  # blank lines between servers and at the end
+)
+
+
+def _fast_server(text: str) -> ServersOutput | None:
+    """Every server of `text` read by `_FAST_SERVER`, or None: the strict path decides."""
+    norm = normalize(text) + "\n"
+    pos = len(norm) - len(norm.lstrip())
+    if pos == len(norm):
+        return None
+    servers: list[CAServer] = []
+    while pos < len(norm):
+        m = _FAST_SERVER.match(norm, pos)
+        if m is None:
+            return None
+        rec = {k: v for k, v in m.groupdict().items() if v is not None}
+        if "last_serial_0x" in rec:
+            rec["last_serial"] = rec.pop("last_serial_0x")
+        if len(rec) < 2 or _missing_lines(rec):
+            return None  # a server without lines, or a cut one: the strict path names it
+        try:
+            servers.append(_server(rec))
+        except ParseError:
+            return None
+        pos = m.end()
+    return ServersOutput(servers=servers)
+
+
 @register(r"(?:show|sh) crypto pki server(?: \S+)?")
-def parse_server(text: str, platform: str | None = None) -> ServersOutput:
+def parse_server(text: str, platform: str | None = None, *, fast: bool = True) -> ServersOutput:
+    """`fast=False` skips the fast path (the tests compare both)."""
+    if fast:
+        quick = _fast_server(text)
+        if quick is not None:
+            return quick
     lines = device_lines(text)
     if is_empty(lines):
         return ServersOutput()
@@ -118,39 +189,39 @@ def parse_server(text: str, platform: str | None = None) -> ServersOutput:
             )
     for block, start, rec in zip(blocks, starts, raw_servers, strict=True):
         _check_server_complete(rec, block[0], start)
-    servers: list[CAServer] = []
-    for s in raw_servers:
-        t = _Times(SERVER)
-        mode = s.get("mode")
-        servers.append(
-            CAServer(
-                name=s["name"],
-                status=s.get("status"),
-                status_reason=s.get("status_reason"),
-                state=s.get("state"),
-                locked={"locked": True, "unlocked": False}.get(s.get("lock", "")),
-                issuer=s.get("issuer"),
-                ca_fingerprint=_fp(s.get("ca_fingerprint")),
-                grant_mode=s.get("grant_mode"),
-                last_serial=s.get("last_serial"),
-                ca_expires=t(s.get("ca_expires")),
-                crl_next_update=t(s.get("crl_next_update")),
-                storage_dir=s.get("storage_dir"),
-                crl_storage_dir=s.get("crl_storage_dir"),
-                database_level=s["database_level"].lower() if s.get("database_level") else None,
-                auto_rollover_days=int(s["auto_rollover_days"]) if s.get("auto_rollover_days") else None,
-                autorollover_at=t(s.get("autorollover_at")),
-                rollover_status=s.get("rollover_status"),
-                rollover_fingerprint=_fp(s.get("rollover_fingerprint")),
-                rollover_expires=t(s.get("rollover_expires")),
-                ra_mode=bool(mode and mode.upper() == "RA"),
-                mode=mode.lower() if mode else None,
-                ra_fingerprint=_fp(s.get("ra_fingerprint")),
-                upper_ca_fingerprint=_fp(s.get("upper_ca_fingerprint")),
-                tz=t.tz,
-            )
-        )
-    return ServersOutput(servers=servers)
+    return ServersOutput(servers=[_server(s) for s in raw_servers])
+
+
+def _server(s: dict[str, str]) -> CAServer:
+    """One server's record (TTP's or the fast path's: the same keys) as a model."""
+    t = _Times(SERVER)
+    mode = s.get("mode")
+    return CAServer(
+        name=s["name"],
+        status=s.get("status"),
+        status_reason=s.get("status_reason"),
+        state=s.get("state"),
+        locked={"locked": True, "unlocked": False}.get(s.get("lock", "")),
+        issuer=s.get("issuer"),
+        ca_fingerprint=_fp(s.get("ca_fingerprint")),
+        grant_mode=s.get("grant_mode"),
+        last_serial=s.get("last_serial"),
+        ca_expires=t(s.get("ca_expires")),
+        crl_next_update=t(s.get("crl_next_update")),
+        storage_dir=s.get("storage_dir"),
+        crl_storage_dir=s.get("crl_storage_dir"),
+        database_level=s["database_level"].lower() if s.get("database_level") else None,
+        auto_rollover_days=int(s["auto_rollover_days"]) if s.get("auto_rollover_days") else None,
+        autorollover_at=t(s.get("autorollover_at")),
+        rollover_status=s.get("rollover_status"),
+        rollover_fingerprint=_fp(s.get("rollover_fingerprint")),
+        rollover_expires=t(s.get("rollover_expires")),
+        ra_mode=bool(mode and mode.upper() == "RA"),
+        mode=mode.lower() if mode else None,
+        ra_fingerprint=_fp(s.get("ra_fingerprint")),
+        upper_ca_fingerprint=_fp(s.get("upper_ca_fingerprint")),
+        tz=t.tz,
+    )
 
 
 def _check_server_complete(rec: dict[str, str], head: str, lineno: int) -> None:
@@ -159,6 +230,18 @@ def _check_server_complete(rec: dict[str, str], head: str, lineno: int) -> None:
     fine. Kept to what the captures show: an RA-mode server prints no CA timers, one capture
     of one has no Status line, and a disabled server may not print its grant mode, so each
     rule keys on a line that implies the other."""
+    missing = _missing_lines(rec)
+    if missing:
+        raise ParseError(
+            SERVER,
+            f"server {rec['name']!r} has no {', '.join(missing)} line (truncated output?)",
+            head,
+            lineno,
+        )
+
+
+def _missing_lines(rec: dict[str, str]) -> list[str]:
+    """The lines `_check_server_complete` requires that `rec` lacks."""
     missing = []
     if not (rec.get("status") or "").startswith("disabled") and not rec.get("grant_mode"):
         missing.append("'Granting mode is:'")
@@ -173,13 +256,7 @@ def _check_server_complete(rec: dict[str, str], head: str, lineno: int) -> None:
         ]
     if not rec.get("status") and (rec.get("ca_expires") or rec.get("crl_next_update")):
         missing.append("'Status:'")
-    if missing:
-        raise ParseError(
-            SERVER,
-            f"server {rec['name']!r} has no {', '.join(missing)} line (truncated output?)",
-            head,
-            lineno,
-        )
+    return missing
 
 
 _ROW = r"\d+\s+\S+\s+[0-9A-Fa-f]{32}(?:\s+.*)?"
@@ -193,8 +270,56 @@ _REQ_GRAMMAR = compile_all(
 _SECTION = {"subordinate ca": "subordinate-ca", "ra": "ra", "router": "router"}
 
 
+# Fast path: the usual layout (the database line, then each table's name, column header and rule
+# followed by its rows; blank lines between tables) proved by one fullmatch, read by one finditer.
+_FAST_TABLE = (
+    r"[ \t]*(?:Subordinate CA|RA|Router) certificates? requests:[ \t]*\n"
+    r"[ \t]*ReqID +State +Fingerprint +SubjectName[ \t]*\n"
+    r"[ \t]*-{10,}[ \t]*\n"
+    r"(?:[ \t]*\d+ +\S+ +[0-9A-Fa-f]{32}(?: +[^\n]*)?\n)*"
+)
+_FAST_REQUESTS = re.compile(rf"\s*(?:[ \t]*Enrollment Request Database:[ \t]*\n)?(?:\s*{_FAST_TABLE})+\s*")
+_FAST_REQ_LINE = re.compile(
+    r"^[ \t]*(?:(?P<table>Subordinate CA|RA|Router) certificates? requests:"
+    r"|(?P<req_id>\d+) +(?P<state>\S+) +(?P<fp>[0-9A-Fa-f]{32})(?: +(?P<subject>[^\n]*))?$)",
+    re.M,
+)
+
+
+def _request(
+    section: str, req_id: str, state: str, fingerprint: str, subject: str | None
+) -> EnrollmentRequest:
+    return EnrollmentRequest(
+        section=section,
+        req_id=int(req_id),
+        state=state,
+        fingerprint=fingerprint.upper(),
+        subject=(subject or "").strip() or None,
+    )
+
+
+def _fast_requests(text: str) -> RequestsOutput | None:
+    """The tables of `text` read in C (see `_FAST_REQUESTS`), or None: the strict path decides."""
+    norm = normalize(text) + "\n"
+    if _FAST_REQUESTS.fullmatch(norm) is None:
+        return None
+    reqs: list[EnrollmentRequest] = []
+    section = ""
+    for m in _FAST_REQ_LINE.finditer(norm):
+        if m["table"] is not None:
+            section = _SECTION[m["table"].lower()]
+        else:
+            reqs.append(_request(section, m["req_id"], m["state"], m["fp"], m["subject"]))
+    return RequestsOutput(requests=reqs)
+
+
 @register(r"(?:show|sh) crypto pki server \S+ requests")
-def parse_requests(text: str, platform: str | None = None) -> RequestsOutput:
+def parse_requests(text: str, platform: str | None = None, *, fast: bool = True) -> RequestsOutput:
+    """`fast=False` skips the fast path (the tests compare both)."""
+    if fast:
+        quick = _fast_requests(text)
+        if quick is not None:
+            return quick
     lines = device_lines(text)
     if is_empty(lines):
         return RequestsOutput()
@@ -210,13 +335,7 @@ def parse_requests(text: str, platform: str | None = None) -> RequestsOutput:
             raise ParseError(REQUESTS, "unknown request table", table["table"])
         for row in as_list(table.get("rows")):
             reqs.append(
-                EnrollmentRequest(
-                    section=section,
-                    req_id=int(row["req_id"]),
-                    state=row["state"],
-                    fingerprint=row["fingerprint"].upper(),
-                    subject=(row.get("subject") or "").strip() or None,
-                )
+                _request(section, row["req_id"], row["state"], row["fingerprint"], row.get("subject"))
             )
     if len(reqs) != expected:
         raise ParseError(
