@@ -3,7 +3,8 @@
 Per host and trustpoint that held an identity certificate before: a valid one is still there (nothing that
 was valid is missing), its serial is new, its issuer is the trustpoint's CA (the old CA or, after rollover
 day, the CA that was the rollover CA before), its validity moved forward, the chain holds (issuer = CA
-subject, dates inside the CA's), and the key changed when the inventory says `regenerate`.
+subject, dates inside the CA's), and the key changed when the inventory says `regenerate` and the renewal was
+auto-enroll's (`regenerate` governs those only: a manual `crypto pki enroll` keeps the key, rulebook C7).
 Without --after, a fresh collection is taken from the devices now.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import typer
@@ -31,10 +32,11 @@ from iospki.cli.kit import (
     status_cell,
     table,
 )
-from iospki.models import Certificate
+from iospki.models import Certificate, CertKind
 from iospki.operations.collection import collect_into
 from iospki.operations.intent import host_intent
 from iospki.operations.inventory import InventoryError, host_groups, load_nornir
+from iospki.pki.inputs import timer_time
 from iospki.state import store
 from iospki.state.loader import HostState, load_host
 
@@ -55,6 +57,34 @@ def _key_data(st: HostState, label: str) -> str | None:
     for k in st.keys:
         if k.name == label and not k.rollover:
             return k.key_data
+    return None
+
+
+# a certificate issued this much before the auto-enroll time the device showed was not auto-enroll's doing (the
+# CA's clock, which dates the certificate, may differ from the client's by up to this much)
+_AUTO_SLACK = timedelta(minutes=10)
+
+
+def _manual_renewal(before: HostState, after: HostState, tp: str) -> str | None:
+    """Why the identity certificate of `tp` was renewed by hand, or None when the renewal may have been
+    auto-enroll's (also when the collections do not say: the inventory's `regenerate` then governs, as before).
+    Manual: the before collection showed the auto-enroll time (RENEW, or for a certificate capped at the CA's
+    end its SHADOW, C9) and the new certificate was issued before it, or it showed no such timer at all."""
+    ident, ca = before.cert(tp, CertKind.identity), before.cert(tp, CertKind.ca)
+    new, new_ca = after.cert(tp, CertKind.identity), after.cert(tp, CertKind.ca)
+    if before.timers is None or ident is None or new is None or new.start is None:
+        return None
+    if before.cert(tp, CertKind.identity, rollover=True) is not None or (
+        ca is not None and new_ca is not None and new_ca.serial != ca.serial
+    ):
+        return None  # a rollover: the shadow renewal's certificate (C4, C6), auto-enroll's
+    capped = ident.end is not None and ca is not None and ca.end is not None and ident.end >= ca.end
+    timer = before.timer("RENEW", tp) or (before.timer("SHADOW", tp) if capped else None)
+    if timer is None:
+        return "no auto-enroll renewal was armed"
+    due = timer_time(before, timer)
+    if due is not None and new.start < due - _AUTO_SLACK:
+        return f"issued before auto-enroll's time {due:%Y-%m-%d %H:%M:%S} UTC"
     return None
 
 
@@ -159,29 +189,22 @@ def verify_views(
                 out.append((h, tp, "new CA is the former rollover CA", same, detail))
         regen, label = (regenerate or {}).get(tp, (False, None))
         if regen:
-            lb = label or (a_id.key_label or tp)
-            kb, ka = _key_data(before_state, lb), _key_data(after_state, lb)
-            if kb is None or ka is None:
-                out.append(
-                    (
-                        h,
-                        tp,
-                        "key replaced (regenerate)",
-                        False,
-                        f"key {lb} not shown in show crypto key mypubkey rsa",
-                    )
-                )
-            else:
-                out.append(
-                    (
-                        h,
-                        tp,
-                        "key replaced (regenerate)",
-                        kb != ka,
-                        f"key {lb} {'changed' if kb != ka else 'unchanged'}",
-                    )
-                )
+            out.append(_key_check(before_state, after_state, tp, label or (a_id.key_label or tp)))
     return out
+
+
+def _key_check(before: HostState, after: HostState, tp: str, label: str) -> Check:
+    """`regenerate` (C7): an auto-enroll renewal replaces the key pair; a manual renewal keeps it."""
+    h = before.host
+    manual = _manual_renewal(before, after, tp)
+    check = "key kept (manual renewal)" if manual is not None else "key replaced (regenerate)"
+    kb, ka = _key_data(before, label), _key_data(after, label)
+    if kb is None or ka is None:
+        return (h, tp, check, False, f"key {label} not shown in show crypto key mypubkey rsa")
+    detail = f"key {label} {'changed' if kb != ka else 'unchanged'}"
+    if manual is None:
+        return (h, tp, check, kb != ka, detail)
+    return (h, tp, check, kb == ka, f"{detail}: {manual}; regenerate governs auto-enroll renewals only")
 
 
 @closing
