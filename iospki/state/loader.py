@@ -15,6 +15,8 @@ the platform) are reconciled here, once (`CAFacts`, `software_family`).
 from __future__ import annotations
 
 import fnmatch
+import functools
+import gc
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -470,8 +472,8 @@ def load_host(root: Path | str, host: str) -> HostState:
     state = HostState(host)
     config_text = ""
     try:
-        state.unreachable = store.read_error(root, host)
-        outputs = store.read_outputs(root, host)
+        files = store.read_host(root, host)  # one listing, no stat per file
+        state.unreachable, outputs = files.error, files.outputs
     except (OSError, store.StoreError) as exc:
         state.unreachable = f"cannot read stored outputs: {exc}"
         return state
@@ -492,8 +494,7 @@ def load_host(root: Path | str, host: str) -> HostState:
         merge = _MERGE.get(type(model))
         if merge is not None:
             merge(state, command, model)
-    hostdir = Path(root) / host
-    for p in sorted(hostdir.glob("*.json")):
+    for p in files.json:
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -551,6 +552,31 @@ def _to_utc(state: HostState, config_text: str) -> None:
     state.zones = zones
 
 
+def _gc_quiet(load: Callable[..., list[HostState]]) -> Callable[..., list[HostState]]:
+    """Run a collection load with the cyclic garbage collector off, then freeze what it built.
+
+    A load allocates millions of long-lived objects (models, datetimes, strings) and no cycles
+    worth collecting (models and states are trees; refcounting frees them). With the collector on,
+    its full passes walk everything loaded so far again and again, and after the load every pass
+    the forecast or the audit triggers walks all of it once more: measured, the forecast of 10,000
+    hosts grew super-linearly. `gc.freeze()` moves the loaded objects out of the collector's view
+    (they are still freed by refcount when dropped); objects built later are collected as usual."""
+
+    @functools.wraps(load)
+    def run(*args: Any, **kwargs: Any) -> list[HostState]:
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return load(*args, **kwargs)
+        finally:
+            gc.freeze()
+            if enabled:
+                gc.enable()
+
+    return run
+
+
+@_gc_quiet
 def load_collection(root: Path | str, limit: list[str] | None = None) -> list[HostState]:
     """All hosts of a collection (optionally only those named or matching globs in `limit`)."""
     names = store.hosts(root)

@@ -29,10 +29,12 @@ import functools
 import json
 import os
 import re
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -75,9 +77,11 @@ def command_filename(command: str) -> str:
 
 def filename_command(filename: str) -> str:
     """Inverse of `command_filename` (accepts a bare name or a path)."""
-    name = Path(filename).name
+    name = os.path.basename(filename)
     if name.endswith(".txt"):
         name = name[:-4]
+    if "%" not in name:  # the usual name: nothing escaped (the loop below gives the same, slower)
+        return name.replace("_", " ")
     raw = bytearray()
     i = 0
     while i < len(name):
@@ -381,22 +385,70 @@ def write_meta(
 
 def hosts(root: Path | str) -> list[str]:
     """Host names in a collection (its sub-directories), sorted. Raises StoreError if `root` is no directory."""
-    r = Path(root)
-    if not r.is_dir():
-        raise StoreError(f"{root}: not a collection directory")
-    return sorted(p.name for p in r.iterdir() if p.is_dir() and not p.name.startswith("."))
+    try:
+        # scandir: the entry type comes with the listing (no stat per host folder but for symlinks)
+        with os.scandir(root) as it:
+            return sorted(e.name for e in it if not e.name.startswith(".") and e.is_dir())
+    except (NotADirectoryError, FileNotFoundError):
+        raise StoreError(f"{root}: not a collection directory") from None
+
+
+@dataclass
+class HostFiles:
+    """What one host folder holds, read in one listing (`read_host`)."""
+
+    error: str | None  # `_error.txt`: why the host failed, None when it did not
+    outputs: dict[str, str]  # command -> stored output
+    json: list[Path]  # the JSON files (facts, read times ...), sorted by name
+
+
+def _read_dir(root: Path | str, host: str) -> Path:
+    """`root/host` for reading, checked as `host_dir` does with one lstat instead of its four path
+    walks: the name is one safe component (no '/', no leading dot), so a folder that is no symbolic
+    link lies directly in `root`. StoreError: a bad name, a symbolic link or no such host."""
+    problem = host_name_problem(host)
+    if problem:
+        raise StoreError(f"host {host!r}: not usable as a folder name: {problem}")
+    base = Path(root)
+    d = base / host
+    try:
+        mode = os.lstat(d).st_mode
+    except FileNotFoundError:
+        raise StoreError(f"host {host}: no such host in {root}") from None
+    if stat.S_ISLNK(mode):
+        raise StoreError(f"host {host}: {d} is a symbolic link (refused: it could point outside {base})")
+    if not stat.S_ISDIR(mode):
+        raise StoreError(f"host {host}: no such host in {root}")
+    return d
+
+
+def _text(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return f.read()
+
+
+def read_host(root: Path | str, host: str) -> HostFiles:
+    """Everything stored for `host` in one folder listing: the loader's one read per host
+    (`read_error`, `read_outputs` and the JSON files, without a stat per file)."""
+    d = _read_dir(root, host)
+    error: str | None = None
+    outputs: dict[str, str] = {}
+    jsons: list[Path] = []
+    with os.scandir(d) as it:
+        entries = sorted((e for e in it if e.is_file()), key=lambda e: e.name)
+    for e in entries:
+        if e.name == ERROR_FILE:
+            error = _text(e.path).rstrip("\n")
+        elif e.name.endswith(".txt") and not e.name.startswith(("_", ".")):
+            outputs[filename_command(e.name)] = _text(e.path)
+        elif e.name.endswith(".json"):
+            jsons.append(Path(e.path))  # read by the caller, which reports an unreadable one
+    return HostFiles(error, outputs, jsons)
 
 
 def read_outputs(root: Path | str, host: str) -> dict[str, str]:
     """{command: text} for every stored output of `host` (errors and JSON files excluded)."""
-    d = _host_dir(root, host)
-    if not d.is_dir():
-        raise StoreError(f"host {host}: no such host in {root}")
-    out: dict[str, str] = {}
-    for p in sorted(d.iterdir()):
-        if p.is_file() and p.suffix == ".txt" and not p.name.startswith(("_", ".")):
-            out[filename_command(p.name)] = p.read_text(encoding="utf-8", errors="replace")
-    return out
+    return read_host(root, host).outputs
 
 
 def read_output(root: Path | str, host: str, command: str) -> str | None:

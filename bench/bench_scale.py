@@ -1,0 +1,192 @@
+"""Benchmark: load + parse, audit and forecast of stored collections of 1,000 to 100,000 hosts
+(issue 13 §1: at most 0.5 ms per host to load and parse; audit and forecast linear in the hosts).
+
+The outputs come from the lab twin, produced in-process (`tests.lab_outputs`: a certificate server
+on an emulated CSR1000v and an ISR G1 client enrolled over SCEP, the commands `collect` reads).
+They are replicated into sites of 50 hosts (one CA, 49 clients) with every date shifted by a
+per-site offset and a per-site CA fingerprint, written into a throwaway folder under /tmp (plain
+writes: the bench measures reading, not the store's durability) and deleted after each size.
+
+Each size is measured in a fresh subprocess (so peak memory is that size's own): the toolkit as it
+is (regex fast paths, collector quiet during the load and the loaded objects frozen), and, as the
+baseline of the same run, the strict parsers (every output through the TTP/line parsers the fast
+paths fall back to) with the collector left alone, as the loader ran before issue 13.
+
+    .venv/bin/python -m bench.bench_scale [--hosts 1000 10000 100000] [--baseline-max 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import gc
+import hashlib
+import inspect
+import json
+import os
+import random
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from bench.bench_audit import shift_dates
+from iospki.state import store
+
+PER_SITE = 50
+MODES = ("toolkit", "baseline")
+
+
+# --------------------------------------------------------------------------- the collection
+
+
+def lab_templates() -> dict[str, dict[str, str]]:
+    """{'ca1'|'r1': {command: redacted output}} from a fresh in-process lab (about a second)."""
+    from tests.lab_outputs import ARCHIVE, lab_outputs
+
+    out: dict[str, dict[str, str]] = {}
+    for (host, command), text in lab_outputs().items():
+        out.setdefault(host, {})[command] = store.redact(text, [ARCHIVE])
+    return out
+
+
+def write_collection(root: Path, templates: dict[str, dict[str, str]], hosts: int, seed: int = 13) -> int:
+    """`hosts` host folders in sites of PER_SITE; the number of files written."""
+    rng = random.Random(seed)
+    spaced = re.search(
+        r"CA cert fingerprint: ([0-9A-F ]+?)\s*$", templates["ca1"]["show crypto pki server"], re.M
+    )
+    fp = spaced.group(1).strip() if spaced else ""
+    files = 0
+    for s in range((hosts + PER_SITE - 1) // PER_SITE):
+        by = timedelta(days=rng.randint(-400, 400), seconds=rng.randint(0, 86399))
+        new_fp = hashlib.md5(f"site{s}".encode()).hexdigest().upper()  # noqa: S324 - a stand-in fingerprint
+        new_spaced = " ".join(new_fp[i : i + 8] for i in range(0, 32, 8))
+
+        def fix(text: str, by: timedelta = by, new_spaced: str = new_spaced, new_fp: str = new_fp) -> str:
+            text = shift_dates(text, by)
+            return text.replace(fp, new_spaced).replace(fp.replace(" ", ""), new_fp) if fp else text
+
+        site = {
+            name: {store.command_filename(c): fix(t) for c, t in cmds.items()}
+            for name, cmds in templates.items()
+        }
+        for h in range(min(PER_SITE, hosts - s * PER_SITE)):
+            name = f"s{s:04d}-ca" if h == 0 else f"s{s:04d}-r{h:02d}"
+            d = root / name
+            d.mkdir(parents=True)
+            for fname, text in site["ca1" if h == 0 else "r1"].items():
+                with open(d / fname, "w", encoding="utf-8") as f:
+                    f.write(text)
+                files += 1
+    return files
+
+
+# --------------------------------------------------------------------------- one measurement (subprocess)
+
+
+def _strict_parsers() -> None:
+    """The baseline: every registered parser with a fast path runs its strict path only."""
+    from iospki.parsers import base
+
+    for pattern, func in list(base._REGISTRY.items()):  # noqa: SLF001 - a bench switch, not an API
+        if "fast" in inspect.signature(func).parameters:
+            base._REGISTRY[pattern] = functools.partial(func, fast=False)  # noqa: SLF001
+    base._FOUND.clear()  # noqa: SLF001
+
+
+def measure(root: Path, mode: str) -> dict[str, float]:
+    from iospki.audit import run_audit
+    from iospki.forecast import forecast_states
+    from iospki.state.loader import load_collection
+
+    load = load_collection
+    if mode == "baseline":
+        _strict_parsers()
+        load = load_collection.__wrapped__  # type: ignore[attr-defined]  # without the collector handling
+    gc.collect()
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    states = load(root)
+    t1 = time.perf_counter()
+    result = run_audit(states, horizon=None)
+    t2 = time.perf_counter()
+    fc = forecast_states(states)
+    t3 = time.perf_counter()
+    return {
+        "hosts": len(states),
+        "outputs": sum(len(s.commands) for s in states),
+        "parse_errors": sum(len(s.errors) for s in states),
+        "findings": len(result.findings),
+        "events": len(fc.events),
+        "load_s": t1 - t0,
+        "audit_s": t2 - t1,
+        "forecast_s": t3 - t2,
+        "rss_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024,  # KiB on Linux
+    }
+
+
+def _run(root: Path, mode: str) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bench_scale", "--measure", str(root), "--mode", mode],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--hosts", type=int, nargs="+", default=[1000, 10000, 100000])
+    ap.add_argument("--baseline-max", type=int, default=10000, help="measure the baseline up to this size")
+    ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--mode", choices=MODES, default="toolkit", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.mode)))
+        return
+    t = time.perf_counter()
+    templates = lab_templates()
+    print(f"lab outputs: {sum(len(c) for c in templates.values())} in {time.perf_counter() - t:.1f} s")
+    print(
+        f"{'hosts':>7} {'mode':<9} {'load+parse':>11} {'per host':>9} {'audit':>8} {'per host':>9}"
+        f" {'forecast':>9} {'per host':>9} {'peak mem':>9} {'per host':>9}"
+    )
+    for n in args.hosts:
+        root = Path(tempfile.mkdtemp(prefix=f"iospki-scale-{n}-", dir="/tmp"))
+        try:
+            t = time.perf_counter()
+            files = write_collection(root, templates, n)
+            print(f"{n:>7} generated: {files} files in {time.perf_counter() - t:.1f} s (not measured)")
+            for mode in MODES:
+                if mode == "baseline" and n > args.baseline_max:
+                    continue
+                r = _run(root, mode)
+                assert r["hosts"] == n and r["parse_errors"] == 0, r
+                k = 1000 / n
+                print(
+                    f"{n:>7} {mode:<9} {r['load_s']:>9.2f} s {r['load_s'] * k:>6.3f} ms"
+                    f" {r['audit_s']:>6.2f} s {r['audit_s'] * k:>6.3f} ms"
+                    f" {r['forecast_s']:>7.2f} s {r['forecast_s'] * k:>6.3f} ms"
+                    f" {r['rss_mib']:>5.0f} MiB {r['rss_mib'] * 1024 / n:>5.1f} KiB",
+                    flush=True,
+                )
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    print(
+        f"(load+parse target: at most 0.5 ms per host; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})"
+    )
+
+
+if __name__ == "__main__":
+    main()
