@@ -190,6 +190,8 @@ def parse_running_config(text: str, platform: str | None = None) -> RunningConfi
         if not s:
             continue
         indented = line[0] in " \t"
+        if indented and block == "chain" and _HEX_LINE.fullmatch(s):
+            continue  # most of a config's lines: the chain's hex dump (what the branch below accepts)
         words = s.split()
         try:
             if indented or (block == "chain" and words[0] in ("certificate", "quit")):

@@ -423,8 +423,17 @@ def _read_dir(root: Path | str, host: str) -> Path:
 
 
 def _text(path: str) -> str:
-    with open(path, encoding="utf-8", errors="replace") as f:
-        return f.read()
+    """A stored text as `open(path, encoding="utf-8", errors="replace").read()` gives it (universal
+    newlines included), through os.read: a third of the cost for the small files of a collection."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        chunks = [os.read(fd, 1 << 16)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 1 << 16))
+    finally:
+        os.close(fd)
+    text = b"".join(chunks).decode("utf-8", errors="replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
 def read_host(root: Path | str, host: str) -> HostFiles:
