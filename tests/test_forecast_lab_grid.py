@@ -22,9 +22,8 @@ from iospki import forecast as fc
 from iospki.models import Certificate
 from iospki.state import store
 from iospki.state.loader import load_collection
-from tests.lab_pki_support import start_ca
 from tests.test_forecast_lab import COMMANDS, Lab, iso
-from tests.test_lab_shadow_capped import CA_END, HOSTS, START, TRUSTPOINTS, at_day, enroll, tp_certs
+from tests.test_lab_shadow_capped import CA_END, HOSTS, START, TRUSTPOINTS, at_day, build, tp_certs
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -53,17 +52,7 @@ def collect(lab: Lab, root: Path) -> None:
 def grid(make_lab_module: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, fc.Forecast]]:
     lab = Lab(make_lab_module(hosts=HOSTS, start=iso(START), rate=0.0))
     try:
-        for ca, overlap in (("ca90", 90), ("ca30", 30)):
-            start_ca(
-                lab, "grant auto", "lifetime certificate 365", "lifetime ca-certificate 730",
-                f"auto-rollover {overlap}", host=ca,
-            )  # fmt: skip
-        for day in sorted({d for d, _a in TRUSTPOINTS.values()}):
-            lab.set_clock(at_day(day))
-            for tp, (join, auto) in TRUSTPOINTS.items():
-                if join == day:
-                    for client, ca in CLIENTS.items():
-                        enroll(lab, client, ca, tp, auto)
+        build(lab)  # the lab clock is on day 100, the last join day
         root = tmp_path_factory.mktemp("grid")
         collect(lab, root)
         states = load_collection(root)

@@ -99,22 +99,28 @@ def enroll(lab: Lab, host: str, ca: str, tp: str, auto: str | None) -> None:
         lab.conn(host).send_config_set([f"crypto pki trustpoint {tp}", "no auto-enroll"])
 
 
+def build(lab: Lab) -> None:
+    """Both CAs, then each trustpoint on both clients on its join day (the lab clock is left on the last one).
+    tests/test_forecast_lab_grid.py builds the same lab."""
+    for ca, overlap in (("ca90", 90), ("ca30", 30)):
+        start_ca(
+            lab, "grant auto", "lifetime certificate 365", "lifetime ca-certificate 730",
+            f"auto-rollover {overlap}", host=ca,
+        )  # fmt: skip
+    for day in sorted({d for d, _a in TRUSTPOINTS.values()}):
+        lab.set_clock(at_day(day))
+        for tp, (join, auto) in TRUSTPOINTS.items():
+            if join == day:
+                enroll(lab, "c90", "ca90", tp, auto)
+                enroll(lab, "c30", "ca30", tp, auto)
+
+
 @pytest.fixture(scope="module")
 def observed(make_lab_module: Any) -> Iterator[Observed]:
     lab = Lab(make_lab_module(hosts=HOSTS, start=iso(START), rate=0.0))
     obs = Observed()
     try:
-        for ca, overlap in (("ca90", 90), ("ca30", 30)):
-            start_ca(
-                lab, "grant auto", "lifetime certificate 365", "lifetime ca-certificate 730",
-                f"auto-rollover {overlap}", host=ca,
-            )  # fmt: skip
-        for day in sorted({d for d, _a in TRUSTPOINTS.values()}):
-            lab.set_clock(at_day(day))
-            for tp, (join, auto) in TRUSTPOINTS.items():
-                if join == day:
-                    enroll(lab, "c90", "ca90", tp, auto)
-                    enroll(lab, "c30", "ca30", tp, auto)
+        build(lab)
         lab.set_clock(at_day(600))
         for host in ("c90", "c30"):
             obs.timers_day600[host] = lab.timers(host)
