@@ -8,12 +8,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from iospki.audit.checks import CHECK_RULES, Context
-from iospki.audit.rules import FAILURE_KINDS, FAILURE_RULES, HOST_UNREACHABLE, PARSE_ERROR, Rule, Severity
+from iospki.audit.rules import (
+    COLLECTION_INCOMPLETE,
+    FAILURE_KINDS,
+    FAILURE_RULES,
+    HOST_UNREACHABLE,
+    PARSE_ERROR,
+    Rule,
+    Severity,
+)
 from iospki.forecast import Forecast, forecast_states
 from iospki.pki.inputs import CAIndex, ca_inputs
 from iospki.state.loader import SKEW_TOLERANCE, HostState
 
-# every rule: those bound to a check (iospki.audit.checks), then the two the engine raises itself
+# every rule: those bound to a check (iospki.audit.checks), then the three the engine raises itself
 RULES: tuple[Rule, ...] = (*CHECK_RULES, *FAILURE_RULES)
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
 
@@ -69,8 +77,12 @@ def _forecast_evidence(findings: list[Finding], fc: Forecast) -> None:
     the forecast says whether (and when) it bites this client in the coming cycle."""
     from iospki.forecast import SHADOW_RENEWAL, SHADOW_RENEWAL_FAILED
 
+    unpredictable = {u.host: u.reason for u in fc.unpredictable}
     for f in findings:
         if f.rule not in _FORECAST_RULES or f.target is None:
+            continue
+        if f.host in unpredictable:
+            f.evidence["forecast"] = f"not predicted: {unpredictable[f.host]}"
             continue
         key = (f.host, f.target)
         shadow = next(
@@ -138,6 +150,14 @@ def run_audit(
                 )
             )
             continue
+        if st.gaps:
+            # a host with required outputs missing would otherwise pass every check that needs them
+            r = COLLECTION_INCOMPLETE
+            evidence = {"interrupted": st.interrupted} if st.interrupted else {}
+            evidence.update({cmd: why[:500] for cmd, why in st.incomplete.items()})
+            findings.append(
+                Finding(r.id, r.severity, st.host, None, r.title, st.gaps, evidence, None, r.remedy)
+            )
         for err in st.errors:
             r = PARSE_ERROR
             findings.append(
@@ -173,10 +193,12 @@ def run_audit(
     findings.sort(key=lambda f: (-f.severity.rank, f.host, f.rule, f.target or ""))
     fc = forecast_states(ok, at=at, horizon=horizon) if horizon is not None and ok else None
     if fc is not None:
+        fc.leave_out({s.host: why for s in states if (why := s.unpredictable)})
         _forecast_evidence(findings, fc)
     if only is not None:
         states = [s for s in states if s.host in only]
         if fc is not None:
             fc.events = [e for e in fc.events if e.host in only]
             fc.outages = [o for o in fc.outages if o.host in only]
+            fc.unpredictable = [u for u in fc.unpredictable if u.host in only]
     return AuditResult(states, findings, rules, fc, at, datetime.utcnow().replace(microsecond=0))

@@ -1,4 +1,4 @@
-"""The audit's rule type, its severities, and the two rules the engine raises itself.
+"""The audit's rule type, its severities, and the three rules the engine raises itself.
 
 A rule is frozen data (id, severity, title, rationale, remedy) bound to its check function. Every checked
 rule is written next to its check in `iospki.audit.checks` with `@rule(...)`, so adding one is one
@@ -52,5 +52,14 @@ PARSE_ERROR = Rule(
     "An output of the host could not be parsed; checks needing it were not made for this host.",
     "collect again; if it persists, report the output",
 )
-FAILURE_RULES: tuple[Rule, ...] = (HOST_UNREACHABLE, PARSE_ERROR)
+COLLECTION_INCOMPLETE = Rule(
+    "collection-incomplete",
+    Severity.critical,
+    "Collection incomplete",
+    "Outputs the audit needs (clock, running-config, certificates, timers, and the certificate server of a"
+    " CA) are missing or unreadable, or the collection was interrupted: what is missing cannot be checked,"
+    " so the host must not pass as clean.",
+    "collect again (the finding names the missing commands)",
+)
+FAILURE_RULES: tuple[Rule, ...] = (HOST_UNREACHABLE, PARSE_ERROR, COLLECTION_INCOMPLETE)
 FAILURE_KINDS = frozenset(r.id for r in FAILURE_RULES)

@@ -16,10 +16,12 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from iospki.operations.inventory import InventoryError, host_groups, load_nornir, select_names
 from iospki.operations.runner import Context, InventoryInvalid, open_context
+from iospki.state.store import WriteFailed
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -53,6 +55,14 @@ YES_OPT = typer.Option(False, "--yes", "-y", help="do not ask for confirmation")
 def fail_usage(message: str) -> NoReturn:
     err_console.print(f"[red]error:[/red] {message}")
     raise typer.Exit(EXIT_USAGE)
+
+
+def fail_write(exc: WriteFailed) -> NoReturn:
+    """One line naming the path and the cause of a write that failed (`--output`, `-o`, `--picture`):
+    exit 2 when the path is wrong (a file where a folder must be), 3 when the environment refuses it
+    (read-only, permission, full disk)."""
+    err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+    raise typer.Exit(EXIT_USAGE if exc.usage else EXIT_HOSTS)
 
 
 _OPEN: list[Context] = []

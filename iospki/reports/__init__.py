@@ -6,6 +6,6 @@ Every format is a function registered by name (`iospki.reports.registry`); see t
 
 from __future__ import annotations
 
-from iospki.reports.registry import Writer, formats, get, render, write, writer, writers
+from iospki.reports.registry import Writer, formats, get, render, write, write_report, writer, writers
 
-__all__ = ["Writer", "formats", "get", "render", "write", "writer", "writers"]
+__all__ = ["Writer", "formats", "get", "render", "write", "write_report", "writer", "writers"]

@@ -40,9 +40,9 @@ def to_junit(result: AuditResult) -> str:
                 case.result = [Skipped("some outputs of this host could not be parsed")]
             suite.append(case)  # add_testcase re-counts the suite each time: quadratic
         for f in failures:
-            if f.rule == "parse-error":
-                case = TestCase(f"parse-error: {f.target}", classname=st.host)
-                case.result = [Error(f.message, "parse-error")]
+            if f.rule != "host-unreachable":  # parse-error, collection-incomplete: one erroring case each
+                case = TestCase(f"{f.rule}: {f.target}" if f.target else f.rule, classname=st.host)
+                case.result = [Error(f.message, f.rule)]
                 suite.append(case)  # add_testcase re-counts the suite each time: quadratic
     suite.update_statistics()
     xml = JUnitXml("iospki audit")

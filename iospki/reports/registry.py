@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from iospki.state.store import atomic_write_text
+from iospki.state.store import atomic_write_bytes, shared_mode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,13 +87,12 @@ def render(result: Any, fmt: str, subject: str = "audit") -> str:
 
 
 def write(result: Any, fmt: str, path: Path, subject: str = "audit") -> Path:
-    """Write the report into `path` atomically (text or binary, as the format is)."""
-    out = get(subject, fmt).render(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(out, bytes):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(out)
-        tmp.replace(path)
-    else:
-        atomic_write_text(path, out)
-    return path
+    """Write the report into `path` (text or binary, as the format is): see `write_report`."""
+    return write_report(path, get(subject, fmt).render(result))
+
+
+def write_report(path: Path, data: str | bytes) -> Path:
+    """Write a report atomically (no partial file under its name, ever) with the mode the umask gives:
+    a report is read by others (node_exporter's textfile collector, a web server), unlike a raw
+    collection, which stays private. A failure is a `store.WriteFailed` naming the path and the cause."""
+    return atomic_write_bytes(path, data.encode("utf-8") if isinstance(data, str) else data, shared_mode())

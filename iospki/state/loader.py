@@ -54,6 +54,7 @@ from iospki.models import (
     normalize_fingerprint,
 )
 from iospki.parsers import ParseError, UnknownCommand, parse
+from iospki.parsers.base import ParserFunc, lookup
 from iospki.parsers.config_facts import config_complete
 from iospki.state import devicetime, platforms, store
 
@@ -163,6 +164,9 @@ class HostState:
     read_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
     printed: Printed = field(default_factory=Printed)  # the dated outputs as printed (device-local)
     ca_servers: list[CAFacts] = field(default_factory=list)  # served or configured (`active`: not shut down)
+    # required output (`REQUIRED_OUTPUTS`) -> why it is not usable ('not collected', 'unreadable: ...')
+    incomplete: dict[str, str] = field(default_factory=dict)
+    interrupted: str | None = None  # why the whole collection is not trusted (meta.json marks it interrupted)
 
     def clock_offset(self) -> tuple[timedelta, timedelta] | None:
         """(device clock - collector clock, uncertainty) when `show clock` was read, or None.
@@ -190,6 +194,27 @@ class HostState:
     @property
     def failed(self) -> bool:
         return self.unreachable is not None
+
+    @property
+    def gaps(self) -> str | None:
+        """Why this host's data is incomplete (an interrupted collection, required outputs missing or
+        unreadable), one line naming the commands; None when it is complete. Audit and forecast must not
+        read a gap as "nothing wrong"."""
+        parts = [self.interrupted] if self.interrupted else []
+        missing = [c for c, why in self.incomplete.items() if why == NOT_COLLECTED]
+        if missing:
+            parts.append(f"required outputs not collected: {', '.join(missing)}")
+        parts += [f"{c} {why}" for c, why in self.incomplete.items() if why != NOT_COLLECTED]
+        return "; ".join(parts) or None
+
+    @property
+    def unpredictable(self) -> str | None:
+        """Why the forecast cannot predict this host (failed, no outputs, interrupted, or an output it needs
+        missing or unreadable), else None."""
+        needs = {r.command for r in REQUIRED_OUTPUTS if r.forecast_needs}
+        if self.collection_error or self.interrupted or needs & set(self.incomplete):
+            return self.collection_error or self.gaps
+        return None
 
     @property
     def collection_error(self) -> str | None:
@@ -297,6 +322,57 @@ def _read_times(data: Any) -> dict[str, tuple[datetime, datetime]]:
         )
         if answered >= sent:
             out[str(cmd)] = (sent, answered)
+    return out
+
+
+# --------------------------------------------------------------------------- required outputs
+
+NOT_COLLECTED = "not collected"
+
+
+@dataclass(frozen=True)
+class RequiredOutput:
+    """An output without which a host cannot be audited or forecast (`collect` reads each; see
+    `iospki.tasks.collect`). Any stored command its parser reads counts: `show clock` for
+    `show clock detail`, `... certificates verbose` or `... timers detail` for the plain command."""
+
+    command: str  # as `collect` reads it (the name a finding gives)
+    needed: Callable[[HostState], bool] = lambda state: True
+    # the forecast cannot run without it; timers it can: the simulator arms them from the running config
+    # as IOS does, so a host without `show crypto pki timers` is predicted (and still fails the audit)
+    forecast_needs: bool = True
+
+
+def _serves_ca(state: HostState) -> bool:
+    # `collect` reads the server of every `crypto pki server` block its running config has
+    return state.config is not None and bool(state.config.servers)
+
+
+REQUIRED_OUTPUTS: tuple[RequiredOutput, ...] = (
+    RequiredOutput("show clock detail"),
+    RequiredOutput("show running-config"),
+    RequiredOutput("show crypto pki certificates"),
+    RequiredOutput("show crypto pki timers", forecast_needs=False),
+    RequiredOutput("show crypto pki server", _serves_ca),
+)
+
+
+# which parser reads a command: looked up once per spelling, not once per host (large collections)
+_parser_of = functools.lru_cache(maxsize=4096)(lookup)
+
+
+def _incomplete(state: HostState, read: dict[ParserFunc, str | None]) -> dict[str, str]:
+    """Required output -> why it is unusable, from `read` (parser -> None when one of its outputs parsed,
+    else the first error): collected by other means or cut short, a host must not pass for complete."""
+    out: dict[str, str] = {}
+    for req in REQUIRED_OUTPUTS:
+        if not req.needed(state):
+            continue
+        func = lookup(req.command)
+        if func not in read:
+            out[req.command] = NOT_COLLECTED
+        elif read[func] is not None:
+            out[req.command] = f"unreadable: {read[func]}"
     return out
 
 
@@ -477,6 +553,7 @@ def load_host(root: Path | str, host: str) -> HostState:
     except (OSError, store.StoreError) as exc:
         state.unreachable = f"cannot read stored outputs: {exc}"
         return state
+    read: dict[ParserFunc, str | None] = {}  # parser -> None once one of its outputs parsed, else the error
     for command in sorted(outputs):
         text = outputs[command]
         state.commands.append(command)
@@ -484,13 +561,17 @@ def load_host(root: Path | str, host: str) -> HostState:
         if norm.startswith(("show run", "sh run")):
             config_text = text
         try:
+            func = _parser_of(command)
             model = parse(command, text, state.platform)
         except UnknownCommand:
             continue
         except ParseError as exc:  # also a parser's own bug: `parse` reports it as a ParseError
             state.errors.append(f"{command}: {exc}")
             state.parse_errors[command] = str(exc)
+            if read.get(func, "") is not None:
+                read.setdefault(func, f"{command} did not parse")
             continue
+        read[func] = None
         merge = _MERGE.get(type(model))
         if merge is not None:
             merge(state, command, model)
@@ -521,6 +602,8 @@ def load_host(root: Path | str, host: str) -> HostState:
     state.platform = state.platform or (row.family if row else None)
     state.software_family = platforms.software_family(named, state.model, state.platform)
     state.ca_servers = _ca_facts(state)
+    if state.unreachable is None:
+        state.incomplete = _incomplete(state, read)
     return state
 
 
@@ -578,8 +661,43 @@ def _gc_quiet(load: Callable[..., list[HostState]]) -> Callable[..., list[HostSt
 
 @_gc_quiet
 def load_collection(root: Path | str, limit: list[str] | None = None) -> list[HostState]:
-    """All hosts of a collection (optionally only those named or matching globs in `limit`)."""
-    names = store.hosts(root)
+    """All hosts of a collection (optionally only those named or matching globs in `limit`).
+
+    A collection `collect` marked interrupted (meta.json) marks every host; a host its meta.json names
+    that has no folder (deleted, or never reached before a kill) is a host with nothing collected.
+    Without meta.json (outputs gathered by other means) the folders are the hosts."""
+    meta, problem = _meta(root)
+    names = sorted(set(store.hosts(root)) | _meta_hosts(meta))
     if limit:
         names = [h for h in names if any(fnmatch.fnmatchcase(h, pat) for pat in limit)]
-    return [load_host(root, h) for h in names]
+    interrupted = problem or (
+        "the collection was interrupted (meta.json: interrupted); its outputs may be missing or stale"
+        if meta is not None and meta.get(store.INTERRUPTED) is True
+        else None
+    )
+    states = []
+    for h in names:
+        if (Path(root) / h).is_dir():
+            st = load_host(root, h)
+        else:
+            st = HostState(h, no_outputs=True)
+            st.incomplete = {r.command: NOT_COLLECTED for r in REQUIRED_OUTPUTS if r.needed(st)}
+        st.interrupted = interrupted
+        states.append(st)
+    return states
+
+
+def _meta(root: Path | str) -> tuple[dict[str, Any] | None, str | None]:
+    """meta.json (None when absent: outputs gathered by other means) and why it is unusable, if it is."""
+    try:
+        return store.read_meta(root), None
+    except (OSError, ValueError) as exc:
+        return None, f"meta.json is unreadable ({exc}): it cannot say that the collection finished"
+
+
+def _meta_hosts(meta: dict[str, Any] | None) -> set[str]:
+    """The hosts meta.json names (planned, ok, failed) that are usable as folder names."""
+    if meta is None:
+        return set()
+    names = [h for key in ("hosts_planned", "hosts_ok", "hosts_failed") for h in meta.get(key) or []]
+    return {h for h in names if isinstance(h, str) and store.host_name_problem(h) is None}

@@ -1,6 +1,7 @@
 """The on-disk layout of a collection: one directory per host, one file per command.
 
-    DIR/meta.json                         when, which iospki, which hosts succeeded/failed
+    DIR/meta.json                         when, which iospki, which hosts succeeded/failed;
+                                          "interrupted": true until the collection finished
     DIR/<host>/<command_with_underscores>.txt
     DIR/<host>/<name>.json                structured extras (e.g. parsed facts)
     DIR/<host>/_error.txt                 why the host failed (present only for failed hosts)
@@ -8,8 +9,9 @@
 
 Every write is atomic (temporary file in the same directory, fsync, os.replace), so an
 interrupted collection never leaves a half-written output behind; `durable_batch()` groups the
-writes of one host folder so they cost one flush and one directory fsync. Secrets are redacted
-before anything touches the disk.
+writes of one host folder so they cost one flush and one directory fsync; a write that fails (full
+disk, read-only) is a `WriteFailed` naming the path and leaves no temporary file. Secrets are redacted
+before anything touches the disk, and a collection stays private to its user (folders 0700, files 0600).
 
     >>> command_filename("show crypto pki timers detail")
     'show_crypto_pki_timers_detail.txt'
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import functools
 import json
 import os
@@ -41,6 +44,7 @@ from typing import Any
 
 META_FILE = "meta.json"
 ERROR_FILE = "_error.txt"
+INTERRUPTED = "interrupted"  # meta.json key: true while a collection has not finished
 READ_TIMES = "read_times"
 REDACTED = "<redacted>"
 
@@ -127,9 +131,13 @@ def host_dir(root: Path | str, host: str, create: bool = False) -> Path:
     base = Path(root)
     d = base / host
     if create:
-        base.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileExistsError):
-            d.mkdir()
+        make_dirs(base, PRIVATE_DIR_MODE)
+        try:
+            d.mkdir(mode=PRIVATE_DIR_MODE)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise _refused(d, exc) from None
     if d.is_symlink():
         raise StoreError(f"host {host}: {d} is a symbolic link (refused: it could point outside {base})")
     if d.exists() and d.resolve().parent != base.resolve():
@@ -191,18 +199,118 @@ def _redact_match(m: re.Match[str]) -> str:
 
 # --------------------------------------------------------------------------- atomic writes
 
+# Raw collections hold device configuration: private to the user who collected them (files 0600 from
+# mkstemp, folders 0700). Reports are written for others to read (node_exporter, a web server): they
+# follow the umask as any file the user creates does (`shared_mode`).
+PRIVATE_DIR_MODE = 0o700
 
-def atomic_write_text(path: Path | str, text: str) -> Path:
+# Causes that are the caller's mistake (a file where a folder must be, a folder where the file goes):
+# a usage error; anything else (read-only, permission, full disk) is the environment.
+_USAGE_ERRNOS = frozenset({errno.ENOTDIR, errno.EISDIR, errno.EEXIST, errno.ENAMETOOLONG, errno.ENOENT})
+
+
+class WriteFailed(OSError):
+    """A file or folder could not be written; `str()` is one line naming the path and the cause.
+
+    An OSError, so callers that already catch OSError keep doing so; `usage` tells a wrong path
+    (exit 2) from an environment that refuses it (exit 3)."""
+
+    def __init__(self, path: Path | str, cause: OSError, what: str = "cannot write") -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause), str(path))
+        self.path = Path(path)
+        self.what = what
+
+    @property
+    def usage(self) -> bool:
+        return self.errno in _USAGE_ERRNOS
+
+    def __str__(self) -> str:
+        return f"{self.what} {self.path}: {self.strerror}"
+
+
+def _refused(path: Path, exc: OSError, what: str = "cannot write") -> WriteFailed:
+    if isinstance(exc, WriteFailed):
+        return exc
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        # mkdir met a file: name the file that is in the way, not the folder we wanted
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            return WriteFailed(blocker, OSError(errno.ENOTDIR, "exists and is not a directory"), "cannot use")
+    # name what the user named: never our temporary file (os.replace reports its source)
+    named = exc.filename if exc.filename and not Path(str(exc.filename)).name.startswith(".tmp-") else path
+    return WriteFailed(named, exc, what)
+
+
+def shared_mode() -> int:
+    """The mode a new file of this process gets from the umask (0666 & ~umask): reports use it."""
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # /proc says it without changing it (os.umask can only be read by setting it)
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def make_dirs(path: Path | str, mode: int = 0o777) -> Path:
+    """`mkdir -p path` (the last folder with `mode`); a file in the way or a refusal is a WriteFailed."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=mode)
+    except OSError as exc:
+        raise _refused(path, exc) from None
+    if not path.is_dir():
+        raise _refused(path, FileExistsError(errno.EEXIST, "exists", str(path)))
+    return path
+
+
+def prepare_collection(root: Path | str) -> Path:
+    """Create the collection folder (private, 0700) and prove it can hold a file before any device is read:
+    a read-only, refused or full location is one WriteFailed now, not a failure per host later."""
+    root = make_dirs(root, PRIVATE_DIR_MODE)
+    fd = -1
+    probe = ""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".tmp-probe-", dir=root)
+        os.write(fd, b"iospki")
+        os.fsync(fd)
+    except OSError as exc:
+        raise _refused(root, exc) from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
+        if probe:
+            with contextlib.suppress(OSError):
+                os.unlink(probe)
+    return root
+
+
+def atomic_write_text(path: Path | str, text: str, mode: int | None = None) -> Path:
     """Write `text` to `path` atomically: temp file in the same directory, fsync, os.replace.
 
-    Inside `durable_batch()` the write is staged and becomes visible when the batch ends."""
+    The file is private (0600) unless `mode` is given. Inside `durable_batch()` the write is staged and
+    becomes visible when the batch ends. Any failure is a WriteFailed and leaves no temporary file and
+    no partial file under the final name."""
+    return atomic_write_bytes(path, text.encode("utf-8"), mode)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -> Path:
+    """`atomic_write_text` for bytes (pictures)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     batch = _BATCH.get()
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=path.parent)
+    tmp = ""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            if mode is not None:
+                os.fchmod(fh.fileno(), mode)
+            fh.write(data)
             if batch is None:
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -210,9 +318,12 @@ def atomic_write_text(path: Path | str, text: str) -> Path:
             batch.append((tmp, path))
             return path
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _refused(path, exc) from None
         raise
     _fsync_dir(path.parent)
     return path
@@ -256,6 +367,17 @@ def durable_batch() -> Iterator[None]:
 def _commit(staged: list[tuple[str, Path]]) -> None:
     if not staged:
         return
+    try:
+        _commit_staged(staged)
+    except OSError as exc:
+        # e.g. a full disk: what was not renamed into place goes, no temporary file stays behind
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise _refused(staged[0][1].parent, exc) from None
+
+
+def _commit_staged(staged: list[tuple[str, Path]]) -> None:
     dirs = list(dict.fromkeys(path.parent for _, path in staged))
     if not all(_syncfs(d) for d in dict((os.stat(d).st_dev, d) for d in dirs).values()):
         for tmp, _ in staged:
@@ -360,8 +482,13 @@ def write_meta(
     finished: datetime | None = None,
     commands: Iterable[str] = (),
     extra: Mapping[str, Any] | None = None,
+    interrupted: bool = False,
 ) -> Path:
-    """Write `DIR/meta.json`: collection time (UTC), iospki version, hosts ok/failed, commands."""
+    """Write `DIR/meta.json`: collection time (UTC), iospki version, hosts ok/failed, commands.
+
+    `interrupted`: the collection did not finish (`"interrupted": true`); `iospki collect` writes it before
+    the first device is read and the finished collection replaces it, so a collection killed (even by
+    kill -9) or stopped half-way stays marked, and an offline audit fails each of its hosts."""
     from iospki import __version__
 
     now = datetime.now(timezone.utc).replace(microsecond=0)
@@ -376,7 +503,9 @@ def write_meta(
     }
     if extra:
         meta.update(extra)
-    Path(root).mkdir(parents=True, exist_ok=True)
+    if interrupted:
+        meta[INTERRUPTED] = True
+    make_dirs(root, PRIVATE_DIR_MODE)
     return atomic_write_text(Path(root) / META_FILE, json.dumps(meta, indent=2, default=_json_default) + "\n")
 
 

@@ -22,14 +22,16 @@ from iospki.cli.kit import (
     console,
     err_console,
     fail_usage,
+    fail_write,
     inventory_groups,
     open_inventory,
     select,
 )
 from iospki.forecast import Forecast, forecast_states
+from iospki.forecast.model import Unpredictable
 from iospki.operations.collection import collect_into
 from iospki.pki.timers import parse_duration
-from iospki.reports import formats, render
+from iospki.reports import formats, render, write_report
 from iospki.state import store
 from iospki.state.loader import HostState, load_collection
 
@@ -52,13 +54,13 @@ def _load(offline: Path | None, inventory: str | None, limit: str | None) -> tup
     (offline: by the groups of `--inventory` when it is given, else by names and globs)."""
     if offline is not None:
         try:
-            names = store.hosts(offline)
+            states = load_collection(offline)  # its folders, and the hosts its meta.json names
         except store.StoreError as exc:
             fail_usage(str(exc))
-        if not names:
+        if not states:
             fail_usage(f"no hosts in {offline}")
         groups = inventory_groups(inventory) if limit else None
-        return load_collection(offline), set(select(names, limit, groups))
+        return states, set(select([s.host for s in states], limit, groups))
     ctx = open_inventory(inventory, limit)
     tmp = Path(tempfile.mkdtemp(prefix="iospki-audit-"))
     collect_into(ctx, tmp, description="collect for audit")
@@ -83,6 +85,25 @@ def _outages(fc: Forecast) -> None:
     console.print(o)
 
 
+def _unpredictable(hosts: list[Unpredictable]) -> None:
+    """The hosts the forecast left out, and why (`audit` and `forecast`)."""
+    t = Table(title="not predicted (the forecast says nothing about these hosts)")
+    for col in ("host", "reason"):
+        t.add_column(col, overflow="fold")
+    for u in hosts:
+        t.add_row(u.host, f"[red]{u.reason}[/]")
+    console.print(t)
+
+
+def _save(path: Path, data: str | bytes) -> None:
+    """Write a report (atomic, mode from the umask); an unusable path is one line and exit 2 or 3."""
+    try:
+        write_report(path, data)
+    except store.WriteFailed as exc:
+        fail_write(exc)
+    err_console.print(f"wrote {path}")
+
+
 def _table(result: AuditResult) -> None:
     t = Table(title="iospki audit", show_lines=False)
     for col in ("severity", "rule", "host", "target", "finding", "impact", "remedy"):
@@ -102,6 +123,8 @@ def _table(result: AuditResult) -> None:
     fc = result.forecast
     if fc is not None and fc.outages:
         _outages(fc)
+    if fc is not None and fc.unpredictable:
+        _unpredictable(fc.unpredictable)
     n = len(result.findings)
     console.print(
         f"{len(result.hosts)} hosts, {len(result.failed_hosts)} failed, {n} finding{'s' if n != 1 else ''}"
@@ -171,13 +194,12 @@ def audit(
     result = run_audit(states, at=when, threshold=thr, horizon=hor, only=chosen, skew_tolerance=skew)
     if fmt == "table":
         if output is not None:
-            output.write_text(render(result, "markdown"), encoding="utf-8")
+            _save(output, render(result, "markdown"))
         _table(result)
     else:
         text = render(result, fmt)
         if output is not None:
-            store.atomic_write_text(output, text)
-            err_console.print(f"wrote {output}")
+            _save(output, text)
         else:
             typer.echo(text, nl=False)
     if result.failed_hosts:
@@ -195,7 +217,10 @@ def forecast(
     as_json: bool = JSON_OPT,
     picture: Path = typer.Option(None, "--picture", help="also write the timeline picture (.png or .svg)"),
 ) -> None:
-    """Every future PKI event per device, through CA rollovers, and the outage windows."""
+    """Every future PKI event per device, through CA rollovers, and the outage windows.
+
+    Hosts that failed or whose collection is incomplete are listed as not predicted ("unpredictable" in
+    the JSON) and the command exits 3: "no outages" is never said of a host that was not predicted."""
     try:
         hor = parse_duration(horizon)
     except ValueError as exc:
@@ -206,14 +231,14 @@ def forecast(
     fc = forecast_states(states, at=when, horizon=hor)
     fc.events = [e for e in fc.events if e.host in chosen]
     fc.outages = [o for o in fc.outages if o.host in chosen]
+    fc.leave_out({s.host: why for s in states if s.host in chosen and (why := s.unpredictable)})
     if picture is not None:
         from iospki.reports import timeline
 
         result = run_audit(states, at=when, horizon=hor, rules=(), only=chosen)
         result.forecast = fc
         fmt = "png" if picture.suffix.lower() == ".png" else "svg"
-        picture.write_bytes(timeline.render(result, fmt))
-        err_console.print(f"wrote {picture}")
+        _save(picture, timeline.render(result, fmt))
     if as_json:
         doc = fc.to_json()
         doc["hosts_failed"] = failed
@@ -229,11 +254,18 @@ def forecast(
         console.print(t)
         if fc.outages:
             _outages(fc)
-        else:
+        if fc.unpredictable:
+            _unpredictable(fc.unpredictable)
+            if not fc.outages:
+                console.print(
+                    f"no outages predicted for the other hosts; {len(fc.unpredictable)} not predicted"
+                )
+        elif not fc.outages:
             console.print("no outages predicted")
         for n in fc.notes:
             err_console.print(f"note: {n}")
     if failed:
         err_console.print(f"[red]hosts failed:[/red] {', '.join(failed)}")
+    if fc.unpredictable:
         raise typer.Exit(EXIT_HOSTS)
     raise typer.Exit(EXIT_FINDINGS if fc.outages else EXIT_OK)

@@ -17,11 +17,13 @@ from iospki.cli.kit import (
     LIMIT_OPT,
     closing,
     console,
+    fail_write,
     open_inventory,
     status_cell,
     table,
 )
 from iospki.operations.collection import collect_into
+from iospki.state import store
 
 
 def default_output() -> Path:
@@ -37,10 +39,22 @@ def collect(
     ),
     facts: bool = typer.Option(True, "--facts/--no-facts", help="also NAPALM get_facts"),
 ) -> None:
-    """Store raw PKI outputs (+ parsed JSON, NAPALM facts) as DIR/<host>/<command>.txt; failed hosts are recorded."""
+    """Store raw PKI outputs (+ parsed JSON, NAPALM facts) as DIR/<host>/<command>.txt; failed hosts are recorded.
+
+    The collection is private to the user (folders 0700, files 0600); an unusable --output is one line and
+    exit 2 (a file where the folder must be) or 3 (read-only, refused, full disk)."""
     ctx = open_inventory(inventory, limit)
     out = output or default_output()
-    res = collect_into(ctx, out, facts)
+    try:
+        # an unusable --output is one line before any device is read; meta.json says "interrupted" until
+        # the finished collection replaces it, so a collection killed half-way never audits as complete
+        store.prepare_collection(out)
+        store.write_meta(
+            out, [], [], interrupted=True, extra={"hosts_planned": sorted(ctx.nr.inventory.hosts)}
+        )
+        res = collect_into(ctx, out, facts)
+    except store.WriteFailed as exc:  # read-only, refused, a file in the way, a full disk
+        fail_write(exc)
     rows = []
     for h in ctx.nr.inventory.hosts:
         if h in res.failed:
