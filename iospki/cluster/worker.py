@@ -7,6 +7,7 @@ holds nothing else; the result is checked again here before it leaves the worker
 
 from __future__ import annotations
 
+import functools
 import pickle
 import threading
 from collections.abc import Callable
@@ -48,9 +49,16 @@ def _worker_address() -> str:
         return "local"
 
 
-def _one_host_nornir(host: Host) -> Nornir:
+@functools.cache
+def _register_plugins() -> None:
+    # netmiko, napalm (InitNornir does this on the client). Once per process: it walks every installed
+    # package's entry points (~170 ms), which was most of a worker's CPU per host.
+    ConnectionPluginRegister.auto_register()
     inv._quiet_nornir_logs()
-    ConnectionPluginRegister.auto_register()  # netmiko, napalm (InitNornir does this on the client)
+
+
+def _one_host_nornir(host: Host) -> Nornir:
+    _register_plugins()
     return Nornir(
         inventory=Inventory(hosts=Hosts({host.name: host}), groups=Groups(), defaults=Defaults()),
         config=Config(ssh=SSHConfig(config_file=inv._empty_ssh_config())),
