@@ -196,8 +196,9 @@ def test_collect_into_a_full_disk_against_the_lab(lab: LabHandle, tmp_path: Path
         assert str(out) in line
         no_temporaries(fs)
         # what was stored is whole (atomic writes) and the collection is not taken for complete
-        for p in out.rglob("*.json"):
-            if p.name != store.META_FILE or p.stat().st_size:
-                json.loads(p.read_text())
-        meta = store.read_meta(out)
-        assert meta is None or meta.get("interrupted") is True, meta
+        stored = list(out.rglob("*.json"))
+        assert len(stored) > 1, stored
+        for p in stored:
+            json.loads(p.read_text())
+        # the marker written before the first device read stays: an audit of this fails every host
+        assert (store.read_meta(out) or {}).get("interrupted") is True

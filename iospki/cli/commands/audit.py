@@ -62,8 +62,14 @@ def _load(offline: Path | None, inventory: str | None, limit: str | None) -> tup
         groups = inventory_groups(inventory) if limit else None
         return states, set(select([s.host for s in states], limit, groups))
     ctx = open_inventory(inventory, limit)
-    tmp = Path(tempfile.mkdtemp(prefix="iospki-audit-"))
-    collect_into(ctx, tmp, description="collect for audit")
+    try:  # a full or read-only temporary directory: one line, not a traceback
+        tmp = Path(tempfile.mkdtemp(prefix="iospki-audit-"))  # private (0700), as every collection
+    except OSError as exc:
+        fail_write(store.WriteFailed(tempfile.gettempdir(), exc))
+    try:
+        collect_into(ctx, tmp, description="collect for audit")
+    except store.WriteFailed as exc:
+        fail_write(exc)
     err_console.print(f"collected into {tmp}")
     states = load_collection(tmp)
     return states, {s.host for s in states}
