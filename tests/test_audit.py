@@ -220,7 +220,14 @@ def test_rollover_ca_missing(tmp_path: Path) -> None:
     site.server.rollover_end = day(1460)
     c = site.clients[0]
     c.id_start, c.id_end, c.renew = day(584), day(730), day(700.8)
-    f = [x for x in audit(tmp_path, site, now=day(660)) if x.rule == "rollover-ca-missing"]
+    # C9: the capped certificate's shadow renewal (day 700.8) fetches the rollover CA; on day 660 that is
+    # still to come, on day 701 it is missing
+    assert "rollover-ca-missing" not in ids(audit(tmp_path / "c9", site, now=day(660)))
+    f = [x for x in audit(tmp_path / "a", site, now=day(701)) if x.rule == "rollover-ca-missing"]
+    assert [(x.host, x.impact_at) for x in f] == [("R1", day(730))]
+    # without auto-enroll the CA shadow at 90 % of the CA's life (day 657, C5) fetches it
+    c.auto, c.renew = False, None
+    f = [x for x in audit(tmp_path / "c5", site, now=day(660)) if x.rule == "rollover-ca-missing"]
     assert [(x.host, x.impact_at) for x in f] == [("R1", day(730))]
     c.rollover_ca = True
     assert "rollover-ca-missing" not in ids(audit(tmp_path / "b", site, now=day(660)))

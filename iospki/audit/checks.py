@@ -18,7 +18,7 @@ from iospki.audit import remedies as ios
 from iospki.audit.rules import Rule, Severity
 from iospki.models import Certificate, CertKind, normalize_fingerprint
 from iospki.pki import timers as tm
-from iospki.pki.inputs import CAIndex, CAInput, client_trustpoints
+from iospki.pki.inputs import CAIndex, CAInput, client_trustpoints, timer_time
 from iospki.state.loader import SKEW_TOLERANCE, HostState, clock_difference
 
 
@@ -344,7 +344,7 @@ def rollover_overlap_short_shadow(ctx: Context, st: HostState) -> Iterator[Hit]:
                 {
                     "CA lifetime": _days(ca.ca.length()),
                     "auto-rollover": _days(ca.auto_rollover),
-                    "SHADOW (90%)": _d(shadow),
+                    "SHADOW (90 %, or C9 for a capped certificate)": _d(shadow),
                     "CS SHADOW CERT GENERATION": _d(gen),
                 },
                 shadow,
@@ -490,6 +490,19 @@ def cert_expired(ctx: Context, st: HostState) -> Iterator[Hit]:
     yield from (h for expired, h in _cert_checks(ctx, st) if expired)
 
 
+def _rollover_ca_due(st: HostState, name: str, ca_start: datetime, ca_end: datetime) -> datetime:
+    """When the client asks for the rollover CA: C5's 90 % of the CA's life, but for a certificate capped at
+    the CA's end on an auto-enroll trustpoint its shadow renewal does (C9), at its SHADOW timer (else at the
+    auto-enroll percentage of the capped certificate)."""
+    cfg = next((t for t in st.config.trustpoints if t.name == name), None) if st.config else None
+    ident = st.cert(name, CertKind.identity)
+    if cfg is None or not cfg.auto_enroll or ident is None or ident.start is None or ident.end is None:
+        return tm.shadow_at(ca_start, ca_end)
+    if ident.end < ca_end:
+        return tm.shadow_at(ca_start, ca_end)
+    return timer_time(st, st.timer("SHADOW", name)) or tm.renew_at(ident.start, ident.end, cfg.auto_enroll_percent)
+
+
 @rule(
     "rollover-ca-missing",
     _C,
@@ -508,14 +521,14 @@ def rollover_ca_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
         mine = st.cert(name, CertKind.ca)
         if mine is None or mine.start is None or mine.end is None:
             continue
-        shadow = tm.shadow_at(mine.start, mine.end)
+        shadow = _rollover_ca_due(st, name, mine.start, mine.end)
         if shadow <= now and st.cert(name, CertKind.ca, rollover=True) is None:
             yield Hit(
                 name,
                 f"{name} has no CA Certificate (Rollover) although {ca.name} generated it and the shadow "
                 f"time {_d(shadow)} has passed: from {_d(ca.ca.end)} it will not trust the new CA",
                 {
-                    "SHADOW (90%)": _d(shadow),
+                    "SHADOW (90 %, or C9 for a capped certificate)": _d(shadow),
                     "rollover CA": f"{_d(ca.rollover_ca.start)} - {_d(ca.rollover_ca.end)}",
                     "CA server": f"{ca.host}/{ca.name}",
                 },
