@@ -121,7 +121,8 @@ def test_junit_and_markdown_name_host_trustpoint_time_and_cause(tmp_path: Path) 
     root = ET.fromstring(junit_xml(res))
     cases = {(c.get("classname"), c.get("name")): c for c in root.iter("testcase")}
     assert ("ca1", "deploy") in cases and ("ca1", "identity") not in cases
-    assert len(cases) == 3 * 2 + 2 * 3  # deploy+collect for all, identity/trust/events for clients
+    # deploy+collect for all, identity/trust/events/renewal for clients, and the audit's one passing case
+    assert len(cases) == 3 * 2 + 2 * 4 + 1
     fail = cases[("c2", "identity")].find("failure")
     assert fail is not None
     assert fail.get("message", "").startswith("c2 trustpoint TP at 2028-12-31T00:00:00Z: identity:")

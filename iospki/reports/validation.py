@@ -1,5 +1,6 @@
-"""The reports of `iospki lab validate`: JUnit XML (one case per host and check), a Markdown summary, the
-result as JSON and a PNG timeline of the certificates each client held, with the problems marked."""
+"""The reports of `iospki lab validate`: JUnit XML (one case per host and check, one per worst-day probe,
+one per audit finding that fails the run), a Markdown summary, the result as JSON and a PNG timeline of the
+certificates each client held, with the problems marked."""
 
 from __future__ import annotations
 
@@ -9,19 +10,25 @@ from datetime import timedelta
 from xml.etree import ElementTree as ET
 
 from iospki.reports.registry import writer
-from iospki.validate.model import CHECKS, ValidationResult, iso
+from iospki.validate.model import CHECKS, CLIENT_CHECKS, ValidationResult, at_or_above, iso
 
 
 @writer("validation", "junit", "junit.xml")
 def junit_xml(res: ValidationResult) -> str:
-    """One test case per host and check; a failure names host, trustpoint, time and cause."""
+    """One test case per host and check; a failure names host, trustpoint, time and cause. Outcomes and the
+    audit are separate kinds of failure: a probe's verdict is the case `<probe>`/`worst-join-day`, an audit
+    finding at or above --fail-on the case `audit.<host>`/`<rule> <target>`."""
     suite = ET.Element("testsuite", name="iospki.validate")
+    props = ET.SubElement(suite, "properties")
+    ET.SubElement(props, "property", name="fail-on", value=res.fail_on)
+    for probe in res.probes:
+        ET.SubElement(props, "property", name=f"probe {probe.host}", value=probe.line(res.day0))
     cases = 0
     failures = 0
     errors = 0
     for host in res.hosts:
         for check in CHECKS:
-            if check in ("identity", "trust", "events") and host not in res.trustpoints:
+            if check in CLIENT_CHECKS and host not in res.trustpoints:
                 continue  # a CA server or a host without client trustpoints
             case = ET.SubElement(suite, "testcase", classname=host, name=check)
             cases += 1
@@ -30,6 +37,27 @@ def junit_xml(res: ValidationResult) -> str:
                 failures += 1
                 f = ET.SubElement(case, "failure", message=found[0].line()[:500], type=check)
                 f.text = "\n".join(p.line() for p in found)
+    for probe in res.probes:
+        case = ET.SubElement(suite, "testcase", classname=probe.host, name="worst-join-day")
+        cases += 1
+        found = [p for p in res.problems if p.host == probe.host]
+        ET.SubElement(case, "system-out").text = probe.line(res.day0)
+        if found:
+            failures += 1
+            f = ET.SubElement(case, "failure", message=probe.line(res.day0)[:500], type="worst-join-day")
+            f.text = "\n".join([probe.line(res.day0), *(p.line() for p in found)])
+    judged = [f for f in res.audit_findings if at_or_above(f.severity, res.fail_on)]
+    for finding in judged:
+        name = f"{finding.rule} {finding.target}" if finding.target else finding.rule
+        case = ET.SubElement(suite, "testcase", classname=f"audit.{finding.host}", name=name)
+        cases += 1
+        failures += 1
+        ET.SubElement(
+            case, "failure", message=finding.line()[:500], type=f"audit-{finding.severity}"
+        ).text = finding.line()
+    if res.fail_on != "none" and not judged:
+        ET.SubElement(suite, "testcase", classname="audit", name=f"no finding at or above {res.fail_on}")
+        cases += 1
     if res.error:
         case = ET.SubElement(suite, "testcase", classname="lab", name="run")
         ET.SubElement(case, "error", message=res.error[:500], type="run").text = res.error
@@ -63,7 +91,28 @@ def markdown(res: ValidationResult) -> str:
     ]
     if res.error:
         lines += ["## The run did not complete", "", f"{res.error}", ""]
-    lines += ["## Problems", ""]
+    lines += ["## Worst-day probes (rule V1)", ""]
+    if res.probes:
+        lines += [
+            "| probe | like | design | joined (day) | shadow request (day) | rollover CA (day) | margin (days) "
+            "| shadow renewal found no rollover CA | outcome |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for pr in res.probes:
+            failed = "-"
+            if pr.shadow_failed_at is not None:
+                failed = iso(pr.shadow_failed_at)
+                if res.day0 is not None:
+                    failed += f" (day {(pr.shadow_failed_at - res.day0).total_seconds() / 86400:.1f})"
+            outcome = "FAILED" if any(p.host == pr.host for p in res.problems) else "passed"
+            lines.append(
+                f"| {pr.host} | {', '.join(pr.clients)} | {pr.design} | {pr.join_day:g} | {pr.shadow_day:g} "
+                f"| {pr.rollover_day:g} | {pr.margin_days:+g} | {failed} | {outcome} |"
+            )
+    else:
+        lines.append("None (--as-deployed, or no design with auto-rollover).")
+    lines += [f"- {n}" for n in res.probe_notes]
+    lines += ["", "## Problems", ""]
     if res.problems:
         lines += ["| host | trustpoint | check | time | until | cause |", "|---|---|---|---|---|---|"]
         for p in res.problems:
@@ -86,9 +135,19 @@ def markdown(res: ValidationResult) -> str:
     ]
     for c in res.checkpoints:
         lines.append(f"| {iso(c.at)} | {c.reason} | {c.hosts_ok} | {c.hosts_failed} | {c.audit_findings} |")
-    if res.audit_notes:
-        lines += ["", "## Audit (critical and error findings, first time seen)", ""]
-        lines += [f"- {n}" for n in res.audit_notes[:200]]
+    lines += ["", f"## Audit findings (first time seen; --fail-on {res.fail_on})", ""]
+    if res.audit_findings:
+        lines += ["| first seen | host | target | severity | rule | fails the run | message |"]
+        lines += ["|---|---|---|---|---|---|---|"]
+        for f in res.audit_findings[:300]:
+            fails = "yes" if at_or_above(f.severity, res.fail_on) else "no"
+            msg = f.message.replace("|", "\\|")
+            lines.append(
+                f"| {iso(f.at)} | {f.host} | {f.target or '-'} | {f.severity} | {f.rule} | {fails} | {msg} |"
+            )
+    else:
+        lines.append("None.")
+    lines += [f"- {n}" for n in res.audit_errors[:50]]
     return "\n".join(lines) + "\n"
 
 

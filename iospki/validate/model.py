@@ -10,10 +10,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from iospki.audit.rules import Severity
 from iospki.forecast import Event
 from iospki.pki.inputs import Validity
 
-CHECKS = ("deploy", "collect", "identity", "trust", "events")
+# `renewal`: a renewal the forecast said would fail (a shadow renewal that finds no rollover CA, C4/V1), and
+# the devices confirmed it; the outage follows later, possibly after the span validated
+CHECKS = ("deploy", "collect", "identity", "trust", "events", "renewal")
+CLIENT_CHECKS = ("identity", "trust", "events", "renewal")  # only hosts with client trustpoints
+DEPLOY_DAY_KEY = "validate_deploy_day"  # host data: join this many days after the CA's notBefore
+FAIL_ON = ("none", *(s.value for s in Severity))  # --fail-on: audit findings at or above fail the run
 
 
 class ValidateError(Exception):
@@ -46,6 +52,84 @@ class Problem:
 
 
 @dataclass
+class Probe:
+    """An extra lab client joining a trustpoint design on its worst day (rule V1)."""
+
+    host: str
+    trustpoint: str
+    like_host: str  # the inventory client whose platform and trustpoint it copies
+    clients: list[str]  # the inventory's clients of this design
+    design: str
+    address: str
+    join_day: float  # days after the CA's notBefore
+    shadow_day: float  # V1: the day of its shadow request
+    rollover_day: float  # S3: the day the rollover CA is created
+    margin_days: float
+    shadow_failed_at: datetime | None = None  # the devices confirmed the forecast's failed shadow renewal
+
+    def line(self, day0: datetime | None = None) -> str:
+        """What the probe is and what happened to it, in one line."""
+        head = (
+            f"probe {self.host} ({self.design}; like {', '.join(self.clients)}) joined on day {self.join_day:g}, "
+            f"the worst day (V1): shadow request on day {self.shadow_day:g}, rollover CA from day "
+            f"{self.rollover_day:g}, margin {self.margin_days:+g} days"
+        )
+        if self.shadow_failed_at is not None:
+            day = f"day {(self.shadow_failed_at - day0).total_seconds() / 86400:.1f} " if day0 else ""
+            head += f"; its shadow renewal on {day}({iso(self.shadow_failed_at)}) found no rollover CA"
+        return head
+
+    def to_json(self, day0: datetime | None = None) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "trustpoint": self.trustpoint,
+            "like": self.like_host,
+            "clients": self.clients,
+            "design": self.design,
+            "address": self.address,
+            "join_day": self.join_day,
+            "shadow_day": self.shadow_day,
+            "rollover_day": self.rollover_day,
+            "margin_days": self.margin_days,
+            "shadow_failed_at": iso(self.shadow_failed_at) if self.shadow_failed_at else None,
+            "shadow_failed_day": round((self.shadow_failed_at - day0).total_seconds() / 86400, 2)
+            if self.shadow_failed_at and day0
+            else None,
+            "summary": self.line(day0),
+        }
+
+
+@dataclass
+class AuditFinding:
+    """An audit finding of the run, the first time it was seen (host, target, rule identify it)."""
+
+    host: str
+    target: str | None
+    rule: str
+    severity: str
+    message: str
+    at: datetime
+
+    def line(self) -> str:
+        return f"{iso(self.at)} {self.host} {self.target or ''}: [{self.severity}] {self.rule}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "target": self.target,
+            "rule": self.rule,
+            "severity": self.severity,
+            "message": self.message,
+            "first_seen": iso(self.at),
+        }
+
+
+def at_or_above(severity: str, fail_on: str) -> bool:
+    """Whether a finding of `severity` fails a run with `--fail-on fail_on` (`none`: never)."""
+    return fail_on != "none" and Severity(severity).rank >= Severity(fail_on).rank
+
+
+@dataclass
 class Checkpoint:
     at: datetime
     collection: Path
@@ -66,7 +150,12 @@ class ValidationResult:
     problems: list[Problem] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)
     events_seen: list[Event] = field(default_factory=list)  # forecast events confirmed on the devices
-    audit_notes: list[str] = field(default_factory=list)
+    audit_findings: list[AuditFinding] = field(default_factory=list)
+    audit_errors: list[str] = field(default_factory=list)  # the audit itself broke at a checkpoint
+    fail_on: str = "critical"
+    probes: list[Probe] = field(default_factory=list)
+    probe_notes: list[str] = field(default_factory=list)  # designs not probed, and why
+    day0: datetime | None = None  # the CA's notBefore ("day 0" of the join days)
     history: dict[tuple[str, str], list[tuple[str, Validity]]] = field(default_factory=dict)
     seconds: float = 0.0
     phases: dict[str, float] = field(
@@ -76,8 +165,12 @@ class ValidationResult:
     error: str | None = None  # the run itself broke (lab, deploy of every host)
 
     @property
+    def failing_findings(self) -> list[AuditFinding]:
+        return [f for f in self.audit_findings if at_or_above(f.severity, self.fail_on)]
+
+    @property
     def passed(self) -> bool:
-        return self.error is None and not self.problems
+        return self.error is None and not self.problems and not self.failing_findings
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -92,6 +185,14 @@ class ValidationResult:
             "phases": {k: round(v, 1) for k, v in self.phases.items()},
             "hosts": self.hosts,
             "problems": [p.to_json() for p in self.problems],
+            "fail_on": self.fail_on,
+            "audit_findings": [
+                {**f.to_json(), "fails_run": at_or_above(f.severity, self.fail_on)} for f in self.audit_findings
+            ],
+            "audit_errors": self.audit_errors,
+            "day0": iso(self.day0) if self.day0 else None,
+            "probes": [p.to_json(self.day0) for p in self.probes],
+            "probe_notes": self.probe_notes,
             "checkpoints": [
                 {
                     "at": iso(c.at),

@@ -1,6 +1,8 @@
 """Topology validation: prove on the lab twin that an inventory survives its PKI lifecycle.
 
-`run_validation(inventory, output, through=...)`:
+`run_validation(inventory, output, through=..., as_deployed=False, fail_on="critical")`:
+0. unless `as_deployed`, adds a probe client per trustpoint design that joins on the design's worst day
+   (rule V1, `probe`): a design that holds only for clients enrolled on day 0 must fail;
 1. brings the inventory up as a lab (`python -m iospki.lab up`, a child process: the toolkit never imports
    the lab);
 2. deploys it with the toolkit's deploy (`iospki.operations.deploy`; hosts with `validate_deploy_day: N` in their
@@ -12,7 +14,9 @@
    - `trust`: its CA certificate is the active CA certificate of its CA server;
    - `events`: what changed on the devices is what the forecast predicted (a predicted event that did not
      happen, or a change nobody predicted, fails; the forecast then restarts from what the devices hold);
-   and runs the audit (its findings go into the summary).
+   - `renewal`: a renewal the forecast said fails (a shadow renewal finding no rollover CA) failed on the
+     devices as well;
+   and runs the audit: its findings at or above `fail_on` fail the run too (`none`: outcomes only).
 `write_outputs` writes every "validation" report of `iospki.reports` into `output` (`junit.xml`,
 `summary.md`, `result.json`, `timeline.png`); the collections (`collections/NNN-<time>/`) and the deploy
 backups are there too.
@@ -27,8 +31,9 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from iospki import forecast as fcm
 from iospki.audit.engine import run_audit
-from iospki.forecast import forecast_states
+from iospki.forecast import Event, forecast_states
 from iospki.operations import deploy as deployment
 from iospki.operations.collection import collect_into
 from iospki.operations.inventory import ENV_KNOWN_HOSTS, InventoryError
@@ -37,11 +42,24 @@ from iospki.pki.timers import parse_duration
 from iospki.reports import write, writers
 from iospki.state.loader import HostState, load_collection
 from iospki.validate.compare import Expected, compare, health, observe, same
-from iospki.validate.model import Checkpoint, Problem, ProblemTracker, ValidateError, ValidationResult, iso
+from iospki.validate.model import (
+    DEPLOY_DAY_KEY,
+    FAIL_ON,
+    AuditFinding,
+    Checkpoint,
+    Problem,
+    ProblemTracker,
+    ValidateError,
+    ValidationResult,
+    iso,
+)
+from iospki.validate.probe import plan_probes, write_probed_inventory
 from iospki.validate.schedule import CHECKPOINT_MARGIN, checkpoints
 from iospki.validate.twin import LabProcess
 
-DEPLOY_DAY_KEY = "validate_deploy_day"
+# forecast events that say a renewal failed for good (no retry: C4, C5, C8); confirmed, they are `renewal`
+# problems
+FAILED_RENEWALS = (fcm.SHADOW_RENEWAL_FAILED, fcm.SHADOW_FAILED, fcm.RENEW_FAILED)
 # what a checkpoint reads (a CA server also `show crypto pki server`): a few seconds, not a full collection
 LIGHT_COMMANDS = (
     "show clock detail",
@@ -81,26 +99,8 @@ def _deploy(ctx: Context, backup_dir: Path) -> dict[str, str]:
     }
 
 
-def run_validation(
-    inventory: Path,
-    output: Path,
-    through: str = "rollover",
-    start: str | None = None,
-    audit: bool = True,
-) -> ValidationResult:
-    """Run the whole validation; never raises for device trouble (it becomes a problem in the result)."""
-    t0 = time.monotonic()
-    inventory = inventory.resolve()
-    output = output.resolve()
-    output.mkdir(parents=True, exist_ok=True)
-    res = ValidationResult(inventory, output)
-    ctx = _open(inventory)
-    span: timedelta | None = None
-    if through != "rollover":
-        try:
-            span = parse_duration(through)
-        except ValueError as exc:
-            raise ValidateError(f"--through must be 'rollover' or a duration such as 800d: {exc}") from None
+def _waves(ctx: Context) -> dict[float, list[str]]:
+    """Join day -> hosts (`validate_deploy_day`, default 0); every host must be a lab host."""
     waves: dict[float, list[str]] = {}
     for name, h in ctx.full.inventory.hosts.items():
         if not h.get("lab", False):
@@ -112,22 +112,82 @@ def run_validation(
             waves.setdefault(float(day), []).append(name)
         except (TypeError, ValueError):
             raise ValidateError(f"{name}: {DEPLOY_DAY_KEY} must be a number of days, got {day!r}") from None
-    res.hosts = sorted(ctx.full.inventory.hosts)
+    return waves
+
+
+def run_validation(
+    inventory: Path,
+    output: Path,
+    through: str = "rollover",
+    start: str | None = None,
+    audit: bool = True,
+    as_deployed: bool = False,
+    fail_on: str = "critical",
+) -> ValidationResult:
+    """Run the whole validation; never raises for device trouble (it becomes a problem in the result)."""
+    t0 = time.monotonic()
+    if fail_on not in FAIL_ON:
+        raise ValidateError(f"--fail-on must be one of {', '.join(FAIL_ON)}, got {fail_on!r}")
+    inventory = inventory.resolve()
+    output = output.resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    span: timedelta | None = None
+    if through != "rollover":
+        try:
+            span = parse_duration(through)
+        except ValueError as exc:
+            raise ValidateError(f"--through must be 'rollover' or a duration such as 800d: {exc}") from None
+    res = ValidationResult(inventory, output, fail_on=fail_on)
+    ctx = _open(inventory)
+    waves = _waves(ctx)
     state = Path(tempfile.mkdtemp(prefix="iospki-validate-lab-"))
-    lab = LabProcess(state, res.phases)
+    lab_inventory = inventory
+    if not as_deployed:
+        try:
+            res.probes, res.probe_notes = plan_probes(ctx)
+            if res.probes:
+                # the copy with the probes stays in the temporary folder: it holds the lab's credentials
+                lab_inventory = write_probed_inventory(ctx, inventory, state / "inventory", res.probes)
+                ctx.close()
+                ctx = _open(lab_inventory)
+                waves = _waves(ctx)
+        except BaseException:
+            shutil.rmtree(state, ignore_errors=True)
+            raise
+    probe_of = {p.host: p for p in res.probes}
+    res.hosts = sorted(ctx.full.inventory.hosts)
+    (state / "lab").mkdir()
+    lab = LabProcess(state / "lab", res.phases)
 
     def timed(phase: str, t0: float) -> None:
         res.phases[phase] = res.phases.get(phase, 0.0) + time.monotonic() - t0
 
     tracker = ProblemTracker()
     counter = 0
+    seen_findings: set[tuple[str, str | None, str]] = set()
+
+    def failed_renewals(events: list[Event], diffs: list[Problem], now: datetime) -> None:
+        """The forecast's failed renewals up to `now` that the devices confirmed (no mismatch on that
+        trustpoint): a `renewal` problem each; a probe's failed shadow renewal is also the probe's verdict."""
+        wrong = {(p.host, p.trustpoint) for p in diffs}
+        for ev in events:
+            if ev.event not in FAILED_RENEWALS or ev.trustpoint is None or (ev.host, ev.trustpoint) in wrong:
+                continue
+            day = f" (day {(ev.at - res.day0).total_seconds() / 86400:.1f})" if res.day0 else ""
+            what = "shadow renewal" if ev.event == fcm.SHADOW_RENEWAL_FAILED else ev.event
+            cause = f"{what} at {iso(ev.at)}{day} failed on the device as forecast: {ev.detail}"
+            tracker.update([Problem(ev.host, ev.trustpoint, "renewal", ev.at, cause)], set(), now)
+            probe = probe_of.get(ev.host)
+            if probe is not None and ev.event == fcm.SHADOW_RENEWAL_FAILED and probe.shadow_failed_at is None:
+                probe.shadow_failed_at = ev.at
     try:
-        lab.up(inventory, start)
+        lab.up(lab_inventory, start)
         # trust exactly the keys the lab wrote: every SSH session of the run checks the router's host key
-        known = state / "known_hosts"
+        known = lab.state / "known_hosts"
         if known.is_file():
             res.host_keys_checked = True
-            ctx = _open(inventory, known)
+            ctx.close()
+            ctx = _open(lab_inventory, known)
         begin = lab.now()
         res.start = begin
         deployed: set[str] = set()
@@ -176,14 +236,16 @@ def run_validation(
             if audit:
                 try:
                     ar = run_audit(states, horizon=None)
-                    crit = [f for f in ar.findings if f.severity.value in ("critical", "error")]
                     nfind = len(ar.findings)
-                    for f in crit:
-                        note = f"{iso(now)} {f.host} {f.target or ''}: [{f.severity.value}] {f.rule}: {f.message}"
-                        if note.split(" ", 1)[1] not in {n.split(" ", 1)[1] for n in res.audit_notes}:
-                            res.audit_notes.append(note)
+                    for f in ar.findings:
+                        key = (f.host, f.target, f.rule)
+                        if key not in seen_findings:
+                            seen_findings.add(key)
+                            res.audit_findings.append(
+                                AuditFinding(f.host, f.target, f.rule, f.severity.value, f.message, now)
+                            )
                 except Exception as exc:  # the audit is a report here; its failure must not stop the run
-                    res.audit_notes.append(f"{iso(now)} audit failed: {type(exc).__name__}: {exc}")
+                    res.audit_errors.append(f"{iso(now)} audit failed: {type(exc).__name__}: {exc}")
             timed("audit", t1)
             ok = [s for s in states if not s.failed]
             res.checkpoints.append(Checkpoint(now, out, reason, len(ok), len(outcome.failed), nfind))
@@ -212,8 +274,10 @@ def run_validation(
                         tracker.update([Problem(hn, None, "deploy", now, failed[hn])], set(), now)
                 deployed |= set(hosts)
                 states, now = collect(f"after deploy of {', '.join(sorted(hosts))}", full=True)
+                if res.day0 is None:  # day 0 of the join days and of the report's days
+                    res.day0 = min((c.ca.start for c in observe(states).cas.values()), default=None)
                 if later:
-                    ca_start = min((c.ca.start for c in observe(states).cas.values()), default=begin)
+                    ca_start = res.day0 or begin
                     pending += [(ca_start + timedelta(days=d), hs) for d, hs in later]
                     pending.sort(key=lambda p: p[0])
                     later = []
@@ -231,6 +295,7 @@ def run_validation(
             fc = forecast_states(states, at=now, horizon=stop_at - now + timedelta(days=1))
             exp = Expected(observe(states))
             applied = 0
+            judged = 0  # forecast events whose failed renewals were already judged
             resync = False
             for cp in checkpoints(fc, world, now, stop_at, include_end=stop_at >= until):
                 if cp > now:
@@ -245,6 +310,8 @@ def run_validation(
                 for ev in confirmed:
                     if ev not in res.events_seen:
                         res.events_seen.append(ev)
+                failed_renewals(list(fc.events[judged:applied]), diffs, now)
+                judged = applied
                 if diffs:
                     tracker.update(diffs, set(), now)
                     resync = True  # forecast again from what the devices hold now

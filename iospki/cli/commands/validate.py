@@ -1,6 +1,9 @@
 """`iospki lab validate`: prove on the lab twin that an inventory survives its PKI lifecycle (CI gate).
 
-Exit codes: 0 passed, 1 a check failed (findings), 2 usage/inventory error, 3 the lab or the run broke.
+By default each trustpoint design gets a probe client joining on its worst day (rule V1); `--as-deployed`
+validates the inventory as written. `--fail-on SEVERITY` also fails the run on audit findings.
+Exit codes: 0 passed, 1 a check failed or an audit finding at or above --fail-on, 2 usage/inventory error,
+3 the lab or the run broke.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from iospki.cli.kit import (
     EXIT_FINDINGS,
@@ -20,7 +24,7 @@ from iospki.cli.kit import (
     err_console,
 )
 from iospki.operations.inventory import DEFAULT_INVENTORY
-from iospki.validate.model import ValidateError
+from iospki.validate.model import FAIL_ON, ValidateError
 from iospki.validate.run import run_validation, write_outputs
 
 
@@ -35,25 +39,45 @@ def validate_command(
     ),
     start: str = typer.Option(None, "--start", help="lab start time, ISO 8601 (default: now)"),
     no_audit: bool = typer.Option(False, "--no-audit", help="skip the audit at each checkpoint (faster)"),
+    as_deployed: bool = typer.Option(
+        False,
+        "--as-deployed",
+        help="validate the inventory as written: no probe client joining each trustpoint design on its worst "
+        "day (rule V1)",
+    ),
+    fail_on: str = typer.Option(
+        "critical",
+        "--fail-on",
+        help=f"fail on audit findings at or above this severity ({', '.join(FAIL_ON)}; none: outcomes only)",
+    ),
 ) -> None:
     """Bring the inventory up as a lab, deploy, run the lab clock through the next CA rollover and check
     every client at every forecast event and certificate end."""
     inv = (Path(inventory) if inventory else DEFAULT_INVENTORY).resolve()
     out = (output or Path("out") / f"validate-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
     try:
-        res = run_validation(inv, out, through=through, start=start, audit=not no_audit)
+        res = run_validation(
+            inv, out, through=through, start=start, audit=not no_audit, as_deployed=as_deployed, fail_on=fail_on
+        )
     except ValidateError as exc:
         err_console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     paths = write_outputs(res, junit)
+    for probe in res.probes:
+        console.print(probe.line(res.day0), markup=False, highlight=False)
     for p in res.problems:
-        console.print(f"[red]FAIL[/red] {p.line()}", markup=True, highlight=False)
+        console.print(f"[red]FAIL[/red] {escape(p.line())}", markup=True, highlight=False)
+    for f in res.failing_findings:
+        console.print(
+            f"[red]FAIL[/red] audit (--fail-on {res.fail_on}): {escape(f.line())}", markup=True, highlight=False
+        )
     if res.error:
         err_console.print(f"[red]the validation did not complete:[/red] {res.error}")
     verdict = "[green]PASSED[/green]" if res.passed else "[red]FAILED[/red]"
     console.print(
         f"validate {verdict}: {len(res.hosts)} hosts, {len(res.checkpoints)} checkpoints, "
-        f"{len(res.events_seen)} forecast events confirmed, {len(res.problems)} problems, {res.seconds:.1f}s"
+        f"{len(res.events_seen)} forecast events confirmed, {len(res.problems)} problems, "
+        f"{len(res.failing_findings)} audit findings at or above --fail-on {res.fail_on}, {res.seconds:.1f}s"
     )
     for name, path in paths.items():
         console.print(f"  {name}: {path}")
