@@ -302,3 +302,16 @@ def test_the_regenerated_key_is_named_after_the_key_label(tmp_path: Path) -> Non
     assert renew.at == day(584) and renew.detail.endswith("; key client-key# replaces client-key")
     (act,) = [e for e in f.events_for("R1", fc.ROLLOVER_ACTIVATION) if e.at == day(730)]
     assert "key client-key# -> client-key" in act.detail and "client#" not in act.detail
+
+
+def test_c10_the_ca_shadow_still_fires_beside_renew_on_an_uncapped_certificate() -> None:
+    """C10: an auto-enroll trustpoint whose certificate is not capped keeps the CA shadow at 90 % (day 657)
+    beside RENEW; only a capped certificate's SHADOW replaces it (C9)."""
+    ca = ca_730(90)
+    ca.lifetime_certificate = timedelta(days=30)
+    c = client(650)
+    c.identity = fc.Validity(day(650), day(680))
+    f = fc.simulate([ca], [c], day(650), day(760))
+    assert times(f, "R1", fc.SHADOW) == [day(657)]  # GetNextCACert: the rollover CA exists since day 640
+    assert times(f, "R1", fc.RENEW)[0] == day(674)  # 80 % of 650-680, a certificate 674-704 (not capped)
+    assert not [o for o in f.outages if o.host == "R1"]
