@@ -265,7 +265,12 @@ class _Run:
             if not batch:
                 time.sleep(0.05)
             if futures and time.monotonic() >= next_watch:
-                self._watch_sites(client, futures, site_of, lost_since)
+                try:
+                    self._watch_sites(client, futures, site_of, lost_since)
+                except OSError as exc:  # the scheduler is gone (CommClosedError is an OSError): so is the run
+                    for fut, n in list(futures.items()):
+                        futures.pop(fut)
+                        self._lost(client, n, f"the cluster scheduler was lost ({type(exc).__name__})")
                 next_watch = time.monotonic() + 1.0
 
     def _watch_sites(
@@ -309,10 +314,14 @@ class _Run:
     def _take(self, client: Any, fut: Any, n: str) -> None:
         host = self.hosts[n]
         if fut.status != "finished":
-            exc = fut.exception()
+            exc = fut.exception() if fut.status == "error" else None
             name = type(exc).__name__
-            why = "its worker was lost" + (" (repeatedly)" if name == "KilledWorker" else "") if name in (
-                "KilledWorker", "CommClosedError") else f"the cluster failed it: {name}"
+            if exc is None:  # cancelled or lost: the scheduler went away with its state
+                why = "the cluster scheduler was lost" if client.status != "running" else f"it was {fut.status}"
+            elif name in ("KilledWorker", "CommClosedError"):
+                why = "its worker was lost" + (" (repeatedly)" if name == "KilledWorker" else "")
+            else:
+                why = f"the cluster failed it: {name}"
             self._lost(client, n, why)
             return
         outcome: Outcome = pickle.loads(fut.result())
