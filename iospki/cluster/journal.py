@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,9 @@ class Journal:
     def record(self, host: str, ok: bool, result: Any) -> None:
         line = json.dumps({"task": self.task, "host": host, "ok": ok, "result": result}, default=str)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as fh:  # one write per line: a kill cuts at most this line
+        # private like the collection it sits in; one write per line: a kill cuts at most this line
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(line + "\n")
 
     def remove(self) -> None:
