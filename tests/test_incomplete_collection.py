@@ -9,6 +9,7 @@ A folder of outputs gathered by other means (no meta.json) audits as usual when 
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -214,3 +215,29 @@ def test_kill_9_during_collect_leaves_a_collection_that_fails_the_audit(
     r = CliRunner().invoke(app, ["forecast", "--offline", str(killed), "--json"])
     assert r.exit_code == 3
     assert {u["host"] for u in json.loads(r.stdout)["unpredictable"]} == set(lab.hosts)
+
+
+def test_reports_name_the_hosts_not_predicted(tmp_path: Path) -> None:
+    from iospki.audit import run_audit
+    from iospki.reports import render
+
+    root = complete(tmp_path / "c")
+    (root / "R1" / "show_crypto_pki_certificates_verbose.txt").unlink()
+    result = run_audit(load_collection(root))
+    assert result.forecast is not None
+    assert [u.host for u in result.forecast.unpredictable] == ["R1"]
+    assert not any(e.host == "R1" for e in result.forecast.events)
+    html = render(result, "html")
+    assert "Not predicted" in html and "None predicted for the other hosts" in html
+    assert "<p>None predicted.</p>" not in html
+    md = render(result, "markdown")
+    assert "### Not predicted" in md and "| R1 | " in md
+    prom = render(result, "prometheus")
+    assert 'iospki_forecast_unpredictable{host="R1"} 1' in prom
+    promtool = shutil.which("promtool")
+    if promtool is not None:  # the textfile stays valid for node_exporter
+        checked = subprocess.run([promtool, "check", "metrics"], input=prom, capture_output=True, text=True)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "iospki_forecast_unpredictable{" not in render(
+        run_audit(load_collection(complete(tmp_path / "ok"))), "prometheus"
+    )

@@ -113,7 +113,18 @@ def to_html(result: AuditResult) -> str:
             ]
             parts.append("</table>")
         else:
-            parts.append("<p>None predicted.</p>")
+            parts.append(
+                "<p>None predicted.</p>"
+                if not fc.unpredictable
+                else "<p>None predicted for the other hosts.</p>"
+            )
+        if fc.unpredictable:  # hosts the forecast says nothing about: never covered by "none predicted"
+            parts.append("<h3>Not predicted</h3><table><tr><th>host</th><th>why</th></tr>")
+            parts += [
+                f'<tr class="critical"><td>{_e(u.host)}</td><td>{_e(u.reason)}</td></tr>'
+                for u in fc.unpredictable
+            ]
+            parts.append("</table>")
         parts.append(
             "<h2>Forecast events</h2><table><tr><th>at</th><th>host</th><th>subject</th><th>event</th>"
             "<th>detail</th></tr>"

@@ -67,4 +67,9 @@ def to_markdown(result: AuditResult) -> str:
             )
         if len(fc.outages) > MAX_ROWS:
             out.append(f"\n… and {len(fc.outages) - MAX_ROWS} more predicted outages.")
+    if fc is not None and fc.unpredictable:
+        out += ["", "### Not predicted (incomplete or failed collection)", "", "| host | why |", "|---|---|"]
+        out += [f"| {u.host} | {u.reason} |" for u in fc.unpredictable[:MAX_ROWS]]
+        if len(fc.unpredictable) > MAX_ROWS:
+            out.append(f"\n… and {len(fc.unpredictable) - MAX_ROWS} more hosts not predicted.")
     return "\n".join(out) + "\n"

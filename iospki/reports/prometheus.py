@@ -151,6 +151,14 @@ def to_prometheus(result: AuditResult) -> str:
         for o in result.forecast.outages:
             lab = _labels(host=o.host, trustpoint=o.trustpoint, reason=o.reason)
             out.append(f"iospki_forecast_outage_start_timestamp_seconds{lab} {_ts(o.start)}")
+    out += [
+        "# HELP iospki_forecast_unpredictable A host the forecast could not predict (failed or incomplete collection).",
+        "# TYPE iospki_forecast_unpredictable gauge",
+    ]
+    if result.forecast is not None:
+        out += [
+            f"iospki_forecast_unpredictable{_labels(host=u.host)} 1" for u in result.forecast.unpredictable
+        ]
     out += _collection_metrics(result)
     return "\n".join(out) + "\n"
 
