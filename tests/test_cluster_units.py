@@ -18,7 +18,15 @@ from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.inventory import Host
 from nornir.core.task import MultiResult, Result
 
-from iospki.cluster import ClientStore, ClusterError, DaskRunner, HostSecrets, relay, runner_config
+from iospki.cluster import (
+    ClientStore,
+    ClusterError,
+    DaskRunner,
+    HostSecrets,
+    cluster_problem,
+    relay,
+    runner_config,
+)
 from iospki.cluster.hostspec import host_spec, site_of, worker_host
 from iospki.cluster.transport import from_wire, to_wire
 from iospki.operations.inventory import load_nornir
@@ -157,6 +165,16 @@ def test_an_unreachable_scheduler_fails_every_host_with_one_clear_reason(lab_inv
     assert set(res.failed_hosts) == {"r1", "r2"}
     reason = str(res["r1"][0].result)
     assert reason.startswith(f"r1: cluster scheduler tcp://127.0.0.1:{port} unreachable") and "\n" not in reason
+
+
+def test_an_unusable_cluster_is_one_line_before_any_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("IOSPKI_CLUSTER", raising=False)
+    assert "IOSPKI_CLUSTER" in str(cluster_problem())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    problem = str(cluster_problem(f"tcp://127.0.0.1:{port}", connect_timeout=2))
+    assert problem.startswith(f"cluster scheduler tcp://127.0.0.1:{port} unreachable") and "\n" not in problem
 
 
 def test_runner_config_needs_an_address(monkeypatch: pytest.MonkeyPatch) -> None:

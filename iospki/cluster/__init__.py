@@ -23,7 +23,16 @@ from __future__ import annotations
 
 from .context import use_cluster
 from .relay import ClientStore, HostSecrets
-from .runner import ENV_CLUSTER, RUNNER_NAME, DaskRunner, is_read_only, on_cluster, read_only, runner_config
+from .runner import (
+    ENV_CLUSTER,
+    RUNNER_NAME,
+    DaskRunner,
+    cluster_problem,
+    is_read_only,
+    on_cluster,
+    read_only,
+    runner_config,
+)
 from .transport import ClusterError, OutcomeUnknown
 
 __all__ = [
@@ -31,6 +40,7 @@ __all__ = [
     "RUNNER_NAME",
     "ClientStore",
     "ClusterError",
+    "cluster_problem",
     "DaskRunner",
     "HostSecrets",
     "OutcomeUnknown",

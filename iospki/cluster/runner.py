@@ -354,3 +354,27 @@ def runner_config(
 def on_cluster(nr: Nornir, address: str | None = None, **options: Any) -> Nornir:
     """`nr` with its tasks run on the cluster at `address` (default IOSPKI_CLUSTER); options as DaskRunner's."""
     return nr.with_runner(DaskRunner(**runner_config(address, **options)["options"]))
+
+
+def cluster_problem(address: str | None = None, connect_timeout: float = 10.0, **tls: Any) -> str | None:
+    """Why the cluster at `address` (default IOSPKI_CLUSTER) cannot be used -- no address, no answer, no
+    worker -- in one line; None when it can. A command checks this once before any host is touched."""
+    try:
+        options = runner_config(address, connect_timeout=connect_timeout, **tls)["options"]
+    except ClusterError as exc:
+        return str(exc)
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return "the cluster needs Dask's distributed: pip install 'iospki[cluster]'"
+    runner = DaskRunner(**options)
+    try:
+        client = runner._client()
+    except Exception as exc:
+        return f"cluster scheduler {runner.scheduler} unreachable: {type(exc).__name__}: {exc}"
+    try:
+        if not client.scheduler_info(n_workers=-1).get("workers"):
+            return f"cluster scheduler {runner.scheduler} has no workers (start `dask worker` on the jump hosts)"
+    finally:
+        client.close()
+    return None
