@@ -1,7 +1,8 @@
 """`iospki lab validate` end to end on the two example inventories (each ~1.5 min: a 730-day CA, 3 routers).
 
 The passing example (auto-rollover 90) must pass; the failing one (auto-rollover 30, a client enrolled on day
-73) must fail naming that client, its trustpoint, the time and the cause, while the day-0 client passes.
+73) must fail naming that client, its trustpoint, the time and the cause, while the day-0 client passes. Both get
+the worst-day probe of their design (day 73, V1); the span run is --as-deployed (no probe).
 """
 
 from __future__ import annotations
@@ -44,7 +45,9 @@ Run = tuple[int, str, Path]
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
     started = {k: _start(k, tmp_path_factory.mktemp(f"validate-{k}")) for k in ("pass", "fail")}
-    started["span"] = _start("fail", tmp_path_factory.mktemp("validate-span"), "--through", "100d", "--no-audit")
+    started["span"] = _start(
+        "fail", tmp_path_factory.mktemp("validate-span"), "--through", "100d", "--no-audit", "--as-deployed"
+    )
     done: dict[str, Run] = {}
     for k, (proc, out) in started.items():
         output, _ = proc.communicate(timeout=900)
@@ -89,6 +92,7 @@ def test_passing_topology_passes(passing: tuple[int, str, Path]) -> None:
     assert ("ca1", "identity") not in cases and ("ca1", "deploy") in cases
     result = json.loads((out / "result.json").read_text())
     assert result["passed"] is True and result["problems"] == []
+    assert [p["join_day"] for p in result["probes"]] == [73.0]  # the worst-day probe passed with the clients
     assert result["host_keys_checked"] is True  # every SSH session verified the lab's host keys
     # the lab really went through the rollover: both clients got a shadow certificate and activated it
     seen = {(e["host"], e["event"]) for e in result["events_confirmed"]}
@@ -133,6 +137,9 @@ def test_thirty_day_overlap_fails_naming_host_time_and_cause(failing: tuple[int,
     assert st.now is not None and (ident is None or (ident.end is not None and ident.end <= st.now))
     summary = (out / "summary.md").read_text()
     assert "FAILED" in summary and "| c2 | VALCA | identity |" in summary
+    # the probe of the design joins on day 73 as c2 does, and fails the same way
+    probe = result["probes"][0]
+    assert probe["join_day"] == 73.0 and probe["shadow_failed_day"] == pytest.approx(657, abs=0.1)
     assert "FAIL c2 trustpoint VALCA" in output
     assert not _grep_secrets(out)
 
@@ -146,6 +153,7 @@ def test_a_span_stops_the_clock_there(runs: dict[str, Run]) -> None:
     until = datetime.fromisoformat(result["until"].rstrip("Z"))
     assert (until - start).days == 100
     assert any("after deploy of c2" in c["reason"] for c in result["checkpoints"])
+    assert result["probes"] == [] and result["hosts"] == ["c1", "c2", "ca1"]  # --as-deployed
     last = datetime.fromisoformat(result["checkpoints"][-1]["at"].rstrip("Z"))
     assert until <= last < until + timedelta(hours=1)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,26 @@ T0 = datetime(2027, 1, 1)
 DAY = timedelta(days=1)
 
 
-def _builtin(tmp: Path, overlap: int, edit: dict[str, Any] | None = None) -> Path:
+def _builtin(tmp: Path, overlap: int | None, change: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """The built-in inventory on fresh addresses with `auto_rollover_days: overlap` (None: no auto-rollover)."""
     inv = tmp / "inventory"
     relocate(REPO / "inventory", inv)
     hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
     hosts["ca1"]["data"]["ca_server"]["auto_rollover_days"] = overlap
-    for name, data in (edit or {}).items():
-        hosts[name]["data"] = {**hosts[name]["data"], **data}
+    if overlap is None:
+        del hosts["ca1"]["data"]["ca_server"]["auto_rollover_days"]
+    if change is not None:
+        change(hosts)
     (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
     return inv
+
+
+def _plan(inv: Path) -> tuple[list[Probe], list[str]]:
+    ctx = open_context(str(inv), None)
+    try:
+        return plan_probes(ctx)
+    finally:
+        ctx.close()
 
 
 @pytest.mark.parametrize(
@@ -88,19 +100,13 @@ def test_the_builtin_inventory_has_one_design_and_its_probe_joins_on_day_73(tmp_
 
 
 def test_each_distinct_design_gets_its_own_probe(tmp_path: Path) -> None:
-    # r3 renews at 60 %: a second design, worst on day 146; r2 without auto-rollover on its CA is not another
-    # CA here, so two designs in all
-    inv = _builtin(tmp_path, 90)
-    hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
-    tps = [dict(t) for t in hosts["r3"]["data"]["trustpoints"]]
-    tps[0]["auto_enroll_percent"] = 60
-    hosts["r3"]["data"] = {**hosts["r3"]["data"], "trustpoints": tps}
-    (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
-    ctx = open_context(str(inv), None)
-    try:
-        probes, _ = plan_probes(ctx)
-    finally:
-        ctx.close()
+    # r3 renews at 60 %: a second design, worst on day 146
+    def r3_at_60(hosts: dict[str, Any]) -> None:
+        tps = [dict(t) for t in hosts["r3"]["data"]["trustpoints"]]
+        tps[0]["auto_enroll_percent"] = 60
+        hosts["r3"]["data"] = {**hosts["r3"]["data"], "trustpoints": tps}
+
+    probes, _ = _plan(_builtin(tmp_path, 90, r3_at_60))
     by_day = {p.join_day: p for p in probes}
     assert sorted(by_day) == [73.0, 146.0]
     assert by_day[146.0].clients == ["r3"] and by_day[146.0].margin_days == pytest.approx(-56.0)
@@ -109,15 +115,7 @@ def test_each_distinct_design_gets_its_own_probe(tmp_path: Path) -> None:
 
 
 def test_a_design_without_auto_rollover_is_named_not_probed(tmp_path: Path) -> None:
-    inv = _builtin(tmp_path, 90)
-    hosts = yaml.safe_load((inv / "hosts.yaml").read_text())
-    del hosts["ca1"]["data"]["ca_server"]["auto_rollover_days"]
-    (inv / "hosts.yaml").write_text(yaml.safe_dump(hosts, sort_keys=False))
-    ctx = open_context(str(inv), None)
-    try:
-        probes, notes = plan_probes(ctx)
-    finally:
-        ctx.close()
+    probes, notes = _plan(_builtin(tmp_path, None))
     assert probes == [] and len(notes) == 1 and "no auto-rollover" in notes[0] and "r1" in notes[0]
 
 
@@ -175,3 +173,13 @@ def test_fail_on_sets_which_findings_fail(tmp_path: Path) -> None:
 def test_bad_fail_on_is_a_usage_error(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["lab", "validate", "--inventory", str(REPO / "inventory"), "--fail-on", "loud"])
     assert res.exit_code == 2 and "--fail-on" in res.output
+
+
+def test_a_probe_that_never_joined_is_skipped_not_passed(tmp_path: Path) -> None:
+    res = _result(tmp_path, "none")
+    res.problems = []
+    res.probes[0].joined = False
+    res.probes[0].shadow_failed_at = None
+    case = _cases(junit_xml(res))[("probe1-day73", "worst-join-day")]
+    assert case.find("skipped") is not None and case.find("failure") is None
+    assert "| not joined within the span |" in markdown(res)

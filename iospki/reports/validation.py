@@ -42,7 +42,9 @@ def junit_xml(res: ValidationResult) -> str:
         cases += 1
         found = [p for p in res.problems if p.host == probe.host]
         ET.SubElement(case, "system-out").text = probe.line(res.day0)
-        if found:
+        if not probe.joined:
+            ET.SubElement(case, "skipped", message="its join day lies beyond the span validated (--through)")
+        elif found:
             failures += 1
             f = ET.SubElement(case, "failure", message=probe.line(res.day0)[:500], type="worst-join-day")
             f.text = "\n".join([probe.line(res.day0), *(p.line() for p in found)])
@@ -105,6 +107,8 @@ def markdown(res: ValidationResult) -> str:
                 if res.day0 is not None:
                     failed += f" (day {(pr.shadow_failed_at - res.day0).total_seconds() / 86400:.1f})"
             outcome = "FAILED" if any(p.host == pr.host for p in res.problems) else "passed"
+            if not pr.joined:
+                outcome = "not joined within the span"
             lines.append(
                 f"| {pr.host} | {', '.join(pr.clients)} | {pr.design} | {pr.join_day:g} | {pr.shadow_day:g} "
                 f"| {pr.rollover_day:g} | {pr.margin_days:+g} | {failed} | {outcome} |"

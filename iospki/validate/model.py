@@ -66,6 +66,7 @@ class Probe:
     rollover_day: float  # S3: the day the rollover CA is created
     margin_days: float
     shadow_failed_at: datetime | None = None  # the devices confirmed the forecast's failed shadow renewal
+    joined: bool = True  # False: its join day lies beyond the span validated (--through)
 
     def line(self, day0: datetime | None = None) -> str:
         """What the probe is and what happened to it, in one line."""
@@ -91,6 +92,7 @@ class Probe:
             "shadow_day": self.shadow_day,
             "rollover_day": self.rollover_day,
             "margin_days": self.margin_days,
+            "joined": self.joined,
             "shadow_failed_at": iso(self.shadow_failed_at) if self.shadow_failed_at else None,
             "shadow_failed_day": round((self.shadow_failed_at - day0).total_seconds() / 86400, 2)
             if self.shadow_failed_at and day0

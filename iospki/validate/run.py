@@ -321,6 +321,12 @@ def run_validation(
                     wave_due = True
                 else:
                     break
+        for probe in res.probes:
+            if probe.host not in deployed:  # its join day lies beyond --through: it proved nothing
+                probe.joined = False
+                res.probe_notes.append(
+                    f"{probe.host}: not deployed, its join day {probe.join_day:g} is after the span validated"
+                )
     except ValidateError as exc:
         res.error = str(exc)
     finally:
