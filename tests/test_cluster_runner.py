@@ -299,6 +299,7 @@ def test_a_lost_worker_s_changing_hosts_are_outcome_unknown_and_never_sent_twice
             assert not mr.failed and mr[0].result == "pushed"
 
 
+@pytest.mark.slow  # an extra worker process or two timed runs: keeps the quick set quick
 def test_a_site_that_loses_its_last_worker_fails_its_hosts_by_name(
     env: tuple[LabHandle, Cluster], tmp_path: Path
 ) -> None:
@@ -332,6 +333,7 @@ def _hold(task: Task, log: str, hold: float) -> Result:
     return Result(host=task.host, result="held")
 
 
+@pytest.mark.slow  # an extra worker process or two timed runs: keeps the quick set quick
 def test_the_host_cap_holds_per_worker(env: tuple[LabHandle, Cluster], tmp_path: Path) -> None:
     lab, cluster = env
     nr = _nornir(lab).filter(filter_func=lambda h: SITES[h.name] == "b")  # three hosts, one worker (2 slots)
