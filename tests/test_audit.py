@@ -215,6 +215,21 @@ def test_cert_expiring_and_expired(tmp_path: Path) -> None:
     assert not {r for r in ids(audit(tmp_path / "c", site, now=day(640))) if r.startswith("cert-")}
 
 
+def test_capped_certificate_renewed_by_its_shadow_timer_is_not_expiring(tmp_path: Path) -> None:
+    """C9: a certificate capped at the CA's end (day 730) on an auto-enroll trustpoint shows SHADOW, not
+    RENEW; that timer is its renewal, so it is not `cert-expiring` while the SHADOW is armed before the end."""
+    site = good_site()
+    site.server.rollover_end = day(1460)
+    c = site.clients[0]
+    c.id_start, c.id_end, c.renew = day(584), day(730), day(716)
+    assert not {r for r in ids(audit(tmp_path / "armed", site, now=day(710))) if r.startswith("cert-")}
+    # the same certificates with no timer armed at all are expiring: the identity and the CA certificate
+    c.tp_timers = False
+    f = [x for x in audit(tmp_path / "none", site, now=day(710)) if x.rule.startswith("cert-")]
+    assert sorted((x.host, x.rule, x.evidence["subject"] == "cn=ROOT") for x in f) == [
+        ("R1", "cert-expiring", False), ("R1", "cert-expiring", True)], [x.evidence for x in f]
+
+
 def test_rollover_ca_missing(tmp_path: Path) -> None:
     site = good_site()
     site.server.rollover_end = day(1460)

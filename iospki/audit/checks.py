@@ -419,7 +419,7 @@ def _cert_checks(ctx: Context, st: HostState) -> Iterator[tuple[bool, Hit]]:
         tps = c.trustpoints or [""]
         tp = tps[0]
         kind = "CA" if c.kind == CertKind.ca else "identity"
-        in_place = _replacement(ctx, st, c, tp, servers)
+        in_place = _replacement(ctx, st, c, tp, servers, now)
         if in_place:
             continue
         expired = c.end <= now
@@ -448,19 +448,33 @@ def _cert_checks(ctx: Context, st: HostState) -> Iterator[tuple[bool, Hit]]:
         )
 
 
-def _replacement(ctx: Context, st: HostState, c: Certificate, tp: str, servers: set[str]) -> bool:
+def _replacement(ctx: Context, st: HostState, c: Certificate, tp: str, servers: set[str], now: datetime) -> bool:
     if st.cert(tp, c.kind, rollover=True) is not None:
         return True
     if c.kind == CertKind.ca:
         if tp in servers:
             ca = ctx.cas.get((st.host, tp))
             return bool(ca and (ca.rollover_ca or ca.auto_rollover))
-        return False
+        # a client fetches its CA's rollover certificate with its SHADOW timer (C5 at 90 % of the CA's life,
+        # or C9's shadow renewal of a capped certificate) when that CA server rolls over by itself; a CA
+        # certificate that has already ended without its rollover certificate collected stays a finding
+        if c.end is not None and c.end <= now:
+            return False
+        key = ctx.index.find(st, tp)
+        issuer = ctx.cas.get(key) if key is not None else None
+        shadow = st.timer("SHADOW", tp) if st.timers is not None else None
+        return bool(issuer and (issuer.rollover_ca or issuer.auto_rollover) and shadow is not None
+                    and (shadow.at is None or c.end is None or shadow.at <= c.end))
     cfg = next((t for t in st.config.trustpoints if t.name == tp), None) if st.config else None
     if cfg is None or not cfg.auto_enroll or st.clock_authoritative() is False:
         return False
     if st.timers is not None:
         renew = st.timer("RENEW", tp)
+        ca_cert = st.cert(tp, CertKind.ca)
+        if renew is None and c.end is not None and ca_cert is not None and ca_cert.end is not None \
+                and c.end >= ca_cert.end:
+            # C9: a certificate capped at the CA's end renews by its SHADOW timer (the shadow renewal)
+            renew = st.timer("SHADOW", tp)
         # timers print UTC and snapshot converts every device time to UTC; only a zone it could not
         # resolve leaves local times, which are within a day of UTC
         slack = timedelta(days=1) if st.zones is not None and st.zones.unknown else timedelta(minutes=2)
