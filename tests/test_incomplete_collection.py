@@ -151,6 +151,17 @@ def test_interrupted_marker_fails_every_host(tmp_path: Path) -> None:
     assert rc in (0, 1) and incomplete(doc) == {}
 
 
+def test_an_unreadable_meta_json_cannot_vouch_for_the_collection(tmp_path: Path) -> None:
+    root = complete(tmp_path / "c")
+    (root / store.META_FILE).write_text(
+        '{"hosts_ok": ["CA", "R1"'
+    )  # cut short by hand: no atomic write did this
+    rc, doc = audit(root)
+    assert rc == 3
+    found = incomplete(doc)
+    assert set(found) == {"CA", "R1", "R2"} and all("meta.json is unreadable" in m for m in found.values())
+
+
 def test_forecast_names_the_hosts_it_could_not_predict(tmp_path: Path) -> None:
     root = complete(tmp_path / "c")
     runner = CliRunner()
