@@ -5,7 +5,8 @@ fixture), builds a CA (730/365, auto-rollover 30) with two auto-enroll clients (
 on day 0 and day 73), captures their outputs over SSH, and replicates them into 20 sites
 of 50 hosts with every date shifted by a per-site offset and a per-site CA fingerprint.
 `--source samples`: the same shape from tests/pki_samples.py (no lab needed).
-Then it times loading (parsing every output), the audit and the forecast.
+Then it times loading (parsing every output), the audit and the forecast; the load is also timed
+as it ran before issue 13 (strict parsers, collector on: bench/baseline.py) in the same run.
 
     .venv/bin/python -m bench.bench_audit [--hosts 1000] [--source lab|samples] [--keep DIR]
 """
@@ -13,6 +14,7 @@ Then it times loading (parsing every output), the audit and the forecast.
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import random
 import re
@@ -22,6 +24,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bench.baseline import load_baseline
 from iospki.audit import RULES, run_audit
 from iospki.forecast import forecast_states
 from iospki.reports import render
@@ -158,9 +161,15 @@ def main() -> None:
             replicate(root, captured, args.hosts)
         else:
             generate(root, args.hosts)
-        t1 = time.perf_counter()
+        # the baseline of the same run first (strict parsers, collector untouched: bench/baseline.py)
+        gc.collect()
+        b0, bc0 = time.perf_counter(), time.process_time()
+        n_base = len(load_baseline(root))
+        b1, bc1 = time.perf_counter(), time.process_time()
+        gc.collect()
+        t1, c1 = time.perf_counter(), time.process_time()
         states = load_collection(root)
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
         result = run_audit(states, horizon=None)
         t3 = time.perf_counter()
         fc = forecast_states(states)
@@ -170,7 +179,12 @@ def main() -> None:
             f"hosts: {len(states)}  outputs: {sum(len(s.commands) for s in states)}  parse errors: {errors}"
         )
         print(f"generate collection : {t1 - t0:6.2f} s (not part of the target)")
-        print(f"load + parse        : {t2 - t1:6.2f} s")
+        k = 1000 / max(1, len(states))
+        print(
+            f"load + parse        : {t2 - t1:6.2f} s  {(t2 - t1) * k:.3f} ms/host ({(c2 - c1) * k:.3f} ms CPU)"
+            f"  baseline (strict parsers, collector on): {b1 - b0:.2f} s  {(b1 - b0) * 1000 / max(1, n_base):.3f}"
+            f" ms/host ({(bc1 - bc0) * 1000 / max(1, n_base):.3f} ms CPU)  target: at most 0.5 ms/host"
+        )
         print(f"audit ({len(RULES)} rules)    : {t3 - t2:6.2f} s  findings: {len(result.findings)}")
         print(f"forecast (3y)       : {t4 - t3:6.2f} s  events: {len(fc.events)}  outages: {len(fc.outages)}")
         total = t4 - t1

@@ -18,10 +18,8 @@ paths fall back to) with the collector left alone, as the loader ran before issu
 from __future__ import annotations
 
 import argparse
-import functools
 import gc
 import hashlib
-import inspect
 import json
 import os
 import random
@@ -90,34 +88,22 @@ def write_collection(root: Path, templates: dict[str, dict[str, str]], hosts: in
 # --------------------------------------------------------------------------- one measurement (subprocess)
 
 
-def _strict_parsers() -> None:
-    """The baseline: every registered parser with a fast path runs its strict path only."""
-    from iospki.parsers import base
-
-    for pattern, func in list(base._REGISTRY.items()):  # noqa: SLF001 - a bench switch, not an API
-        if "fast" in inspect.signature(func).parameters:
-            base._REGISTRY[pattern] = functools.partial(func, fast=False)  # noqa: SLF001
-    base._FOUND.clear()  # noqa: SLF001
-
-
 def measure(root: Path, mode: str) -> dict[str, float]:
+    from bench.baseline import load_baseline
     from iospki.audit import run_audit
     from iospki.forecast import forecast_states
     from iospki.state.loader import load_collection
 
-    load = load_collection
-    if mode == "baseline":
-        _strict_parsers()
-        load = load_collection.__wrapped__  # type: ignore[attr-defined]  # without the collector handling
+    load = load_baseline if mode == "baseline" else load_collection
     gc.collect()
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0 = time.perf_counter()
+    rss0 = _rss_kib()
+    t0, c0 = time.perf_counter(), time.process_time()
     states = load(root)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     result = run_audit(states, horizon=None)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     fc = forecast_states(states)
-    t3 = time.perf_counter()
+    t3, c3 = time.perf_counter(), time.process_time()
     return {
         "hosts": len(states),
         "outputs": sum(len(s.commands) for s in states),
@@ -127,8 +113,19 @@ def measure(root: Path, mode: str) -> dict[str, float]:
         "load_s": t1 - t0,
         "audit_s": t2 - t1,
         "forecast_s": t3 - t2,
-        "rss_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024,  # KiB on Linux
+        "load_cpu": c1 - c0,
+        "audit_cpu": c2 - c1,
+        "forecast_cpu": c3 - c2,
+        # peak resident memory above what the process held before the load (ru_maxrss: KiB on Linux)
+        "rss_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+
+
+def _rss_kib() -> int:
+    """The process's resident memory now, KiB (Linux /proc)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
 def _run(root: Path, mode: str) -> dict[str, float]:
@@ -158,9 +155,10 @@ def main() -> None:
     t = time.perf_counter()
     templates = lab_templates()
     print(f"lab outputs: {sum(len(c) for c in templates.values())} in {time.perf_counter() - t:.1f} s")
+    print("per host: wall ms (CPU ms of the process); memory: peak RSS above the RSS before the load")
     print(
-        f"{'hosts':>7} {'mode':<9} {'load+parse':>11} {'per host':>9} {'audit':>8} {'per host':>9}"
-        f" {'forecast':>9} {'per host':>9} {'peak mem':>9} {'per host':>9}"
+        f"{'hosts':>7} {'mode':<9} {'load+parse':>10} {'per host':>16} {'audit':>8} {'per host':>16}"
+        f" {'forecast':>8} {'per host':>16} {'memory':>9} {'per host':>9}"
     )
     for n in args.hosts:
         root = Path(tempfile.mkdtemp(prefix=f"iospki-scale-{n}-", dir="/tmp"))
@@ -174,10 +172,12 @@ def main() -> None:
                 r = _run(root, mode)
                 assert r["hosts"] == n and r["parse_errors"] == 0, r
                 k = 1000 / n
+
+                def cell(key: str, r: dict[str, float] = r, k: float = k) -> str:
+                    return f"{r[key + '_s']:>6.2f} s {r[key + '_s'] * k:>6.3f} ({r[key + '_cpu'] * k:.3f}) ms"
+
                 print(
-                    f"{n:>7} {mode:<9} {r['load_s']:>9.2f} s {r['load_s'] * k:>6.3f} ms"
-                    f" {r['audit_s']:>6.2f} s {r['audit_s'] * k:>6.3f} ms"
-                    f" {r['forecast_s']:>7.2f} s {r['forecast_s'] * k:>6.3f} ms"
+                    f"{n:>7} {mode:<9} {cell('load')} {cell('audit')} {cell('forecast')}"
                     f" {r['rss_mib']:>5.0f} MiB {r['rss_mib'] * 1024 / n:>5.1f} KiB",
                     flush=True,
                 )
