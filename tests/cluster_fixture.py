@@ -178,7 +178,8 @@ class SpecRecorder(SchedulerPlugin):
 
 
 class ResultRecorder(WorkerPlugin):
-    """Worker plugin: every task result as it lands in the worker's memory (what is sent back to the client)."""
+    """Worker plugin: whenever a task result lands in the worker's memory, everything the worker then holds
+    (results sent back to the client, and the task data scattered to it by the client)."""
 
     name = RESULT_RECORDER
 
@@ -192,9 +193,11 @@ class ResultRecorder(WorkerPlugin):
     def transition(self, key: Any, start: str, finish: str, **kwargs: Any) -> None:
         import cloudpickle
 
-        if finish == "memory" and self.worker is not None and key in self.worker.data:
-            value = self.worker.data[key]
-            self.blobs.append(value if isinstance(value, bytes) else cloudpickle.dumps(value))
+        if finish == "memory" and self.worker is not None:
+            # every value the worker holds at that moment: task results, and data scattered to it (the task)
+            for k in list(self.worker.data):
+                value = self.worker.data.get(k)
+                self.blobs.append(value if isinstance(value, bytes) else cloudpickle.dumps(value))
 
 
 def recorded_specs(client: Any) -> list[bytes]:

@@ -139,6 +139,7 @@ def test_no_secret_in_what_the_scheduler_holds_or_the_workers_send_back(
         specs, results = recorded_specs(c), recorded_results(c)
     # what was inspected is the real traffic: one task per host, the hosts' results with their outputs
     assert sum(b"iospki-collect_pki-" in b for b in specs) >= 3
+    assert any(b"iospki.tasks.collect" in b for b in results)  # the scattered task (collect_pki, by reference)
     assert any(b"show crypto pki certificates" in b and b"BEGIN CERTIFICATE" not in b for b in results)
     assert len(results) >= 3
     for blob in specs + results:

@@ -223,6 +223,9 @@ class _Run:
             "host_cap": self.r.num_workers or 0,
         }
         up = self._sites_up(client)
+        # the task (function, parameters: an operation's context can hold the intents of the whole fleet) goes
+        # to every worker once; each host's task refers to it instead of carrying its own copy
+        payload = client.scatter(self.payload, broadcast=True, hash=False)
         futures: dict[Any, str] = {}
         site_of: dict[str, str | None] = {}
         for n in todo:
@@ -244,7 +247,7 @@ class _Run:
                 run_host,
                 self.run_id,
                 self.task.name,
-                self.payload,
+                payload,
                 spec_bytes,
                 options,
                 key=f"iospki-{self.task.name}-{n}-{self.run_id}",
