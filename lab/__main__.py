@@ -32,6 +32,10 @@ class LabCliError(Exception):
     pass
 
 
+class LabUsageError(LabCliError):
+    """A command the lab refused as given (unknown fault or host, bad time): exit 2, as every iospki usage error."""
+
+
 def _state_dir(args: argparse.Namespace) -> Path:
     return Path(args.state or ".lab").resolve()
 
@@ -77,7 +81,7 @@ def control(state_dir: Path, method: str, path: str, body: dict[str, Any] | None
             msg = json.loads(exc.read()).get("error", str(exc))
         except Exception:
             msg = str(exc)
-        raise LabCliError(msg) from exc
+        raise (LabUsageError if exc.code in (400, 404) else LabCliError)(msg) from exc
     except (urllib.error.URLError, OSError) as exc:
         pid = int(state.get("pid", 0) or 0)
         if pid and not _alive(pid):  # the lab died or was killed: say so, not just "connection refused"
@@ -344,24 +348,27 @@ def cmd_timers(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m iospki.lab", description="The iospki lab twin.")
     p.add_argument("--state", help="state directory (default .lab in the current directory)")
-    sub = p.add_subparsers(dest="command", required=True)
+    # `serve` (the background process `up` starts) is left out of the help: no help= and not in the metavar
+    sub = p.add_subparsers(dest="command", required=True, metavar="{up,down,status,clock,fault,timers}")
 
     def with_state(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
         sp.add_argument("--state", default=argparse.SUPPRESS, help="state directory (default .lab)")
         return sp
 
     for name in ("up", "serve"):
-        sp = with_state(sub.add_parser(name, help="start the lab" if name == "up" else argparse.SUPPRESS))
-        sp.add_argument("--inventory", default="inventory", help="Nornir SimpleInventory directory")
+        sp = with_state(sub.add_parser(name, help="start the lab") if name == "up" else sub.add_parser(name))
+        sp.add_argument(
+            "--inventory", help="Nornir SimpleInventory directory (default: the built-in lab, from any directory)"
+        )
         sp.add_argument("--start", help="lab start time (ISO 8601; default: now)")
         sp.add_argument("--rate", type=float, default=1.0, help="lab seconds per real second")
         sp.add_argument("--plugins", help="comma-separated plugin modules (default iospki.lab.pki)")
         if name == "up":
-            sp.add_argument("--timeout", type=float, default=120.0)
-            sp.add_argument("--quiet", action="store_true")
+            sp.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for every router (default 120)")
+            sp.add_argument("--quiet", action="store_true", help="no summary once the lab is up")
     with_state(sub.add_parser("down", help="stop the lab"))
     st = with_state(sub.add_parser("status", help="list routers"))
-    st.add_argument("--json", action="store_true")
+    st.add_argument("--json", action="store_true", help="print the status as JSON")
     ck = with_state(sub.add_parser("clock", help="show|set ISO|advance 90d|rate R"))
     ck.add_argument("action", choices=["show", "set", "advance", "rate"])
     ck.add_argument("value", nargs="?")
@@ -370,12 +377,16 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("kind")
     ft.add_argument("state_word", choices=["on", "off"])
     tm = with_state(sub.add_parser("timers", help="pending device timers"))
-    tm.add_argument("--host")
+    tm.add_argument("--host", help="this router only (default: every router)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if getattr(args, "inventory", "") is None:  # up/serve without --inventory
+        from iospki.lab.inventory import builtin_inventory
+
+        args.inventory = str(builtin_inventory())
     try:
         if args.command == "serve":
             _raise_nofile()
@@ -398,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
                 logging.getLogger("iospki.lab").error("lab failed to start: %s", exc)
                 return 2
         if args.command == "clock" and args.action != "show" and not args.value:
-            raise LabCliError(f"clock {args.action} needs a value")
+            raise LabUsageError(f"clock {args.action} needs a value")
         handler = {
             "up": cmd_up,
             "down": cmd_down,
@@ -410,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         return handler(args)
     except LabCliError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return 2 if isinstance(exc, LabUsageError) else 1
     except Exception as exc:  # inventory errors etc.: one clear line, no traceback
         if args.command == "serve":
             raise

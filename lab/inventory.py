@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,13 @@ class _Resolver:
             if co.get("extras") is not None:
                 return dict(co["extras"])
         return {}
+
+
+def builtin_inventory() -> Path:
+    """The built-in lab's inventory: the top-level `inventory/` folder, installed as the package data
+    `iospki.builtin_inventory` (a wheel install has no checkout to find it in). `up` defaults to it as the
+    toolkit's `--inventory` does; the lab and the toolkit share these data files, never code."""
+    return Path(str(importlib.resources.files("iospki.builtin_inventory")))
 
 
 def load_inventory(directory: Path, only_lab: bool = True) -> list[HostSpec]:

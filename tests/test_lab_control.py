@@ -224,7 +224,7 @@ def test_iospki_lab_cli_wrapper(tmp_path: Path) -> None:
         adv = iospki("clock", "advance", "10d")
         assert adv.returncode == 0 and adv.stdout.startswith("2030-06-11T00:00")
         bad = iospki("fault", "w1", "melting", "on")
-        assert bad.returncode == 1 and "unknown fault 'melting'" in bad.stderr
+        assert bad.returncode == 2 and "unknown fault 'melting'" in bad.stderr  # a usage error
         assert iospki("fault", "w1", "slow", "on").stdout.strip() == "w1: faults slow"
     finally:
         down = iospki("down")

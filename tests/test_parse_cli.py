@@ -76,3 +76,21 @@ def test_errors_exit_2_with_one_line(args: list[str], stdin: str, needle: str) -
 def test_missing_file_exit_2(tmp_path: Path) -> None:
     proc = _run("parse", "-c", "show clock", str(tmp_path / "absent.txt"))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_several_files_give_one_object_keyed_by_file(tmp_path: Path) -> None:
+    """Several captures of one command (issue 12 §15): one JSON object keyed by file; a bad one exits 2 naming it."""
+    timers = "PKI Timers\n|   48.241  (2022-01-15T08:54:35Z)\n  |   48.241  (2022-01-15T08:54:35Z) {kind}\n"
+    a, b = tmp_path / "r1.txt", tmp_path / "r2.txt"
+    a.write_text(timers.format(kind="SESSION CLEANUP"))
+    b.write_text(timers.format(kind="RENEW tp"))
+    proc = _run("parse", "-c", "show crypto pki timers detail", str(a), str(b))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert list(data) == [str(a), str(b)]
+    assert [data[str(p)]["timers"][0]["kind"] for p in (a, b)] == ["SESSION CLEANUP", "RENEW"]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("PKI Timers\n|   48.241  (2022-99-15T08:54:35Z) RENEW tp\n")
+    proc = _run("parse", "-c", "show crypto pki timers detail", str(a), str(bad))
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith(f"error: {bad}:") and len(proc.stderr.splitlines()) == 1, proc.stderr

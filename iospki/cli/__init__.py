@@ -20,8 +20,11 @@ from iospki.cli.commands import scep as _scep
 from iospki.cli.commands import status as _status
 from iospki.cli.commands import verify as _verify
 from iospki.cli.commands.parse import parse_command
+from iospki.cli.usage import CommandGroup
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Cisco IOS/IOS-XE PKI lifecycle toolkit.")
+app = typer.Typer(
+    cls=CommandGroup, no_args_is_help=True, add_completion=False, help="Cisco IOS/IOS-XE PKI lifecycle toolkit."
+)
 
 
 @app.callback()

@@ -12,6 +12,7 @@ CA passphrase and challenge password come from `IOSPKI_CA_PASSPHRASE` / `IOSPKI_
 from __future__ import annotations
 
 import fnmatch
+import importlib.resources
 import logging
 import os
 import tempfile
@@ -28,7 +29,9 @@ from nornir.core.inventory import ConnectionOptions, Host
 
 from iospki.state.store import host_name_problem
 
-DEFAULT_INVENTORY = Path(__file__).resolve().parents[2] / "inventory"
+# The built-in lab inventory: the top-level `inventory/` folder, shipped as the package data
+# `iospki.builtin_inventory`, so an installed toolkit (not only a checkout) finds it from any directory.
+DEFAULT_INVENTORY = Path(str(importlib.resources.files("iospki.builtin_inventory")))
 
 # Throwaway secrets of the built-in lab; used only for hosts whose data says `lab: true`.
 LAB_CA_PASSPHRASE = "lab-only-ca-passphrase"

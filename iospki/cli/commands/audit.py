@@ -131,10 +131,12 @@ def _table(result: AuditResult) -> None:
         _outages(fc)
     if fc is not None and fc.unpredictable:
         _unpredictable(fc.unpredictable)
+    console.print(_counts(result))
+
+
+def _counts(result: AuditResult) -> str:
     n = len(result.findings)
-    console.print(
-        f"{len(result.hosts)} hosts, {len(result.failed_hosts)} failed, {n} finding{'s' if n != 1 else ''}"
-    )
+    return f"{len(result.hosts)} hosts, {len(result.failed_hosts)} failed, {n} finding{'s' if n != 1 else ''}"
 
 
 @closing
@@ -206,6 +208,7 @@ def audit(
         text = render(result, fmt)
         if output is not None:
             _save(output, text)
+            err_console.print(_counts(result))  # the report went to a file: say what it holds
         else:
             typer.echo(text, nl=False)
     if result.failed_hosts:

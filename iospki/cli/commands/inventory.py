@@ -19,6 +19,7 @@ from iospki.cli.kit import (
     fail_usage,
     table,
 )
+from iospki.cli.usage import CommandGroup
 from iospki.operations import hostkeys
 from iospki.operations.intent import validate_inventory
 from iospki.operations.inventory import (
@@ -31,7 +32,9 @@ from iospki.operations.inventory import (
 )
 
 app = typer.Typer(
-    no_args_is_help=True, help="Inspect and validate the Nornir inventory and its PKI intent; fetch SSH host keys."
+    cls=CommandGroup,
+    no_args_is_help=True,
+    help="Inspect and validate the Nornir inventory and its PKI intent; fetch SSH host keys.",
 )
 
 

@@ -13,10 +13,11 @@ import typer
 
 from iospki.cli.commands.validate import validate_command
 from iospki.cli.kit import INVENTORY_OPT, JSON_OPT
+from iospki.cli.usage import CommandGroup
 from iospki.operations.inventory import DEFAULT_INVENTORY
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="The lab twin: emulated IOS routers over SSH."
+    cls=CommandGroup, no_args_is_help=True, add_completion=False, help="The lab twin: emulated IOS routers over SSH."
 )
 
 StateOpt = typer.Option(Path(".lab"), "--state", help="Lab state directory.")
@@ -66,7 +67,7 @@ def clock(
 
 @app.command()
 def fault(
-    host: str = typer.Argument(...),
+    host: str = typer.Argument(..., help="lab router name"),
     kind: str = typer.Argument(
         ...,
         help="ntp-unreachable (clock loses authority, '*') | ntp-sync-lost (synced once, then lost: '.') | down | "
@@ -80,7 +81,10 @@ def fault(
 
 
 @app.command()
-def timers(host: str = typer.Option("", "--host"), state: Path = StateOpt) -> None:
+def timers(
+    host: str = typer.Option("", "--host", help="this router only (default: every router)"),
+    state: Path = StateOpt,
+) -> None:
     """Pending device timers (lab time)."""
     _run("timers", *(["--host", host] if host else []), state=state)
 

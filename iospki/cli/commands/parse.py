@@ -1,4 +1,4 @@
-"""`iospki parse`: run a parser on a captured device output and print its model as JSON."""
+"""`iospki parse`: run a parser on captured device outputs and print their models as JSON."""
 
 from __future__ import annotations
 
@@ -24,26 +24,32 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(code=EXIT_USAGE)
 
 
+def _read(source: str) -> str:
+    if source == "-":
+        return sys.stdin.buffer.read().decode("utf-8", errors="replace")
+    try:
+        return Path(source).read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        _fail(f"cannot read {source}: {exc.strerror or exc}")
+
+
 def parse_command(
-    source: str = typer.Argument(..., metavar="FILE|-", help="captured output, or - for stdin"),
+    sources: list[str] = typer.Argument(
+        ..., metavar="FILE|-...", help="captured outputs of the one command, or - for stdin"
+    ),
     command: str = typer.Option(..., "--command", "-c", help='e.g. "show crypto pki certificates"'),
     platform: Platform | None = typer.Option(None, "--platform", "-p", help="ios or iosxe (default: detect)"),
 ) -> None:
-    """Parse a `show ...` output captured from a device and print it as JSON."""
+    """Parse `show ...` outputs captured from devices and print them as JSON: one file gives its model, several
+    give one object keyed by file name. The first file that does not parse exits 2 naming it."""
     from iospki.parsers import ParseError, parse
 
-    if source == "-":
-        text = sys.stdin.buffer.read().decode("utf-8", errors="replace")
-        where = "stdin"
-    else:
-        path = Path(source)
+    models: dict[str, object] = {}
+    for source in dict.fromkeys(sources):  # a file named twice is parsed once
+        where = "stdin" if source == "-" else source
         try:
-            text = path.read_bytes().decode("utf-8", errors="replace")
-        except OSError as exc:
-            _fail(f"cannot read {source}: {exc.strerror or exc}")
-        where = source
-    try:
-        model = parse(command, text, platform.value if platform else None)
-    except ParseError as exc:
-        _fail(f"{where}: {exc}")
-    typer.echo(json.dumps(model.model_dump(mode="json"), indent=2))
+            model = parse(command, _read(source), platform.value if platform else None)
+        except ParseError as exc:
+            _fail(f"{where}: {exc}")
+        models[source] = model.model_dump(mode="json")
+    typer.echo(json.dumps(models[sources[0]] if len(models) == 1 else models, indent=2))

@@ -24,10 +24,11 @@ from iospki.cli.kit import (
     open_inventory,
     table,
 )
+from iospki.cli.usage import CommandGroup
 from iospki.operations import scep_probe
 from iospki.operations.intent import enrollment_url_for
 
-app = typer.Typer(no_args_is_help=True, help="SCEP checks from the jump host.")
+app = typer.Typer(cls=CommandGroup, no_args_is_help=True, help="SCEP checks from the jump host.")
 
 
 def _rows(res: scep_probe.ProbeResult) -> list[list[str]]:
@@ -88,7 +89,7 @@ def probe(
     ),
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
-    timeout: float = typer.Option(10.0, "--timeout"),
+    timeout: float = typer.Option(10.0, "--timeout", metavar="SECONDS", help="per SCEP request to a CA"),
     as_json: bool = JSON_OPT,
     ca_fingerprint: str = typer.Option(
         None,
