@@ -7,6 +7,7 @@ import re
 from nornir.core.task import Result, Task
 
 from iospki.models import normalize_fingerprint
+from iospki.operations import interrupt
 from iospki.parsers.dialogs import offered_fingerprints
 
 from .connection import TaskFailed, cli, prompt_re, show
@@ -25,28 +26,29 @@ def authenticate_trustpoint(task: Task, trustpoint: str, expected_fingerprint: s
     if has_ca(show(task, f"show crypto pki certificates {trustpoint}")):
         return Result(host=task.host, result=f"trustpoint {trustpoint} already authenticated", changed=False)
     conn = cli(task)
-    conn.config_mode()
-    state: dict[str, str] = {}
+    with interrupt.config_exchange(task.host.name, f"crypto pki authenticate {trustpoint}"):
+        conn.config_mode()
+        state: dict[str, str] = {}
 
-    try:
-        conn.find_prompt()
-        command = f"crypto pki authenticate {trustpoint}"
-        conn.write_channel(command + conn.RETURN)
-        # skip anything before our command's echo: a late prompt must not count as the answer
-        conn.read_until_pattern(pattern=re.escape(command), read_timeout=60)
-        question = r"\[yes/no\]:"
-        done = prompt_re(conn, "config")
-        out = conn.read_until_pattern(pattern=f"(?:{question}|{done})", read_timeout=60)
-        state.update(offered_fingerprints(out))
-        if not re.search(question + r"\s*$", out):
-            raise TaskFailed(
-                f"{task.host.name}: crypto pki authenticate {trustpoint} failed: {_last_error(out)}"
-            )
-        accept = expected in state.values()
-        conn.write_channel(("yes" if accept else "no") + conn.RETURN)
-        out += conn.read_until_pattern(pattern=done, read_timeout=60)
-    finally:
-        conn.exit_config_mode()
+        try:
+            conn.find_prompt()
+            command = f"crypto pki authenticate {trustpoint}"
+            conn.write_channel(command + conn.RETURN)
+            # skip anything before our command's echo: a late prompt must not count as the answer
+            conn.read_until_pattern(pattern=re.escape(command), read_timeout=60)
+            question = r"\[yes/no\]:"
+            done = prompt_re(conn, "config")
+            out = conn.read_until_pattern(pattern=f"(?:{question}|{done})", read_timeout=60)
+            state.update(offered_fingerprints(out))
+            if not re.search(question + r"\s*$", out):
+                raise TaskFailed(
+                    f"{task.host.name}: crypto pki authenticate {trustpoint} failed: {_last_error(out)}"
+                )
+            accept = expected in state.values()
+            conn.write_channel(("yes" if accept else "no") + conn.RETURN)
+            out += conn.read_until_pattern(pattern=done, read_timeout=60)
+        finally:
+            conn.exit_config_mode()
     if not accept:
         raise TaskFailed(
             f"{task.host.name}: refused the CA certificate of trustpoint {trustpoint}: fingerprint "

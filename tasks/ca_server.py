@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
+from iospki.operations import interrupt
+
 from .connection import Answer, TaskFailed, cli, dialog, prompt_re, show, wait_until
 from .state import server_state
 
@@ -15,23 +17,27 @@ def enable_ca_server(task: Task, server: str, passphrase: str | None) -> Result:
     if before is not None and before.enabled:
         return Result(host=task.host, result=f"certificate server {server} already enabled", changed=False)
     conn = cli(task)
-    conn.config_mode()
-    try:
-        conn.send_command(f"crypto pki server {server}", expect_string=prompt_re(conn, "cs-server"))
-        if passphrase is None:
-            answers = [Answer(r"Password:", "", secret=True)]  # Return = exit: reported below
-        else:
-            answers = [
-                Answer(r"Re-enter password:", passphrase, secret=True),
-                Answer(r"Password:", passphrase, secret=True),
-            ]
-        answers.append(Answer(r"\[yes/no\]:", "yes"))
-        transcript = dialog(conn, "no shutdown", answers, done=prompt_re(conn, "cs-server"), read_timeout=120)
-    finally:
-        conn.exit_config_mode()
+    with interrupt.config_exchange(task.host.name, f"crypto pki server {server} / no shutdown"):
+        conn.config_mode()
+        try:
+            conn.send_command(f"crypto pki server {server}", expect_string=prompt_re(conn, "cs-server"))
+            if passphrase is None:
+                answers = [Answer(r"Password:", "", secret=True)]  # Return = exit: reported below
+            else:
+                answers = [
+                    Answer(r"Re-enter password:", passphrase, secret=True),
+                    Answer(r"Password:", passphrase, secret=True),
+                ]
+            answers.append(Answer(r"\[yes/no\]:", "yes"))
+            transcript = dialog(
+                conn, "no shutdown", answers, done=prompt_re(conn, "cs-server"), read_timeout=120
+            )
+        finally:
+            conn.exit_config_mode()
     # IOS-XE queues the 'no shut' event: wait (reading the state) until it took effect
     wait_until(
-        lambda: (st := server_state(show(task, f"show crypto pki server {server}"), server)) and st.enabled, 20
+        lambda: (st := server_state(show(task, f"show crypto pki server {server}"), server)) and st.enabled,
+        20,
     )
     after = server_state(show(task, f"show crypto pki server {server}"), server)
     if after is None or not after.enabled:

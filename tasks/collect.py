@@ -9,6 +9,7 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
+from iospki.operations import interrupt
 from iospki.state import store
 
 from .connection import show
@@ -124,6 +125,7 @@ def _collect(
     store.write_json(output, task.host.name, store.READ_TIMES, read_times, secrets)
     got: dict[str, Any] | None = None
     if facts:
+        interrupt.check("NAPALM get_facts")  # not through cli(): the facts' session is NAPALM's own
         try:
             napalm = task.host.get_connection("napalm", task.nornir.config)
             got = dict(napalm.get_facts())

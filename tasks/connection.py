@@ -11,6 +11,7 @@ from typing import TypeVar
 from netmiko import BaseConnection
 from nornir.core.task import Task
 
+from iospki.operations import interrupt
 from iospki.operations.resilience import retry
 
 T = TypeVar("T")
@@ -44,7 +45,10 @@ def drop_connection(task: Task) -> None:
 
 
 def cli(task: Task) -> BaseConnection:
-    """The host's netmiko session, in privileged mode. Connecting is retried with back-off (safe)."""
+    """The host's netmiko session, in privileged mode. Connecting is retried with back-off (safe).
+
+    Every device exchange starts here, so this is where a Ctrl-C stops a host (before its next exchange)."""
+    interrupt.check("the next device exchange")
     return retry(lambda: _open(task), before_retry=lambda exc, n: drop_connection(task))
 
 
@@ -116,4 +120,4 @@ def wait_until(check: Callable[[], T | None], timeout: float, interval: float = 
             return value
         if time.monotonic() >= deadline:
             return None
-        time.sleep(interval)
+        interrupt.sleep(interval)

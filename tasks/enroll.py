@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
+from iospki.operations import interrupt
+
 from .connection import Answer, TaskFailed, cli, dialog, prompt_re, show
 from .state import has_ca, has_identity, identity_serials, pending_request, poll_pending
 
@@ -51,13 +53,18 @@ def enroll_trustpoint(
         Answer(r"IP address in the subject name\? \[no\]:", "no"),
         Answer(r"Request certificate from CA\? \[yes/no\]:", "yes"),
     ]
-    conn.config_mode()
-    try:
-        transcript = dialog(
-            conn, f"crypto pki enroll {trustpoint}", answers, done=prompt_re(conn, "config"), read_timeout=90
-        )
-    finally:
-        conn.exit_config_mode()
+    with interrupt.config_exchange(task.host.name, f"crypto pki enroll {trustpoint}"):
+        conn.config_mode()
+        try:
+            transcript = dialog(
+                conn,
+                f"crypto pki enroll {trustpoint}",
+                answers,
+                done=prompt_re(conn, "config"),
+                read_timeout=90,
+            )
+        finally:
+            conn.exit_config_mode()
     if "request sent" not in transcript.lower():
         errs = [
             ln.strip() for ln in transcript.splitlines() if ln.strip().startswith("%") and ln.strip() != "%"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from netmiko.exceptions import ConfigInvalidException
 from nornir.core.task import Result, Task
 
+from iospki.operations import interrupt
 from iospki.operations.configdiff import missing_lines
 
 from .connection import CONFIG_ERROR, TaskFailed, cli, show
@@ -28,7 +29,10 @@ def push_config(task: Task, lines: list[str], dry_run: bool = False) -> Result:
         )
     conn = cli(task)
     try:
-        conn.send_config_set(todo, error_pattern=CONFIG_ERROR, read_timeout=60)
+        with interrupt.config_exchange(
+            task.host.name, f"config push ({len(todo)} line{'s' * (len(todo) != 1)})"
+        ):
+            conn.send_config_set(todo, error_pattern=CONFIG_ERROR, read_timeout=60)
     except ConfigInvalidException as exc:
         # the device rejected a line: leave config mode and say which
         conn.exit_config_mode()

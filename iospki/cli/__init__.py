@@ -21,6 +21,7 @@ from iospki.cli.commands import status as _status
 from iospki.cli.commands import verify as _verify
 from iospki.cli.commands.parse import parse_command
 from iospki.cli.usage import CommandGroup
+from iospki.operations import interrupt
 
 app = typer.Typer(
     cls=CommandGroup, no_args_is_help=True, add_completion=False, help="Cisco IOS/IOS-XE PKI lifecycle toolkit."
@@ -57,4 +58,14 @@ app.add_typer(_lab.app, name="lab")
 
 
 def main() -> None:
-    app()
+    # Ctrl-C stops cooperatively (iospki.operations.interrupt): the command reports what it changed,
+    # then exits 130 as a shell expects of an interrupted program, whatever exit it was heading for
+    interrupt.install()
+    try:
+        app()
+    except KeyboardInterrupt:
+        raise SystemExit(interrupt.EXIT_INTERRUPTED) from None
+    except SystemExit:
+        if interrupt.stopped():
+            raise SystemExit(interrupt.EXIT_INTERRUPTED) from None
+        raise

@@ -16,6 +16,7 @@ from typing import Any
 from nornir.core.task import Result, Task
 
 from iospki.cluster.relay import ClientStore
+from iospki.operations import interrupt
 from iospki.operations.runner import Context, failure, run
 from iospki.state import store
 from iospki.tasks import collect_pki
@@ -32,6 +33,7 @@ class CollectOutcome:
     )  # host -> {'commands', 'parse_errors', 'facts'}
     failed: dict[str, str] = field(default_factory=dict)  # host -> reason
     unreachable: set[str] = field(default_factory=set)
+    interrupted: bool = False  # Ctrl-C: meta.json says so, the hosts not finished are failed "interrupted"
 
 
 def collect_into(
@@ -65,7 +67,7 @@ def collect_into(
         )[0]
 
     agg = run(ctx.nr, one, description)
-    res = CollectOutcome(output=output)
+    res = CollectOutcome(output=output, interrupted=interrupt.stopped())
     for h, mr in agg.items():
         if mr.failed:
             reason, unreachable = failure(mr, ctx.nr.inventory.hosts[h])
@@ -85,5 +87,6 @@ def collect_into(
         res.failed,
         started=started,
         commands=sorted({c for r in res.ok.values() for c in r["commands"]}),
+        interrupted=res.interrupted,
     )
     return res

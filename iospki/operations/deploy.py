@@ -18,11 +18,12 @@ from typing import Any
 from nornir.core.task import AggregatedResult, Result, Task
 
 from iospki.cluster.relay import ClientStore
+from iospki.operations import interrupt
 from iospki.operations.configdiff import missing_lines
 from iospki.operations.intent import HostIntent, trustpoint_url
 from iospki.operations.inventory import pki_secrets
 from iospki.operations.resilience import ca_slot
-from iospki.operations.runner import Context, failure, run
+from iospki.operations.runner import Context, failure, run, was_interrupted
 from iospki.parsers import ParseError, parse
 from iospki.tasks import (
     TaskFailed,
@@ -198,6 +199,8 @@ def _record(ctx: Context, rows: Rows, agg: AggregatedResult, what: str) -> None:
         if mr.failed:
             reason, unreachable = failure(mr, ctx.nr.inventory.hosts.get(h))
             rows[h].update(ok=False, note=ctx.redact(reason), unreachable=unreachable)
+            if was_interrupted(mr):
+                rows[h]["interrupted"] = True
         elif mr.changed:
             rows[h]["changes"].append(what)
 
@@ -221,8 +224,27 @@ def plan(ctx: Context, napalm: bool = False) -> Rows:
     return rows
 
 
+def _stopped(rows: Rows) -> Rows:
+    """Ctrl-C: no step after the exchanges in flight ran. Every row says so and lists the config exchanges that
+    reached its device ('sent'); a config exchange is never cut (it ends, or fails part-way and says so)."""
+    for h, row in rows.items():
+        row["interrupted"] = True
+        row["sent"] = interrupt.changes(h)
+        if row["ok"]:
+            row.update(ok=False, note="interrupted (Ctrl-C) before the remaining steps")
+    return rows
+
+
 def apply(ctx: Context, backup_dir: Path, wait: float = 60.0) -> Rows:
-    """Deploy every host of `ctx.nr` (running configs backed up into `backup_dir` first)."""
+    """Deploy every host of `ctx.nr` (running configs backed up into `backup_dir` first).
+
+    Ctrl-C stops it between device exchanges: the rows then carry 'interrupted' and 'sent' (`_stopped`)."""
+    with interrupt.cooperative():
+        rows = _apply(ctx, backup_dir, wait)
+        return _stopped(rows) if interrupt.stopped() else rows
+
+
+def _apply(ctx: Context, backup_dir: Path, wait: float) -> Rows:
     nr = ctx.nr
     rows = _rows(ctx)
     _record(
@@ -232,10 +254,14 @@ def apply(ctx: Context, backup_dir: Path, wait: float = 60.0) -> Rows:
         run(nr, _prepare, "backup + prerequisites", ctx=ctx, backup_dir=ClientStore(str(backup_dir))),
         "prerequisites",
     )
+    if interrupt.stopped():
+        return rows
 
     cas = nr.filter(filter_func=lambda h: h.name in ctx.intents and ctx.intents[h.name].ca_server is not None)
     ca_res = run(cas, _ca, "CA servers", ctx=ctx)
     _record(ctx, rows, ca_res, "ca-server")
+    if interrupt.stopped():
+        return rows
     for h, mr in ca_res.items():  # the fingerprint a person pins as expected_ca_fingerprint
         if rows[h]["ok"] and not mr.failed and mr[0].result.get("fingerprint"):
             rows[h]["note"] = f"CA fingerprint MD5 {mr[0].result['fingerprint']}"
@@ -265,6 +291,8 @@ def apply(ctx: Context, backup_dir: Path, wait: float = 60.0) -> Rows:
         timeout=wait,
     )
     _record(ctx, rows, cres, "trustpoints")
+    if interrupt.stopped():
+        return rows
     sent = {h: mr[0].result["trustpoints"] for h, mr in cres.items() if not mr.failed}
     # manual grant: the toolkit grants on the CA when the intent allows it
     granting: set[str] = set()
@@ -273,7 +301,7 @@ def apply(ctx: Context, backup_dir: Path, wait: float = 60.0) -> Rows:
             ca = ctx.intents[tp.ca_server].ca_server
             if tps.get(tp.name, {}).get("enroll_sent") and ca and ca.grant == "manual" and ca.grant_pending:
                 granting.add(tp.ca_server)
-    if granting:
+    if granting and not interrupt.stopped():
         run(ctx.full.filter(filter_func=lambda h: h.name in granting), _grant, "grant pending", ctx=ctx)
     waiting = clients.filter(filter_func=lambda h: h.name in sent)
     wres = run(waiting, _wait, "certificates", ctx=ctx, sent=sent, timeout=wait)

@@ -18,12 +18,13 @@ import os
 import random
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
+
+from iospki.operations import interrupt
 
 T = TypeVar("T")
 
@@ -57,7 +58,7 @@ _EXHAUSTED = "_iospki_retries_exhausted"
 def transient(exc: BaseException) -> bool:
     """True when `exc` is a transport failure that a retry of a SAFE operation may overcome.
     An exception that already went through `retry` (nested retries) is not retried again."""
-    if getattr(exc, _EXHAUSTED, False):
+    if getattr(exc, _EXHAUSTED, False) or isinstance(exc, interrupt.Interrupted):
         return False
     text = str(exc).lower()
     if "known_hosts" in text or "host key" in text:  # an unknown or changed host key never fixes itself
@@ -102,7 +103,7 @@ def retry(
     backoff: Backoff | None = None,
     is_retryable: Callable[[BaseException], bool] = transient,
     before_retry: Callable[[BaseException, int], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] = interrupt.sleep,
 ) -> T:
     """Call `fn` until it succeeds, at most `attempts` times, waiting with back-off between tries.
 
@@ -143,7 +144,9 @@ class KeyedLimiter:
     def slot(self, key: str) -> Iterator[None]:
         with self._lock:
             sem = self._sems.setdefault(key, threading.BoundedSemaphore(self.limit))
-        with sem:
+        while not sem.acquire(timeout=0.2):  # a host queued for a slot stops on Ctrl-C too
+            interrupt.check("waiting for an enrollment slot")
+        try:
             with self._lock:
                 self.active[key] = self.active.get(key, 0) + 1
                 self.peak[key] = max(self.peak.get(key, 0), self.active[key])
@@ -152,6 +155,8 @@ class KeyedLimiter:
             finally:
                 with self._lock:
                     self.active[key] -= 1
+        finally:
+            sem.release()
 
 
 def _limit_from_env() -> int:

@@ -23,6 +23,7 @@ from nornir.core.task import AggregatedResult, MultiResult, Task
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from iospki.operations import interrupt
 from iospki.operations.intent import HostIntent, validate_inventory
 from iospki.operations.inventory import (
     InventoryError,
@@ -128,7 +129,22 @@ class _ProgressProcessor:
 
 
 def run(nr: Nornir, task: Callable[..., Any], description: str, **kwargs: Any) -> AggregatedResult:
-    """Run `task` on every host of `nr`; a rich progress bar when stderr is a terminal."""
+    """Run `task` on every host of `nr`; a rich progress bar when stderr is a terminal.
+
+    Ctrl-C during the run stops it cooperatively (`iospki.operations.interrupt`): each host ends after its
+    device exchange in flight, failed with `Interrupted`; hosts not started yet fail at once."""
+    with interrupt.cooperative():
+        return _run(nr, task, description, **kwargs)
+
+
+def was_interrupted(mr: MultiResult) -> bool:
+    """True when the host stopped because of Ctrl-C (`interrupt.Interrupted` anywhere in its results)."""
+    return any(isinstance(r.exception, interrupt.Interrupted) for r in mr) or isinstance(
+        mr.exception, interrupt.Interrupted
+    )
+
+
+def _run(nr: Nornir, task: Callable[..., Any], description: str, **kwargs: Any) -> AggregatedResult:
     n = len(nr.inventory.hosts)
     if n == 0:
         return AggregatedResult(description)
@@ -179,6 +195,6 @@ def failure(mr: MultiResult, host: Host | None = None) -> tuple[str, bool]:
     elif name == "NetmikoTimeoutException" or isinstance(exc, (ConnectionRefusedError, socket.timeout)):
         where = f" ({host.hostname}:{host.port})" if host is not None else ""
         first = f"unreachable{where}: {first}"
-    elif name not in ("TaskFailed",):
+    elif name not in ("TaskFailed", "Interrupted"):
         first = f"{name}: {first}"
     return (first, unreachable)

@@ -17,6 +17,7 @@ from iospki.cli.kit import (
     LIMIT_OPT,
     closing,
     console,
+    err_console,
     fail_write,
     open_inventory,
     status_cell,
@@ -73,4 +74,6 @@ def collect(
                 ]
             )
     console.print(table(f"Collected into {out}", ["host", "result", "outputs", "facts", "note"], rows))
+    if res.interrupted:
+        err_console.print(f"collect interrupted (Ctrl-C): {out} is marked interrupted in {store.META_FILE}")
     raise typer.Exit(EXIT_HOSTS if res.failed else EXIT_OK)

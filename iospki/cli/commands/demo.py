@@ -4,11 +4,17 @@ Starts the lab twin as a subprocess (`python -m iospki.lab up`, never imported),
 status, rolls the CA over on demand (with verification incl. GetNextCACert), advances the lab clock through
 rollover day, collects again, verifies, runs audit + forecast, prints where the outputs are
 and stops the lab (also on Ctrl-C and errors).
+
+Each step runs in its own process group, so a Ctrl-C on the terminal reaches the demo alone: it passes the
+signal on once to the `iospki` step running (which stops after its device exchanges and says what it
+changed), starts no further step, stops the lab, prints the summary and exits 130.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -30,23 +36,47 @@ from iospki.cli.kit import (
     err_console,
     table,
 )
+from iospki.operations import interrupt
 from iospki.operations.inventory import DEFAULT_INVENTORY
+
+_RUNNING: list[subprocess.Popen[str]] = []  # the step that a Ctrl-C is passed on to
+
+
+def _child(
+    cmd: list[str], timeout: float, capture: bool, stoppable: bool
+) -> subprocess.CompletedProcess[str]:
+    """Run `cmd` in its own process group (a terminal's Ctrl-C must not reach it twice: from the terminal
+    and from us); `stoppable` steps get our Ctrl-C passed on, the others (lab up/down) always finish."""
+    pipe = subprocess.PIPE if capture else None
+    proc = subprocess.Popen(cmd, stdout=pipe, stderr=pipe, text=True, start_new_session=True)
+    if stoppable:
+        _RUNNING.append(proc)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    finally:
+        if stoppable:
+            _RUNNING.remove(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def _pass_on_ctrl_c() -> None:
+    for proc in list(_RUNNING):
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGINT)
 
 
 def _lab(state: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "iospki.lab", *args, "--state", str(state)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    cmd = [sys.executable, "-m", "iospki.lab", *args, "--state", str(state)]
+    return _child(cmd, timeout, capture=True, stoppable=args[0] not in ("up", "down"))
 
 
 def _cli(*args: str, timeout: float = 600) -> int:
     """Run an `iospki` command in a child process (its own exit code, its own output on our terminal)."""
-    return subprocess.run(
-        [sys.executable, "-c", "from iospki.cli import main; main()", *args], timeout=timeout
-    ).returncode
+    cmd = [sys.executable, "-c", "from iospki.cli import main; main()", *args]
+    return _child(cmd, timeout, capture=False, stoppable=True).returncode
 
 
 def _step(
@@ -59,7 +89,7 @@ def _step(
     t0 = time.monotonic()
     rc = fn()
     secs = time.monotonic() - t0
-    meaning = EXIT_MEANING.get(rc, "crashed")
+    meaning = "interrupted" if rc == interrupt.EXIT_INTERRUPTED else EXIT_MEANING.get(rc, "crashed")
     if rc in expect:
         mark = "[green]ok[/green]" + (f" (exit {rc}: {meaning}, expected here)" if rc else "")
     else:
@@ -90,81 +120,98 @@ def demo(
     failures: list[str] = []
     steps: list[tuple[str, int, bool, float]] = []  # (title, exit code, as expected, seconds)
     started = False
-    try:
-        console.rule("[bold]lab up")
-        up = _lab(state, "up", "--inventory", str(inv))
-        if up.returncode != 0:
-            err_console.print(f"[red]the lab did not start:[/red] {(up.stderr or up.stdout).strip()[-2000:]}")
-            raise typer.Exit(EXIT_HOSTS)
-        started = True
-        console.print(up.stdout.strip())
+    # the whole demo stops cooperatively: a Ctrl-C goes on to the step running, never raises in here
+    with interrupt.cooperative(on_stop=_pass_on_ctrl_c):
+        try:
+            console.rule("[bold]lab up")
+            up = _lab(state, "up", "--inventory", str(inv))
+            if up.returncode != 0:
+                err_console.print(
+                    f"[red]the lab did not start:[/red] {(up.stderr or up.stdout).strip()[-2000:]}"
+                )
+                raise typer.Exit(EXIT_HOSTS)
+            started = True
+            console.print(up.stdout.strip())
+            _steps(inv, out, state, inv_args, advance, steps, failures)
+        finally:
+            if keep_lab and started and not interrupt.stopped():
+                console.print(f"lab left running: python -m iospki.lab status --state {state}")
+            else:  # also when `up` failed half-way: nothing of the demo is left running
+                _lab(state, "down", timeout=60)
+                shutil.rmtree(state, ignore_errors=True)
+    if interrupt.stopped():
+        failures.append("interrupted (Ctrl-C): no further step was started, the lab was stopped")
+    _summary(out, steps, failures)
 
-        def check(title: str, args: list[str], expect: tuple[int, ...] = (EXIT_OK,)) -> int:
-            rc = _step(title, lambda: _cli(*args), expect, steps)
-            if rc not in expect:
-                failures.append(f"{title}: exit {rc}")
-            return rc
 
-        check("inventory validate", ["inventory", "validate", *inv_args])
-        check("deploy --dry-run", ["deploy", "--dry-run", *inv_args, "--backup-dir", str(out / "backups")])
-        check("deploy", ["deploy", *inv_args, "--backup-dir", str(out / "backups")])
+def _steps(
+    inv: Path,
+    out: Path,
+    state: Path,
+    inv_args: list[str],
+    advance: str,
+    steps: list[tuple[str, int, bool, float]],
+    failures: list[str],
+) -> None:
+    """The demo's steps on a running lab; after a Ctrl-C none is started."""
+
+    def check(title: str, args: list[str], expect: tuple[int, ...] = (EXIT_OK,)) -> int:
+        if interrupt.stopped():
+            return interrupt.EXIT_INTERRUPTED
+        rc = _step(title, lambda: _cli(*args), expect, steps)
+        if rc not in expect:
+            failures.append(f"{title}: exit {rc}")
+        return rc
+
+    check("inventory validate", ["inventory", "validate", *inv_args])
+    check("deploy --dry-run", ["deploy", "--dry-run", *inv_args, "--backup-dir", str(out / "backups")])
+    check("deploy", ["deploy", *inv_args, "--backup-dir", str(out / "backups")])
+    check(
+        "deploy --dry-run again (every host 'in sync': a second deploy changes nothing)",
+        ["deploy", "--dry-run", *inv_args],
+    )
+    check("collect (before)", ["collect", *inv_args, "--output", str(out / "before")])
+    check("status", ["status", "--offline", str(out / "before")], (EXIT_OK, EXIT_FINDINGS))
+    server = _first_ca(inv)
+    if server:
         check(
-            "deploy --dry-run again (every host 'in sync': a second deploy changes nothing)",
-            ["deploy", "--dry-run", *inv_args],
+            f"rollover {server} (on demand, verified with GetNextCACert)",
+            ["rollover", server, "--yes", *inv_args],
         )
-        check("collect (before)", ["collect", *inv_args, "--output", str(out / "before")])
-        check("status", ["status", "--offline", str(out / "before")], (EXIT_OK, EXIT_FINDINGS))
-        server = _first_ca(inv)
-        if server:
-            check(
-                f"rollover {server} (on demand, verified with GetNextCACert)",
-                ["rollover", server, "--yes", *inv_args],
-            )
-        # the collection that `verify` compares against must know the rollover CA (its fingerprint)
-        check("collect (rollover pending)", [*["collect", *inv_args], "--output", str(out / "rollover")])
-        console.rule(f"[bold]lab clock advance {advance} (through rollover day)")
-        t0 = time.monotonic()
-        adv = _lab(state, "clock", "advance", advance, timeout=1800)
-        console.print(f"lab clock now {(adv.stdout or adv.stderr).strip()} ({time.monotonic() - t0:.1f}s)")
-        steps.append(
-            (f"lab clock advance {advance}", adv.returncode, adv.returncode == 0, time.monotonic() - t0)
-        )
-        if adv.returncode != 0:
-            failures.append(f"clock advance: {adv.stderr.strip()}")
-        check("collect (after)", ["collect", *inv_args, "--output", str(out / "after")])
-        check(
-            "status after rollover day", ["status", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS)
-        )
-        check(
-            "verify rollover -> after (new serials, new CA = rollover CA, keys regenerated, chains valid)",
-            ["verify", "--before", str(out / "rollover"), "--after", str(out / "after"), *inv_args],
-        )
-        check(
-            "audit (after)",
-            [
-                "audit",
-                "--offline",
-                str(out / "after"),
-                "--format",
-                "html",
-                "--output",
-                str(out / "audit.html"),
-            ],
-            (EXIT_OK, EXIT_FINDINGS),
-        )
-        # exit 1 is "findings", but a crash exits 1 too: the report must exist
-        if not (out / "audit.html").is_file():
-            failures.append("audit (after): no report written")
-        check("forecast (after)", ["forecast", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS))
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted: stopping the lab[/yellow]")
-        failures.append("interrupted")
-    finally:
-        if started and not keep_lab:
-            _lab(state, "down", timeout=60)
-            shutil.rmtree(state, ignore_errors=True)
-        elif started:
-            console.print(f"lab left running: python -m iospki.lab status --state {state}")
+    # the collection that `verify` compares against must know the rollover CA (its fingerprint)
+    check("collect (rollover pending)", [*["collect", *inv_args], "--output", str(out / "rollover")])
+    if interrupt.stopped():
+        return
+    console.rule(f"[bold]lab clock advance {advance} (through rollover day)")
+    t0 = time.monotonic()
+    adv = _lab(state, "clock", "advance", advance, timeout=1800)
+    console.print(f"lab clock now {(adv.stdout or adv.stderr).strip()} ({time.monotonic() - t0:.1f}s)")
+    steps.append((f"lab clock advance {advance}", adv.returncode, adv.returncode == 0, time.monotonic() - t0))
+    if adv.returncode != 0:
+        failures.append(f"clock advance: {adv.stderr.strip()}")
+    check("collect (after)", ["collect", *inv_args, "--output", str(out / "after")])
+    check("status after rollover day", ["status", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS))
+    check(
+        "verify rollover -> after (new serials, new CA = rollover CA, keys regenerated, chains valid)",
+        ["verify", "--before", str(out / "rollover"), "--after", str(out / "after"), *inv_args],
+    )
+    audit = [
+        "audit",
+        "--offline",
+        str(out / "after"),
+        "--format",
+        "html",
+        "--output",
+        str(out / "audit.html"),
+    ]
+    rc = check("audit (after)", audit, (EXIT_OK, EXIT_FINDINGS))
+    # exit 1 is "findings", but a crash exits 1 too: the report must exist
+    if rc in (EXIT_OK, EXIT_FINDINGS) and not (out / "audit.html").is_file():
+        failures.append("audit (after): no report written")
+    check("forecast (after)", ["forecast", "--offline", str(out / "after")], (EXIT_OK, EXIT_FINDINGS))
+
+
+def _summary(out: Path, steps: list[tuple[str, int, bool, float]], failures: list[str]) -> None:
     if steps:
         console.rule("[bold]summary")
         console.print(
@@ -196,4 +243,3 @@ def _first_ca(inv: Path) -> str | None:
         if host_intent(dict(h.items())).ca_server:
             return n
     return None
-

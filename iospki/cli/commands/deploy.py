@@ -76,8 +76,22 @@ def deploy(
     bdir = backup_dir or Path("iospki-backups") / datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     rows = deployment.apply(ctx, bdir, wait)
     if not as_json:
+        _print_interrupted(rows)
         err_console.print(f"running-config backups (before any change): {bdir.resolve()}")
     return _finish(rows, as_json, "Deploy")
+
+
+def _print_interrupted(rows: deployment.Rows) -> None:
+    """After Ctrl-C: per host, the config exchanges that reached the device (the table's 'changed' column
+    only counts the steps that finished on every host)."""
+    stopped = [r for r in rows.values() if r.get("interrupted")]
+    if not stopped:
+        return
+    err_console.print("[yellow]deploy interrupted (Ctrl-C): no further step was started[/yellow]")
+    for r in stopped:
+        sent = r.get("sent") or []
+        what = "changed: " + "; ".join(sent) if sent else "nothing changed"
+        err_console.print(f"  {r['host']}: {what}", markup=False)
 
 
 def _finish(rows: dict[str, dict[str, Any]], as_json: bool, title: str) -> None:
