@@ -25,6 +25,7 @@ from iospki.operations.inventory import pki_secrets
 from iospki.operations.resilience import ca_slot
 from iospki.operations.runner import Context, failure, run, was_interrupted
 from iospki.parsers import ParseError, parse
+from iospki.state.store import REDACTED
 from iospki.tasks import (
     TaskFailed,
     authenticate_trustpoint,
@@ -65,7 +66,10 @@ def _plan(task: Task, ctx: Context, napalm: bool = False) -> Result:
     intent = ctx.intents[name]
     running = show(task, "show running-config", read_timeout=60)
     diff: dict[str, list[str]] = {}
-    parts = host_lines(ctx, name)
+    # the lines deploy pushes, the archive password as a placeholder (the secret never enters a plan): the
+    # diff compares `database archive ... password` by its prefix, as IOS never shows the password as typed
+    archive = REDACTED if intent.ca_server and intent.ca_server.database_archive else None
+    parts = host_lines(ctx, name, archive)
     for part, lines in parts.items():
         missing = missing_lines(running, lines)
         if missing:
