@@ -94,3 +94,48 @@ def test_audit_to_a_file_prints_its_finding_count(tmp_path: Any) -> None:
     assert n > 0 and res.exit_code == as_json.exit_code == 1, res.output
     assert report.is_file()
     assert f"2 hosts, 0 failed, {n} finding{'s' if n != 1 else ''}" in res.output, res.output
+
+
+def _readme_commands() -> list[str]:
+    """Every `iospki ...` line of the README's sh blocks (comments and pipes cut off)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    blocks = [b.split("\n", 1)[1] for b in text.split("```")[1::2] if b.startswith("sh\n")]
+    lines = [ln.split(" #", 1)[0].split(" | ", 1)[0].strip() for b in blocks for ln in b.splitlines()]
+    return [ln for ln in lines if ln.startswith("iospki ")]
+
+
+def test_readme_commands_exist_with_their_flags() -> None:
+    """The README's command blocks work as written (issue 12 §13): each command exists and takes each flag shown."""
+    import shlex
+
+    root = dict(COMMANDS)[()]
+    lines = _readme_commands()
+    assert len(lines) >= 20, lines
+    wrong = []
+    for line in lines:
+        words = [w.strip("[]") for w in shlex.split(line)[1:]]
+        cmd, path = root, []
+        while words and words[0] in getattr(cmd, "commands", {}):
+            path.append(words[0])
+            cmd = cmd.commands[words.pop(0)]
+        if getattr(cmd, "commands", None):
+            wrong.append(f"{line}: no such command after {' '.join(['iospki', *path])}")
+            continue
+        known = {o for p in cmd.params for o in (*getattr(p, "opts", ()), *getattr(p, "secondary_opts", ()))}
+        wrong += [f"{line}: {w}" for w in words if w.startswith("-") and w != "-" and w.split("=")[0] not in known]
+    assert wrong == [], wrong
+
+
+def test_readme_and_fault_help_list_every_lab_fault() -> None:
+    from pathlib import Path
+
+    from iospki.lab.device import FAULT_KINDS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The lab twin", 1)[1].split("\n## ", 1)[0]
+    res = runner.invoke(app, ["lab", "fault", "--help"], terminal_width=400)
+    helptext = " ".join(res.output.replace("│", " ").split())
+    assert [k for k in FAULT_KINDS if k not in section] == []
+    assert [k for k in FAULT_KINDS if k not in helptext] == []
