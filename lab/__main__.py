@@ -3,6 +3,9 @@
 `up` starts ONE background process (`serve`) holding every router, waits until all accept connections and
 writes `<state>/lab.json` (pid, control URL, hosts). The other commands talk to that process's control
 channel on 127.0.0.1.
+
+One lab per state directory (`statelock`): a second `up` on a directory whose lab runs fails with one line
+naming the directory and the lab's pid, exit 3.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from iospki.lab import statelock
 
 STATE_FILE = "lab.json"
 
@@ -101,6 +106,12 @@ async def serve(args: argparse.Namespace) -> int:
     from iospki.lab.lab import Lab
 
     state_dir = _state_dir(args)
+    # one lab per state directory: the lock `up` took and handed over, or (started directly) our own
+    lock = statelock.inherited()
+    if lock is None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        lock = statelock.acquire(state_dir)
+    statelock.record_pid(lock, os.getpid())
     specs = load_inventory(Path(args.inventory))
     start = parse_time(args.start) if args.start else None
     plugins = tuple(p for p in args.plugins.split(",") if p) if args.plugins is not None else None
@@ -160,6 +171,14 @@ def _raise_nofile() -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     state_dir = _state_dir(args)
     state_dir.mkdir(parents=True, exist_ok=True)
+    lock = statelock.acquire(state_dir)  # StateBusy: another lab runs from here (exit 3)
+    try:
+        return _up(args, state_dir, lock)
+    finally:
+        os.close(lock)  # the lab process holds it now (or nothing started and it is free again)
+
+
+def _up(args: argparse.Namespace, state_dir: Path, lock: int) -> int:
     existing = state_dir / STATE_FILE
     if existing.is_file():
         old = json.loads(existing.read_text())
@@ -196,7 +215,10 @@ def cmd_up(args: argparse.Namespace) -> int:
             stderr=log_fh,
             start_new_session=True,
             close_fds=True,
+            pass_fds=(lock,),  # the state directory's lock goes on to the lab process
+            env={**os.environ, statelock.FD_ENV: str(lock)},
         )
+    statelock.record_pid(lock, proc.pid)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -419,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
             "timers": cmd_timers,
         }[args.command]
         return handler(args)
+    except statelock.StateBusy as exc:  # exit 3: the environment (a running lab) is in the way
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     except LabCliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, LabUsageError) else 1

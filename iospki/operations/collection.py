@@ -19,6 +19,7 @@ from iospki.cluster.relay import ClientStore
 from iospki.operations import interrupt
 from iospki.operations.runner import Context, failure, run
 from iospki.state import store
+from iospki.state.lock import collection_lock
 from iospki.tasks import collect_pki
 
 # host name -> the commands to read there, or None for every PKI command (`iospki.tasks.pki_commands`)
@@ -44,9 +45,17 @@ def collect_into(
     commands: CommandChoice | None = None,
 ) -> CollectOutcome:
     """Collect every host of `ctx.nr` into `output`; failing hosts get `_error.txt`, the others carry on.
-    `commands` narrows what is read per host (validate's checkpoints read only what their checks need)."""
-    started = datetime.now(timezone.utc)
+    `commands` narrows what is read per host (validate's checkpoints read only what their checks need).
+    Raises `CollectionBusy` when another process writes `output` (`iospki.state.lock`)."""
     output.mkdir(parents=True, exist_ok=True)
+    with collection_lock(output):
+        return _collect_locked(ctx, output, facts, description, commands)
+
+
+def _collect_locked(
+    ctx: Context, output: Path, facts: bool, description: str, commands: CommandChoice | None
+) -> CollectOutcome:
+    started = datetime.now(timezone.utc)
 
     def servers_of(h: str) -> list[str]:
         ca = ctx.intents[h].ca_server if h in ctx.intents else None

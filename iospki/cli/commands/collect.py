@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from iospki.cli.kit import (
     EXIT_HOSTS,
@@ -25,6 +26,7 @@ from iospki.cli.kit import (
 )
 from iospki.operations.collection import collect_into
 from iospki.state import store
+from iospki.state.lock import CollectionBusy, collection_lock
 
 
 def default_output() -> Path:
@@ -50,12 +52,16 @@ def collect(
         # an unusable --output is one line before any device is read; meta.json says "interrupted" until
         # the finished collection replaces it, so a collection killed half-way never audits as complete
         store.prepare_collection(out)
-        store.write_meta(
-            out, [], [], interrupted=True, extra={"hosts_planned": sorted(ctx.nr.inventory.hosts)}
-        )
-        res = collect_into(ctx, out, facts)
+        with collection_lock(out):  # two runs into one folder would interleave their files
+            store.write_meta(
+                out, [], [], interrupted=True, extra={"hosts_planned": sorted(ctx.nr.inventory.hosts)}
+            )
+            res = collect_into(ctx, out, facts)
     except store.WriteFailed as exc:  # read-only, refused, a file in the way, a full disk
         fail_write(exc)
+    except CollectionBusy as exc:  # another collect writes there: exit 3, the environment is in the way
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        raise typer.Exit(EXIT_HOSTS) from None
     rows = []
     for h in ctx.nr.inventory.hosts:
         if h in res.failed:
