@@ -157,6 +157,7 @@ class _Run:
         self.journal = Journal(journal_path, task.name) if journal_path else None
         self.out: dict[str, MultiResult] = {}
         self.placement: dict[str, str] = {}
+        self.site_of: dict[str, str | None] = {}
 
     def _secrets(self) -> list[str]:
         known = set(inv.all_secrets(self.task.nornir))
@@ -227,7 +228,7 @@ class _Run:
         # to every worker once; each host's task refers to it instead of carrying its own copy
         payload = client.scatter(self.payload, broadcast=True, hash=False)
         futures: dict[Any, str] = {}
-        site_of: dict[str, str | None] = {}
+        site_of = self.site_of
         for n in todo:
             host = self.hosts[n]
             spec = host_spec(host)
@@ -319,8 +320,17 @@ class _Run:
         if fut.status != "finished":
             exc = fut.exception() if fut.status == "error" else None
             name = type(exc).__name__
-            if exc is None:  # cancelled or lost: the scheduler went away with its state
-                why = "the cluster scheduler was lost" if client.status != "running" else f"it was {fut.status}"
+            site = self.site_of.get(n)
+            try:
+                up = self._sites_up(client) if exc is None and client.status == "running" else None
+            except OSError:
+                up = None
+            if exc is None and up is None:  # the scheduler went away with its state
+                why = "the cluster scheduler was lost"
+            elif exc is None and up is not None and site and site_resource(site) not in up:
+                why = f"no cluster worker left for site {site!r}"  # Dask gave up on it before the grace ended
+            elif exc is None:
+                why = f"it was {fut.status} by the cluster"
             elif name in ("KilledWorker", "CommClosedError"):
                 why = "its worker was lost" + (" (repeatedly)" if name == "KilledWorker" else "")
             else:
