@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from iospki.lab.scep.messages import challenge_password, signed_by
 
 from .clock import Scheduler, utc
+from .counters import PkiCounters
 from .keys import KeyPair, Keyring
 from .legacy_hash import HASH_NAMES, sign_certificate, sign_crl
 from .names import NameError_, name_from_dn, one_line
@@ -375,6 +376,7 @@ class CertificateServer:
         self.sched: Scheduler = timers.sched
         self.syslog = syslog
         self.http_enabled = http_enabled
+        self.counters = PkiCounters()  # the router's, when its plugin sets it
         self.ca_cert: x509.Certificate | None = None
         self.rollover_cert: x509.Certificate | None = None
         self.last_serial = 0
@@ -630,6 +632,14 @@ class CertificateServer:
         if old is not None and old in self.requests:
             return self._answer(self.requests[old])
         if message_type == "RenewalReq":
+            # the signer certificate is validated (a PKI session of its own: `show crypto pki counters`)
+            with self.counters.session():
+                self.counters.validated(
+                    signer is not None
+                    and self._issued_by_us(signer)
+                    and not self._serial_revoked(signer)
+                    and signer.not_valid_after_utc > self.now()
+                )
             if signer is None or not self._issued_by_us(signer) or self._serial_revoked(signer):
                 return Decision("FAILURE", fail_info="badRequest")
             if signer.not_valid_after_utc <= self.now():

@@ -17,13 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from iospki.lab.config import ConfigNode
 from iospki.lab.context import ConfigChange, ConfigContext, ExecContext
-from iospki.lab.registry import Match
+from iospki.lab.engine import error_text
+from iospki.lab.registry import Match, Outcome
 from iospki.lab.scep import ScepServer
 from iospki.lab.storage import StorageError, split_path
 
-from . import render
+from . import render, trustpool
 from .ca import CertificateServer, CsConfig, CsError
 from .clock import utc
+from .counters import PkiCounters
 from .keys import Keyring
 from .scep_glue import CsBackend, HttpScep
 from .timers import NON_AUTH_IOS, NON_AUTH_XE, PkiTimers
@@ -92,6 +94,7 @@ class PkiDevice:
         self.device = device
         self.family = device.family
         self.timers = PkiTimers(DeviceScheduler(device), device.syslog, self.family)
+        self.counters = PkiCounters()  # since this boot, as IOS's (the engine is rebuilt at every boot)
         self.keyring = Keyring()
         self.trustpoints: dict[str, Trustpoint] = {}
         self.servers: dict[str, CertificateServer] = {}
@@ -118,6 +121,7 @@ class PkiDevice:
             self.family,
             2048,
             self.changed,
+            self.counters,
         )
 
     def fqdn(self) -> str:
@@ -161,6 +165,7 @@ class PkiDevice:
             cfg, self.keyring, self.storage, self.timers, self.device.syslog, lambda: self.device.http_enabled
         )
         cs.on_change = self.changed
+        cs.counters = self.counters
         self.servers[name] = cs
         return cs
 
@@ -777,6 +782,22 @@ def show_server(ctx: ExecContext, m: Match) -> str:
     return render.server(pd.view(), name)
 
 
+def show_counters(ctx: ExecContext, m: Match) -> str:
+    return pki(ctx.device).counters.show()
+
+
+def clear_counters(ctx: ExecContext, m: Match) -> None:
+    pki(ctx.device).counters.clear()
+
+
+def show_trustpool(ctx: ExecContext, m: Match) -> str:
+    if pki(ctx.device).family == "ios":
+        # the behaviour doc (§5) has trustpool evidence for IOS-XE only: classic IOS refuses the keyword
+        offset = len(ctx.session.prompt) if ctx.session is not None else 0
+        return error_text(Outcome("invalid", position=3), " ".join(m.words), offset).rstrip("\n")
+    return trustpool.show(trustpool.built_in())
+
+
 def show_crls(ctx: ExecContext, m: Match) -> str:
     return render.crls(pki(ctx.device).view())
 
@@ -907,6 +928,9 @@ def setup(lab: Lab) -> None:
     ex("show crypto pki server <name> certificates", show_server)
     ex("show crypto pki server <name> crl", show_server)
     ex("show crypto pki crls", show_crls)
+    ex("show crypto pki counters", show_counters)
+    ex("clear crypto pki counters", clear_counters)
+    ex("show crypto pki trustpool", show_trustpool)
     ex("crypto pki crl request <tp>", exec_crl_request)
     ex("crypto pki server <name> grant <id>", exec_server)
     ex("crypto pki server <name> reject <id>", exec_server)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +22,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AttributeOID, NameOID
 
 from iospki.lab.scep.client import self_signed_signer
+from iospki.lab.scep.messages import signed_by
 
 from .clock import utc
+from .counters import PkiCounters
 from .keys import KeyPair, Keyring
 from .names import UNSTRUCTURED_ADDRESS, UNSTRUCTURED_NAME, NameError_, one_line, parse_dn
 from .timers import PkiTimers
@@ -142,6 +144,7 @@ class DeviceCtx:
     family: str = "iosxe"
     default_bits: int = 2048
     changed: Callable[[], None] = lambda: None  # certificates/keys changed: persist, rewrite the chain block
+    counters: PkiCounters = field(default_factory=PkiCounters)  # `show crypto pki counters`
 
 
 @dataclass
@@ -246,7 +249,8 @@ class Trustpoint:
     async def fetch_ca(self) -> x509.Certificate:
         """GetCACert for `crypto pki authenticate` (the CLI asks the fingerprint question)."""
         try:
-            return await self.dev.scep.get_ca_cert(self._url(), self.name)
+            with self.dev.counters.session():
+                return await self.dev.scep.get_ca_cert(self._url(), self.name)
         except ScepUnavailable as exc:
             raise TpError(
                 f"% Error in receiving Certificate Authority certificate: status = FAIL, cert length = 0 ({exc})"
@@ -341,15 +345,18 @@ class Trustpoint:
                 f"                      CSR Fingerprint SHA1: {hashlib.sha1(der).hexdigest().upper()}"
             )
         try:
-            res = await self.dev.scep.enroll(
-                self._url(), csr, kp.key, signer, signer_key, recipient, message_type, tid
-            )
+            with self.dev.counters.session():
+                res = await self.dev.scep.enroll(
+                    self._url(), csr, kp.key, signer, signer_key, recipient, message_type, tid
+                )
         except ScepUnavailable:
             res = ClientResult("FAILURE", fail_info="unreachable")
         await self._result(kind, res, Pending(kind, tid, kp.label, csr.subject, recipient))
         return res
 
     async def _result(self, kind: str, res: ClientResult, pend: Pending) -> None:
+        if res.status == "SUCCESS" and res.cert is not None and not self._validated(res.cert, pend):
+            return
         if res.status == "SUCCESS" and res.cert is not None:
             self.pending = None
             self.dev.timers.cancel(self._timer("POLL"))
@@ -386,6 +393,20 @@ class Trustpoint:
             self.dev.syslog(
                 "%PKI-6-CERTREJECT: Certificate enrollment request was rejected by Certificate Authority"
             )
+
+    def _validated(self, cert: x509.Certificate, pend: Pending) -> bool:
+        """The returned certificate is checked against the CA certificate the request went to (named and
+        signed by it) before it is installed (`show crypto pki counters`); one that fails is not installed."""
+        if self.dev.counters.validated(signed_by(cert, pend.recipient)):
+            return True
+        self.pending = None
+        self.dev.timers.cancel(self._timer("POLL"))
+        self.last_status = "Failed"
+        self._log(f"{pend.kind}-failed:validation")
+        if pend.key_label.endswith("#"):
+            self.dev.keyring.delete(pend.key_label)
+        self.dev.syslog("%PKI-3-CERTRETFAIL: Certificate enrollment failed.")
+        return False
 
     def _retry_renew(self, kind: str) -> None:
         if kind not in ("renew", "shadow") or self.renew_stopped:
@@ -529,7 +550,8 @@ class Trustpoint:
     async def _get_next_ca(self, raise_unreachable: bool = False) -> x509.Certificate | None:
         assert self.ca is not None
         try:
-            nxt = await self.dev.scep.get_next_ca_cert(self._url(), self.name, self.ca)
+            with self.dev.counters.session():
+                nxt = await self.dev.scep.get_next_ca_cert(self._url(), self.name, self.ca)
         except ScepUnavailable:
             if raise_unreachable:
                 raise
@@ -591,9 +613,10 @@ class Trustpoint:
         )
         signer_key = self._key(self.key_label).key if p.kind != "enroll" and self.cert is not None else kp.key
         try:
-            res = await self.dev.scep.poll(
-                self._url(), kp.key, signer, signer_key, p.recipient, p.transaction_id, p.subject
-            )
+            with self.dev.counters.session():
+                res = await self.dev.scep.poll(
+                    self._url(), kp.key, signer, signer_key, p.recipient, p.transaction_id, p.subject
+                )
         except ScepUnavailable:
             res = ClientResult("PENDING")
         if res.status == "PENDING" and p.attempts >= self.cfg.retry_count:
@@ -638,11 +661,14 @@ class Trustpoint:
             raise TpError("% CRL retrieval is not supported by this transport.")
         kp = self._key(self.key_label)
         signer = self.cert if self.cert is not None else self._self_signed(self.ca.subject, kp.key)
+        self.dev.counters.crl_fetch_attempts += 1
         try:
-            crl = await get_crl(self._url(), signer, kp.key, self.ca)
+            with self.dev.counters.session():
+                crl = await get_crl(self._url(), signer, kp.key, self.ca)
         except ScepUnavailable:
             crl = None
         if crl is None:
+            self.dev.counters.crl_failed_attempts += 1
             raise TpError(f"% CRL request for trustpoint {self.name} failed.")
         self.crl, self.crl_downloaded_at = crl, self.now()
         self.dev.syslog(f"%PKI-6-CRL_DOWNLOAD: CRL for trustpoint {self.name} downloaded via SCEP")
