@@ -29,7 +29,8 @@ def normalize_fingerprint(fp: str | None) -> str:
     >>> normalize_fingerprint("8434ca9a F98CC825:0A"), normalize_fingerprint(None)
     ('8434CA9AF98CC8250A', '')
     """
-    return "".join(ch for ch in (fp or "").upper() if not ch.isspace() and ch != ":")
+    # str.split() cuts at exactly the characters str.isspace() names; C speed (the audit calls this per client)
+    return "".join((fp or "").upper().split()).replace(":", "")
 
 
 class Model(BaseModel):
