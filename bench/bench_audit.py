@@ -21,6 +21,7 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -120,24 +121,32 @@ def capture_lab(dest: Path) -> dict[str, dict[str, str]]:
         handle.stop()
 
 
+def lab_fingerprint(server_output: str) -> str:
+    """The CA fingerprint `show crypto pki server` printed (spaced), '' when none."""
+    m = re.search(r"CA cert fingerprint: ([0-9A-F ]+?)\s*$", server_output, re.M)
+    return m.group(1).strip() if m else ""
+
+
+def site_fix(fp: str, site: int, rng: random.Random) -> Callable[[str], str]:
+    """The rewrite of one generated site's outputs: every date shifted by a random offset, the
+    lab CA's fingerprint `fp` replaced by one of the site's own."""
+    by = timedelta(days=rng.randint(-400, 400), seconds=rng.randint(0, 86399))
+    new_fp = hashlib.md5(f"site{site}".encode()).hexdigest().upper()  # noqa: S324 - a stand-in fingerprint
+    new_spaced = " ".join(new_fp[i : i + 8] for i in range(0, 32, 8))
+
+    def fix(text: str) -> str:
+        text = shift_dates(text, by)
+        return text.replace(fp, new_spaced).replace(fp.replace(" ", ""), new_fp) if fp else text
+
+    return fix
+
+
 def replicate(root: Path, captured: dict[str, dict[str, str]], hosts: int, seed: int = 6) -> None:
     rng = random.Random(seed)
-    fp_spaced = re.search(
-        r"CA cert fingerprint: ([0-9A-F ]+?)\s*$", captured["ca1"]["show crypto pki server"], re.M
-    )
-    fp = fp_spaced.group(1).strip() if fp_spaced else ""
+    fp = lab_fingerprint(captured["ca1"]["show crypto pki server"])
     per_site = 50
     for s in range(max(1, hosts // per_site)):
-        by = timedelta(days=rng.randint(-400, 400), seconds=rng.randint(0, 86399))
-        new_fp = hashlib.md5(f"site{s}".encode()).hexdigest().upper()  # noqa: S324 - a stand-in fingerprint
-        new_spaced = " ".join(new_fp[i : i + 8] for i in range(0, 32, 8))
-
-        def fix(text: str, by: timedelta = by, new_spaced: str = new_spaced, new_fp: str = new_fp) -> str:
-            text = shift_dates(text, by)
-            if fp:
-                text = text.replace(fp, new_spaced).replace(fp.replace(" ", ""), new_fp)
-            return text
-
+        fix = site_fix(fp, s, rng)
         for cmd, text in captured["ca1"].items():
             store.write_output(root, f"s{s:02d}-ca", cmd, fix(text))
         for c in range(per_site - 1):
