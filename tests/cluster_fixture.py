@@ -77,7 +77,8 @@ class Cluster:
         self.workers[name] = subprocess.Popen(
             [
                 sys.executable, "-m", "distributed.cli.dask_worker", self.address,
-                "--host", "127.0.0.1", "--no-dashboard", "--no-nanny", "--name", name,
+                "--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                "--no-nanny", "--name", name,
                 "--nthreads", str(slots), "--resources", f"site-{site}={slots}",
                 "--local-directory", str(self.base / name), "--death-timeout", "60", *self.tls_args(),
             ],
@@ -95,6 +96,14 @@ class Cluster:
                 if w.get("name") == name:
                     return str(addr)
         raise KeyError(name)
+
+    def assert_loopback_only(self) -> None:
+        """Network safety: the scheduler and every worker listen on 127.0.0.1 and nowhere else."""
+        import psutil
+
+        for proc in [self.scheduler, *self.workers.values()]:
+            listening = [c.laddr for c in psutil.Process(proc.pid).net_connections(kind="inet") if c.status == "LISTEN"]
+            assert listening and all(a.ip == "127.0.0.1" for a in listening), (proc.args, listening)
 
     def kill(self, name: str) -> None:
         proc = self.workers.pop(name)
@@ -129,7 +138,9 @@ def start_cluster(
     proto = "tls" if tls else "tcp"
     sched = subprocess.Popen(
         [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
-         "--no-dashboard", "--protocol", proto, "--idle-timeout", "900s",  # never outlives a killed test run
+         # --no-dashboard alone still serves HTTP (health, metrics) on 0.0.0.0:8787: bind it to loopback too
+         "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+         "--protocol", proto, "--idle-timeout", "900s",  # never outlives a killed test run
          *(["--tls-ca-file", tls[0], "--tls-cert", tls[1], "--tls-key", tls[2]] if tls else [])],
         cwd=REPO, env=_clean_env({}), stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -147,6 +158,7 @@ def start_cluster(
         for name, site in workers.items():
             cluster.add_worker(name, site, env, slots)
         cluster.wait_workers(len(workers))
+        cluster.assert_loopback_only()
     except BaseException:
         cluster.stop()
         raise
