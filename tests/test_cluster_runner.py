@@ -202,7 +202,7 @@ def test_the_ca_enrollment_limit_holds_across_workers(
     log = tmp_path / "slots.jsonl"
     res = nrc.run(task=_ca_enrollment, log=str(log), hold=0.5)
     assert not res.failed_hosts
-    assert len({runner.placement[h] for h in res}) == 3  # all three workers took part
+    assert len({runner.placement[h] for h in res}) >= 2  # separate worker processes took part (sites a, b)
     assert _peak(log) == limit  # never more than the limit; with 2 the cluster does use both
 
 
