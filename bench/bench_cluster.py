@@ -64,11 +64,11 @@ def _counting_fsyncs(counter: dict[str, int]) -> Iterator[None]:
         counter["syncfs"] += 1
         return real_syncfs(d)
 
-    os.fsync, store._syncfs = fsync, syncfs  # type: ignore[assignment]
+    os.fsync, store._syncfs = fsync, syncfs
     try:
         yield
     finally:
-        os.fsync, store._syncfs = real_fsync, real_syncfs  # type: ignore[assignment]
+        os.fsync, store._syncfs = real_fsync, real_syncfs
 
 
 @contextlib.contextmanager
@@ -78,7 +78,7 @@ def _no_batch() -> Iterator[None]:
     try:
         yield
     finally:
-        store.durable_batch = real  # type: ignore[assignment]
+        store.durable_batch = real
 
 
 def collect(lab: LabHandle, out: Path, counter: dict[str, int], runner: Any = None) -> float:

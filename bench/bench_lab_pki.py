@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from tests.netmiko_text import send_text
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 
@@ -138,8 +140,8 @@ def lab_run(args: argparse.Namespace) -> None:
                                "serial-number none", "ip-address none", "password 0 bench-chal",
                                f"rsakeypair TPKEY {args.key_bits}", "auto-enroll 80 regenerate"])
             c.config_mode()
-            c.send_command("crypto pki authenticate TP", expect_string=r"\[yes/no\]: ", read_timeout=120)
-            c.send_command("yes", expect_string=r"\(config\)#", read_timeout=120)
+            send_text(c, "crypto pki authenticate TP", expect_string=r"\[yes/no\]: ", read_timeout=120)
+            send_text(c, "yes", expect_string=r"\(config\)#", read_timeout=120)
             c.exit_config_mode()
             c.disconnect()
 
@@ -150,7 +152,7 @@ def lab_run(args: argparse.Namespace) -> None:
         t2 = time.perf_counter()
         res = lab.clock_advance(f"{args.days}d")
         t_adv = time.perf_counter() - t2
-        issued = ca.send_command("show crypto pki server CA certificates", read_timeout=300)
+        issued = send_text(ca, "show crypto pki server CA certificates", read_timeout=300)
         n_certs = sum(1 for line in issued.splitlines()[1:] if "hostname=" in line)
         rss = _rss_kib(lab.pid)
         ca.disconnect()

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
+from pydantic import BaseModel
+
+from iospki.parsers import parse
+
+M = TypeVar("M", bound=BaseModel)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL = SHARED / "fixtures" / "real"
@@ -26,6 +32,14 @@ def fixture_ids(paths: list[Path]) -> list[str]:
 def require_shared() -> None:
     if not REAL.is_dir():
         pytest.skip(f"reference material not found at {SHARED}")
+
+
+def parse_as(model: type[M], command: str, text: str, platform: str | None = None) -> M:
+    """`parse(command, text, platform)` for a spelling `parse` types as BaseModel (a trustpoint name, an
+    abbreviation), checked to be `model`: the check is part of the test, not a cast."""
+    out = parse(command, text, platform)
+    assert isinstance(out, model), f"{command!r} parsed into {type(out).__name__}, not {model.__name__}"
+    return out
 
 
 def read(path: Path) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from netmiko import ConnectHandler
 
 from tests.lab_fixture import start_lab
+from tests.netmiko_text import send_text
 
 tmp = Path(tempfile.mkdtemp())
 depot = tmp / "depot"
@@ -34,14 +35,14 @@ try:
                            "enrollment url http://127.0.0.1:18095/scep", "password 0 tp-challenge-1",
                            "serial-number none", "ip-address none", "rsakeypair EXTKEY 2048"])
         c.config_mode()
-        c.send_command("crypto pki authenticate EXT", expect_string=r"\[yes/no\]: ", read_timeout=60)
-        c.send_command("yes", expect_string=r"\(config\)#", read_timeout=60)
-        out = c.send_command("crypto pki enroll EXT", expect_string=r"\[yes/no\]: ", read_timeout=60)
-        out += c.send_command("yes", expect_string=r"\(config\)#", read_timeout=120)
+        send_text(c, "crypto pki authenticate EXT", expect_string=r"\[yes/no\]: ", read_timeout=60)
+        send_text(c, "yes", expect_string=r"\(config\)#", read_timeout=60)
+        out = send_text(c, "crypto pki enroll EXT", expect_string=r"\[yes/no\]: ", read_timeout=60)
+        out += send_text(c, "yes", expect_string=r"\(config\)#", read_timeout=120)
         c.exit_config_mode()
         result["enroll"] = out
-        result["certs"] = c.send_command("show crypto pki certificates EXT")
-        result["log"] = c.send_command("show logging")
+        result["certs"] = send_text(c, "show crypto pki certificates EXT")
+        result["log"] = send_text(c, "show logging")
         c.disconnect()
     finally:
         lab.stop()

@@ -131,13 +131,16 @@ def test_ca_slot_limit_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_at_most_n_hosts_at_once_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nornir.plugins.runners import ThreadedRunner
+
     from iospki.operations.inventory import load_nornir
     from tests.validate_support import EXAMPLES
 
-    assert load_nornir(EXAMPLES / "validate-pass").runner.num_workers == 20  # from config.yaml
+    runner = load_nornir(EXAMPLES / "validate-pass").runner
+    assert isinstance(runner, ThreadedRunner) and runner.num_workers == 20  # from config.yaml
     monkeypatch.setenv("IOSPKI_MAX_HOSTS", "2")
     nr = load_nornir(EXAMPLES / "validate-pass")
-    assert nr.runner.num_workers == 2
+    assert isinstance(nr.runner, ThreadedRunner) and nr.runner.num_workers == 2
     # and really no more than two at once
     active: list[int] = []
     peak: list[int] = []

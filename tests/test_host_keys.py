@@ -82,15 +82,15 @@ class _Recorder(paramiko.ServerInterface):
 
     def check_auth_none(self, username: str) -> int:
         self.log.append(("none", username))
-        return paramiko.AUTH_FAILED
+        return paramiko.common.AUTH_FAILED
 
     def check_auth_password(self, username: str, password: str) -> int:
         self.log.append(("password", password))
-        return paramiko.AUTH_FAILED
+        return paramiko.common.AUTH_FAILED
 
     def check_auth_publickey(self, username: str, key: paramiko.PKey) -> int:
         self.log.append(("publickey", username))
-        return paramiko.AUTH_FAILED
+        return paramiko.common.AUTH_FAILED
 
 
 class RecordingServer:

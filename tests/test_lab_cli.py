@@ -10,6 +10,7 @@ from netmiko import ConnectHandler
 from netmiko.exceptions import ConfigInvalidException, NetmikoAuthenticationException
 
 from tests.lab_fixture import LabHandle
+from tests.netmiko_text import send_text
 
 pytestmark = pytest.mark.lab
 
@@ -20,13 +21,13 @@ def test_session_preparation_and_show(lab: LabHandle, name: str) -> None:
     with ConnectHandler(**h.netmiko()) as c:
         assert c.find_prompt() == f"{name}#"
         assert c.base_prompt == name
-        out = c.send_command("sh ver")
+        out = send_text(c, "sh ver")
         assert f"{name} uptime is" in out
         if h.device_type == "cisco_ios":
             assert out.startswith("Cisco IOS Software, ")
         else:
             assert out.startswith("Cisco IOS XE Software, Version ")
-        run = c.send_command("show running-config")
+        run = send_text(c, "show running-config")
         assert run.startswith("Building configuration...")
         assert re.search(r"^Current configuration : \d+ bytes$", run, re.M)
         assert f"hostname {name}" in run
@@ -61,8 +62,8 @@ def test_raw_echo_prompts_and_questions_without_newline(lab: LabHandle) -> None:
         got = read_until(b"r2#")
         assert re.search(rb"\d+ bytes copied in", got)
         chan.send(b"show cluck\n")
-        got = read_until(b"r2#").decode()
-        lines = got.split("\r\n")
+        shown = read_until(b"r2#").decode()
+        lines = shown.split("\r\n")
         assert lines[0] == "show cluck"
         caret = lines[1]
         # the caret sits under the bad word, counting the prompt in front of the echoed command
@@ -74,27 +75,27 @@ def test_raw_echo_prompts_and_questions_without_newline(lab: LabHandle) -> None:
 
 def test_errors_incomplete_ambiguous(lab: LabHandle) -> None:
     with ConnectHandler(**lab.hosts["r4"].netmiko()) as c:
-        assert "% Incomplete command." in c.send_command("show")
-        assert '% Ambiguous command:  "d"' in c.send_command("d")
-        out = c.send_command("frobnicate now")
+        assert "% Incomplete command." in send_text(c, "show")
+        assert '% Ambiguous command:  "d"' in send_text(c, "d")
+        out = send_text(c, "frobnicate now")
         assert "% Invalid input detected at '^' marker." in out
-        out = c.send_command("show version | frob x")
+        out = send_text(c, "show version | frob x")
         assert "% Invalid input detected" in out
         # the session survives the errors
-        assert "r4 uptime is" in c.send_command("show version")
+        assert "r4 uptime is" in send_text(c, "show version")
 
 
 def test_pipes(lab: LabHandle) -> None:
     with ConnectHandler(**lab.hosts["r3"].netmiko()) as c:
-        inc = c.send_command("show running-config | include ip scp server enable")
+        inc = send_text(c, "show running-config | include ip scp server enable")
         assert inc.strip() == "ip scp server enable"
-        exc = c.send_command("show running-config | exclude interface|address")
+        exc = send_text(c, "show running-config | exclude interface|address")
         assert "interface" not in exc and "hostname r3" in exc
-        sec = c.send_command("show running-config | section line vty")
+        sec = send_text(c, "show running-config | section line vty")
         assert sec.splitlines() == ["line vty 0 4", " login local", " transport input ssh"]
-        beg = c.send_command("show running-config | begin ^line")
+        beg = send_text(c, "show running-config | begin ^line")
         assert beg.splitlines()[0] == "line con 0"
-        cnt = c.send_command("show running-config | count ^interface")
+        cnt = send_text(c, "show running-config | count ^interface")
         assert re.fullmatch(r"Number of lines which match regexp = \d+", cnt.strip())
 
 
@@ -118,39 +119,39 @@ def test_config_modes_submodes_and_errors(lab: LabHandle) -> None:
         assert "r5(ca-trustpoint)#" in out
         assert "r5(config-if)#" in out
         assert "r5(ca-trustpoint)#ip domain name cli.example.test\nr5(config)#interface Loopback7" in out
-        sec = c.send_command("show running-config | section CLITEST")
+        sec = send_text(c, "show running-config | section CLITEST")
         assert sec.splitlines() == [
             "crypto pki trustpoint CLITEST",
             " enrollment url http://127.0.0.1:80",
             " revocation-check none",
         ]
-        run = c.send_command("show running-config")
+        run = send_text(c, "show running-config")
         assert "ip domain name cli.example.test" in run
         assert "interface Loopback7\n description lab test\n ip address 192.0.2.77 255.255.255.255" in run
         assert "ip http port 18080" in run and "\nip http server" in run and "no ip http server" not in run
         with pytest.raises(ConfigInvalidException):
             c.send_config_set(["hostname r5", "ntp frobnicate 1"], error_pattern=r"% Invalid input")
         c.send_config_set(["no interface Loopback7", "no ip http server", "no crypto pki trustpoint CLITEST"])
-        run = c.send_command("show running-config")
+        run = send_text(c, "show running-config")
         assert "Loopback7" not in run and "CLITEST" not in run and "no ip http server" in run
-        log = c.send_command("show logging | include CONFIG_I")
+        log = send_text(c, "show logging | include CONFIG_I")
         assert "%SYS-5-CONFIG_I: Configured from console by iospki on vty" in log
 
 
 def test_interactive_question_with_expect_string(lab: LabHandle) -> None:
     with ConnectHandler(**lab.hosts["r1"].netmiko()) as c:
-        out = c.send_command("copy running-config flash:/backup.cfg", expect_string=r"Destination filename")
+        out = send_text(c, "copy running-config flash:/backup.cfg", expect_string=r"Destination filename")
         assert "[backup.cfg]?" in out
-        out = c.send_command("\n", expect_string=r"#")
+        out = send_text(c, "\n", expect_string=r"#")
         assert "bytes copied" in out
-        c.send_command("copy running-config flash:/backup.cfg", expect_string=r"Destination filename")
-        assert "bytes copied" in c.send_command("other.cfg", expect_string=r"#")  # answered with another name
-        listing = c.send_command("dir flash:")
+        send_text(c, "copy running-config flash:/backup.cfg", expect_string=r"Destination filename")
+        assert "bytes copied" in send_text(c, "other.cfg", expect_string=r"#")  # answered with another name
+        listing = send_text(c, "dir flash:")
         assert "other.cfg" in listing
         assert "backup.cfg" in listing and re.search(r"\d+ bytes total \(\d+ bytes free\)", listing)
-        md5 = c.send_command("verify /md5 flash:/backup.cfg")
+        md5 = send_text(c, "verify /md5 flash:/backup.cfg")
         assert re.search(r"verify /md5 \(flash:/backup.cfg\) = [0-9a-f]{32}", md5)
-        assert "%Error opening flash:/nope.txt (No such file or directory)" in c.send_command(
+        assert "%Error opening flash:/nope.txt (No such file or directory)" in send_text(c,
             "dir flash:/nope.txt"
         )
 
@@ -162,16 +163,16 @@ def test_enable_password_and_privilege(make_lab_module) -> None:  # type: ignore
         # netmiko enables with the secret after landing in user mode
         c.exit_enable_mode()
         assert c.find_prompt() == "u1>"
-        assert "% Invalid input detected" in c.send_command("show running-config")
+        assert "% Invalid input detected" in send_text(c, "show running-config")
         c.enable()
         assert c.find_prompt() == "u1#"
-        assert "hostname u1" in c.send_command("show running-config")
+        assert "hostname u1" in send_text(c, "show running-config")
     with ConnectHandler(**h.netmiko()) as c:
         c.exit_enable_mode()
-        out = c.send_command("enable", expect_string=r"Password: ")
+        out = send_text(c, "enable", expect_string=r"Password: ")
         for _ in range(2):
-            out = c.send_command("wrong-secret", expect_string=r"Password: ", cmd_verify=False)
-        out = c.send_command("wrong-secret", expect_string=r"u1>", cmd_verify=False)
+            out = send_text(c, "wrong-secret", expect_string=r"Password: ", cmd_verify=False)
+        out = send_text(c, "wrong-secret", expect_string=r"u1>", cmd_verify=False)
         assert "% Bad secrets" in out and "wrong-secret" not in out  # no echo of a typed secret
         assert c.find_prompt() == "u1>"
     with pytest.raises(NetmikoAuthenticationException):
@@ -183,38 +184,38 @@ def test_write_memory_and_reload_keep_startup(make_lab_module) -> None:  # type:
     h = lab.hosts["w1"]
     with ConnectHandler(**h.netmiko()) as c:
         c.send_config_set(["ip domain name saved.example.test"])
-        assert "[OK]" in c.send_command("write memory")
+        assert "[OK]" in send_text(c, "write memory")
         c.send_config_set(["ip domain name unsaved.example.test"])
-        c.send_command("copy running-config flash:/keep.txt", expect_string=r"\?")
-        c.send_command("\n", expect_string=r"#")
-        startup = c.send_command("show startup-config")
+        send_text(c, "copy running-config flash:/keep.txt", expect_string=r"\?")
+        send_text(c, "\n", expect_string=r"#")
+        startup = send_text(c, "show startup-config")
         assert "saved.example.test" in startup and "unsaved" not in startup
-        out = c.send_command("reload", expect_string=r"Save\? \[yes/no\]: ")
+        out = send_text(c, "reload", expect_string=r"Save\? \[yes/no\]: ")
         assert "System configuration has been modified" in out
-        out = c.send_command("no", expect_string=r"\[confirm\]")
+        out = send_text(c, "no", expect_string=r"\[confirm\]")
         c.write_channel("\n")
     with ConnectHandler(**h.netmiko()) as c:
-        run = c.send_command("show running-config")
+        run = send_text(c, "show running-config")
         assert "ip domain name saved.example.test" in run
         assert "unsaved" not in run
-        assert "keep.txt" in c.send_command("dir flash:")  # flash survives a reload
-        assert "System returned to ROM by reload" in c.send_command("show version")
+        assert "keep.txt" in send_text(c, "dir flash:")  # flash survives a reload
+        assert "System returned to ROM by reload" in send_text(c, "show version")
 
 
 def test_configure_question_http_status_clear_logging(lab: LabHandle) -> None:
     with ConnectHandler(**lab.hosts["ca1"].netmiko()) as c:
-        out = c.send_command("configure", expect_string=r"\[terminal\]\? ")
+        out = send_text(c, "configure", expect_string=r"\[terminal\]\? ")
         assert out.rstrip().endswith("Configuring from terminal, memory, or network [terminal]?")
-        out = c.send_command("", expect_string=r"\(config\)#", cmd_verify=False)
+        out = send_text(c, "", expect_string=r"\(config\)#", cmd_verify=False)
         assert "Enter configuration commands" in out
-        c.send_command("ip http server", expect_string=r"\(config\)#")
-        c.send_command("end", expect_string=r"ca1#")
-        status = c.send_command("show ip http server status")
+        send_text(c, "ip http server", expect_string=r"\(config\)#")
+        send_text(c, "end", expect_string=r"ca1#")
+        status = send_text(c, "show ip http server status")
         assert "HTTP server status: Enabled" in status and "HTTP server port: 80" in status
-        assert "CONFIG_I" in c.send_command("show logging")
-        c.send_command("clear logging", expect_string=r"\[confirm\]")
-        c.send_command("", expect_string=r"ca1#", cmd_verify=False)
-        assert "CONFIG_I" not in c.send_command("show logging")
+        assert "CONFIG_I" in send_text(c, "show logging")
+        send_text(c, "clear logging", expect_string=r"\[confirm\]")
+        send_text(c, "", expect_string=r"ca1#", cmd_verify=False)
+        assert "CONFIG_I" not in send_text(c, "show logging")
         c.send_config_set(["no ip http server"])
 
 

@@ -20,6 +20,7 @@ from iospki.lab.inventory import load_inventory
 from iospki.lab.lab import Lab
 from iospki.lab.shell import CliSession
 from tests.lab_fixture import LabHandle, LabHost, MakeLab, write_inventory
+from tests.netmiko_text import send_text
 
 WORDS = [
     "show",
@@ -174,6 +175,12 @@ def _client(h: LabHost) -> paramiko.SSHClient:
     return client
 
 
+def _transport(client: paramiko.SSHClient) -> paramiko.Transport:
+    transport = client.get_transport()
+    assert transport is not None, "the SSH client is not connected"
+    return transport
+
+
 def _read_until(chan: paramiko.Channel, pattern: str, timeout: float = 20.0) -> str:
     buf = ""
     deadline = time.monotonic() + timeout
@@ -236,22 +243,22 @@ def test_ctrl_c_at_a_question_aborts_the_command(hostile: LabHandle) -> None:
     h = hostile.hosts["z2"]
     with ConnectHandler(**h.netmiko()) as c:
         c.enable()
-        before = c.send_command("show logging | count %SYS-")
+        before = send_text(c, "show logging | count %SYS-")
         assert not before.strip().endswith("= 0")
-        out = c.send_command_timing("clear logging", strip_command=False)
+        out = send_text(c, "clear logging", timing=True, strip_command=False)
         assert out.rstrip().endswith("Clear logging buffer [confirm]")
         c.write_channel("\x03")  # no newline: Ctrl-C alone answers the question
         out = c.read_until_pattern(r"z2#")
         assert out.replace("\r", "") == "^C\nz2#", repr(out)
-        assert c.send_command("show logging | count %SYS-") == before  # nothing was cleared
+        assert send_text(c, "show logging | count %SYS-") == before  # nothing was cleared
         # Ctrl-C at the configure replace question: the running config is untouched
         c.send_config_set(["interface Loopback44", " description keep-me"])
-        out = c.send_command_timing("configure replace nvram:startup-config", strip_command=False)
+        out = send_text(c, "configure replace nvram:startup-config", timing=True, strip_command=False)
         assert out.rstrip().endswith("[no]:"), out
         c.write_channel("\x03")
         c.read_until_pattern(r"z2#")
-        assert "keep-me" in c.send_command("show running-config | section Loopback44")
-        assert "uptime is" in c.send_command("show version")
+        assert "keep-me" in send_text(c, "show running-config | section Loopback44")
+        assert "uptime is" in send_text(c, "show version")
 
 
 @pytest.mark.lab
@@ -259,18 +266,18 @@ def test_client_vanishing_mid_scp_leaves_no_session_and_no_partial_file(hostile:
     h = hostile.hosts["z1"]
     for _ in range(2):
         client = _client(h)
-        chan = client.get_transport().open_session()  # type: ignore[union-attr]
+        chan = _transport(client).open_session()
         chan.exec_command("scp -t flash:/half.cfg")
         assert chan.recv(1) == b"\x00"
         chan.sendall(b"C0644 100000 half.cfg\n")
         assert chan.recv(1) == b"\x00"
         chan.sendall(b"hostname half\n" * 100)  # 1,400 of 100,000 bytes, then the TCP connection vanishes
         time.sleep(0.2)
-        client.get_transport().sock.close()  # type: ignore[union-attr]
+        _transport(client).sock.close()
     # a header that is not SCP at all is refused with a message
     client = _client(h)
     try:
-        chan = client.get_transport().open_session()  # type: ignore[union-attr]
+        chan = _transport(client).open_session()
         chan.exec_command("scp -t flash:/bad.cfg")
         assert chan.recv(1) == b"\x00"
         chan.sendall(b"this is not an scp header\n")
@@ -279,10 +286,10 @@ def test_client_vanishing_mid_scp_leaves_no_session_and_no_partial_file(hostile:
     finally:
         client.close()
     with ConnectHandler(**h.netmiko()) as c:
-        listing = c.send_command("dir flash:")
+        listing = send_text(c, "dir flash:")
         assert "bad.cfg" not in listing
         assert "half.cfg" not in listing, listing
-        assert "uptime is" in c.send_command("show version")
+        assert "uptime is" in send_text(c, "show version")
     assert _sessions(hostile, "z1") == 0
 
 
@@ -314,7 +321,7 @@ def test_fifty_parallel_sessions_meet_the_vty_limit(hostile: LabHandle) -> None:
     assert not [r for r in results if r.startswith("refused")], results
     assert _sessions(hostile, "z2") == 0
     with ConnectHandler(**h.netmiko()) as c:  # and the router takes the next user at once
-        assert "uptime is" in c.send_command("show version")
+        assert "uptime is" in send_text(c, "show version")
 
 
 @pytest.mark.lab

@@ -61,11 +61,12 @@ def test_ca_defaults_http_required_and_passphrase(plab: Any, ca: Any) -> None:
     assert "Status: disabled, HTTP Server is disabled" in text and "State: check failed" in text
     ca.send_config_set(["ip http server"])
     text = ca.send_command("show crypto pki server")
-    srv = parse("show crypto pki server", text, "iosxe").servers[0]  # type: ignore[attr-defined]
+    srv = parse("show crypto pki server", text, "iosxe").servers[0]
     assert "Status: enabled" in text and "Granting mode is: manual" in text
     assert srv.name == "CA"
     certs = parse("show crypto pki certificates", ca.send_command("show crypto pki certificates"), "iosxe")
-    cac = next(c for c in certs.certificates if c.section == "CA Certificate")  # type: ignore[attr-defined]
+    cac = next(c for c in certs.certificates if c.section == "CA Certificate")
+    assert cac.start is not None and cac.end is not None
     assert cac.end - cac.start == timedelta(days=1095) and cac.serial == "01"
     timers = ca.send_command("show crypto pki timers detail")
     assert "CS CRL UPDATE" in timers and "CS CERT EXPIRE" in timers
@@ -113,8 +114,9 @@ def test_manual_grant_authenticate_and_enroll_dialogs(plab: Any, ca: Any) -> Non
     assert ca.send_command("crypto pki server CA grant all").strip() == ""
     plab.clock_advance("2m")
     certs = parse("show crypto pki certificates", r1.send_command("show crypto pki certificates"), "ios")
-    ident = next(c for c in certs.certificates if c.section == "Certificate")  # type: ignore[attr-defined]
+    ident = next(c for c in certs.certificates if c.section == "Certificate")
     assert ident.serial == "02" and ident.subject_fields.get("hostname") == "r1.lab.iospki.test"
+    assert ident.start is not None and ident.end is not None
     assert ident.end - ident.start == timedelta(days=365)
     assert "chal-pw-1" not in r1.send_command("show running-config")
     both = [r1.send_command(c) for c in ("show crypto pki certificates verbose TP", "show crypto pki certificates TP verbose")]
@@ -158,7 +160,7 @@ def test_revoke_then_client_fetches_the_crl_over_scep(plab: Any, ca: Any) -> Non
     assert r1.send_command("crypto pki crl request TP").strip() == ""
     text = r1.send_command("show crypto pki crls")
     assert "** CDP Not Published - Retrieved via SCEP" in text and "cn=CA" in text
-    parsed = parse("show crypto pki crls", text, "ios").crls[0]  # type: ignore[attr-defined]
+    parsed = parse("show crypto pki crls", text, "ios").crls[0]
     assert parsed.issuer == "cn=CA" and parsed.this_update == crl.this_update  # type: ignore[attr-defined]
     assert parsed.downloaded_at is not None
     r1.disconnect()
@@ -195,10 +197,11 @@ def test_rollover_on_demand_and_cancel(plab: Any, ca: Any) -> None:
     text = ca.send_command("show crypto pki server CA")
     assert "Rollover status: available for rollover" in text
     certs = parse("show crypto pki certificates", ca.send_command("show crypto pki certificates"), "iosxe")
-    sections = [c.section for c in certs.certificates]  # type: ignore[attr-defined]
+    sections = [c.section for c in certs.certificates]
     assert "CA Certificate (Rollover)" in sections
-    roll = next(c for c in certs.certificates if c.section == "CA Certificate (Rollover)")  # type: ignore[attr-defined]
-    cur = next(c for c in certs.certificates if c.section == "CA Certificate")  # type: ignore[attr-defined]
+    roll = next(c for c in certs.certificates if c.section == "CA Certificate (Rollover)")
+    cur = next(c for c in certs.certificates if c.section == "CA Certificate")
+    assert roll.start is not None and roll.end is not None
     assert roll.start == cur.end and roll.end - roll.start == timedelta(days=1095)
     assert "CA#" in ca.send_command("show crypto key mypubkey rsa")
     assert ca.send_command("crypto pki server CA rollover cancel").strip() == ""
@@ -249,8 +252,8 @@ def test_ca_router_reload_keeps_the_ca_and_its_database(plab: Any, ca: Any) -> N
     ask(r3, "yes", r"\(config\)#")
     r3.exit_config_mode()
     certs = parse("show crypto pki certificates", r3.send_command("show crypto pki certificates AFTER"), "iosxe")
-    ident = next(c for c in certs.certificates if c.section == "Certificate")  # type: ignore[attr-defined]
-    assert int(ident.serial, 16) == int(last.group(1), 16) + 1
+    ident = next(c for c in certs.certificates if c.section == "Certificate")
+    assert ident.serial is not None and int(ident.serial, 16) == int(last.group(1), 16) + 1
     r3.disconnect()
     conn.disconnect()
 
@@ -281,7 +284,7 @@ def test_keys_generate_zeroize_and_no_trustpoint(plab: Any, ca: Any) -> None:
     ask(r3, "1024", r"\(config\)#")
     r3.exit_config_mode()
     keys = parse("show crypto key mypubkey rsa", r3.send_command("show crypto key mypubkey rsa"), "iosxe")
-    names = {k.name: k for k in keys.keys}  # type: ignore[attr-defined]
+    names = {k.name: k for k in keys.keys}
     assert {"K1", "K2"} <= set(names)
     assert "Key type: RSA KEYS      1024 bits" in r3.send_command("show crypto key mypubkey rsa K1")
     r3.config_mode()
@@ -311,19 +314,20 @@ def test_c1_renew_waits_for_ntp_then_fires(plab: Any) -> None:
     back (the clock is authoritative again) the overdue RENEW runs."""
     r3 = connect(plab, "r3")
     before = parse("show crypto pki certificates", r3.send_command("show crypto pki certificates AFTER"), "iosxe")
-    ident = next(c for c in before.certificates if c.section == "Certificate")  # type: ignore[attr-defined]
+    ident = next(c for c in before.certificates if c.section == "Certificate")
     assert ident.renew is not None
     plab.fault("r3", "ntp-unreachable", True)
     now = datetime.fromisoformat(plab.clock_now().replace("Z", "+00:00")).replace(tzinfo=None)
+    assert ident.renew is not None
     plab.clock_advance(f"{int((ident.renew - now).total_seconds()) + 86400}s")  # one day past RENEW
     mid = parse("show crypto pki certificates", r3.send_command("show crypto pki certificates AFTER"), "iosxe")
-    assert next(c for c in mid.certificates if c.section == "Certificate").serial == ident.serial  # type: ignore[attr-defined]
+    assert next(c for c in mid.certificates if c.section == "Certificate").serial == ident.serial
     assert "%PKI-2-NON_AUTHORITATIVE_CLOCK" in r3.send_command("show logging")
     plab.fault("r3", "ntp-unreachable", False)
     back = datetime.fromisoformat(plab.clock_now().replace("Z", "+00:00")).replace(tzinfo=None)
     after = parse("show crypto pki certificates", r3.send_command("show crypto pki certificates AFTER"), "iosxe")
-    new = next(c for c in after.certificates if c.section == "Certificate")  # type: ignore[attr-defined]
-    assert new.serial != ident.serial
+    new = next(c for c in after.certificates if c.section == "Certificate")
+    assert new.serial != ident.serial and new.start is not None
     assert abs((new.start - back).total_seconds()) < 30  # renewed when the clock became authoritative
     logs = r3.send_command("show logging")
     assert "%PKI-6-AUTHORITATIVE_CLOCK: The system clock has been set." in logs

@@ -205,13 +205,13 @@ def test_lifecycle_through_rollover_day(run: Run) -> None:
         assert new_ca.not_valid_before_utc == ca_end[ca]  # S3/S4: the rollover CA became the active CA
         for host in hosts:
             hist = issued(r, ca, cs, host)
-            before = [c for c in hist if c.start < ca_end[ca].replace(tzinfo=None)]
+            pre_rollover = [c for c in hist if c.start < ca_end[ca].replace(tzinfo=None)]
             # C2/C3: each ordinary renewal was issued at T0 + 80 % of the validity left at install (T0 = notBefore)
-            for prev, nxt in zip(before, before[1:], strict=False):
+            for prev, nxt in zip(pre_rollover, pre_rollover[1:], strict=False):
                 want = expected_renew(prev.start, prev.end)
                 assert abs((nxt.start - want).total_seconds()) <= 1, (host, prev, nxt)
                 assert nxt.end <= ca_end[ca].replace(tzinfo=None)  # S2
-            capped = before[-1]
+            capped = pre_rollover[-1]
             assert capped.end == ca_end[ca].replace(tzinfo=None)
             # C4: the shadow request went out at the capped certificate's RENEW time (syslog on the client)
             shadow_at = expected_renew(capped.start, capped.end).replace(tzinfo=timezone.utc)

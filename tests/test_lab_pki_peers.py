@@ -17,13 +17,14 @@ from cryptography import x509
 from netmiko import ConnectHandler
 
 from iospki.parsers import parse
+from tests.netmiko_text import send_text
 
 pytestmark = [pytest.mark.lab, pytest.mark.peers]
 SCEPCLIENT = shutil.which("scepclient")
 
 
 def _ca_cert(conn: Any) -> x509.Certificate:
-    run = conn.send_command("show running-config")
+    run = send_text(conn, "show running-config")
     m = re.search(r"^crypto pki certificate chain CA\n certificate ca 01\n((?:  .*\n)*)", run, re.M)
     assert m, "no CA chain in the running config"
     hexs = "".join(line.strip() for line in m.group(1).splitlines() if line.strip() != "quit")
@@ -54,7 +55,7 @@ def test_micromdm_scepclient_enrolls_and_renews_with_a_lab_ca(make_lab: Any, tmp
     second = x509.load_pem_x509_certificate(cert.read_bytes())
     second.verify_directly_issued_by(ca)
     assert second.serial_number == 3
-    listing = conn.send_command("show crypto pki server CA certificates")
+    listing = send_text(conn, "show crypto pki server CA certificates")
     assert len(re.findall(r"cn=peer1\.lab", listing)) == 2, listing
     conn.disconnect()
 
@@ -80,7 +81,7 @@ def test_lab_router_enrolls_with_micromdm_scepserver_in_netns(tmp_path: Path) ->
     res = json.loads(line[len("RESULT "):])
     assert "% Certificate request sent to Certificate Authority" in res["enroll"]
     certs = parse("show crypto pki certificates", res["certs"], "iosxe")
-    sections = {c.section: c for c in certs.certificates}  # type: ignore[attr-defined]
+    sections = {c.section: c for c in certs.certificates}
     assert "Certificate" in sections and "CA Certificate" in sections, res["certs"]
     assert "Third Party CA" in (sections["CA Certificate"].issuer or "")
     ident = sections["Certificate"]

@@ -56,7 +56,7 @@ def test_certificates_parse_and_match(state: tuple, family: str) -> None:  # typ
     for verbose in (False, True):
         text = render.certificates(view, verbose)
         out = parse("show crypto pki certificates verbose" if verbose else "show crypto pki certificates", text, family)
-        certs = out.certificates  # type: ignore[attr-defined]
+        certs = out.certificates
         sections = [c.section for c in certs]
         assert "Certificate" in sections and "CA Certificate" in sections
         ident = next(c for c in certs if c.section == "Certificate")
@@ -70,16 +70,16 @@ def test_timers_parse_with_exact_times(state: tuple) -> None:  # type: ignore[ty
     sched, cs, tp, timers = state
     xe = parse("show crypto pki timers detail",
                render.timers(render.View("iosxe", sched.now(), tp.dev.keyring, timers, [tp])), "iosxe")
-    by_label = {t.label: t for t in xe.timers}  # type: ignore[attr-defined]
+    by_label = {t.label: t for t in xe.timers}
     assert "RENEW client" not in by_label  # C9: a capped certificate leaves no RENEW
-    assert by_label["SHADOW client"].at == tp.renew_at.replace(tzinfo=None)  # type: ignore[union-attr]
+    assert by_label["SHADOW client"].at == tp.renew_at.replace(tzinfo=None)
     cs_view = render.View("iosxe", sched.now(), cs.keyring, cs.timers, [], [cs])
-    cst = {t.label: t for t in parse("show crypto pki timers detail", render.timers(cs_view), "iosxe").timers}  # type: ignore[attr-defined]
-    assert cst["CS CERT EXPIRE"].at == cs.ca_cert.not_valid_after_utc.replace(tzinfo=None)  # type: ignore[union-attr]
+    cst = {t.label: t for t in parse("show crypto pki timers detail", render.timers(cs_view), "iosxe").timers}
+    assert cst["CS CERT EXPIRE"].at == cs.ca_cert.not_valid_after_utc.replace(tzinfo=None)
     classic = parse("show crypto pki timers",
                     render.timers(render.View("ios", sched.now(), tp.dev.keyring, timers, [tp])), "ios")
-    renew = next(t for t in classic.timers if t.label == "SHADOW client")  # type: ignore[attr-defined]
-    assert abs(renew.remaining_seconds - (tp.renew_at - sched.now()).total_seconds()) < 1  # type: ignore[operator]
+    renew = next(t for t in classic.timers if t.label == "SHADOW client")
+    assert abs(renew.remaining_seconds - (tp.renew_at - sched.now()).total_seconds()) < 1
 
 
 def test_server_outputs_parse(state: tuple) -> None:  # type: ignore[type-arg]
@@ -128,13 +128,13 @@ def test_expiry_alert_timers_on_iosxe_only(state: tuple) -> None:  # type: ignor
     sched, cs, tp, timers = state
     now = sched.now()
     xe = parse("show crypto pki timers detail", render.timers(render.View("iosxe", now, cs.keyring, cs.timers, [], [cs])), "iosxe")
-    alerts = {t.label: t for t in xe.timers if t.section == "Expiry Alert Timers"}  # type: ignore[attr-defined]
+    alerts = {t.label: t for t in xe.timers if t.section == "Expiry Alert Timers"}
     assert cs.ca_cert is not None and tp.cert is not None
     assert alerts["CS(CA)"].at == render.next_expiry_alert(cs.ca_cert.not_valid_after_utc, now).replace(tzinfo=None)  # type: ignore[union-attr]
 
-    def labels() -> set[str]:
+    def labels() -> set[str | None]:
         text = render.timers(render.View("iosxe", now, tp.dev.keyring, timers, [tp]))
-        return {t.label for t in parse("show crypto pki timers detail", text, "iosxe").timers}  # type: ignore[attr-defined]
+        return {t.label for t in parse("show crypto pki timers detail", text, "iosxe").timers}
 
     saved = tp.cert_rollover
     try:

@@ -48,7 +48,7 @@ def test_enroll_poll_renew_reject_and_rollover_over_http() -> None:
             cs.cmd_grant("all")
             await sched.advance(timedelta(minutes=2))  # GetCertInitial -> SUCCESS
             assert tp.cert is not None and tp.installed_at == START + timedelta(minutes=4)
-            tp.cert.verify_directly_issued_by(cs.ca_cert)  # type: ignore[arg-type]
+            tp.cert.verify_directly_issued_by(cs.ca_cert)
             first = tp.cert
             assert tp.renew_at == START + timedelta(minutes=4) + (first.not_valid_after_utc - tp.installed_at) / 2
             cs.cfg.grant = "auto"
@@ -89,7 +89,8 @@ def test_sha1_ca_enrolls_and_renews_over_http() -> None:
             for line in (f"enrollment url http://127.0.0.1:{port}", "auto-enroll 50", "rsakeypair k2 1024"):
                 tcfg.apply(line)
             logs: list[str] = []
-            tp = Trustpoint(tcfg, DeviceCtx(Keyring(), PkiTimers(sched, logs.append), HttpScep("127.0.0.1"),
+            scep = HttpScep("127.0.0.1")
+            tp = Trustpoint(tcfg, DeviceCtx(Keyring(), PkiTimers(sched, logs.append), scep,
                                             logs.append, lambda: "r8.lab", lambda: "X2"))
             await tp.accept_ca(await tp.fetch_ca())
             assert tp.cert is not None and tp.cert.signature_algorithm_oid._name == "sha1WithRSAEncryption"
@@ -98,7 +99,7 @@ def test_sha1_ca_enrolls_and_renews_over_http() -> None:
             await sched.run_until(tp.renew_at)
             assert tp.cert is not first and not tp.renew_stopped, logs
             assert tp.cert.signature_algorithm_oid._name == "sha1WithRSAEncryption"
-            crl = await tp.dev.scep.get_crl(tcfg.enrollment_url or "", tp.cert, tp.dev.keyring.get("k2").key, cs.ca_cert)  # type: ignore[union-attr,arg-type]
+            crl = await scep.get_crl(tcfg.enrollment_url or "", tp.cert, tp.dev.keyring.get("k2").key, cs.ca_cert)  # type: ignore[union-attr]
             assert crl is not None and crl.signature_algorithm_oid._name == "sha1WithRSAEncryption"
         finally:
             await runner.cleanup()

@@ -64,7 +64,7 @@ def assert_serving(lab: Lab, tmp: Path) -> str:
     block = server_block(lab)
     assert " shutdown" not in block, block
     cfg = parse("show running-config", lab.show("ca1", "show running-config"), "iosxe")
-    assert [s.shutdown for s in cfg.servers] == [False]  # type: ignore[attr-defined]
+    assert [s.shutdown for s in cfg.servers] == [False]
     for name, _ in HOSTS:
         cmds = COMMANDS + (["show crypto pki server"] if name == "ca1" else [])
         for cmd in cmds:

@@ -24,6 +24,7 @@ from iospki.lab.inventory import load_inventory
 from iospki.lab.lab import Lab
 from iospki.lab.registry import Match
 from tests.lab_fixture import write_inventory
+from tests.netmiko_text import send_text
 
 pytestmark = pytest.mark.lab
 
@@ -159,16 +160,16 @@ def plab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ThreadLab, 
 def test_question_hidden_answer_storage_syslog(plab: tuple[ThreadLab, Recorder, dict[str, Any]]) -> None:
     tl, rec, hosts = plab
     with ConnectHandler(**hosts["p1"].netmiko()) as c:
-        out = c.send_command("demo ask TP", expect_string=r"\[yes/no\]: ")
+        out = send_text(c, "demo ask TP", expect_string=r"\[yes/no\]: ")
         assert out.rstrip().endswith("% Do you accept this certificate? [yes/no]:")
-        out = c.send_command("yes", expect_string=r"Password: ")
-        out = c.send_command("s3cret-value", expect_string=r"p1#", cmd_verify=False)
+        out = send_text(c, "yes", expect_string=r"Password: ")
+        out = send_text(c, "s3cret-value", expect_string=r"p1#", cmd_verify=False)
         assert "Accepted TP" in out and "s3cret-value" not in out
-        assert "demo.txt" in c.send_command("dir nvram:")
-        assert "len=12" in c.send_command("more nvram:demo.txt")
-        assert "%PKI-6-DEMO: accepted" in c.send_command("show logging | include DEMO")
-        out = c.send_command("demo ask TP", expect_string=r"\[yes/no\]: ")
-        assert "% Not accepted." in c.send_command("no", expect_string=r"p1#")
+        assert "demo.txt" in send_text(c, "dir nvram:")
+        assert "len=12" in send_text(c, "more nvram:demo.txt")
+        assert "%PKI-6-DEMO: accepted" in send_text(c, "show logging | include DEMO")
+        out = send_text(c, "demo ask TP", expect_string=r"\[yes/no\]: ")
+        assert "% Not accepted." in send_text(c, "no", expect_string=r"p1#")
 
 
 def test_config_submode_reject_and_hooks(plab: tuple[ThreadLab, Recorder, dict[str, Any]]) -> None:
@@ -180,7 +181,7 @@ def test_config_submode_reject_and_hooks(plab: tuple[ThreadLab, Recorder, dict[s
         assert "p2(demo-srv)#" in out
         assert "% Size must be 1-100" in out
         assert "% Invalid input detected at '^' marker." in out  # non-permissive mode
-        sec = c.send_command("show running-config | section demo server")
+        sec = send_text(c, "show running-config | section demo server")
         assert sec.splitlines() == ["demo server S1", " size 10", " label second one"]
     assert ("p2", "line") in rec.changes
 
@@ -188,7 +189,7 @@ def test_config_submode_reject_and_hooks(plab: tuple[ThreadLab, Recorder, dict[s
 def test_timers_fire_in_lab_time_order_on_advance(plab: tuple[ThreadLab, Recorder, dict[str, Any]]) -> None:
     tl, rec, hosts = plab
     with ConnectHandler(**hosts["p1"].netmiko()) as c:
-        assert c.send_command("demo timers").strip() == "scheduled"
+        assert send_text(c, "demo timers").strip() == "scheduled"
     t0 = tl.lab.clock.now()
     fired = tl.run(tl.lab.clock.advance(timedelta(days=25)))
     got = [(label, at) for host, label, at in rec.fired if host == "p1"]
@@ -209,9 +210,9 @@ def test_timers_fire_in_lab_time_order_on_advance(plab: tuple[ThreadLab, Recorde
 def test_authoritative_hook_and_clock_star(plab: tuple[ThreadLab, Recorder, dict[str, Any]]) -> None:
     tl, rec, hosts = plab
     with ConnectHandler(**hosts["p2"].netmiko()) as c:
-        assert c.send_command("show clock").startswith("*")
+        assert send_text(c, "show clock").startswith("*")
         c.send_config_set(["clock calendar-valid"])
-        assert not c.send_command("show clock").startswith("*")
+        assert not send_text(c, "show clock").startswith("*")
     assert "p2" in rec.authoritative
 
 
@@ -228,9 +229,9 @@ def test_http_listener_follows_config(plab: tuple[ThreadLab, Recorder, dict[str,
         # a router's own HTTP client reaching another router's listener, from inside the lab loop
         with ConnectHandler(**hosts["p2"].netmiko()) as c2:
             assert (
-                c2.send_command(f"demo fetch {url}").strip() == "200 GET /cgi-bin/pkiclient.exe GetCACaps 0"
+                send_text(c2, f"demo fetch {url}").strip() == "200 GET /cgi-bin/pkiclient.exe GetCACaps 0"
             )
-            assert "% fetch failed" in c2.send_command("demo fetch http://192.0.2.1/x")  # never leaves 127/8
+            assert "% fetch failed" in send_text(c2, "demo fetch http://192.0.2.1/x")  # never leaves 127/8
         c.send_config_set(["no ip http server"])
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(url, timeout=2)
@@ -241,16 +242,16 @@ def test_plugin_exceptions_never_kill_session_or_lab(
 ) -> None:
     tl, rec, hosts = plab
     with ConnectHandler(**hosts["p2"].netmiko()) as c:
-        assert "% Internal error" in c.send_command("demo crash with password Hunter2Secret")
+        assert "% Internal error" in send_text(c, "demo crash with password Hunter2Secret")
         out = c.send_config_set(["demo crash password Hunter2Secret"])
         assert "% Internal error" in out
-        assert c.send_command("demo crashtimer").strip() == "armed"
+        assert send_text(c, "demo crashtimer").strip() == "armed"
         deadline = time.monotonic() + 5
         while tl.lab.clock.errors == 0 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert tl.lab.clock.errors >= 1
-        assert "%LAB-3-TIMER_FAILED: timer CRASH failed: ZeroDivisionError" in c.send_command(
+        assert "%LAB-3-TIMER_FAILED: timer CRASH failed: ZeroDivisionError" in send_text(c,
             "show logging | include LAB"
         )
-        assert "p2 uptime is" in c.send_command("show version")
+        assert "p2 uptime is" in send_text(c, "show version")
     assert "Hunter2Secret" not in caplog.text and "plugin bug" in caplog.text  # logged, without the secret

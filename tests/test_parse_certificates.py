@@ -11,17 +11,18 @@ import json
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
 from iospki.models import CertificatesOutput, CertKind
 from iospki.parsers import ParseError, parse
+from tests.parse_support import parse_as
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REAL = SHARED / "fixtures" / "real"
 BENCH = SHARED / "fixtures" / "bench"
-CMD = "show crypto pki certificates"
+CMD: Final = "show crypto pki certificates"
 
 
 def _fixture_files() -> list[Path]:
@@ -217,7 +218,8 @@ def test_unindented_ie3100_with_trailing_spaces() -> None:
 
 
 def test_verbose_fields() -> None:
-    out = parse(
+    out = parse_as(
+        CertificatesOutput,
         "show crypto pki certificates verbose 4k_keypair",
         _read("other/show_crypto_pki_certificates_verbose/iosxe_vg400_4k_keypair.txt"),
     )
@@ -235,7 +237,8 @@ def test_verbose_fields() -> None:
 
 
 def test_verbose_san_eku_aia_install_ns() -> None:
-    subj = parse(
+    subj = parse_as(
+        CertificatesOutput,
         "show crypto pki certificates verbose openssl_test",
         _read("genie/show_crypto_pki_certificates_verbose/iosxe__golden_output_subj.txt"),
     ).certificates[0]
@@ -247,7 +250,8 @@ def test_verbose_san_eku_aia_install_ns() -> None:
     ).certificates[0]
     assert c9300.extended_key_usage == ["Client Auth", "Server Auth"]
     assert c9300.authority_info_access == ["CA ISSUERS: http://www.cisco.com/security/pki/certs/cmca.cer"]
-    cml = parse(
+    cml = parse_as(
+        CertificatesOutput,
         "show crypto pki certificates verbose CA-ROOT",
         _read("other/show_crypto_pki_certificates_verbose/iosxe_cml_ca_root.txt"),
     ).certificates[0]
@@ -359,7 +363,7 @@ client#
 
 
 def test_synthetic_rollover_sections() -> None:
-    out = parse("show crypto pki certificates client", ROLLOVER_CLIENT)
+    out = parse_as(CertificatesOutput, "show crypto pki certificates client", ROLLOVER_CLIENT)
     got = [(c.kind, c.rollover, c.serial) for c in out.certificates]
     assert got == [
         (CertKind.identity, False, "05"),
@@ -417,7 +421,7 @@ def test_session_noise_is_tolerated() -> None:
 
 
 def test_empty_output_means_no_certificates() -> None:
-    assert parse(CMD, "R1#show crypto pki certificates\nR1#").certificates == []  # type: ignore[attr-defined]
+    assert parse(CMD, "R1#show crypto pki certificates\nR1#").certificates == []
 
 
 # ---- rejection -----------------------------------------------------------------------------

@@ -64,13 +64,13 @@ Parsed CRL cache maximum size is 65536 bytes
 
 def test_two_crls() -> None:
     out = parse("show crypto pki crls", TWO)
-    a, b = out.crls  # type: ignore[attr-defined]
+    a, b = out.crls
     assert a.issuer == "cn=ca.qytang.com,ou=qytang" and a.next_update == datetime(2023, 10, 30, 16, 38, 13)
     assert a.tz == "GMT" and a.size_bytes == 370
     assert b.issuer == "cn=other" and b.retrieved_from == [
         "http://192.0.2.11/cgi-bin/pkiclient.exe?operation=GetCRL"
     ]
-    assert out.cache_current_bytes == 770  # type: ignore[attr-defined]
+    assert out.cache_current_bytes == 770
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ def test_good_hex_lines_still_parse() -> None:
         "show running-config",
         CHAIN.format("  D0E1FB97 2C3E9A21 28CF8B66 CD609017 243F8CB3 5B3DED18 F91083FF"),
     )
-    assert [c.serial for c in cfg.chains[0].certificates] == ["01"]  # type: ignore[attr-defined]
+    assert [c.serial for c in cfg.chains[0].certificates] == ["01"]
 
 
 NTP = """\
@@ -55,7 +55,7 @@ system poll interval is 64, last update was 5 sec ago.
 
 
 def test_bad_hour_in_ntp_status_names_the_line() -> None:
-    assert parse("show ntp status", NTP.format("13:40:23.824")).stratum == 3  # type: ignore[attr-defined]
+    assert parse("show ntp status", NTP.format("13:40:23.824")).stratum == 3
     with pytest.raises(ParseError) as exc:
         parse("show ntp status", NTP.format("93:40:23.824"))
     assert exc.value.line is not None and "93:40:23.824" in exc.value.line and exc.value.lineno == 4

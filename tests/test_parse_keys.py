@@ -48,7 +48,7 @@ def test_seed_rollover_key() -> None:
         "show crypto key mypubkey rsa",
         seed_block("Root-CA# show crypto key mypubkey rsa", "IOS genereert vervolgens"),
     )
-    a, b = out.keys  # type: ignore[attr-defined]
+    a, b = out.keys
     assert (a.name, a.rollover, a.key_size, a.storage) == ("ROOTCA", False, 1024, "private-config")
     assert (b.name, b.rollover, b.key_size, b.storage) == ("ROOTCA#", True, 1024, "not specified")
     assert b.generated_at == datetime(2017, 7, 10, 13, 14, 18) and b.tz == "CET"
@@ -73,7 +73,7 @@ def test_key_size_from_der_and_device_storage() -> None:
     a, hex_a = _key_block("tp.one", 1024, " Storage Device: private-config\n")
     b, _ = _key_block("tp.one#", 2048, " On Cryptographic Device: act2 (label=act2, key index=24)\n")
     out = parse("show crypto key mypubkey rsa", "R1#show crypto key mypubkey rsa\r\n" + a + b + "R1#")
-    k1, k2 = out.keys  # type: ignore[attr-defined]
+    k1, k2 = out.keys
     assert (k1.key_size, k1.key_data, k1.exportable, k1.redundancy) == (1024, hex_a, True, "enabled")
     assert k2.rollover and k2.key_size == 2048 and k2.storage == "act2 (label=act2, key index=24)"
 

@@ -22,6 +22,7 @@ from iospki.models import (
 )
 from iospki.parsers import parse
 from tests.lab_fixture import MakeLab
+from tests.netmiko_text import send_text
 
 pytestmark = pytest.mark.lab
 
@@ -42,7 +43,7 @@ def test_ca_server_outputs_parse_and_agree(make_lab: MakeLab) -> None:
             ]
         )
         c.config_mode()
-        c.send_command("crypto pki server CA", expect_string=r"cs-server")
+        send_text(c, "crypto pki server CA", expect_string=r"cs-server")
         out = c.send_command_timing("no shutdown", read_timeout=60)
         for _ in range(3):
             if "assword" in out:
@@ -51,7 +52,7 @@ def test_ca_server_outputs_parse_and_agree(make_lab: MakeLab) -> None:
                 out = c.send_command_timing("yes", read_timeout=60)
         c.exit_config_mode()
         got = {
-            cmd: parse(cmd, c.send_command(cmd))
+            cmd: parse(cmd, send_text(c, cmd))
             for cmd in [
                 "show clock detail",
                 "show crypto pki timers",
@@ -104,5 +105,5 @@ def test_ca_server_outputs_parse_and_agree(make_lab: MakeLab) -> None:
 
     # classic IOS on the ISR G1: countdown only, no ISO time
     with ConnectHandler(**lab.hosts["r1"].netmiko()) as c:
-        t = parse("show crypto pki timers", c.send_command("show crypto pki timers"))
+        t = parse("show crypto pki timers", send_text(c, "show crypto pki timers"))
     assert isinstance(t, TimersOutput) and t.timers and all(x.at is None for x in t.timers)

@@ -20,6 +20,7 @@ from netmiko import ConnectHandler
 from iospki.models import CertificatesOutput, CertKind, RunningConfig
 from iospki.parsers import parse
 from tests.lab_fixture import MakeLab
+from tests.netmiko_text import send_text
 
 pytestmark = pytest.mark.lab
 
@@ -83,9 +84,9 @@ def test_ca_and_client_outputs_match_their_certificates(make_lab: MakeLab) -> No
                 "no shutdown",
             ]
         )
-        got["ca_config_text"] = ca.send_command("show running-config", read_timeout=60)
+        got["ca_config_text"] = send_text(ca, "show running-config", read_timeout=60)
         got["ca_certs"] = parse(
-            "show crypto pki certificates", ca.send_command("show crypto pki certificates")
+            "show crypto pki certificates", send_text(ca, "show crypto pki certificates")
         )
         with ConnectHandler(**lab.hosts["r1"].netmiko()) as r1:
             r1.enable()
@@ -102,15 +103,15 @@ def test_ca_and_client_outputs_match_their_certificates(make_lab: MakeLab) -> No
                 ]
             )
             r1.config_mode()
-            out = r1.send_command(
+            out = send_text(r1,
                 "crypto pki authenticate TP", expect_string=r"\[yes/no\]: ", read_timeout=60
             )
             assert "Fingerprint" in out
-            r1.send_command("yes", expect_string=r"\(config\)#", read_timeout=60)
+            send_text(r1, "yes", expect_string=r"\(config\)#", read_timeout=60)
             r1.exit_config_mode()
             deadline = time.monotonic() + 60
             while True:  # auto-enroll runs in the background: wait for the identity certificate
-                text = r1.send_command("show crypto pki certificates")
+                text = send_text(r1, "show crypto pki certificates")
                 certs = parse("show crypto pki certificates", text)
                 assert isinstance(certs, CertificatesOutput)
                 if (
@@ -122,9 +123,9 @@ def test_ca_and_client_outputs_match_their_certificates(make_lab: MakeLab) -> No
             got["r1_certs"] = certs
             got["r1_verbose"] = parse(
                 "show crypto pki certificates verbose TP",
-                r1.send_command("show crypto pki certificates verbose TP"),
+                send_text(r1, "show crypto pki certificates verbose TP"),
             )
-            got["r1_config_text"] = r1.send_command("show running-config", read_timeout=60)
+            got["r1_config_text"] = send_text(r1, "show running-config", read_timeout=60)
 
     # --- CA server
     ca_cfg = parse("show running-config", got["ca_config_text"])

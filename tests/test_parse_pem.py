@@ -63,7 +63,7 @@ def test_two_trustpoints_with_noise_and_cut_output() -> None:
     two = one + "\n\n" + one.replace("Trustpoint: server", "Trustpoint: client.tp")
     noisy = "R1#show crypto pki certificates pem\r\n" + two.replace("\n", "\r\n") + "\r\nR1#"
     out = parse("show crypto pki certificates pem", noisy)
-    assert [tp.name for tp in out.trustpoints] == ["server", "client.tp"]  # type: ignore[attr-defined]
+    assert [tp.name for tp in out.trustpoints] == ["server", "client.tp"]
     cut = one[: one.rindex("-----END")]
     with pytest.raises(ParseError, match="ends inside a certificate"):
         parse(COMMAND, cut)

@@ -77,7 +77,7 @@ def test_timers_round_trip(timers: list[tuple[int, str, int]], xe: bool) -> None
             at = (NOW + timedelta(milliseconds=ms)).replace(microsecond=0) if xe else None
             expected.append((section, kind, tgt, ms / 1000, at))
     out = parse("show crypto pki timers", "\r\n".join(lines) + "\r\nR1#")
-    got = [(t.section, t.kind, t.target, t.remaining_seconds, t.at) for t in out.timers]  # type: ignore[attr-defined]
+    got = [(t.section, t.kind, t.target, t.remaining_seconds, t.at) for t in out.timers]
     assert got == expected
 
 
@@ -139,8 +139,8 @@ def test_server_round_trip(servers: list[dict[str, Any]]) -> None:
                 f"    Auto-Rollover configured, overlap period {days} days",
             ]
     out = parse("show crypto pki server", "\n".join(lines))
-    assert len(out.servers) == len(servers)  # type: ignore[attr-defined]
-    for s, srv in zip(servers, out.servers, strict=True):  # type: ignore[attr-defined]
+    assert len(out.servers) == len(servers)
+    for s, srv in zip(servers, out.servers, strict=True):
         assert (srv.name, srv.ca_fingerprint, srv.grant_mode, srv.last_serial) == (
             s["name"],
             s["fp"],

@@ -211,7 +211,7 @@ def test_section_filter_output() -> None:
 def test_startup_config_preamble() -> None:
     text = "Using 1234 out of 262144 bytes\n!\nhostname R9\nip http secure-server\nend\n"
     out = parse("show startup-config", text)
-    assert out.hostname == "R9" and out.ip_http_secure_server  # type: ignore[attr-defined]
+    assert out.hostname == "R9" and out.ip_http_secure_server
 
 
 # ---- the seed (PDF text: NBSPs, blank lines between lines, uneven indentation) ----------

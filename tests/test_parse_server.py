@@ -80,7 +80,7 @@ def test_csr8kv_auto_rollover() -> None:
 
 def test_seed_rollover_lines() -> None:
     out = parse("show crypto pki server", seed_block("Root-CA# show crypto pki server", "Root-CA# show run"))
-    (srv,) = out.servers  # type: ignore[attr-defined]
+    (srv,) = out.servers
     assert srv.name == "ROOTCA" and srv.issuer == "CN=RootCA,OU=TAC,O=Cisco"
     assert srv.rollover_status == "available for rollover"
     assert srv.rollover_fingerprint == "031904DCF4FAD1FD8A866373C63CE20F"
@@ -121,7 +121,7 @@ CA-Server#"""
 
 
 def test_two_servers_check_failed_and_rollover() -> None:
-    a, b = parse("show crypto pki server", TWO_SERVERS).servers  # type: ignore[attr-defined]
+    a, b = parse("show crypto pki server", TWO_SERVERS).servers
     assert (a.name, a.status, a.status_reason, a.state) == (
         "Trust-CA",
         "disabled",
@@ -245,7 +245,7 @@ Certificate Server CA:
 R1#
     Granting mode is: auto
 R1#"""
-    (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
+    (srv,) = parse("show crypto pki server", text).servers
     assert (srv.name, srv.status, srv.state, srv.grant_mode) == ("CA", "enabled", "enabled", "auto")
 
 
@@ -302,7 +302,7 @@ def test_older_ios_serial_and_storage_lines() -> None:
     Current storage dir: nvram:
     Database Level: Minimum - no cert data written to storage
 """
-    (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
+    (srv,) = parse("show crypto pki server", text).servers
     assert (srv.status, srv.status_reason, srv.last_serial, srv.storage_dir) == (
         "enabled",
         "configured",
@@ -318,7 +318,7 @@ def test_unlocked_server_and_bare_database_level() -> None:
     Server's configuration is unlocked
     Database Level: Names
 """
-    (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
+    (srv,) = parse("show crypto pki server", text).servers
     assert (srv.locked, srv.database_level, srv.status) == (False, "names", "disabled")
 
 
@@ -328,5 +328,5 @@ def test_more_pager_remnants_do_not_join_lines() -> None:
         "R1#show crypto pki server\r\nCertificate Server CA:\r\n    Status: enabled\r\n"
         f" --More-- {erase}    State: enabled   \r\n    Granting mode is: auto\r\nR1#"
     )
-    (srv,) = parse("show crypto pki server", text).servers  # type: ignore[attr-defined]
+    (srv,) = parse("show crypto pki server", text).servers
     assert (srv.status, srv.state, srv.grant_mode) == ("enabled", "enabled", "auto")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from iospki.models import TimersOutput
 from iospki.parsers import ParseError, parse
 from iospki.parsers.ios_time import parse_countdown
-from tests.parse_support import fixture_ids, fixtures, read, seed_block
+from tests.parse_support import fixture_ids, fixtures, parse_as, read, seed_block
 
 FILES = fixtures("show_crypto_pki_timer_detail", "show_crypto_pki_timers_detail")
 LABELLED = re.compile(r"^\s*\|\s*[\dd:. ]+?(?:\s+\([^)]*\))?\s+([A-Za-z*].*?)\s*$")
@@ -71,7 +71,7 @@ def test_csr8kv_values_and_targets() -> None:
     path = next((p for p in FILES if p.name == "iosxe__golden_output_csr8kv.txt"), None)
     if path is None:
         pytest.skip("fixture absent")
-    out = parse("show crypto pki timer detail", read(path))
+    out = parse_as(TimersOutput, "show crypto pki timer detail", read(path))
     by = {(t.kind, t.target): t for t in out.timers}
     assert len(out.timers) == 14
     shadow = by[("SHADOW", "client")]

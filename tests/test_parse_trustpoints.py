@@ -51,7 +51,7 @@ Trustpoint TP-self-signed-1504826562:
     Using key label TP-self-signed-1504826562
 Trustpoint empty.one:
 """
-    a, b, c = parse("show crypto pki trustpoints", text).trustpoints  # type: ignore[attr-defined]
+    a, b, c = parse("show crypto pki trustpoints", text).trustpoints
     assert (a.name, a.subject, a.serial, a.certificate_configured, a.scep_url) == (
         "R14",
         "cn=R12",
@@ -92,7 +92,7 @@ def test_status_subject_dns_survive() -> None:
     if path is None:
         pytest.skip("fixture absent")
     out = parse("show crypto pki trustpoints status", read(path))
-    sudi = next(t for t in out.trustpoints if t.name == "CISCO_IDEVID_SUDI")  # type: ignore[attr-defined]
+    sudi = next(t for t in out.trustpoints if t.name == "CISCO_IDEVID_SUDI")
     assert sudi.ca_subject == "o=Cisco,cn=High Assurance SUDI CA"
     assert (
         sudi.router_subject

@@ -21,15 +21,18 @@ from iospki.lab.scep.memory_ca import make_ca
 NOW = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
 OPENSSL = shutil.which("openssl")
 
+CaPair = tuple[x509.Certificate, rsa.RSAPrivateKey]
+ClientTriple = tuple[x509.Certificate, rsa.RSAPrivateKey, x509.CertificateSigningRequest]
+
 
 @pytest.fixture(scope="module")
-def ca() -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+def ca() -> CaPair:
     key = rsa.generate_private_key(65537, 2048)
     return make_ca("MSG-CA", key, NOW - dt.timedelta(minutes=1), 30), key
 
 
 @pytest.fixture(scope="module")
-def client() -> tuple[x509.Certificate, rsa.RSAPrivateKey, x509.CertificateSigningRequest]:
+def client() -> ClientTriple:
     key = rsa.generate_private_key(65537, 2048)
     subject = x509.Name(
         [
@@ -59,7 +62,7 @@ def client() -> tuple[x509.Certificate, rsa.RSAPrivateKey, x509.CertificateSigni
 
 @pytest.mark.parametrize("cipher", ["des", "des3", "aes128", "aes192", "aes256"])
 @pytest.mark.parametrize("hash_name", ["sha1", "sha256", "sha512"])
-def test_request_roundtrip_every_cipher_and_digest(ca, client, cipher: str, hash_name: str) -> None:
+def test_request_roundtrip_every_cipher_and_digest(ca: CaPair, client: ClientTriple, cipher: str, hash_name: str) -> None:
     ca_cert, ca_key = ca
     signer, key, csr = client
     env = m.encrypt_envelope(csr.public_bytes(serialization.Encoding.DER), ca_cert, cipher)
@@ -86,7 +89,7 @@ def test_request_roundtrip_every_cipher_and_digest(ca, client, cipher: str, hash
     assert m.challenge_password(got) == "cisco123"
 
 
-def test_tampered_signature_and_content_are_rejected(ca, client) -> None:
+def test_tampered_signature_and_content_are_rejected(ca: CaPair, client: ClientTriple) -> None:
     ca_cert, _ = ca
     signer, key, csr = client
     env = m.encrypt_envelope(csr.public_bytes(serialization.Encoding.DER), ca_cert, "des3")
@@ -107,7 +110,7 @@ def test_tampered_signature_and_content_are_rejected(ca, client) -> None:
         m.parse_pki_message(msg).verify(ca_cert)
 
 
-def test_wrong_key_cannot_open_envelope(ca, client) -> None:
+def test_wrong_key_cannot_open_envelope(ca: CaPair, client: ClientTriple) -> None:
     ca_cert, _ = ca
     signer, key, csr = client
     env = m.encrypt_envelope(b"secret content", ca_cert, "aes128")
@@ -123,7 +126,7 @@ def test_garbage_is_a_clear_bad_request() -> None:
         assert err.value.fail_info == m.FailInfo.BAD_REQUEST
 
 
-def test_ber_constructed_encrypted_content_is_accepted(ca) -> None:
+def test_ber_constructed_encrypted_content_is_accepted(ca: CaPair) -> None:
     """Go's pkcs7 (micromdm) sends encryptedContent as a constructed [0] of OCTET STRING chunks."""
     ca_cert, ca_key = ca
     der = m.encrypt_envelope(b"hello scep " * 20, ca_cert, "des")
@@ -143,7 +146,7 @@ def test_ber_constructed_encrypted_content_is_accepted(ca) -> None:
     assert opened.content == b"hello scep " * 20 and opened.cipher == "des"
 
 
-def test_degenerate_and_issuer_structures_roundtrip(ca, client) -> None:
+def test_degenerate_and_issuer_structures_roundtrip(ca: CaPair, client: ClientTriple) -> None:
     ca_cert, ca_key = ca
     signer, _, csr = client
     crl = (
@@ -159,12 +162,13 @@ def test_degenerate_and_issuer_structures_roundtrip(ca, client) -> None:
     assert issuer == ca_cert.subject and subject == csr.subject
     name, serial = m.decode_issuer_and_serial(m.encode_issuer_and_serial(ca_cert.subject, 0x1234))
     assert name == ca_cert.subject and serial == 0x1234
-    tid = m.transaction_id_for(signer.public_key())  # type: ignore[arg-type]
+    tid = m.transaction_id_for(signer.public_key())
     assert len(tid) == 32 and tid == tid.upper() and int(tid, 16) >= 0
 
 
 @pytest.mark.skipif(OPENSSL is None, reason="openssl binary not found")
-def test_openssl_verifies_our_message_and_decrypts_our_envelope(tmp_path: Path, ca, client) -> None:
+def test_openssl_verifies_our_message_and_decrypts_our_envelope(tmp_path: Path, ca: CaPair, client: ClientTriple) -> None:
+    assert OPENSSL is not None  # skipped above without it
     ca_cert, ca_key = ca
     signer, key, csr = client
     (tmp_path / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
@@ -219,7 +223,8 @@ def test_openssl_verifies_our_message_and_decrypts_our_envelope(tmp_path: Path, 
 
 
 @pytest.mark.skipif(OPENSSL is None, reason="openssl binary not found")
-def test_we_decrypt_what_openssl_encrypts(tmp_path: Path, ca) -> None:
+def test_we_decrypt_what_openssl_encrypts(tmp_path: Path, ca: CaPair) -> None:
+    assert OPENSSL is not None  # skipped above without it
     ca_cert, ca_key = ca
     (tmp_path / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     (tmp_path / "data.bin").write_bytes(b"\x30\x03\x02\x01\x05" * 33)
@@ -245,7 +250,7 @@ def test_we_decrypt_what_openssl_encrypts(tmp_path: Path, ca) -> None:
         assert opened.cipher == cipher and opened.content == b"\x30\x03\x02\x01\x05" * 33
 
 
-def test_mutated_messages_give_scep_errors_never_crashes(ca, client) -> None:
+def test_mutated_messages_give_scep_errors_never_crashes(ca: CaPair, client: ClientTriple) -> None:
     """Every single-byte corruption of a real pkiMessage is either rejected with ScepError or (when the byte
     is not covered by the signature, e.g. inside the embedded signer certificate's unsigned parts) parsed."""
     from hypothesis import HealthCheck, given, settings

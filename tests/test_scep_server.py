@@ -62,7 +62,7 @@ async def _new_enroll(
     return await client.enroll(url, csr, key, signer, key, ca.cert, **kw)
 
 
-def test_caps_cacert_and_paths(keys) -> None:
+def test_caps_cacert_and_paths(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa(key_size=2048)
 
     async def body(url: str, server: ScepServer) -> None:
@@ -93,7 +93,7 @@ def test_caps_cacert_and_paths(keys) -> None:
         ("des", "sha1", "POST"),
     ],
 )
-def test_pkcsreq_success_each_cipher_digest_method(keys, cipher: str, hash_name: str, method: str) -> None:
+def test_pkcsreq_success_each_cipher_digest_method(keys: list[rsa.RSAPrivateKey], cipher: str, hash_name: str, method: str) -> None:
     ca = MemoryCa(challenge=PASSWORD)
 
     async def body(url: str, server: ScepServer) -> None:
@@ -121,7 +121,7 @@ def test_pkcsreq_success_each_cipher_digest_method(keys, cipher: str, hash_name:
     _run(ca, body)
 
 
-def test_method_follows_caps(keys) -> None:
+def test_method_follows_caps(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa(challenge=PASSWORD)
     ca.advertised = ["Renewal", "SHA-1", "SHA-256", "DES3"]  # no POSTPKIOperation: IOS uses GET
 
@@ -133,7 +133,7 @@ def test_method_follows_caps(keys) -> None:
     _run(ca, body)
 
 
-def test_bad_challenge_password_fails_without_leaking_it(keys) -> None:
+def test_bad_challenge_password_fails_without_leaking_it(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa(challenge=PASSWORD)
 
     async def body(url: str, server: ScepServer) -> None:
@@ -152,7 +152,7 @@ def test_bad_challenge_password_fails_without_leaking_it(keys) -> None:
     _run(ca, body)
 
 
-def test_pending_then_certpoll_then_success(keys) -> None:
+def test_pending_then_certpoll_then_success(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa(mode="manual")
 
     async def body(url: str, server: ScepServer) -> None:
@@ -181,7 +181,7 @@ def test_pending_then_certpoll_then_success(keys) -> None:
     _run(ca, body)
 
 
-def test_replayed_transaction_id_with_other_key_is_rejected(keys) -> None:
+def test_replayed_transaction_id_with_other_key_is_rejected(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa()
 
     async def body(url: str, server: ScepServer) -> None:
@@ -195,7 +195,7 @@ def test_replayed_transaction_id_with_other_key_is_rejected(keys) -> None:
     _run(ca, body)
 
 
-def test_bad_signature_is_rejected_with_badmessagecheck(keys) -> None:
+def test_bad_signature_is_rejected_with_badmessagecheck(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa()
 
     async def body(url: str, server: ScepServer) -> None:
@@ -223,7 +223,7 @@ def test_bad_signature_is_rejected_with_badmessagecheck(keys) -> None:
     _run(ca, body)
 
 
-def test_client_rejects_certrep_not_signed_by_expected_ca(keys) -> None:
+def test_client_rejects_certrep_not_signed_by_expected_ca(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa()
     impostor = MemoryCa(name="IMPOSTOR")
 
@@ -234,7 +234,7 @@ def test_client_rejects_certrep_not_signed_by_expected_ca(keys) -> None:
     _run(ca, body)
 
 
-def test_renewal_signed_by_identity_cert_and_expired_signer(keys) -> None:
+def test_renewal_signed_by_identity_cert_and_expired_signer(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa(challenge=PASSWORD)
 
     async def body(url: str, server: ScepServer) -> None:
@@ -268,7 +268,7 @@ def test_renewal_signed_by_identity_cert_and_expired_signer(keys) -> None:
     _run(ca, body)
 
 
-def test_rollover_getnextcacert_and_shadow_enrollment(keys) -> None:
+def test_rollover_getnextcacert_and_shadow_enrollment(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa()
 
     async def body(url: str, server: ScepServer) -> None:
@@ -300,7 +300,7 @@ def test_rollover_getnextcacert_and_shadow_enrollment(keys) -> None:
     _run(ca, body, next_ca_missing_status=404)
 
 
-def test_disabled_server_answers_503(keys) -> None:
+def test_disabled_server_answers_503(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa()
     ca.is_enabled = False
 
@@ -314,7 +314,7 @@ def test_disabled_server_answers_503(keys) -> None:
     _run(ca, body)
 
 
-def test_getcrl_and_getcert(keys) -> None:
+def test_getcrl_and_getcert(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa()
 
     async def body(url: str, server: ScepServer) -> None:
@@ -334,7 +334,7 @@ def test_getcrl_and_getcert(keys) -> None:
     _run(ca, body)
 
 
-def test_unsupported_envelope_cipher_is_badalg(keys) -> None:
+def test_unsupported_envelope_cipher_is_badalg(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa()
 
     async def body(url: str, server: ScepServer) -> None:
@@ -355,7 +355,7 @@ def test_unsupported_envelope_cipher_is_badalg(keys) -> None:
     _run(ca, body)
 
 
-def test_registration_authority_answers_ca_ra_and_signs_certreps(keys) -> None:
+def test_registration_authority_answers_ca_ra_and_signs_certreps(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa()
     ra_key = keys[3]
     ra_cert = (
@@ -384,7 +384,7 @@ def test_registration_authority_answers_ca_ra_and_signs_certreps(keys) -> None:
     _run(ca, body, ra=(ra_cert, ra_key))
 
 
-def test_corrupt_input_never_yields_an_internal_error(keys) -> None:
+def test_corrupt_input_never_yields_an_internal_error(keys: list[rsa.RSAPrivateKey]) -> None:
     """Corrupt pkiMessages (and validly signed messages around corrupt envelopes) get a CertRep FAILURE or an
     HTTP 400, never a 500 or an exception."""
     import os
@@ -421,7 +421,7 @@ def test_corrupt_input_never_yields_an_internal_error(keys) -> None:
     check()
 
 
-def test_post_with_base64_body_is_tolerated(keys) -> None:
+def test_post_with_base64_body_is_tolerated(keys: list[rsa.RSAPrivateKey]) -> None:
     ca = MemoryCa()
 
     async def body(url: str, server: ScepServer) -> None:

@@ -66,7 +66,7 @@ def rewrite(
 
 
 def times(root: Path) -> list[tuple[str, str, object, object, object]]:
-    out = []
+    out: list[tuple[str, str, object, object, object]] = []
     for st in load_collection(root):
         out.append((st.host, "now", st.now, None, None))
         out += [(st.host, c.section, c.start, c.end, c.renew) for c in st.certificates]
