@@ -15,13 +15,15 @@ is (regex fast paths, collector quiet during the load and the loaded objects fro
 baseline of the same run, the strict parsers (every output through the TTP/line parsers the fast
 paths fall back to) with the collector left alone, as the loader ran before issue 13.
 
-    .venv/bin/python -m bench.bench_scale [--hosts 1000 10000 100000] [--baseline-max 10000]
+    .venv/bin/python -m bench.bench_scale [--hosts 1000 10000 100000] [--baseline-max 10000] [--dir DIR]
+    .venv/bin/python -m bench.bench_scale --parsers    # each fast path against its strict path
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import inspect
 import json
 import os
 import random
@@ -129,6 +131,28 @@ def _run(root: Path, mode: str) -> dict[str, float]:
     return result
 
 
+def parsers_fast_vs_strict(templates: dict[str, dict[str, str]]) -> None:
+    """Each lab output whose parser has a fast path: microseconds per parse, fast path vs strict path
+    (the best of 7 repeats, which is what machine load disturbs least)."""
+    import timeit
+
+    from iospki.parsers.base import lookup
+
+    print(f"{'lab output':<42} {'fast':>9} {'strict':>10} {'ratio':>6}")
+    for host, cmds in sorted(templates.items()):
+        for command, text in sorted(cmds.items()):
+            func = lookup(command)
+            if "fast" not in inspect.signature(func).parameters:
+                continue
+            fast = min(timeit.repeat(lambda f=func, t=text: f(t, None), number=200, repeat=7)) / 200
+            strict = (
+                min(timeit.repeat(lambda f=func, t=text: f(t, None, fast=False), number=50, repeat=7)) / 50
+            )
+            print(
+                f"{host + ': ' + command:<42} {fast * 1e6:>6.1f} us {strict * 1e6:>7.1f} us {strict / fast:>5.1f}x"
+            )
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -141,6 +165,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--hosts", type=int, nargs="+", default=[1000, 10000, 100000])
     ap.add_argument("--baseline-max", type=int, default=10000, help="measure the baseline up to this size")
+    ap.add_argument("--parsers", action="store_true", help="only time each fast path against its strict path")
     ap.add_argument("--dir", type=Path, default=_default_dir(), help="where to generate the collections")
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--mode", choices=MODES, default="toolkit", help=argparse.SUPPRESS)
@@ -151,6 +176,9 @@ def main() -> None:
     t = time.perf_counter()
     templates = lab_templates()
     print(f"lab outputs: {sum(len(c) for c in templates.values())} in {time.perf_counter() - t:.1f} s")
+    if args.parsers:
+        parsers_fast_vs_strict(templates)
+        return
     print("per host: wall ms (CPU ms of the process); memory: peak RSS above the RSS before the load")
     print(
         f"{'hosts':>7} {'mode':<9} {'load+parse':>10} {'per host':>16} {'audit':>8} {'per host':>16}"
