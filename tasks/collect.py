@@ -25,8 +25,12 @@ BASE_COMMANDS = [
     "show crypto pki trustpoints status",
     "show crypto key mypubkey rsa",
     "show crypto pki timers",
+    # failed validations are an early sign of a broken chain (a peer or a renewal the CA refused)
+    "show crypto pki counters",
 ]
-IOSXE_COMMANDS = ["show crypto pki timers detail"]
+# the trustpool only where the platform has it (behaviour doc §5: IOS-XE): a command a device refuses is
+# recorded as an error of the host, so classic IOS is not asked
+IOSXE_COMMANDS = ["show crypto pki timers detail", "show crypto pki trustpool"]
 
 
 def pki_commands(family: str | None, ca_servers: Iterable[str] = ()) -> list[str]:
@@ -46,6 +50,19 @@ def server_commands(name: str) -> list[str]:
         f"show crypto pki server {name} requests",
         f"show crypto pki server {name} certificates",
     ]
+
+
+def _follow_version(cmds: list[str], skip: set[str], model: Any, inventory_family: str | None) -> None:
+    """The device's own `show version` settles the family-only commands the inventory's `family` chose:
+    asking classic IOS for its (absent) trustpool would store a refusal (an error of the host), and an IOS-XE
+    host the inventory does not describe is still read in full."""
+    family = getattr(model, "family", None)
+    if family is None or family == inventory_family:
+        return
+    if family == "ios":
+        skip.update(IOSXE_COMMANDS)
+    elif family == "iosxe":
+        cmds.extend(c for c in IOSXE_COMMANDS if c not in cmds)
 
 
 def _servers_in(model: Any) -> list[str]:
@@ -97,7 +114,10 @@ def _collect(
     store.clear_error(output, task.host.name)
     errors: dict[str, str] = {}
     read_times: dict[str, list[str]] = {}  # command -> [sent, answered] on the jump host's clock (UTC)
+    skip: set[str] = set()  # chosen from the inventory, dropped by the device's `show version`
     for cmd in cmds:  # grows while iterating when the running config names a server
+        if cmd in skip:
+            continue
         sent = datetime.now(timezone.utc)
         text = show(task, cmd, read_timeout=60)
         read_times[cmd] = [sent.isoformat(), datetime.now(timezone.utc).isoformat()]
@@ -108,6 +128,8 @@ def _collect(
             )
             continue
         model, err = _parse(cmd, store.redact(text, secrets), family)
+        if discover and cmd == "show version" and model is not None:
+            _follow_version(cmds, skip, model, family)
         if discover and cmd == "show running-config" and model is not None:
             cmds.extend(c for name in _servers_in(model) for c in server_commands(name) if c not in cmds)
         if model is not None:
@@ -133,4 +155,5 @@ def _collect(
         except Exception as exc:  # facts are extra: record why, keep the PKI outputs
             errors["napalm get_facts"] = f"{type(exc).__name__}: {exc}"
             store.write_json(output, task.host.name, "parse_errors", errors, secrets)
+    cmds = [c for c in cmds if c not in skip]
     return Result(host=task.host, result={"commands": cmds, "parse_errors": errors, "facts": got})

@@ -217,3 +217,24 @@ def test_status_shows_the_times_the_device_printed(tmp_path: Path) -> None:
     assert utc is not None and utc.end is not None and tp["identity"]["end"] != utc.end.isoformat()
     renew = next(t for t in st.timers or [] if t.kind == "RENEW")
     assert renew.at is not None and tp["timers"]["RENEW"] == renew.at.isoformat()
+
+
+def test_counters_and_trustpool_are_kept_the_trustpool_in_utc(tmp_path: Path, shared_dir: Path) -> None:
+    """Real IOS-XE captures: the counters as printed, the trustpool's IST dates as UTC copies (the zone from
+    the running config), and a host where neither was collected says so (None, not empty)."""
+    real = shared_dir / "fixtures/real/genie"
+    store.write_output(tmp_path, "xe", "show running-config", "hostname xe\nclock timezone IST 5 30\nend\n")
+    counters = (real / "show_crypto_pki_counters/iosxe__golden_output.txt").read_text()
+    store.write_output(tmp_path, "xe", "show crypto pki counters", counters)
+    pool = (real / "show_crypto_pki_trustpool/iosxe__golden_output1.txt").read_text()
+    store.write_output(tmp_path, "xe", "show crypto pki trustpool", pool)
+    store.write_output(tmp_path, "old", "show running-config", "hostname old\nend\n")
+    old, xe = load_collection(tmp_path)
+    assert xe.parse_errors == {} and xe.counters is not None
+    assert (xe.counters.sessions_started, xe.counters.successful_validations, xe.counters.failed_validations) == (
+        12, 6, 0,
+    )  # fmt: skip
+    assert xe.trustpool is not None and len(xe.trustpool) == pool.count("Trustpool: ")
+    first = xe.trustpool[0]  # `start date: 00:58:06 IST Jul 6 2017` is 19:28:06 UTC the day before
+    assert (first.tz, first.start, first.source) == ("UTC", datetime(2017, 7, 5, 19, 28, 6), "Built-In")
+    assert (old.counters, old.trustpool) == (None, None)

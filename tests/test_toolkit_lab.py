@@ -329,6 +329,39 @@ def test_collect_reads_a_ca_server_the_inventory_does_not_mark(lab: LabHandle, w
     assert not any(c.startswith("show crypto pki server") for c in res["r1"][0].result["commands"])
 
 
+def test_collect_reads_counters_everywhere_and_the_trustpool_where_the_platform_has_it(
+    lab: LabHandle, work: Path
+) -> None:
+    need_pki(lab)
+    from iospki.operations.inventory import load_nornir
+    from iospki.state.loader import load_host
+    from iospki.tasks import collect_pki
+
+    out = work / "c-audit-extra"
+    nr = load_nornir(lab.inventory_dir, limit="ca1,r1,r3")
+    # r1 (ISR-G1, classic IOS) described as IOS-XE by mistake: its own `show version` keeps the trustpool off it
+    nr.inventory.hosts["r1"].data["family"] = "iosxe"
+    res = nr.run(task=collect_pki, output=out, ca_servers=(), facts=False)
+    nr.close_connections()
+    for host, has_trustpool in (("ca1", True), ("r1", False), ("r3", True)):
+        assert not res[host].failed, res[host][0].exception
+        result = res[host][0].result
+        assert "show crypto pki counters" in result["commands"]
+        assert ("show crypto pki trustpool" in result["commands"]) is has_trustpool, result["commands"]
+        assert result["parse_errors"] == {}, result["parse_errors"]
+        state = load_host(out, host)
+        assert state.errors == [] and state.parse_errors == {}, state.errors
+        assert state.counters is not None and state.counters.failed_validations == 0, state.counters
+        if host != "ca1":  # enrolled by deploy: the sessions of that work, and the issued certificate validated
+            assert state.counters.sessions_started >= 2 and state.counters.successful_validations >= 1
+        if has_trustpool:
+            assert state.trustpool and {c.source for c in state.trustpool} == {"Built-In"}
+            assert all(c.tz == "UTC" and c.end is not None for c in state.trustpool)
+        else:
+            assert state.trustpool is None
+            assert not (out / host / "show_crypto_pki_trustpool.txt").exists()
+
+
 def identity_serials(text: str) -> list[str | None]:
     certs = parse_certificates(text).certificates
     return [c.serial for c in certs if c.kind is CertKind.identity and not c.rollover]

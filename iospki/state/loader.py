@@ -41,6 +41,7 @@ from iospki.models import (
     KeyPair,
     KeysOutput,
     NtpStatus,
+    PkiCounters,
     RequestsOutput,
     RunningConfig,
     ServersOutput,
@@ -50,6 +51,8 @@ from iospki.models import (
     TrustpointsOutput,
     TrustpointStatus,
     TrustpointStatusOutput,
+    TrustpoolCertificate,
+    TrustpoolOutput,
     Version,
     normalize_fingerprint,
 )
@@ -148,6 +151,8 @@ class HostState:
     trustpoints: list[Trustpoint] = field(default_factory=list)
     trustpoint_status: list[TrustpointStatus] = field(default_factory=list)
     keys: list[KeyPair] = field(default_factory=list)
+    counters: PkiCounters | None = None  # None: `show crypto pki counters` was not collected
+    trustpool: list[TrustpoolCertificate] | None = None  # None: not collected (classic IOS has no trustpool)
     facts: dict[str, Any] = field(default_factory=dict)
     software: str | None = None
     platform: str | None = None  # 'ios' or 'iosxe' when known
@@ -450,6 +455,14 @@ def _merge_keys(state: HostState, command: str, model: KeysOutput) -> None:
     state.keys.extend(model.keys)
 
 
+def _merge_counters(state: HostState, command: str, model: PkiCounters) -> None:
+    state.counters = model
+
+
+def _merge_trustpool(state: HostState, command: str, model: TrustpoolOutput) -> None:
+    state.trustpool = list(model.certificates)
+
+
 def _merge_version(state: HostState, command: str, model: Version) -> None:
     # `show version` is the device's own word: it overrides NAPALM's facts (applied later with `or`)
     state.software, state.platform = model.software, model.family
@@ -458,7 +471,7 @@ def _merge_version(state: HostState, command: str, model: Version) -> None:
 
 
 # Each parsed model type and where it goes; a model without a rule (e.g. `show crypto pki server X crl`'s
-# `Crl`, the trustpool) is parsed (so a bad output is still reported) but not kept.
+# `Crl`, the trustpool's `| count Downloaded`) is parsed (so a bad output is still reported) but not kept.
 _MERGE: dict[type[BaseModel], Callable[[HostState, str, Any], None]] = {
     Clock: _merge_clock,
     NtpStatus: _merge_ntp,
@@ -473,6 +486,8 @@ _MERGE: dict[type[BaseModel], Callable[[HostState, str, Any], None]] = {
     TrustpointsOutput: _merge_trustpoints,
     KeysOutput: _merge_keys,
     Version: _merge_version,
+    PkiCounters: _merge_counters,
+    TrustpoolOutput: _merge_trustpool,
 }
 
 
@@ -631,6 +646,7 @@ def _to_utc(state: HostState, config_text: str) -> None:
     state.servers = utc(state.servers)
     state.crls = utc(state.crls)
     state.keys = utc(state.keys)
+    state.trustpool = utc(state.trustpool) if state.trustpool is not None else None
     state.issued = {name: utc(certs) for name, certs in state.issued.items()}
     state.zones = zones
 
