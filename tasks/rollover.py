@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from nornir.core.task import Result, Task
 
+from iospki.operations import interrupt
 from iospki.parsers.dialogs import rejection
 
 from .connection import Answer, TaskFailed, cli, dialog, prompt_re, show, wait_until
@@ -23,13 +24,14 @@ def ca_rollover(task: Task, server: str, cancel: bool = False) -> Result:
     """
     conn = cli(task)
     command = f"crypto pki server {server} rollover" + (" cancel" if cancel else "")
-    transcript = dialog(
-        conn,
-        command,
-        [Answer(r"\[yes/no\]:", "yes"), Answer(r"\[confirm\]", "")],
-        done=prompt_re(conn),
-        read_timeout=120,
-    )
+    with interrupt.config_exchange(task.host.name, command):
+        transcript = dialog(
+            conn,
+            command,
+            [Answer(r"\[yes/no\]:", "yes"), Answer(r"\[confirm\]", "")],
+            done=prompt_re(conn),
+            read_timeout=120,
+        )
     refused = rejection(transcript)
     if refused is not None:
         raise TaskFailed(f"{task.host.name}: {command!r} rejected: {refused}")

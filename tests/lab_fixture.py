@@ -199,6 +199,15 @@ def common_free_port(addresses: list[str]) -> int:
     raise RuntimeError("no common free port found on the lab addresses")
 
 
+def listening(address: str, port: int) -> bool:
+    """True when something accepts TCP connections on address:port (a lab router that still runs)."""
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def write_inventory(
     directory: Path,
     hosts: list[tuple[str, str]],

@@ -9,7 +9,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab_fixture import LabHandle, MakeLab, write_inventory
+from tests.lab_fixture import LabHandle, MakeLab, listening, write_inventory
 from tests.toolkit_support import ENV, HOST_DATA, HOSTS, need_pki
 
 pytestmark = pytest.mark.lab
@@ -35,14 +34,6 @@ def _lab_up(state: Path, inv: Path) -> subprocess.Popen[str]:
     )
 
 
-def _listening(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 def test_second_lab_up_on_one_state_directory_fails(make_lab: MakeLab, tmp_path: Path) -> None:
     first = make_lab(hosts=[("r1", "isr_g1")])
     other = write_inventory(tmp_path / "inv", [("r1", "isr_g1")])  # other addresses and ports
@@ -52,11 +43,11 @@ def test_second_lab_up_on_one_state_directory_fails(make_lab: MakeLab, tmp_path:
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
     assert str(first.state_dir) in lines[0] and f"pid {first.pid}" in lines[0], lines[0]
-    assert not _listening(other["r1"].address, other["r1"].port), "the second lab started anyway"
+    assert not listening(other["r1"].address, other["r1"].port), "the second lab started anyway"
     assert json.loads((first.state_dir / "lab.json").read_text())["pid"] == first.pid
     # `down` stops the one lab there is: nothing orphaned
     first.stop()
-    assert not _listening(first.hosts["r1"].address, first.hosts["r1"].port)
+    assert not listening(first.hosts["r1"].address, first.hosts["r1"].port)
 
 
 def test_two_lab_ups_at_once_start_one_lab(tmp_path: Path) -> None:
@@ -68,13 +59,13 @@ def test_two_lab_ups_at_once_start_one_lab(tmp_path: Path) -> None:
         results = [p.communicate(timeout=180) for p in procs]
         codes = sorted(p.returncode for p in procs)
         assert codes == [0, LAB_BUSY], results
-        running = [h for h in hosts if _listening(h.address, h.port)]
+        running = [h for h in hosts if listening(h.address, h.port)]
         assert len(running) == 1, "both labs run (or none)"
     finally:
         subprocess.run(
             [sys.executable, "-m", "iospki.lab", "--state", str(state), "down"], capture_output=True
         )
-    assert not any(_listening(h.address, h.port) for h in hosts), "a lab was orphaned by `down`"
+    assert not any(listening(h.address, h.port) for h in hosts), "a lab was orphaned by `down`"
 
 
 @pytest.fixture(scope="module")

@@ -197,4 +197,7 @@ def failure(mr: MultiResult, host: Host | None = None) -> tuple[str, bool]:
         first = f"unreachable{where}: {first}"
     elif name not in ("TaskFailed", "Interrupted"):
         first = f"{name}: {first}"
+    if isinstance(exc, interrupt.Interrupted) and host is not None and interrupt.changes(host.name):
+        # stopped part-way (renew, rollover, deploy): the report must say what already reached the device
+        first += "; changed in this run: " + "; ".join(interrupt.changes(host.name))
     return (first, unreachable)
