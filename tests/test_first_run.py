@@ -65,6 +65,9 @@ def test_installed_wheel_runs_the_builtin_lab_from_any_directory(installed: Path
 
     where = run(str(installed / "python"), "-c", "import iospki.builtin_inventory as b, iospki; print(b.__file__)")
     assert where.returncode == 0 and where.stdout.startswith(str(installed.parent)), where  # the venv's copy
+    shipped = Path(where.stdout.strip()).parent
+    assert {p.name for p in shipped.glob("*.yaml")} == {"config.yaml", "defaults.yaml", "groups.yaml", "hosts.yaml"}
+    assert (shipped / "examples" / "validate-pass" / "hosts.yaml").is_file()
 
     demo = run(str(installed / "iospki"), "demo")
     assert demo.returncode == 0, demo.stdout[-4000:] + demo.stderr[-2000:]
