@@ -490,16 +490,8 @@ class CertificateServer:
         subject = self.ca_cert.subject if self.ca_cert is not None else name_from_dn(self.cfg.issuer)
         ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
         builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(serial)
-            .not_valid_before(not_before)
-            .not_valid_after(not_before + self.cfg.lifetime_ca)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+            ca_builder(
+                subject, subject, key.public_key(), serial, not_before, not_before + self.cfg.lifetime_ca
             )
             .add_extension(ski, critical=False)
             .add_extension(
@@ -971,6 +963,30 @@ class CertificateServer:
 
 
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def ca_builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: rsa.RSAPublicKey,
+    serial: int,
+    start: datetime,
+    end: datetime,
+) -> x509.CertificateBuilder:
+    """A CA certificate's body (CA: TRUE; digital signature, certificate and CRL signing), to sign."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(serial)
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True
+        )
+    )
 
 
 def ios_time(dt: datetime, tz: str = "UTC") -> str:

@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from .ca import ios_time, serial_hex
+from .ca import ca_builder, ios_time, serial_hex
 from .names import rdn_lines
 
 _ORG = "IOSPKI Lab"
@@ -49,19 +49,7 @@ def _ca(
     subject: x509.Name, key: rsa.RSAPrivateKey, issuer: x509.Name, signer: rsa.RSAPrivateKey, serial: int,
     cdp: tuple[str, ...],
 ) -> x509.Certificate:  # fmt: skip
-    b = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key.public_key())
-        .serial_number(serial)
-        .not_valid_before(_START)
-        .not_valid_after(_END)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
-        )
-    )
+    b = ca_builder(subject, issuer, key.public_key(), serial, _START, _END)
     if cdp:
         points = [x509.DistributionPoint([x509.UniformResourceIdentifier(u) for u in cdp], None, None, None)]
         b = b.add_extension(x509.CRLDistributionPoints(points), critical=False)
