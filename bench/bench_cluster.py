@@ -32,6 +32,9 @@ from iospki.tasks import collect_pki, pki_commands
 from tests.lab_fixture import LabHandle, start_lab
 
 PLATFORMS = ["isr_g1", "isr_g2", "isr4k", "asr1k", "csr1k"]
+# Dask's statistical profiler samples every worker thread every 10 ms (the dashboard's profile page); with
+# 10 threads per worker waiting on SSH it costs more CPU than the collect itself. IOSPKI_BENCH_PROFILE=1 keeps it.
+WORKER_TUNING = {} if os.environ.get("IOSPKI_BENCH_PROFILE") else {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 
 def bare_netmiko(lab: LabHandle, workers: int = 20) -> float:
@@ -160,7 +163,7 @@ def _on_cluster(lab: LabHandle, tmp: Path) -> list[str]:
     except ImportError:  # distributed not installed
         return ["(no cluster figures: distributed is not installed)"]
     workers = {"wa1": "a", "wa2": "a", "wb1": "b", "wb2": "b"}
-    cluster = start_cluster(tmp / "dask", workers, LAB_WORKER_ENV, slots=10)
+    cluster = start_cluster(tmp / "dask", workers, {**LAB_WORKER_ENV, **WORKER_TUNING}, slots=10)
     try:
         collect(lab, tmp / "cluster-warm", {}, DaskRunner(cluster.address))  # workers import iospki on first use
         with cluster.client() as c:
