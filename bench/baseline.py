@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from iospki.parsers import base
 from iospki.state.loader import HostState, load_collection
@@ -21,7 +23,8 @@ def strict_parsers() -> Iterator[None]:
     try:
         for pattern, func in saved.items():
             if "fast" in inspect.signature(func).parameters:
-                base._REGISTRY[pattern] = functools.partial(func, fast=False)  # noqa: SLF001
+                with_fast: Callable[..., BaseModel] = func  # its signature has `fast` (checked above)
+                base._REGISTRY[pattern] = functools.partial(with_fast, fast=False)  # noqa: SLF001
         base._FOUND.clear()  # noqa: SLF001
         yield
     finally:

@@ -91,7 +91,8 @@ def shift_dates(text: str, by: timedelta) -> str:
         return f"{t:%H:%M:%S}{m[4] or ''} {m[5]} {wd}{t:%b} {t.day} {t.year}"
 
     def iso(m: re.Match[str]) -> str:
-        t = datetime(*(int(x) for x in m.groups())) + by  # type: ignore[misc]
+        year, month, day, hour, minute, second = (int(x) for x in m.groups())  # _ISO_T has six groups
+        t = datetime(year, month, day, hour, minute, second) + by
         return f"{t:%Y-%m-%dT%H:%M:%S}Z"
 
     return _ISO_T.sub(iso, _IOS_T.sub(ios, text))

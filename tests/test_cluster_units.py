@@ -41,7 +41,12 @@ def test_a_batch_makes_its_files_visible_together_with_one_directory_fsync(
 ) -> None:
     calls: list[int] = []
     real = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real(fd))[1])
+
+    def counting_fsync(fd: int) -> None:
+        calls.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
     for i in range(5):
         store.write_output(tmp_path / "plain", "r1", f"show x{i}", "out")
     assert len(calls) == 10  # a file and its directory, per write
@@ -109,7 +114,8 @@ def test_a_host_travels_without_its_secrets_and_the_worker_resolves_them(
     monkeypatch.setenv("IOSPKI_ENABLE_SECRET", "worker-enable")
     host = worker_host(spec)
     assert host.password == "worker-password"
-    assert host.get_connection_parameters("netmiko").extras["secret"] == "worker-enable"
+    extras = host.get_connection_parameters("netmiko").extras
+    assert extras is not None and extras["secret"] == "worker-enable"
     assert host.get_connection_parameters("netmiko").platform == "cisco_ios"
     # a non-lab host on a worker without a password cannot run, and says where to set one
     monkeypatch.delenv("IOSPKI_PASSWORD")
@@ -122,7 +128,7 @@ def test_results_cross_without_the_worker_s_secrets_and_keep_exception_names() -
     worker = Host("r1", password="hunter2-worker")
     mr = MultiResult("collect")
     mr.append(Result(host=worker, result="login hunter2-worker ok", failed=True,
-                     exception=NornirSubTaskError(task=None, result=mr)))  # type: ignore[arg-type]
+                     exception=NornirSubTaskError(task=None, result=mr)))
     mr.append(Result(host=worker, result={"out": ["x"]}, exception=ConnectionRefusedError("refused")))
     wire = pickle.dumps(to_wire(mr, ["hunter2-worker"]))
     assert b"hunter2-worker" not in wire

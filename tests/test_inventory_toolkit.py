@@ -86,8 +86,10 @@ def test_env_credentials_override_and_secret_list(monkeypatch: pytest.MonkeyPatc
     nr = load_nornir(limit="r1")
     h = nr.inventory.hosts["r1"]
     assert (h.username, h.password) == ("ops", "env-pass-123")
-    assert h.get_connection_parameters("netmiko").extras["secret"] == "env-enable-456"
-    assert h.get_connection_parameters("napalm").extras["optional_args"]["secret"] == "env-enable-456"
+    netmiko_extras = h.get_connection_parameters("netmiko").extras
+    napalm_extras = h.get_connection_parameters("napalm").extras
+    assert netmiko_extras is not None and netmiko_extras["secret"] == "env-enable-456"
+    assert napalm_extras is not None and napalm_extras["optional_args"]["secret"] == "env-enable-456"
     assert pki_secrets(h).ca_passphrase == "env-ca-789"
     assert {"env-pass-123", "env-enable-456", "env-ca-789"} <= set(all_secrets(nr))
 

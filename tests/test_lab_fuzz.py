@@ -115,7 +115,7 @@ WORDS = [
 ]
 line = st.one_of(
     st.lists(st.sampled_from(WORDS), min_size=0, max_size=8).map(" ".join),
-    st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=40),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"), max_size=40),
 )
 
 

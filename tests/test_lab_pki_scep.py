@@ -99,7 +99,9 @@ def test_sha1_ca_enrolls_and_renews_over_http() -> None:
             await sched.run_until(tp.renew_at)
             assert tp.cert is not first and not tp.renew_stopped, logs
             assert tp.cert.signature_algorithm_oid._name == "sha1WithRSAEncryption"
-            crl = await scep.get_crl(tcfg.enrollment_url or "", tp.cert, tp.dev.keyring.get("k2").key, cs.ca_cert)  # type: ignore[union-attr]
+            k2 = tp.dev.keyring.get("k2")
+            assert k2 is not None and cs.ca_cert is not None
+            crl = await scep.get_crl(tcfg.enrollment_url or "", tp.cert, k2.key, cs.ca_cert)
             assert crl is not None and crl.signature_algorithm_oid._name == "sha1WithRSAEncryption"
         finally:
             await runner.cleanup()

@@ -162,7 +162,9 @@ def test_degenerate_and_issuer_structures_roundtrip(ca: CaPair, client: ClientTr
     assert issuer == ca_cert.subject and subject == csr.subject
     name, serial = m.decode_issuer_and_serial(m.encode_issuer_and_serial(ca_cert.subject, 0x1234))
     assert name == ca_cert.subject and serial == 0x1234
-    tid = m.transaction_id_for(signer.public_key())
+    signer_key = signer.public_key()
+    assert isinstance(signer_key, rsa.RSAPublicKey)
+    tid = m.transaction_id_for(signer_key)
     assert len(tid) == 32 and tid == tid.upper() and int(tid, 16) >= 0
 
 
