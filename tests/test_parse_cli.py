@@ -94,3 +94,19 @@ def test_several_files_give_one_object_keyed_by_file(tmp_path: Path) -> None:
     proc = _run("parse", "-c", "show crypto pki timers detail", str(a), str(bad))
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith(f"error: {bad}:") and len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_unknown_command_lists_the_known_ones() -> None:
+    """A command without a parser names the commands `parse` knows (issue 12 §15); the list covers every parser."""
+    import re
+
+    from iospki.cli.commands.parse import COMMANDS
+    from iospki.parsers import normalize_command, registered
+
+    proc = _run("parse", "-c", "show crypto pki nonsense", "-", stdin="x\n")
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith("error: no parser for 'show crypto pki nonsense'; known commands: ")
+    assert all(c in proc.stderr for c in COMMANDS)
+    uncovered = [p for p in registered() if not any(re.fullmatch(p, normalize_command(c)) for c in COMMANDS)]
+    assert uncovered == [], f"add a spelling of these to iospki.cli.commands.parse.COMMANDS: {uncovered}"
+    assert not [c for c in COMMANDS if not any(re.fullmatch(p, normalize_command(c)) for p in registered())]

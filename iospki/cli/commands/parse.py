@@ -12,6 +12,31 @@ import typer
 
 from iospki.cli.kit import EXIT_USAGE
 
+# What `--command` takes, one spelling each (abbreviations such as `sh ver` work too); listed when a command has
+# no parser. tests/test_parse_cli.py keeps it complete: every registered parser matches one of these.
+COMMANDS = (
+    "show clock detail",
+    "show ntp status",
+    "show version",
+    "show running-config",
+    "more system:running-config",
+    "show crypto key mypubkey rsa",
+    "show crypto pki certificates verbose",
+    "show crypto pki certificates pem",
+    "show crypto pki counters",
+    "show crypto pki crls",
+    "show crypto pki crls download",
+    "show crypto pki server",
+    "show crypto pki server NAME certificates",
+    "show crypto pki server NAME crl",
+    "show crypto pki server NAME requests",
+    "show crypto pki timers detail",
+    "show crypto pki trustpoints",
+    "show crypto pki trustpoints status",
+    "show crypto pki trustpool",
+    "show crypto pki trustpool | count downloaded",
+)
+
 
 class Platform(str, Enum):
     ios = "ios"
@@ -42,13 +67,15 @@ def parse_command(
 ) -> None:
     """Parse `show ...` outputs captured from devices and print them as JSON: one file gives its model, several
     give one object keyed by file name. The first file that does not parse exits 2 naming it."""
-    from iospki.parsers import ParseError, parse
+    from iospki.parsers import ParseError, UnknownCommand, parse
 
     models: dict[str, object] = {}
     for source in dict.fromkeys(sources):  # a file named twice is parsed once
         where = "stdin" if source == "-" else source
         try:
             model = parse(command, _read(source), platform.value if platform else None)
+        except UnknownCommand:
+            _fail(f"no parser for {command!r}; known commands: {', '.join(COMMANDS)}")
         except ParseError as exc:
             _fail(f"{where}: {exc}")
         models[source] = model.model_dump(mode="json")
