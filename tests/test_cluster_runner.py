@@ -225,13 +225,15 @@ def _collect_then_linger(task: Task, output: str, secrets: list[str], log: str, 
     return res
 
 
-def _kill_once_it_ran(cluster: Cluster, name: str, log: Path) -> None:
-    """Kill worker `name` as soon as the log shows it working on a host."""
+def _kill_once_it_ran(cluster: Cluster, names: list[str], log: Path, killed: list[str]) -> None:
+    """Kill the first of workers `names` that the log shows working on a host."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if log.is_file() and any(line.split()[1] == name for line in log.read_text().splitlines()):
-            cluster.kill(name)
-            return
+        for _, worker in _lines(log) if log.is_file() else []:
+            if worker in names:
+                cluster.kill(worker)
+                killed.append(worker)
+                return
         time.sleep(0.05)
 
 
@@ -241,19 +243,24 @@ def _lines(log: Path) -> list[tuple[str, str]]:
 
 def _run_and_lose(
     env: tuple[LabHandle, Cluster], worker: str, log: Path, task: Any, **params: Any
-) -> tuple[AggregatedResult, DaskRunner]:
-    """Run `task` on site a's hosts with one more worker of site a, killed once it works on a host."""
+) -> tuple[AggregatedResult, DaskRunner, str]:
+    """Run `task` on site a's hosts with one more worker of site a; the first of site a's workers to work on a
+    host is killed (whichever Dask picked). Returns the results, the runner and the killed worker."""
     lab, cluster = env
     cluster.add_worker(worker, "a", LAB_WORKER_ENV)
     cluster.wait_workers(len(cluster.workers))
+    site_a = [n for n in cluster.workers if cluster.sites[n] == "a"]
     nr = _nornir(lab).filter(filter_func=lambda h: SITES[h.name] == "a")
     nrc, runner = _on_cluster(nr, cluster)
-    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, worker, log))
+    killed: list[str] = []
+    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, site_a, log, killed))
     killer.start()
     try:
-        return nrc.run(task=task, log=str(log), **params), runner
+        res = nrc.run(task=task, log=str(log), **params)
     finally:
         killer.join()
+    assert killed, "no worker of site a ran a host"
+    return res, runner, killed[0]
 
 
 def test_a_lost_worker_s_read_only_hosts_run_on_the_other_worker_of_their_site(
@@ -261,15 +268,15 @@ def test_a_lost_worker_s_read_only_hosts_run_on_the_other_worker_of_their_site(
 ) -> None:
     cluster = env[1]
     log = tmp_path / "collected.log"
-    res, runner = _run_and_lose(env, "wa3", log, _collect_then_linger, output=ClientStore(str(tmp_path / "c")),
-                                secrets=HostSecrets(SECRETS), linger=2.0)  # fmt: skip
-    lost = {h for h, w in _lines(log) if w == "wa3"}
-    assert lost, "wa3 never collected a host"
-    assert "wa3" not in cluster.workers
+    res, runner, killed = _run_and_lose(env, "wa3", log, _collect_then_linger,
+                                        output=ClientStore(str(tmp_path / "c")), secrets=HostSecrets(SECRETS),
+                                        linger=2.0)  # fmt: skip
+    lost = {h for h, w in _lines(log) if w == killed}
+    assert lost and killed not in cluster.workers
     assert not res.failed_hosts
     placed = _workers_of(cluster, runner)
     for h in lost:  # collected again, by another worker of site a, and stored completely
-        assert placed[h] in ("wa1", "wa2") and (h, placed[h]) in _lines(log)
+        assert placed[h] != killed and SITES[h] == cluster.sites[placed[h]] == "a" and (h, placed[h]) in _lines(log)
     for h in ("ca1", "r1", "r2"):
         assert (tmp_path / "c" / h / "show_running-config.txt").is_file()
         assert json.loads((tmp_path / "c" / h / "parse_errors.json").read_text()) == {}
@@ -286,10 +293,10 @@ def test_a_lost_worker_s_changing_hosts_are_outcome_unknown_and_never_sent_twice
     env: tuple[LabHandle, Cluster], tmp_path: Path
 ) -> None:
     log = tmp_path / "pushes.log"
-    res, _ = _run_and_lose(env, "wa4", log, _change_once, hold=3.0)
+    res, _, killed = _run_and_lose(env, "wa4", log, _change_once, hold=3.0)
     started = _lines(log)
-    lost = {h for h, w in started if w == "wa4"}
-    assert lost, "wa4 never started a host"
+    lost = {h for h, w in started if w == killed}
+    assert lost
     assert sorted(h for h, _ in started) == ["ca1", "r1", "r2"]  # every change started once, none twice
     for h, mr in res.items():
         if h in lost:
@@ -308,11 +315,11 @@ def test_a_site_that_loses_its_last_worker_fails_its_hosts_by_name(
     cluster.add_worker("wd1", "d", LAB_WORKER_ENV)
     cluster.wait_workers(len(cluster.workers))
     nr = _nornir(lab).filter(filter_func=lambda h: h.name in ("r4", "r5"))
-    for h in nr.inventory.hosts.values():  # a site of their own, with one worker
-        h.data["site"] = "d"
+    for host in nr.inventory.hosts.values():  # a site of their own, with one worker
+        host.data["site"] = "d"
     nrc, runner = _on_cluster(nr, cluster, site_grace=2.0)
     log = tmp_path / "pushes.log"
-    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, "wd1", log))
+    killer = threading.Thread(target=_kill_once_it_ran, args=(cluster, ["wd1"], log, []))
     killer.start()
     res = nrc.run(task=_change_once, log=str(log), hold=5.0)
     killer.join()
