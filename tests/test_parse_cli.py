@@ -105,7 +105,9 @@ def test_unknown_command_lists_the_known_ones() -> None:
 
     proc = _run("parse", "-c", "show crypto pki nonsense", "-", stdin="x\n")
     assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1, proc.stderr
-    assert proc.stderr.startswith("error: no parser for 'show crypto pki nonsense'; known commands: ")
+    assert proc.stderr.startswith(
+        "error: stdin: cannot parse 'show crypto pki nonsense': no parser for this command; known commands: "
+    )
     assert all(c in proc.stderr for c in COMMANDS)
     uncovered = [p for p in registered() if not any(re.fullmatch(p, normalize_command(c)) for c in COMMANDS)]
     assert uncovered == [], f"add a spelling of these to iospki.cli.commands.parse.COMMANDS: {uncovered}"

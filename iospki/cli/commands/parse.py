@@ -74,8 +74,8 @@ def parse_command(
         where = "stdin" if source == "-" else source
         try:
             model = parse(command, _read(source), platform.value if platform else None)
-        except UnknownCommand:
-            _fail(f"no parser for {command!r}; known commands: {', '.join(COMMANDS)}")
+        except UnknownCommand as exc:
+            _fail(f"{where}: {exc}; known commands: {', '.join(COMMANDS)}")
         except ParseError as exc:
             _fail(f"{where}: {exc}")
         models[source] = model.model_dump(mode="json")
