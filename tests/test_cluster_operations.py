@@ -12,18 +12,21 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from netmiko import ConnectHandler
 
 from iospki.cluster import use_cluster
+from iospki.models import IssuedCertificatesOutput
 from iospki.operations import deploy
 from iospki.operations.collection import collect_into
 from iospki.operations.runner import Context, open_context
-from iospki.parsers import parse
 from iospki.state import store
 from tests.cluster_fixture import LAB_WORKER_ENV, Cluster, lab_and_cluster
 from tests.lab_fixture import LabHandle
+from tests.netmiko_text import send_text
+from tests.parse_support import parse_as
 from tests.toolkit_support import NTP, SECRETS, ca_intent, tp_intent
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
@@ -35,7 +38,7 @@ SITES = {"ca1": "a", "r1": "a", "r2": "a", "r3": "b", "r4": "b"}
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabHandle, Cluster]]:
     base = tmp_path_factory.mktemp("cluster-ops")
-    data = {h: {"site": s, "ntp_servers": NTP} for h, s in SITES.items()}
+    data: dict[str, dict[str, Any]] = {h: {"site": s, "ntp_servers": NTP} for h, s in SITES.items()}
     data["ca1"]["ca_server"] = ca_intent()
     for h in ("r1", "r2", "r3", "r4"):
         data[h]["trustpoints"] = [tp_intent()]
@@ -48,20 +51,21 @@ def _ctx(lab: LabHandle, cluster: Cluster | None, **options: object) -> Context:
     return use_cluster(ctx, cluster.address, **options) if cluster else ctx
 
 
-def _kill_in_phase(cluster: Cluster, name: str, phase: str, after: float, seen: dict[str, list[str]]) -> None:
-    """Kill worker `name` once it has held a task of deploy phase `phase` for `after` seconds."""
-    addr = cluster.worker_address(name)
-    first = None
+def _kill_in_phase(cluster: Cluster, names: list[str], phase: str, after: float, seen: dict[str, list[str]]) -> None:
+    """Kill the first of workers `names` that has held a task of deploy phase `phase` for `after` seconds."""
+    addrs = {cluster.worker_address(n): n for n in names}
+    first: dict[str, float] = {}
     with cluster.client() as c:
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:
-            busy = [str(k) for k in c.processing().get(addr, ()) if str(k).startswith(f"iospki-{phase}-")]
-            if busy and first is None:
-                first = time.monotonic()
-            if busy and first is not None and time.monotonic() - first >= after:
-                seen["keys"] = busy
-                cluster.kill(name)
-                return
+            for addr, keys in c.processing().items():
+                busy = [str(k) for k in keys if str(k).startswith(f"iospki-{phase}-")]
+                if addr not in addrs or not busy:
+                    continue
+                if time.monotonic() - first.setdefault(addr, time.monotonic()) >= after:
+                    seen["keys"] = busy
+                    cluster.kill(addrs[addr])
+                    return
             time.sleep(0.1)
 
 
@@ -70,10 +74,10 @@ def _issued(lab: LabHandle) -> list[str]:
     conn = ConnectHandler(**lab.hosts["ca1"].netmiko())
     try:
         conn.enable()
-        text = conn.send_command("show crypto pki server LABCA certificates", read_timeout=60)
+        text = send_text(conn, "show crypto pki server LABCA certificates", read_timeout=60)
     finally:
         conn.disconnect()
-    model = parse("show crypto pki server LABCA certificates", text, "iosxe")
+    model = parse_as(IssuedCertificatesOutput, "show crypto pki server LABCA certificates", text, "iosxe")
     return [str(c.subject) for c in model.certificates]
 
 
@@ -85,7 +89,8 @@ def test_a_worker_lost_mid_deploy_leaves_its_hosts_outcome_unknown_and_enrolls_n
     cluster.add_worker("wa9", "a", LAB_WORKER_ENV)
     cluster.wait_workers(len(cluster.workers))
     seen: dict[str, list[str]] = {}
-    killer = threading.Thread(target=_kill_in_phase, args=(cluster, "wa9", "clients", 1.5, seen))
+    site_a = [n for n in cluster.workers if cluster.sites[n] == "a"]
+    killer = threading.Thread(target=_kill_in_phase, args=(cluster, site_a, "clients", 1.5, seen))
     killer.start()
     ctx = _ctx(lab, cluster, ca_enroll_limit=1)
     try:
@@ -94,7 +99,7 @@ def test_a_worker_lost_mid_deploy_leaves_its_hosts_outcome_unknown_and_enrolls_n
         ctx.close()
         killer.join()
     lost = {h for h in ("r1", "r2") if any(f"-clients-{h}-" in k for k in seen.get("keys", []))}
-    assert lost, f"wa9 never held a client's deploy: {seen}"
+    assert lost, f"no worker of site a held a client's deploy: {seen}"
     for h in lost:
         assert not rows[h]["ok"] and f"{h}: outcome unknown" in rows[h]["note"], rows[h]
         assert "not sent again" in rows[h]["note"]
@@ -136,7 +141,9 @@ def test_deploy_and_collect_on_the_cluster(env: tuple[LabHandle, Cluster], tmp_p
         finally:
             ctx.close()
         assert not res.failed, res.failed
-    assert store.read_meta(remote)["hosts_ok"] == store.read_meta(local)["hosts_ok"] == sorted(SITES)
+    remote_meta, local_meta = store.read_meta(remote), store.read_meta(local)
+    assert remote_meta is not None and local_meta is not None
+    assert remote_meta["hosts_ok"] == local_meta["hosts_ok"] == sorted(SITES)
     for h in SITES:
         assert sorted(p.name for p in (remote / h).iterdir()) == sorted(p.name for p in (local / h).iterdir())
         for name in ("show_crypto_pki_certificates.json", "show_crypto_pki_trustpoints.json", "parse_errors.json"):
