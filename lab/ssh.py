@@ -71,7 +71,7 @@ class RouterSSHServer(asyncssh.SSHServer):
 class FlashSFTP(asyncssh.SFTPServer):
     """Maps `flash:/name`, `nvram:name` to the device's storage; anything else is refused."""
 
-    def __init__(self, chan: asyncssh.SSHServerChannel, device: Device) -> None:
+    def __init__(self, chan: asyncssh.SSHServerChannel[bytes], device: Device) -> None:  # SFTP is binary
         super().__init__(chan)
         self.device = device
         self._uploads: dict[int, bytes] = {}  # id(file object) -> host path, for files opened to write

@@ -105,7 +105,8 @@ def rebuild_exception(where: tuple[str, str], message: str) -> BaseException:
                 return exc
     except Exception:  # not importable here, or a constructor that wants other arguments
         pass
-    return type(qualname.rsplit(".", 1)[-1], (RemoteTaskError,), {"__module__": module})(message)
+    stand_in: type[RemoteTaskError] = type(qualname.rsplit(".", 1)[-1], (RemoteTaskError,), {"__module__": module})
+    return stand_in(message)
 
 
 def from_wire(host: Host, task_name: str, results: list[WireResult]) -> MultiResult:

@@ -137,7 +137,8 @@ def get_ca_certs(url: str, timeout: float = 10.0) -> list[x509.Certificate]:
 
 def _looks_pkcs7(body: bytes) -> bool:
     try:
-        return cms.ContentInfo.load(body)["content_type"].native == "signed_data"
+        signed: bool = cms.ContentInfo.load(body)["content_type"].native == "signed_data"  # asn1crypto is untyped
+        return signed
     except Exception:
         return False
 

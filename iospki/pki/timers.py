@@ -89,7 +89,8 @@ def poll_period(first: timedelta, n: int) -> timedelta:
     >>> [int(poll_period(timedelta(minutes=1), n).total_seconds() // 60) for n in range(1, 9)]
     [1, 1, 2, 4, 8, 16, 32, 60]
     """
-    return min(first * 2 ** min(max(n - 2, 0), 16), max(first, POLL_CAP))
+    factor: int = 2 ** min(max(n - 2, 0), 16)  # int ** int is typed Any (a negative power is a float); >= 0 here
+    return min(first * factor, max(first, POLL_CAP))
 
 
 def poll_times(requested: datetime, first: timedelta, count: int, stop: datetime | None = None) -> list[datetime]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from junitparser import Error, Failure, JUnitXml, Skipped, TestCase, TestSuite
 
-from iospki.audit.engine import AuditResult
+from iospki.audit.engine import AuditResult, Finding
 from iospki.audit.rules import FAILURE_KINDS
 from iospki.reports.registry import writer
 
@@ -12,7 +12,7 @@ from iospki.reports.registry import writer
 @writer("audit", "junit")
 def to_junit(result: AuditResult) -> str:
     suite = TestSuite("iospki.audit")
-    by_key: dict[tuple[str, str], list] = {}
+    by_key: dict[tuple[str, str], list[Finding]] = {}
     for f in result.findings:
         by_key.setdefault((f.host, f.rule), []).append(f)
     for st in result.hosts:

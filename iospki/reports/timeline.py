@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from iospki.audit.engine import AuditResult
 from iospki.forecast import (
@@ -22,6 +23,10 @@ from iospki.forecast import (
 )
 from iospki.pki.inputs import CAIndex, ca_inputs
 from iospki.state.loader import HostState
+
+if TYPE_CHECKING:  # matplotlib is imported when a chart is drawn, not with the reports
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MAX_ROWS = 40
 PAGE_ROWS = 25  # rows of one detail page (one CA's trustpoints) in the HTML report
@@ -125,7 +130,10 @@ _OUTAGE_STYLE = {  # reason -> (colour, hatch, legend label)
 }
 
 
-def _finish(ax, fig, fmt: str, title: str, now: datetime | None, fc: Forecast | None, extra: list) -> bytes:  # type: ignore[no-untyped-def]
+def _finish(
+    ax: Axes, fig: Figure, fmt: str, title: str, now: datetime | None, fc: Forecast | None,
+    extra: list[tuple[str, str | None, str]],
+) -> bytes:
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch

@@ -55,12 +55,12 @@ class NameError_(ValueError):
     """A DN string IOS would refuse."""
 
 
-def parse_dn(text: str) -> list[x509.NameAttribute]:
+def parse_dn(text: str) -> list[x509.NameAttribute[str | bytes]]:
     """`CN=cisco L=NewZealand C=NZ` or `cn=a, ou=b` -> attributes in the written order."""
     matches = list(_KEY_RE.finditer(text.strip()))
     if not matches or matches[0].start() != 0:
         raise NameError_(f"% Invalid subject name: {text!r}")
-    attrs: list[x509.NameAttribute] = []
+    attrs: list[x509.NameAttribute[str | bytes]] = []
     for i, m in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text.strip())
         value = text.strip()[m.end() : end].strip().strip(",;").strip()
@@ -75,7 +75,7 @@ def name_from_dn(text: str) -> x509.Name:
     return x509.Name([x509.RelativeDistinguishedName([a]) for a in parse_dn(text)])
 
 
-def attr_text(attr: x509.NameAttribute) -> str:
+def attr_text(attr: x509.NameAttribute[str | bytes]) -> str:
     key = _DISPLAY.get(attr.oid, attr.oid.dotted_string)
     value = attr.value if isinstance(attr.value, str) else attr.value.decode("latin-1")
     return f"{key}={value}"

@@ -40,7 +40,7 @@ def poll_period(first: timedelta, answered_pending: int) -> timedelta:
     """P1 (seed, POLL): after PENDING the POLL timer runs the retry period (60 s by default); each GetCertInitial
     answered PENDING sets the next one to 1, 2, 4 ... times that period, so the polls come 1, 2, 4, 8 ... minutes
     after the request. `answered_pending` counts the GetCertInitial answers so far (0 after the PKCSReq)."""
-    factor = 2 ** min(max(answered_pending - 1, 0), 16)
+    factor: int = 2 ** min(max(answered_pending - 1, 0), 16)  # int ** int is typed Any; the power is >= 0
     return min(first * factor, max(first, POLL_CAP))
 
 
@@ -268,7 +268,7 @@ class Trustpoint:
 
     # ------------------------------------------------------------------ requests
     def _subject(self, include_serial: bool, ip: str | None) -> x509.Name:
-        rdn: list[x509.NameAttribute] = []
+        rdn: list[x509.NameAttribute[str | bytes]] = []
         if include_serial:
             rdn.append(x509.NameAttribute(NameOID.SERIAL_NUMBER, self.dev.serial()))
         if ip and ip != "none":
@@ -664,7 +664,7 @@ class Trustpoint:
         self.dev.counters.crl_fetch_attempts += 1
         try:
             with self.dev.counters.session():
-                crl = await get_crl(self._url(), signer, kp.key, self.ca)
+                crl: x509.CertificateRevocationList | None = await get_crl(self._url(), signer, kp.key, self.ca)
         except ScepUnavailable:
             crl = None
         if crl is None:

@@ -24,6 +24,7 @@ from cryptography.x509.oid import NameOID
 from iospki.lab.scep import client
 from iospki.lab.scep.http import start_scep_site
 from iospki.lab.scep.memory_ca import MemoryCa
+from iospki.lab.scep.messages import ScepError
 from iospki.lab.scep.server import ScepServer
 
 
@@ -69,7 +70,7 @@ async def _enroll(args: argparse.Namespace) -> int:
             method=args.method,
             verify_with=[cas.ca, cas.recipient],
         )
-    except (client.ScepHttpError, client.ScepError) as exc:
+    except (client.ScepHttpError, ScepError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     print(

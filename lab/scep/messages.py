@@ -152,7 +152,7 @@ def _digest(name: str, data: bytes) -> bytes:
     return h.finalize()
 
 
-def _symmetric(cipher: str, key: bytes, iv: bytes) -> Cipher:
+def _symmetric(cipher: str, key: bytes, iv: bytes) -> Cipher[modes.CBC]:
     if cipher == "des":
         # single DES as 3DES with K1=K2=K3 (cryptography has no plain DES)
         return Cipher(TripleDES(key * 3), modes.CBC(iv))
@@ -262,9 +262,10 @@ def _x_cert(cert: ax509.Certificate) -> x509.Certificate:
 
 def encode_issuer_and_serial(issuer: x509.Name, serial: int) -> bytes:
     """IssuerAndSerialNumber DER (the inner content of GetCert and GetCRL)."""
-    return cms.IssuerAndSerialNumber(
+    der: bytes = cms.IssuerAndSerialNumber(
         {"issuer": ax509.Name.load(issuer.public_bytes()), "serial_number": serial}
     ).dump()
+    return der
 
 
 def decode_issuer_and_serial(data: bytes) -> tuple[x509.Name, int]:
@@ -281,9 +282,10 @@ class _IssuerAndSubject(core.Sequence):
 
 def encode_issuer_and_subject(issuer: x509.Name, subject: x509.Name) -> bytes:
     """IssuerAndSubject DER (the inner content of CertPoll / GetCertInitial)."""
-    return _IssuerAndSubject(
+    der: bytes = _IssuerAndSubject(
         {"issuer": ax509.Name.load(issuer.public_bytes()), "subject": ax509.Name.load(subject.public_bytes())}
     ).dump()
+    return der
 
 
 def decode_issuer_and_subject(data: bytes) -> tuple[x509.Name, x509.Name]:
