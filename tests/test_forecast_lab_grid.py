@@ -99,8 +99,8 @@ def test_forecast_and_lab_agree_event_by_event(grid: tuple[Lab, fc.Forecast]) ->
             if e.trustpoint is None:  # the CA server
                 ca_certs = {c.section: c for c in lab.certs(e.host)}
                 if e.event == fc.CS_SHADOW_CERT_GENERATION:
-                    roll = ca_certs["CA Certificate (Rollover)"]
-                    assert (roll.start, roll.end) == (e.valid_from, e.valid_to)
+                    ca_roll = ca_certs["CA Certificate (Rollover)"]
+                    assert (ca_roll.start, ca_roll.end) == (e.valid_from, e.valid_to)
                 elif e.event == fc.CS_CERT_EXPIRE:
                     assert ca_certs["CA Certificate"].start == at
                 checked.append((e.host, e.subject, e.event))
