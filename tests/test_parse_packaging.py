@@ -14,8 +14,12 @@ import json, sys, iospki
 from iospki.parsers import parse
 out = parse("show crypto pki timers detail", "PKI Timers\\n|  48.241  (2022-01-15T08:54:35Z)\\n"
             "  |  48.241  (2022-01-15T08:54:35Z) RENEW tp\\n")
-srv = parse("show crypto pki server", "Certificate Server CA:\\n    Status: enabled\\n")
-print(json.dumps({"file": iospki.__file__, "kind": out.timers[0].kind, "server": srv.servers[0].name}))
+srv = parse("show crypto pki server", "Certificate Server CA:\\n    Status: enabled\\n"
+            "    Granting mode is: auto\\n")
+import iospki.lab, iospki.tasks, iospki.templates  # the mapped folders import from the installed wheel too
+mapped = [m.__file__ for m in (iospki.parsers, iospki.tasks, iospki.lab, iospki.templates)]
+print(json.dumps({"file": iospki.__file__, "kind": out.timers[0].kind, "server": srv.servers[0].name,
+                  "mapped": mapped}))
 """
 
 
@@ -43,4 +47,5 @@ def test_wheel_parsers_load_their_templates(tmp_path: Path, built_wheel: Path) -
     assert run.returncode == 0, run.stderr[-2000:]
     got = json.loads(run.stdout)
     assert got["file"].startswith(str(site)), got  # the unpacked wheel, not the source tree
+    assert all(f.startswith(str(site / "iospki")) for f in got["mapped"]), got
     assert (got["kind"], got["server"]) == ("RENEW", "CA")
