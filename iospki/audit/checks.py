@@ -45,6 +45,7 @@ class Context:
     _clients: dict[tuple[str, str] | None, list[tuple[HostState, str]]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    _cas_by_host: dict[str, list[CAInput]] | None = field(default=None, init=False, repr=False, compare=False)
 
     def now(self, state: HostState) -> datetime | None:
         return self.at or state.now or self.fallback_now
@@ -59,6 +60,14 @@ class Context:
                 for name in client_trustpoints(st):
                     self._clients.setdefault(self.index.find(st, name), []).append((st, name))
         return self._clients.get(key, [])
+
+    def cas_of(self, host: str) -> list[CAInput]:
+        """The CAs `host` serves, in `cas` order (grouped once: a scan of every CA per host was quadratic)."""
+        if self._cas_by_host is None:
+            self._cas_by_host = {}
+            for ca in self.cas.values():
+                self._cas_by_host.setdefault(ca.host, []).append(ca)
+        return self._cas_by_host.get(host, [])
 
 
 CheckFn = Callable[[Context, HostState], Iterator[Hit]]
@@ -275,7 +284,7 @@ def _needed_overlap(ctx: Context, ca: CAInput) -> tuple[timedelta, list[str]]:
     ios.server("<name>", ios.auto_rollover("<days>")),
 )
 def auto_rollover_missing(ctx: Context, st: HostState) -> Iterator[Hit]:
-    for ca in (c for c in ctx.cas.values() if c.host == st.host):
+    for ca in ctx.cas_of(st.host):
         if ca.auto_rollover is None:
             need, _ = _needed_overlap(ctx, ca)
             days = max(30, math.ceil(need.total_seconds() / 86400))
@@ -343,7 +352,7 @@ def rollover_overlap_short_autoenroll(ctx: Context, st: HostState) -> Iterator[H
     ios.server("<name>", ios.auto_rollover("<days>")),
 )
 def rollover_overlap_short_shadow(ctx: Context, st: HostState) -> Iterator[Hit]:
-    for ca in (c for c in ctx.cas.values() if c.host == st.host):
+    for ca in ctx.cas_of(st.host):
         if ca.auto_rollover is None:
             continue
         need = tm.min_overlap_for_shadow(ca.ca.length())
