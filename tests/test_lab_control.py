@@ -19,6 +19,7 @@ from netmiko.exceptions import NetmikoAuthenticationException
 from scp import SCPClient, SCPException
 
 from tests.lab_fixture import LabHandle, MakeLab, write_inventory
+from tests.netmiko_text import send_text
 
 pytestmark = pytest.mark.lab
 
@@ -148,8 +149,8 @@ def test_malformed_scp_refused_and_good_scp_lands_in_flash(lab: LabHandle) -> No
             put(bad)
     put("flash:/good.txt")
     with ConnectHandler(**h.netmiko()) as c:
-        assert "good.txt" in c.send_command("dir flash:")
-        assert c.send_command("more flash:/good.txt").strip() == "hostname r2"
+        assert "good.txt" in send_text(c, "dir flash:")
+        assert send_text(c, "more flash:/good.txt").strip() == "hostname r2"
     assert not (lab.state_dir / "devices" / "etc").exists()
 
 
@@ -163,7 +164,7 @@ def test_dropped_connection_is_cleaned_up(lab: LabHandle) -> None:
         chan.send(b"show running-config | incl")  # half a command, then the TCP connection vanishes
         transport = client.get_transport()
         assert transport is not None
-        transport.sock.close()  # type: ignore[union-attr]
+        transport.sock.close()
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         sessions = {x["name"]: x["sessions"] for x in lab.status()["hosts"]}
@@ -172,7 +173,7 @@ def test_dropped_connection_is_cleaned_up(lab: LabHandle) -> None:
         time.sleep(0.1)
     assert sessions["r3"] == 0
     with ConnectHandler(**h.netmiko()) as c:
-        assert "r3 uptime" in c.send_command("show version")
+        assert "r3 uptime" in send_text(c, "show version")
 
 
 def test_faults_bad_password_and_drop_session(lab: LabHandle) -> None:
@@ -184,16 +185,16 @@ def test_faults_bad_password_and_drop_session(lab: LabHandle) -> None:
     finally:
         lab.fault("r4", "bad-password", False)
     with ConnectHandler(**h.netmiko()) as c:
-        assert "r4 uptime" in c.send_command("show version")
+        assert "r4 uptime" in send_text(c, "show version")
         lab.fault("r4", "drop-session", True)
         with pytest.raises(Exception):  # noqa: B017 - netmiko raises OSError/ReadTimeout by version
-            c.send_command("show version", read_timeout=5)
+            send_text(c, "show version", read_timeout=5)
     lab.fault("r4", "drop-session", False)
     with pytest.raises(Exception) as info:
         lab.fault("r4", "no-such-fault", True)
     assert "400" in str(info.value)
     with ConnectHandler(**h.netmiko()) as c:
-        assert "r4 uptime" in c.send_command("show version")
+        assert "r4 uptime" in send_text(c, "show version")
 
 
 def test_iospki_lab_cli_wrapper(tmp_path: Path) -> None:
@@ -235,11 +236,11 @@ def test_iospki_lab_cli_wrapper(tmp_path: Path) -> None:
 def test_chunked_output_fault_streams_like_a_device(lab: LabHandle) -> None:
     h = lab.hosts["r5"]
     with ConnectHandler(**h.netmiko()) as c:
-        whole = c.send_command("show running-config")
+        whole = send_text(c, "show running-config")
         lab.fault("r5", "chunked", True)
         try:
-            streamed = c.send_command("show running-config")
-            ver = c.send_command("show version")
+            streamed = send_text(c, "show running-config")
+            ver = send_text(c, "show version")
         finally:
             lab.fault("r5", "chunked", False)
     strip = [ln for ln in whole.splitlines() if not ln.startswith("! Last configuration")]
@@ -253,13 +254,13 @@ def test_vty_lines_limit_concurrent_sessions(make_lab: MakeLab) -> None:
     with ConnectHandler(**h.netmiko()) as c:
         c.send_config_set(["no line vty 0 4", "line vty 0 1", "login local"])  # two vty lines
         with ConnectHandler(**h.netmiko()) as c2:
-            assert "v1 uptime" in c2.send_command("show version")
+            assert "v1 uptime" in send_text(c2, "show version")
             with pytest.raises(Exception):  # noqa: B017 - the third session is refused
                 ConnectHandler(**h.netmiko(conn_timeout=5, auth_timeout=5, banner_timeout=5))
-            assert len(c.send_command("show users").splitlines()) == 3
+            assert len(send_text(c, "show users").splitlines()) == 3
         c.send_config_set(["line vty 0 4"])
     with ConnectHandler(**h.netmiko()) as c, ConnectHandler(**h.netmiko()) as c2, ConnectHandler(**h.netmiko()) as c3:
-        assert all("uptime" in x.send_command("show version") for x in (c, c2, c3))
+        assert all("uptime" in send_text(x, "show version") for x in (c, c2, c3))
 
 
 def test_dead_or_garbled_lab_state_gives_a_clear_error(tmp_path: Path) -> None:
