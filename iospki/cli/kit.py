@@ -50,6 +50,17 @@ LIMIT_OPT = typer.Option(
 )
 JSON_OPT = typer.Option(False, "--json", help="print the result as JSON instead of tables")
 YES_OPT = typer.Option(False, "--yes", "-y", help="do not ask for confirmation")
+CLUSTER_OPT = typer.Option(
+    None,
+    "--cluster",
+    envvar="IOSPKI_CLUSTER",
+    metavar="ADDRESS",
+    help="run on the Dask cluster at ADDRESS (tcp://host:8786): the workers on each site's jump hosts "
+    "hold the credentials (see iospki/cluster/CLUSTER.md); default: this machine",
+)
+RESUME_OPT = typer.Option(
+    False, "--resume", help="with --cluster: skip the hosts an interrupted run into the same --output finished"
+)
 
 
 def fail_usage(message: str) -> NoReturn:
@@ -82,8 +93,23 @@ def closing(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def open_inventory(inventory: str | None, limit: str | None, validate: bool = True) -> Context:
-    """Load and validate the inventory; usage/config problems exit with code 2."""
+def open_inventory(
+    inventory: str | None,
+    limit: str | None,
+    validate: bool = True,
+    cluster: str | None = None,
+    resume: bool = False,
+) -> Context:
+    """Load and validate the inventory; usage/config problems exit with code 2. With `cluster` (`--cluster`)
+    the tasks run on that Dask cluster, checked once first (unreachable, no worker: exit 2)."""
+    if resume and not cluster:
+        fail_usage("--resume needs --cluster (a run on this machine keeps no journal)")
+    if cluster:
+        from iospki.cluster import cluster_problem
+
+        problem = cluster_problem(cluster)
+        if problem:
+            fail_usage(problem)
     try:
         ctx = open_context(inventory, limit, validate)
     except InventoryInvalid as exc:
@@ -92,6 +118,10 @@ def open_inventory(inventory: str | None, limit: str | None, validate: bool = Tr
         raise typer.Exit(EXIT_USAGE) from None
     except InventoryError as exc:
         fail_usage(str(exc))
+    if cluster:
+        from iospki.cluster import use_cluster
+
+        use_cluster(ctx, cluster, resume=resume)
     _OPEN.append(ctx)
     return ctx
 

@@ -12,10 +12,12 @@ import typer
 from rich.markup import escape
 
 from iospki.cli.kit import (
+    CLUSTER_OPT,
     EXIT_HOSTS,
     EXIT_OK,
     INVENTORY_OPT,
     LIMIT_OPT,
+    RESUME_OPT,
     closing,
     console,
     err_console,
@@ -41,12 +43,14 @@ def collect(
         None, "--output", "-o", help="collection directory (default ./iospki-collections/<UTC time>)"
     ),
     facts: bool = typer.Option(True, "--facts/--no-facts", help="also NAPALM get_facts"),
+    cluster: str = CLUSTER_OPT,
+    resume: bool = RESUME_OPT,
 ) -> None:
     """Store raw PKI outputs (+ parsed JSON, NAPALM facts) as DIR/<host>/<command>.txt; failed hosts are recorded.
 
     The collection is private to the user (folders 0700, files 0600); an unusable --output is one line and
     exit 2 (a file where the folder must be) or 3 (read-only, refused, full disk)."""
-    ctx = open_inventory(inventory, limit)
+    ctx = open_inventory(inventory, limit, cluster=cluster, resume=resume)
     out = output or default_output()
     try:
         # an unusable --output is one line before any device is read; meta.json says "interrupted" until

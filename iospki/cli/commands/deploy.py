@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from iospki.cli.kit import (
+    CLUSTER_OPT,
     EXIT_HOSTS,
     EXIT_OK,
     INVENTORY_OPT,
@@ -65,9 +66,10 @@ def deploy(
         "--napalm-diff",
         help="with --dry-run: also show NAPALM compare_config (merge candidate, discarded)",
     ),
+    cluster: str = CLUSTER_OPT,
 ) -> None:
     """Push prerequisites, CA servers and trustpoints; enable CAs, authenticate and enroll clients."""
-    ctx = open_inventory(inventory, limit)
+    ctx = open_inventory(inventory, limit, cluster=cluster)
     if dry_run:
         rows = deployment.plan(ctx, napalm=napalm_diff)
         if not as_json:
