@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SYSPKGS := scep certmonger chromium prometheus
 
-.PHONY: demo test lint typecheck unit syspkgs bench clean
+.PHONY: demo test lint typecheck unit slow syspkgs bench clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,8 +35,14 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/python .ci/typecheck.py
 
+# `make test` runs every test but the long runs marked `slow` (a fresh-venv install of the wheel, whole
+# lab validations, lab-vs-forecast grids, cluster fault runs); `make slow` runs those, as `make bench`
+# runs the benchmarks.
 unit: $(STAMP)
-	$(BIN)/pytest -q --durations=15
+	$(BIN)/pytest -q -m "not slow" --durations=15
+
+slow: $(STAMP) syspkgs
+	$(BIN)/pytest -q -m slow --durations=0
 
 # Run every stage even when an earlier one fails, so one CI run shows everything; fail at the end.
 test: $(STAMP) syspkgs
