@@ -86,6 +86,11 @@ class Cluster:
         )  # fmt: skip
         self.sites[name] = site
 
+    def grow(self, name: str, site: str, env: dict[str, str]) -> None:
+        """One more worker of `site`, registered with the scheduler when this returns."""
+        self.add_worker(name, site, env)
+        self.wait_workers(len(self.workers))
+
     def wait_workers(self, n: int, timeout: float = 90.0) -> None:
         with self.client() as c:
             c.wait_for_workers(n, timeout=timeout)
@@ -235,6 +240,25 @@ def lab_and_cluster(
             cluster.stop()
     finally:
         lab.stop()
+
+
+def assert_same_collection(remote: Path, local: Path, hosts: list[str], secrets: list[str], *more: Path) -> None:
+    """A collection made on the cluster holds what a local one holds: the same hosts ok, the same files per
+    host, the same parsed certificates, trustpoints and parse errors; neither it nor `more` holds a secret."""
+    import json
+
+    from iospki.state import store
+
+    remote_meta, local_meta = store.read_meta(remote), store.read_meta(local)
+    assert remote_meta is not None and local_meta is not None
+    assert remote_meta["hosts_ok"] == local_meta["hosts_ok"] == sorted(hosts)
+    for h in hosts:
+        assert sorted(p.name for p in (remote / h).iterdir()) == sorted(p.name for p in (local / h).iterdir())
+        for name in ("show_crypto_pki_certificates.json", "show_crypto_pki_trustpoints.json", "parse_errors.json"):
+            assert json.loads((remote / h / name).read_text()) == json.loads((local / h / name).read_text())
+    for p in [f for d in (remote, *more) for f in d.rglob("*")]:
+        if p.is_file():
+            assert not any(s in p.read_text() for s in secrets), p
 
 
 def make_tls(d: Path) -> tuple[str, str, str]:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from iospki.state import store
-from tests.cluster_fixture import Cluster, lab_and_cluster
+from tests.cluster_fixture import Cluster, assert_same_collection, lab_and_cluster
 from tests.lab_fixture import LabHandle
 from tests.toolkit_support import NTP, SECRETS, ca_intent, tp_intent
 
@@ -58,15 +57,7 @@ def test_deploy_and_collect_with_cluster(env: tuple[LabHandle, Cluster], tmp_pat
     assert rc == 0, out  # IOSPKI_CLUSTER
     rc, out = iospki("collect", "-i", inv, "-o", str(tmp_path / "local"), "--no-facts")
     assert rc == 0, out
-    remote, local = tmp_path / "remote", tmp_path / "local"
-    assert store.read_meta(remote)["hosts_ok"] == store.read_meta(local)["hosts_ok"] == sorted(SITES)
-    for h in SITES:
-        assert sorted(p.name for p in (remote / h).iterdir()) == sorted(p.name for p in (local / h).iterdir())
-        for name in ("show_crypto_pki_certificates.json", "show_crypto_pki_trustpoints.json", "parse_errors.json"):
-            assert json.loads((remote / h / name).read_text()) == json.loads((local / h / name).read_text())
-    for p in [*remote.rglob("*"), *(tmp_path / "b").rglob("*")]:
-        if p.is_file():
-            assert not any(s in p.read_text() for s in SECRETS), p
+    assert_same_collection(tmp_path / "remote", tmp_path / "local", sorted(SITES), SECRETS, tmp_path / "b")
 
 
 def test_an_unreachable_cluster_is_a_usage_error(env: tuple[LabHandle, Cluster], tmp_path: Path) -> None:

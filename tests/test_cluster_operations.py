@@ -7,7 +7,6 @@ throwaway defaults resolved on the worker (`lab: true` hosts), as on a single ju
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -22,8 +21,7 @@ from iospki.models import IssuedCertificatesOutput
 from iospki.operations import deploy
 from iospki.operations.collection import collect_into
 from iospki.operations.runner import Context, open_context
-from iospki.state import store
-from tests.cluster_fixture import LAB_WORKER_ENV, Cluster, lab_and_cluster
+from tests.cluster_fixture import LAB_WORKER_ENV, Cluster, assert_same_collection, lab_and_cluster
 from tests.lab_fixture import LabHandle
 from tests.netmiko_text import send_text
 from tests.parse_support import parse_as
@@ -86,8 +84,7 @@ def test_a_worker_lost_mid_deploy_leaves_its_hosts_outcome_unknown_and_enrolls_n
     env: tuple[LabHandle, Cluster], tmp_path: Path
 ) -> None:
     lab, cluster = env
-    cluster.add_worker("wa9", "a", LAB_WORKER_ENV)
-    cluster.wait_workers(len(cluster.workers))
+    cluster.grow("wa9", "a", LAB_WORKER_ENV)
     seen: dict[str, list[str]] = {}
     site_a = [n for n in cluster.workers if cluster.sites[n] == "a"]
     killer = threading.Thread(target=_kill_in_phase, args=(cluster, site_a, "clients", 1.5, seen))
@@ -141,13 +138,4 @@ def test_deploy_and_collect_on_the_cluster(env: tuple[LabHandle, Cluster], tmp_p
         finally:
             ctx.close()
         assert not res.failed, res.failed
-    remote_meta, local_meta = store.read_meta(remote), store.read_meta(local)
-    assert remote_meta is not None and local_meta is not None
-    assert remote_meta["hosts_ok"] == local_meta["hosts_ok"] == sorted(SITES)
-    for h in SITES:
-        assert sorted(p.name for p in (remote / h).iterdir()) == sorted(p.name for p in (local / h).iterdir())
-        for name in ("show_crypto_pki_certificates.json", "show_crypto_pki_trustpoints.json", "parse_errors.json"):
-            assert json.loads((remote / h / name).read_text()) == json.loads((local / h / name).read_text())
-    for p in [*remote.rglob("*"), *(tmp_path / "backups").rglob("*")]:
-        if p.is_file():
-            assert not any(s in p.read_text() for s in SECRETS), p
+    assert_same_collection(remote, local, sorted(SITES), SECRETS, tmp_path / "backups")

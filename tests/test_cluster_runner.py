@@ -247,8 +247,7 @@ def _run_and_lose(
     """Run `task` on site a's hosts with one more worker of site a; the first of site a's workers to work on a
     host is killed (whichever Dask picked). Returns the results, the runner and the killed worker."""
     lab, cluster = env
-    cluster.add_worker(worker, "a", LAB_WORKER_ENV)
-    cluster.wait_workers(len(cluster.workers))
+    cluster.grow(worker, "a", LAB_WORKER_ENV)
     site_a = [n for n in cluster.workers if cluster.sites[n] == "a"]
     nr = _nornir(lab).filter(filter_func=lambda h: SITES[h.name] == "a")
     nrc, runner = _on_cluster(nr, cluster)
@@ -312,8 +311,7 @@ def test_a_site_that_loses_its_last_worker_fails_its_hosts_by_name(
     env: tuple[LabHandle, Cluster], tmp_path: Path
 ) -> None:
     lab, cluster = env
-    cluster.add_worker("wd1", "d", LAB_WORKER_ENV)
-    cluster.wait_workers(len(cluster.workers))
+    cluster.grow("wd1", "d", LAB_WORKER_ENV)
     nr = _nornir(lab).filter(filter_func=lambda h: h.name in ("r4", "r5"))
     for host in nr.inventory.hosts.values():  # a site of their own, with one worker
         host.data["site"] = "d"
