@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,7 +26,7 @@ SITES = {"ca1": "a", "r1": "a", "r2": "b", "r3": "b"}
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LabHandle, Cluster]]:
-    data = {h: {"site": s, "ntp_servers": NTP} for h, s in SITES.items()}
+    data: dict[str, dict[str, Any]] = {h: {"site": s, "ntp_servers": NTP} for h, s in SITES.items()}
     data["ca1"]["ca_server"] = ca_intent()
     for h in ("r1", "r2", "r3"):
         data[h]["trustpoints"] = [tp_intent()]
