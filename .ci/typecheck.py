@@ -1,12 +1,15 @@
-"""Type-check the installed layout of `iospki` while reporting the files' real paths.
+"""Type-check every Python file of the repository under the one configuration in pyproject.toml,
+reporting the files' real paths.
 
 mypy has no equivalent of setuptools' `package-dir` (python/mypy#10564): it derives a
-module's name from its folder. The top-level folders `parsers/`, `tasks/`, `lab/` and
-`templates/` are `iospki.parsers` ... only once installed. So this script lays out a
-throw-away tree of links that looks like the installed package (`.mypy-tree/iospki`),
-runs mypy on it under the one configuration in pyproject.toml, and rewrites every path
-in mypy's report back to the file in the repository, so the report, git and editors
-name the same file. Nothing else differs from a plain `mypy -p iospki`.
+module's name from its folder. The top-level folders `parsers/`, `tasks/`, `lab/`,
+`templates/` and `inventory/` are `iospki.parsers` ... `iospki.builtin_inventory` only once
+installed. So this script lays out a throw-away tree of links that looks like the installed
+package (`.mypy-tree/iospki`), runs mypy on it together with the `tests` and `bench` packages
+(they import the toolkit as `iospki.*`), then on the scripts in `.ci/` (files, not a package:
+mypy takes them in a run of their own), and rewrites every path in mypy's report back to the
+file in the repository, so the report, git and editors name the same file. Nothing else
+differs from a plain `mypy -p iospki -p tests -p bench` and `mypy .ci/*.py`.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TREE = REPO / ".mypy-tree"
-MAPPED = {"parsers": "parsers", "tasks": "tasks", "lab": "lab", "templates": "templates"}
+# name inside the package: folder in the repository (pyproject.toml [tool.setuptools.package-dir])
+MAPPED = {
+    "parsers": "parsers", "tasks": "tasks", "lab": "lab", "templates": "templates", "builtin_inventory": "inventory",
+}
 
 
 def build_tree() -> Path:
@@ -35,17 +41,24 @@ def build_tree() -> Path:
     return pkg
 
 
+def real_paths(report: str) -> str:
+    """`.mypy-tree/iospki/builtin_inventory/x.py` -> `inventory/x.py`; `.mypy-tree/iospki/x.py` -> `iospki/x.py`."""
+    names = "|".join(MAPPED)
+    report = re.sub(r"(?:\S*?)\.mypy-tree/iospki/(" + names + r")/", lambda m: MAPPED[m.group(1)] + "/", report)
+    return re.sub(r"(?:\S*?)\.mypy-tree/iospki/", "iospki/", report)
+
+
 def main(argv: list[str]) -> int:
     build_tree()
     env = dict(os.environ, MYPYPATH=str(TREE))
-    cmd = [sys.executable, "-m", "mypy", "--config-file", str(REPO / "pyproject.toml"), "-p", "iospki", *argv]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
-    # `.mypy-tree/iospki/parsers/x.py` -> `parsers/x.py`; `.mypy-tree/iospki/x.py` -> `iospki/x.py`
-    mapped = "|".join(MAPPED)
-    out = re.sub(r"(?:\S*?)\.mypy-tree/iospki/(" + mapped + r")/", r"\1/", proc.stdout + proc.stderr)
-    out = re.sub(r"(?:\S*?)\.mypy-tree/iospki/", "iospki/", out)
-    sys.stdout.write(out)
-    return proc.returncode
+    mypy = [sys.executable, "-m", "mypy", "--config-file", str(REPO / "pyproject.toml"), *argv]
+    scripts = [str(p.relative_to(REPO)) for p in sorted((REPO / ".ci").glob("*.py"))]
+    rc = 0
+    for cmd in ([*mypy, "-p", "iospki", "-p", "tests", "-p", "bench"], [*mypy, *scripts]):
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+        sys.stdout.write(real_paths(proc.stdout + proc.stderr))
+        rc = max(rc, proc.returncode)
+    return rc
 
 
 if __name__ == "__main__":

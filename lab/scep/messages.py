@@ -74,11 +74,11 @@ OID_TRANSACTION_ID = "2.16.840.1.113733.1.9.7"
 OID_FAIL_INFO_TEXT = "1.3.6.1.5.5.7.24.1"
 
 
-class _SetOfPrintableString(core.SetOf):
+class _SetOfPrintableString(core.SetOf):  # type: ignore[misc]  # asn1crypto ships no types
     _child_spec = core.PrintableString
 
 
-class _SetOfUTF8String(core.SetOf):
+class _SetOfUTF8String(core.SetOf):  # type: ignore[misc]  # asn1crypto ships no types
     _child_spec = core.UTF8String
 
 
@@ -276,7 +276,7 @@ def decode_issuer_and_serial(data: bytes) -> tuple[x509.Name, int]:
         raise ScepError(f"bad IssuerAndSerialNumber: {exc}", FailInfo.BAD_REQUEST) from exc
 
 
-class _IssuerAndSubject(core.Sequence):
+class _IssuerAndSubject(core.Sequence):  # type: ignore[misc]  # asn1crypto ships no types
     _fields = [("issuer", ax509.Name), ("subject", ax509.Name)]
 
 
