@@ -84,7 +84,8 @@ def test_up_status_down_and_loopback_only(make_lab: MakeLab) -> None:
         text=True,
         timeout=60,
     )
-    assert again.returncode == 1 and "already running" in again.stderr
+    # the state directory is locked by the running lab (issue 12 §7): exit 3 naming the directory and its pid
+    assert again.returncode == 3 and str(lab.state_dir) in again.stderr and f"pid {lab.pid}" in again.stderr, again.stderr
     lab.lab_cli("down")
     deadline = time.monotonic() + 10
     while os.path.exists(f"/proc/{lab.pid}") and time.monotonic() < deadline:
