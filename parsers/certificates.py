@@ -229,11 +229,18 @@ def _hex(value: str) -> str:
     return "".join(value.split()).upper()
 
 
-def _finish(cert: dict[str, Any], issuer: list[str], subject: list[str], lineno: int | None) -> Certificate:
+def _finish(
+    cert: dict[str, Any], issuer: list[str], subject: list[str], lineno: int | None, subject_seen: bool = False
+) -> Certificate:
     if issuer:
         cert["issuer"] = ",".join(issuer)
     if subject:
         cert["subject"] = ",".join(subject)
+    elif subject_seen and cert.get("status") != "Pending":
+        # a `Subject:` line with no DN lines under it: the certificate's subject is the empty DN (X.509
+        # allows it, e.g. a third-party CA that keeps only the alternative names); a pending request
+        # prints no DN lines by design and keeps None
+        cert["subject"] = ""
     try:
         return Certificate.model_validate(cert)
     except ValidationError as exc:
@@ -377,7 +384,7 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
                 continue
             if code == K_HEADER:
                 if cert:
-                    certs.append(_complete(_finish(cert, issuer, subject, lineno), *head))
+                    certs.append(_complete(_finish(cert, issuer, subject, lineno, "Subject" in seen), *head))
                 head = (raw, lineno)
                 kind, rollover = HEADERS[s]
                 cert = {
@@ -415,7 +422,7 @@ def _scan(lines: list[str], first_lineno: int) -> list[Certificate]:
                 raise
             raise ParseError(COMMAND, f"bad value ({type(exc).__name__})", raw, lineno) from None
     if cert:
-        certs.append(_complete(_finish(cert, issuer, subject, None), *head))
+        certs.append(_complete(_finish(cert, issuer, subject, None, "Subject" in seen), *head))
     return certs
 
 
@@ -576,7 +583,9 @@ def _from_match(m: re.Match[str]) -> Certificate:
                 subject_fields[_SUBJ_LINE_KEYS[k]] = v.strip()
     issuer_fields: dict[str, str] = {}
     issuer = _dn_into(issuer_b, issuer_fields)
-    subject = _dn_into(subject_b, subject_fields) if subject_b else None
+    # the pattern requires the `Subject:` line: with no DN lines under it the subject is the empty DN
+    # (a pending request prints none by design and keeps None, as the scanner does)
+    subject: str | None = _dn_into(subject_b, subject_fields)
     tps = tps_s.split()
     trustpool = "Trustpool" in tps
     if trustpool:
@@ -589,7 +598,7 @@ def _from_match(m: re.Match[str]) -> Certificate:
         "serial": serial.upper(),
         "usage": usage.rstrip(),
         "issuer": issuer,
-        "subject": subject or None,
+        "subject": subject or (None if status == "Pending" else ""),
         "subject_fields": subject_fields,
         "issuer_fields": issuer_fields,
         "start": start,

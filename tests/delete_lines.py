@@ -60,7 +60,13 @@ def _lists(model: BaseModel) -> dict[str, list[Any]]:
 
 
 def nulls(model: BaseModel) -> int:
-    return sum(getattr(r, f) is None for r in _records(model) for f in CRITICAL.get(type(r).__name__, ()))
+    """Critical fields that are None, plus certificate subjects that are the empty DN (a `Subject:` line
+    with no DN line under it reads as the empty DN, which a deleted DN line can also produce)."""
+    return sum(
+        (value := getattr(r, f)) is None or (f == "subject" and value == "")
+        for r in _records(model)
+        for f in CRITICAL.get(type(r).__name__, ())
+    )
 
 
 def merged(before: BaseModel, after: BaseModel) -> bool:

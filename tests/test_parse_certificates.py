@@ -586,3 +586,22 @@ def test_time_formats(printed: str, tz: str | None) -> None:
     (c,) = parse(CMD, text).certificates
     assert c.start is not None and c.start.replace(microsecond=0) == datetime(2017, 10, 8, 13, 14, 16)
     assert c.tz == tz
+
+
+def test_an_empty_subject_dn_is_empty_not_missing() -> None:
+    """A certificate issued with an empty subject (a third-party CA that keeps only the alternative
+    names; micromdm scepserver does this) prints `Subject:` with no DN line: the subject is the empty DN,
+    on the fast path and the scanner alike; a missing `Subject:` line stays an error."""
+    text = (
+        "Certificate\n  Status: Available\n  Certificate Serial Number (hex): 02\n"
+        "  Certificate Usage: General Purpose\n  Issuer:\n    c=US\n    o=Third Party CA\n"
+        "  Subject:\n  Validity Date:\n    start date: 14:09:18 UTC Dec 2 2026\n"
+        "    end   date: 14:09:18 UTC Dec 2 2027\n  Associated Trustpoints: EXT \n"
+    )
+    out = parse("show crypto pki certificates", text)
+    assert [(c.serial, c.subject, c.issuer) for c in out.certificates] == [("02", "", "c=US,o=Third Party CA")]
+    # with a Storage line too
+    odd = text.replace("  Associated Trustpoints: EXT \n", "  Associated Trustpoints: EXT \n  Storage: nvram:x#2.cer\n")
+    assert parse("show crypto pki certificates", odd).certificates[0].subject == ""
+    with pytest.raises(ParseError):
+        parse("show crypto pki certificates", text.replace("  Subject:\n", ""))
