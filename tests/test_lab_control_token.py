@@ -44,7 +44,7 @@ def _mode(path: Path) -> int:
 def test_loopback_host_names() -> None:
     for ok in ("127.0.0.1", "127.0.0.1:8080", "127.9.3.1:1", "localhost:80", "[::1]:80", "::1"):
         assert loopback_host(ok), ok
-    for bad in (None, "", "evil.example:8080", "10.0.0.1:80", "127.0.0.1.nip.io", "[2001:db8::1]:80", "0.0.0.0"):
+    for bad in (None, "", "evil.example:8080", "192.0.2.1:80", "127.0.0.1.nip.io", "[2001:db8::1]:80", "0.0.0.0"):
         assert not loopback_host(bad), bad
 
 

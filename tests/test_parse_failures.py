@@ -43,7 +43,7 @@ def test_good_hex_lines_still_parse() -> None:
 
 
 NTP = """\
-Clock is synchronized, stratum 3, reference is 10.1.1.1
+Clock is synchronized, stratum 3, reference is 192.0.2.123
 nominal freq is 250.0000 Hz, actual freq is 250.0000 Hz, precision is 2**10
 ntp uptime is 1500 (1/100 of seconds), resolution is 4000
 reference time is DD9FA0E4.D3D3F6B5 ({} EST Wed Nov 21 2018)

@@ -1,10 +1,10 @@
 """Run iospki's Nornir tasks on a Dask `distributed` cluster: one worker per jump host, placed by site.
 
-    dask scheduler --host 10.0.0.5                                   # anywhere the jump hosts reach
-    IOSPKI_PASSWORD=... dask worker tcp://10.0.0.5:8786 --nthreads 20 --resources "site-ams=20"   # per jump host
+    dask scheduler --host 192.0.2.5                                   # anywhere the jump hosts reach
+    IOSPKI_PASSWORD=... dask worker tcp://192.0.2.5:8786 --nthreads 20 --resources "site-ams=20"   # per jump host
 
     from iospki.cluster import runner_config, ClientStore, HostSecrets
-    nr = InitNornir(..., runner=runner_config("tcp://10.0.0.5:8786"))        # Nornir runner plugin "dask"
+    nr = InitNornir(..., runner=runner_config("tcp://192.0.2.5:8786"))        # Nornir runner plugin "dask"
     nr.run(task=collect_pki, output=ClientStore(out), secrets=HostSecrets(secrets))
 
 - placement: a host with `site: ams` (data key, or a group named `site-ams`) runs only on workers started

@@ -357,7 +357,7 @@ def runner_config(
     address: str | None = None, *, resume: bool = False, **options: Any
 ) -> dict[str, Any]:
     """The Nornir `runner` configuration for the cluster at `address` (default IOSPKI_CLUSTER), e.g. for
-    `InitNornir(runner=runner_config("tcp://10.0.0.5:8786"))` or `load_nornir(..., runner=...)`."""
+    `InitNornir(runner=runner_config("tcp://192.0.2.5:8786"))` or `load_nornir(..., runner=...)`."""
     address = address or os.environ.get(ENV_CLUSTER)
     if not address:
         raise ClusterError(f"no cluster address: pass --cluster ADDRESS or set {ENV_CLUSTER}")

@@ -229,6 +229,13 @@ def _key_label(state: HostState, rsakeypair: str | None) -> str | None:
     return f"{host}.{domain}" if host and domain else host
 
 
+def is_capped(state: HostState, trustpoint: str) -> bool:
+    """The trustpoint's identity certificate ends with its CA certificate (S2): on an auto-enroll trustpoint
+    its renewal is the shadow renewal, started by its SHADOW timer (C9)."""
+    ident, ca = state.cert(trustpoint, CertKind.identity), state.cert(trustpoint, CertKind.ca)
+    return bool(ident and ca and ident.end and ca.end and ident.end >= ca.end)
+
+
 def trustpoint_input(
     state: HostState, name: str, idx: CAIndex, states: dict[str, HostState] | None = None
 ) -> TrustpointInput:
@@ -244,7 +251,7 @@ def trustpoint_input(
     ca = _validity(state.cert(name, CertKind.ca))
     # C9: a certificate capped at the CA's end on an auto-enroll trustpoint renews by its SHADOW timer (the
     # shadow renewal, at the timer's own time); that SHADOW is not the CA shadow at 90 % of C5
-    capped = bool(cfg and cfg.auto_enroll and ident and ident.end and ca and ident.end >= ca.end)
+    capped = bool(cfg and cfg.auto_enroll) and is_capped(state, name)
     if state.timers is not None:
         renew, shadow = state.timer("RENEW", name), state.timer("SHADOW", name)
         if capped:

@@ -36,7 +36,7 @@ from iospki.models import Certificate, CertKind
 from iospki.operations.collection import collect_into
 from iospki.operations.intent import host_intent
 from iospki.operations.inventory import InventoryError, host_groups, load_nornir
-from iospki.pki.inputs import timer_time
+from iospki.pki.inputs import is_capped, timer_time
 from iospki.state import store
 from iospki.state.loader import HostState, load_host
 
@@ -78,8 +78,7 @@ def _manual_renewal(before: HostState, after: HostState, tp: str) -> str | None:
         ca is not None and new_ca is not None and new_ca.serial != ca.serial
     ):
         return None  # a rollover: the shadow renewal's certificate (C4, C6), auto-enroll's
-    capped = ident.end is not None and ca is not None and ca.end is not None and ident.end >= ca.end
-    timer = before.timer("RENEW", tp) or (before.timer("SHADOW", tp) if capped else None)
+    timer = before.timer("RENEW", tp) or (before.timer("SHADOW", tp) if is_capped(before, tp) else None)
     if timer is None:
         return "no auto-enroll renewal was armed"
     due = timer_time(before, timer)
