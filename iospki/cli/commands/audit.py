@@ -12,6 +12,7 @@ from rich.table import Table
 
 from iospki.audit import AuditResult, Severity, run_audit
 from iospki.cli.kit import (
+    CLUSTER_OPT,
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -49,10 +50,15 @@ def _parse_at(at: str | None) -> datetime | None:
     return t.replace(tzinfo=None)
 
 
-def _load(offline: Path | None, inventory: str | None, limit: str | None) -> tuple[list[HostState], set[str]]:
+def _load(
+    offline: Path | None, inventory: str | None, limit: str | None, cluster: str | None = None
+) -> tuple[list[HostState], set[str]]:
     """All hosts of the collection (context for cross-host checks) and the names `--limit` selects
-    (offline: by the groups of `--inventory` when it is given, else by names and globs)."""
+    (offline: by the groups of `--inventory` when it is given, else by names and globs). `cluster`: the
+    `--cluster` address (None: this machine)."""
     if offline is not None:
+        if cluster:
+            fail_usage("--cluster with --offline: not available yet")
         try:
             states = load_collection(offline)  # its folders, and the hosts its meta.json names
         except store.StoreError as exc:
@@ -144,6 +150,7 @@ def audit(
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
     offline: Path = typer.Option(None, "--offline", help="audit a stored collection (iospki collect layout)"),
+    cluster: str = CLUSTER_OPT,
     at: str = typer.Option(None, "--at", help="ISO time to use as 'now' instead of each device's clock"),
     fmt: str = typer.Option("table", "--format", "-f", help="|".join(FORMATS)),
     output: Path = typer.Option(None, "--output", "-o", help="write the report here instead of stdout"),
@@ -198,7 +205,7 @@ def audit(
     except ValueError as exc:
         fail_usage(str(exc))
     when = _parse_at(at)
-    states, chosen = _load(offline, inventory, limit)
+    states, chosen = _load(offline, inventory, limit, cluster)
     result = run_audit(states, at=when, threshold=thr, horizon=hor, only=chosen, skew_tolerance=skew)
     if fmt == "table":
         if output is not None:
@@ -221,6 +228,7 @@ def forecast(
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
     offline: Path = typer.Option(None, "--offline", help="forecast from a stored collection"),
+    cluster: str = CLUSTER_OPT,
     at: str = typer.Option(None, "--at", help="ISO start time (default: the latest device clock)"),
     horizon: str = typer.Option("3y", "--horizon", help="how far ahead, e.g. 3y, 800d"),
     as_json: bool = JSON_OPT,
@@ -235,7 +243,7 @@ def forecast(
     except ValueError as exc:
         fail_usage(str(exc))
     when = _parse_at(at)
-    states, chosen = _load(offline, inventory, limit)
+    states, chosen = _load(offline, inventory, limit, cluster)
     failed = [s.host for s in states if s.failed and s.host in chosen]
     fc = forecast_states(states, at=when, horizon=hor)
     fc.events = [e for e in fc.events if e.host in chosen]

@@ -16,6 +16,7 @@ from typing import Any
 import typer
 
 from iospki.cli.kit import (
+    CLUSTER_OPT,
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -207,9 +208,12 @@ def status(
     offline: Path = typer.Option(
         None, "--offline", help="read this stored collection instead of the devices"
     ),
+    cluster: str = CLUSTER_OPT,
 ) -> None:
     """Per host and trustpoint: CA/identity/rollover certificates, next RENEW/SHADOW/POLL, CS state, clock."""
     if offline is not None:
+        if cluster:
+            fail_usage("--cluster with --offline: not available yet")
         try:
             names = store.hosts(offline)
         except store.StoreError as exc:
