@@ -67,7 +67,7 @@ def _load(
             fail_usage(f"no hosts in {offline}")
         groups = inventory_groups(inventory) if limit else None
         return states, set(select([s.host for s in states], limit, groups))
-    ctx = open_inventory(inventory, limit)
+    ctx = open_inventory(inventory, limit, cluster=cluster)  # live: collected on the cluster with --cluster
     try:  # a full or read-only temporary directory: one line, not a traceback
         tmp = Path(tempfile.mkdtemp(prefix="iospki-audit-"))  # private (0700), as every collection
     except OSError as exc:

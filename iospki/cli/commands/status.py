@@ -227,7 +227,7 @@ def status(
         root = offline
         states = [load_host(root, h) for h in names]
     else:
-        ctx = open_inventory(inventory, host or limit)
+        ctx = open_inventory(inventory, host or limit, cluster=cluster)
         with tempfile.TemporaryDirectory(prefix="iospki-status-") as tmpdir:
             tmp = Path(tmpdir)
             collect_into(ctx, tmp, facts=False, description="status")
