@@ -58,6 +58,19 @@ CLUSTER_OPT = typer.Option(
     help="run on the Dask cluster at ADDRESS (tcp://host:8786): the workers on each site's jump hosts "
     "hold the credentials (see iospki/cluster/CLUSTER.md); default: this machine",
 )
+
+
+def no_cluster_opt(why: str) -> Any:
+    """`--cluster` on a command that cannot run on a cluster: listed in its --help with `why`, refused (exit 2)
+    by `refuse_cluster` when given. IOSPKI_CLUSTER is not read there: it is meant for the commands that can."""
+    return typer.Option(None, "--cluster", metavar="ADDRESS", help=f"not available here: {why}")
+
+
+def refuse_cluster(cluster: str | None, command: str, why: str) -> None:
+    if cluster:
+        fail_usage(f"{command} does not run on a cluster (--cluster {cluster}): {why}")
+
+
 RESUME_OPT = typer.Option(
     False, "--resume", help="with --cluster: skip the hosts an interrupted run into the same --output finished"
 )

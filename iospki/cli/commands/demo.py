@@ -13,6 +13,7 @@ changed), starts no further step, stops the lab, prints the summary and exits 13
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -34,8 +35,11 @@ from iospki.cli.kit import (
     LIMIT_OPT,
     console,
     err_console,
+    no_cluster_opt,
+    refuse_cluster,
     table,
 )
+from iospki.cluster import ENV_CLUSTER
 from iospki.operations import interrupt
 from iospki.operations.inventory import DEFAULT_INVENTORY
 
@@ -48,7 +52,9 @@ def _child(
     """Run `cmd` in its own process group (a terminal's Ctrl-C must not reach it twice: from the terminal
     and from us); `stoppable` steps get our Ctrl-C passed on, the others (lab up/down) always finish."""
     pipe = subprocess.PIPE if capture else None
-    proc = subprocess.Popen(cmd, stdout=pipe, stderr=pipe, text=True, start_new_session=True)
+    # the steps drive the lab started here: an IOSPKI_CLUSTER of the operator's must not send them to a cluster
+    env = {k: v for k, v in os.environ.items() if k != ENV_CLUSTER}
+    proc = subprocess.Popen(cmd, stdout=pipe, stderr=pipe, text=True, start_new_session=True, env=env)
     if stoppable:
         _RUNNING.append(proc)
     try:
@@ -100,6 +106,9 @@ def _step(
     return rc
 
 
+_NO_CLUSTER = "it starts a lab twin on this machine and drives only that (IOSPKI_CLUSTER is ignored)"
+
+
 def demo(
     inventory: str = INVENTORY_OPT,
     output: Path = typer.Option(
@@ -110,8 +119,12 @@ def demo(
     ),
     keep_lab: bool = typer.Option(False, "--keep-lab", help="leave the lab running at the end"),
     limit: str = LIMIT_OPT,  # the steps run on these hosts only; the lab starts them all
+    cluster: str = no_cluster_opt(_NO_CLUSTER),
 ) -> None:
-    """Fresh lab: deploy, collect, status, rollover, advance the clock through rollover day, collect, verify."""
+    """Fresh lab: deploy, collect, status, rollover, advance the clock through rollover day, collect, verify.
+
+    On this machine only: no --cluster, and an IOSPKI_CLUSTER in the environment is not passed to its steps."""
+    refuse_cluster(cluster, "demo", _NO_CLUSTER)
     inv = (Path(inventory) if inventory else DEFAULT_INVENTORY).resolve()
     out = (output or Path("out") / f"demo-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
     out.mkdir(parents=True, exist_ok=True)

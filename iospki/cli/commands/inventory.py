@@ -17,6 +17,8 @@ from iospki.cli.kit import (
     console,
     err_console,
     fail_usage,
+    no_cluster_opt,
+    refuse_cluster,
     table,
 )
 from iospki.cli.usage import CommandGroup
@@ -106,6 +108,12 @@ def show(inventory: str = INVENTORY_OPT, limit: str = LIMIT_OPT, as_json: bool =
         err_console.print("no hosts")
 
 
+_KEYSCAN_NO_CLUSTER = (
+    "it writes this machine's known_hosts, and workers check keys against their own (IOSPKI_KNOWN_HOSTS): "
+    "run keyscan on each jump host"
+)
+
+
 @app.command()
 def keyscan(
     inventory: str = INVENTORY_OPT,
@@ -119,11 +127,14 @@ def keyscan(
         help="write new keys without asking (trust on first use: recorded as such in the file and the output)",
     ),
     timeout: float = typer.Option(10.0, "--timeout", metavar="SECONDS", help="per host, for the key exchange"),
+    cluster: str = no_cluster_opt(_KEYSCAN_NO_CLUSTER),
 ) -> None:
     """Fetch each host's SSH host key (key exchange only: nothing is authenticated or sent), print its
     SHA256 fingerprint for you to compare with the router's, and add the confirmed keys to a known_hosts
     file. A key that differs from the one in the file is never replaced. Exit 0 all keys known or
-    written, 2 not confirmed, 3 a host unreachable or its key changed."""
+    written, 2 not confirmed, 3 a host unreachable or its key changed. Runs on this machine only (no
+    --cluster): the known_hosts it writes is this machine's."""
+    refuse_cluster(cluster, "inventory keyscan", _KEYSCAN_NO_CLUSTER)
     try:
         nr = load_nornir(inventory, limit)
     except InventoryError as exc:

@@ -1,4 +1,9 @@
-"""`iospki renew [--limit] [--yes]`: re-enroll identity certificates now, then verify the new ones."""
+"""`iospki renew [--limit] [--yes] [--cluster]`: re-enroll identity certificates now, then verify the new ones.
+
+On a cluster (`--cluster`) the re-enrollment (`_send`) and the CA's grant are changing tasks: a worker lost
+while running one leaves its host "outcome unknown", never re-enrolled; the waits and the read-back only read
+(`read_only`), so Dask may run them again on another worker of the host's site.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import typer
 from nornir.core.task import Result, Task
 
 from iospki.cli.kit import (
+    CLUSTER_OPT,
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -23,6 +29,7 @@ from iospki.cli.kit import (
     status_cell,
     table,
 )
+from iospki.cluster import read_only
 from iospki.operations.inventory import pki_secrets
 from iospki.operations.resilience import ca_slot
 from iospki.operations.runner import Context, failure, run
@@ -57,6 +64,7 @@ def _send(task: Task, ctx: Context, only: str | None, timeout: float = 60.0) -> 
     return Result(host=task.host, result=sent, changed=bool(sent))
 
 
+@read_only
 def _wait(task: Task, sent: dict[str, dict[str, list[str]]], timeout: float) -> Result:
     got = {}
     for tp, before in sent[task.host.name].items():
@@ -67,6 +75,7 @@ def _wait(task: Task, sent: dict[str, dict[str, list[str]]], timeout: float) -> 
     return Result(host=task.host, result=got)
 
 
+@read_only
 def _issuer_check(task: Task, got: dict[str, dict[str, dict[str, Any]]]) -> Result:
     """Read back each renewed trustpoint: the new serial is installed and the old one is gone."""
     from iospki.tasks.state import identity_serials
@@ -90,9 +99,13 @@ def renew(
     yes: bool = YES_OPT,
     wait: float = typer.Option(60.0, "--wait", help="seconds to wait for each new certificate"),
     as_json: bool = JSON_OPT,
+    cluster: str = CLUSTER_OPT,
 ) -> None:
-    """Re-enroll identity certificates now (answering the re-enrollment question) and verify the new ones."""
-    ctx = open_inventory(inventory, limit)
+    """Re-enroll identity certificates now (answering the re-enrollment question) and verify the new ones.
+
+    With --cluster a host whose worker is lost mid-enrollment is reported "outcome unknown" and not
+    re-enrolled (check the device, then renew it again)."""
+    ctx = open_inventory(inventory, limit, cluster=cluster)
     clients = ctx.nr.filter(
         filter_func=lambda h: any(
             not trustpoint or t.name == trustpoint for t in ctx.intents[h.name].trustpoints

@@ -4,6 +4,10 @@ Pre-checks (on the CA over SSH and from the jump host): clock authoritative, ser
 no rollover present (or, for --cancel, one present). Then `crypto pki server NAME rollover [cancel]`, then
 verification: the `NAME#` key and the rollover CA certificate exist, `show crypto pki server` reports the rollover,
 and SCEP GetNextCACert fetched from the jump host returns that same certificate, signed by the current CA.
+
+The SCEP checks are a Nornir task on the CA server's host like the show commands, so with `--cluster` they
+run from a jump host of the CA's site (the machine running iospki may not reach the CA's HTTP at all). Only
+`ca_rollover` changes the device: a worker lost while it runs leaves the CA "outcome unknown", never re-sent.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import typer
 from nornir.core.task import Result, Task
 
 from iospki.cli.kit import (
+    CLUSTER_OPT,
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -30,6 +35,7 @@ from iospki.cli.kit import (
     status_cell,
     table,
 )
+from iospki.cluster import OutcomeUnknown, read_only
 from iospki.operations import scep_probe
 from iospki.operations.intent import enrollment_url_for
 from iospki.operations.runner import Context, failure, run
@@ -37,7 +43,10 @@ from iospki.tasks import ca_rollover
 from iospki.tasks.connection import show
 from iospki.tasks.state import rollover_key, server_state
 
+Check = tuple[str, bool, str]  # check, ok, detail
 
+
+@read_only
 def _shows(task: Task, commands: list[str]) -> Result:
     return Result(host=task.host, result={c: show(task, c) for c in commands})
 
@@ -91,9 +100,13 @@ def rollover(
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
     as_json: bool = JSON_OPT,
+    cluster: str = CLUSTER_OPT,
 ) -> None:
-    """Trigger (or cancel) a CA rollover now, after pre-checks, and verify it (incl. GetNextCACert)."""
-    ctx = open_inventory(inventory, limit)
+    """Trigger (or cancel) a CA rollover now, after pre-checks, and verify it (incl. GetNextCACert).
+
+    With --cluster every step, the SCEP checks too, runs on a worker of the CA's site; a worker lost during
+    the rollover command leaves it "outcome unknown" (exit 3), never sent twice."""
+    ctx = open_inventory(inventory, limit, cluster=cluster)
     host, name = resolve_server(ctx, server)
     ca_intent = ctx.intents[host].ca_server
     assert ca_intent is not None
@@ -106,11 +119,7 @@ def rollover(
     checks.append(
         ("server enabled", bool(st and st.enabled), (st.status if st else None) or "server not found")
     )
-    try:
-        caps = scep_probe.get_ca_caps(url)
-        checks.append(("HTTP/SCEP reachable", True, f"{url}: {' '.join(caps)}"))
-    except scep_probe.ScepProbeError as exc:
-        checks.append(("HTTP/SCEP reachable", False, str(exc)))
+    checks += scep_checks_of(ctx, host, url, "pre", None, cancel)
     present = bool(st and st.rollover_fingerprint) or pre["rollover_key"]
     if cancel:
         checks.append(
@@ -139,36 +148,75 @@ def rollover(
         reason, unreachable = failure(agg[host], ctx.full.inventory.hosts[host])
         verify = [("rollover command", False, ctx.redact(reason))]
         _report(checks, verify, as_json, f"Rollover on {host} ({name})")
-        raise typer.Exit(EXIT_HOSTS if unreachable else EXIT_FINDINGS)
+        unknown = isinstance(agg[host][0].exception, OutcomeUnknown)  # a lost cluster worker: check the CA
+        raise typer.Exit(EXIT_HOSTS if unreachable or unknown else EXIT_FINDINGS)
 
     post = state_of(ctx, host, name)
     pst = post["server"]
-    verify_checks = verify_rollover(url, pst, post["rollover_key"], name, cancel)
+    fp = pst.rollover_fingerprint if pst else None
+    verify_checks = rollover_checks(pst, post["rollover_key"], name, cancel)
+    verify_checks += scep_checks_of(ctx, host, url, "post", fp, cancel)
     _report(checks, verify_checks, as_json, f"Rollover{' cancel' if cancel else ''} on {host} ({name})")
     raise typer.Exit(EXIT_OK if all(ok for _, ok, _ in verify_checks) else EXIT_FINDINGS)
 
 
-def verify_rollover(url: str, st: Any, key: bool, name: str, cancel: bool) -> list[tuple[str, bool, str]]:
-    """Checks after a rollover (or its cancel), the GetNextCACert one from this jump host."""
-    out: list[tuple[str, bool, str]] = []
+def rollover_checks(st: Any, key: bool, name: str, cancel: bool) -> list[Check]:
+    """Checks after a rollover (or its cancel) on the CA's own output: its key and `show crypto pki server`."""
     fp = st.rollover_fingerprint if st else None
     if cancel:
-        out.append((f"key {name}# removed", not key, "present" if key else "gone"))
-        out.append(("rollover certificate removed", not fp, fp or "gone"))
+        return [
+            (f"key {name}# removed", not key, "present" if key else "gone"),
+            ("rollover certificate removed", not fp, fp or "gone"),
+        ]
+    return [
+        (f"key {name}# exists", key, "present" if key else "missing"),
+        (
+            "server reports rollover",
+            bool(fp),
+            f"{(st.rollover_status if st else None) or '-'} {fp or ''}".strip(),
+        ),
+    ]
+
+
+def scep_checks_of(
+    ctx: Context, host: str, url: str, phase: str, fp: str | None, cancel: bool
+) -> list[Check]:
+    """The SCEP checks of `phase` run on the CA server's host (from its site's jump host on a cluster); a host
+    that could not run them is one failed check naming the cause."""
+    one = ctx.full.filter(filter_func=lambda h: h.name == host)
+    mr = run(one, _scep_task, "SCEP checks", url=url, phase=phase, fingerprint=fp, cancel=cancel)[host]
+    if mr.failed:
+        reason, _ = failure(mr, ctx.full.inventory.hosts[host])
+        return [("SCEP checks", False, ctx.redact(reason))]
+    return [(c, ok, d) for c, ok, d in mr[0].result]
+
+
+@read_only
+def _scep_task(task: Task, url: str, phase: str, fingerprint: str | None, cancel: bool) -> Result:
+    """SCEP over HTTP from where the host's task runs; no session to the device."""
+    checks = _caps_check(url) if phase == "pre" else scep_checks(url, fingerprint, cancel)
+    return Result(host=task.host, result=checks)
+
+
+def _caps_check(url: str) -> list[Check]:
+    try:
+        caps = scep_probe.get_ca_caps(url)
+        return [("HTTP/SCEP reachable", True, f"{url}: {' '.join(caps)}")]
+    except scep_probe.ScepProbeError as exc:
+        return [("HTTP/SCEP reachable", False, str(exc))]
+
+
+def scep_checks(url: str, fp: str | None, cancel: bool) -> list[Check]:
+    """GetNextCACert after a rollover (the rollover CA with fingerprint `fp`, signed by the current CA) or
+    after its cancel (nothing)."""
+    out: list[Check] = []
+    if cancel:
         try:
             nxt, _ = scep_probe.get_next_ca_cert(url, None)
             out.append(("GetNextCACert empty", False, f"still returns {scep_probe.CertInfo.of(nxt[0]).md5}"))
         except scep_probe.ScepProbeError as exc:
             out.append(("GetNextCACert empty", True, str(exc)))
         return out
-    out.append((f"key {name}# exists", key, "present" if key else "missing"))
-    out.append(
-        (
-            "server reports rollover",
-            bool(fp),
-            f"{(st.rollover_status if st else None) or '-'} {fp or ''}".strip(),
-        )
-    )
     try:
         current = scep_probe.get_ca_certs(url)
         nxt, signed = scep_probe.get_next_ca_cert(url, current[0] if current else None)

@@ -1,6 +1,8 @@
 """`iospki scep probe [URL]`: GetCACaps, GetCACert (fingerprints) and GetNextCACert from the jump host.
 
 With a URL, that CA; without one, every CA server of the inventory that `--limit` selects (its HTTP address).
+The inventory's CA servers are probed by a (read-only) Nornir task on each CA server's host: with `--cluster`
+from a jump host of its site, which reaches it where the machine running iospki may not.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import re
 from typing import Any
 
 import typer
+from nornir.core.task import Result, Task
 
 from iospki.cli.kit import (
+    CLUSTER_OPT,
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -25,8 +29,10 @@ from iospki.cli.kit import (
     table,
 )
 from iospki.cli.usage import CommandGroup
+from iospki.cluster import read_only
 from iospki.operations import scep_probe
 from iospki.operations.intent import enrollment_url_for
+from iospki.operations.runner import Context, failure, run
 
 app = typer.Typer(cls=CommandGroup, no_args_is_help=True, help="SCEP checks from the jump host.")
 
@@ -81,6 +87,37 @@ def pin_problems(
     return problems, next_ok
 
 
+@read_only
+def _probe_task(task: Task, urls: dict[str, str], timeout: float) -> Result:
+    """The SCEP probe of the host's CA server, over HTTP from where the task runs (no device session)."""
+    return Result(host=task.host, result=scep_probe.probe(urls[task.host.name], timeout))
+
+
+def _probe_servers(ctx: Context, timeout: float) -> list[tuple[str, scep_probe.ProbeResult]]:
+    """Probe every selected CA server from its host's task (on a cluster: a worker of its site); a host that
+    could not run it is a probe whose every operation failed with that reason (exit 3)."""
+    urls, labels = {}, {}
+    for h in ctx.nr.inventory.hosts:
+        ca = ctx.intents[h].ca_server
+        if ca is not None:
+            urls[h] = enrollment_url_for(ctx.addr(h), ca.http_port)
+            labels[h] = f"{h} ({ca.name})"
+    if not urls:
+        return []
+    servers = ctx.nr.filter(filter_func=lambda host: host.name in urls)
+    agg = run(servers, _probe_task, "SCEP probe", urls=urls, timeout=timeout)
+    out = []
+    for h in urls:  # in inventory order, as before
+        mr = agg[h]
+        if mr.failed:
+            why = ctx.redact(failure(mr, ctx.nr.inventory.hosts[h])[0])
+            res = scep_probe.ProbeResult(url=scep_probe.scep_url(urls[h]), caps_error=why, ca_error=why)
+        else:
+            res = mr[0].result
+        out.append((labels[h], res))
+    return out
+
+
 @app.command()
 def probe(
     url: str = typer.Argument(
@@ -99,27 +136,28 @@ def probe(
     next_fingerprint: str = typer.Option(
         None, "--next-fingerprint", help="expected MD5/SHA1 of the rollover CA certificate (GetNextCACert)"
     ),
+    cluster: str = CLUSTER_OPT,
 ) -> None:
     """Exit 0 when every CA answers GetCACaps and GetCACert; 3 when one cannot be reached; 1 when GetNextCACert
-    returns a certificate that is not signed by the current CA."""
+    returns a certificate that is not signed by the current CA. With --cluster the inventory's CA servers are
+    probed from a worker of their site (a URL given here has no site: it is probed from this machine only)."""
     targets: list[tuple[str, str]] = []  # (label, url)
+    results: list[tuple[str, scep_probe.ProbeResult]] = []
     if url:
+        if cluster:
+            fail_usage("scep probe URL does not run on a cluster: a URL has no site (name the CA servers with "
+                       "--limit instead; IOSPKI_CLUSTER= to probe the URL from here)")
         try:
             scep_probe.scep_url(url)
         except scep_probe.ScepProbeError as exc:
             fail_usage(str(exc))
         targets.append((url, url))
     else:
-        ctx = open_inventory(inventory, limit)
-        for h in ctx.nr.inventory.hosts:
-            ca = ctx.intents[h].ca_server
-            if ca is not None:
-                targets.append((f"{h} ({ca.name})", enrollment_url_for(ctx.addr(h), ca.http_port)))
-        if not targets:
+        ctx = open_inventory(inventory, limit, cluster=cluster)
+        results = _probe_servers(ctx, timeout)
+        if not results:
             fail_usage("no URL given and no CA server among the selected hosts")
-    results: list[tuple[str, scep_probe.ProbeResult]] = [
-        (label, scep_probe.probe(u, timeout)) for label, u in targets
-    ]
+    results += [(label, scep_probe.probe(u, timeout)) for label, u in targets]
     if as_json:
         data: Any = results[0][1].as_dict() if url else {label: r.as_dict() for label, r in results}
         console.print_json(json.dumps(data, default=str))

@@ -22,10 +22,14 @@ from iospki.cli.kit import (
     INVENTORY_OPT,
     console,
     err_console,
+    no_cluster_opt,
+    refuse_cluster,
 )
 from iospki.operations.inventory import DEFAULT_INVENTORY
 from iospki.validate.model import FAIL_ON, ValidateError
 from iospki.validate.run import run_validation, write_outputs
+
+_NO_CLUSTER = "it starts its own lab twin on this machine and drives only that"
 
 
 def validate_command(
@@ -50,9 +54,11 @@ def validate_command(
         "--fail-on",
         help=f"fail on audit findings at or above this severity ({', '.join(FAIL_ON)}; none: outcomes only)",
     ),
+    cluster: str = no_cluster_opt(_NO_CLUSTER),
 ) -> None:
     """Bring the inventory up as a lab, deploy, run the lab clock through the next CA rollover and check
-    every client at every forecast event and certificate end."""
+    every client at every forecast event and certificate end. On this machine only (no --cluster)."""
+    refuse_cluster(cluster, "lab validate", _NO_CLUSTER)
     inv = (Path(inventory) if inventory else DEFAULT_INVENTORY).resolve()
     out = (output or Path("out") / f"validate-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
     try:

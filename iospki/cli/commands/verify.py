@@ -5,7 +5,7 @@ was valid is missing), its serial is new, its issuer is the trustpoint's CA (the
 day, the CA that was the rollover CA before), its validity moved forward, the chain holds (issuer = CA
 subject, dates inside the CA's), and the key changed when the inventory says `regenerate` and the renewal was
 auto-enroll's (`regenerate` governs those only: a manual `crypto pki enroll` keeps the key, rulebook C7).
-Without --after, a fresh collection is taken from the devices now.
+Without --after, a fresh collection is taken from the devices now (`--cluster`: on the Dask cluster).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 import typer
 
 from iospki.cli.kit import (
+    CLUSTER_OPT,
     EXIT_FINDINGS,
     EXIT_HOSTS,
     EXIT_OK,
@@ -213,8 +214,12 @@ def verify(
     inventory: str = INVENTORY_OPT,
     limit: str = LIMIT_OPT,
     as_json: bool = JSON_OPT,
+    cluster: str = CLUSTER_OPT,
 ) -> None:
-    """Compare two collections and prove renewals/rollovers happened (exit 1 when a check fails)."""
+    """Compare two collections and prove renewals/rollovers happened (exit 1 when a check fails).
+
+    Without --after the after collection is taken now, on the cluster with --cluster (read-only: a lost
+    worker's hosts are collected by another worker of their site); with --after no device is read."""
     try:
         b_hosts = store.hosts(before)
     except store.StoreError as exc:
@@ -238,7 +243,7 @@ def verify(
             if limit:
                 fail_usage(f"--limit needs a usable inventory ({inventory or 'built-in'})")
     if after is None:
-        ctx = open_inventory(inventory, limit)
+        ctx = open_inventory(inventory, limit, cluster=cluster)
         after = Path(f"{before}-after-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
         collect_into(ctx, after)
     try:
