@@ -23,13 +23,18 @@ class TaskFailed(RuntimeError):
     """The device did not reach the intended state; the message says why (never holds a secret)."""
 
 
-def _open(task: Task) -> BaseConnection:
+def _session(task: Task) -> BaseConnection:
     # checked here too (not only when the command opens the inventory): a host whose key cannot be
     # checked is never connected to, so no password or enable secret can reach an impostor
     refused = task.host.data.get("_host_key_error") or task.host.data.get("_credential_error")
     if refused:
         raise TaskFailed(str(refused))
     conn: BaseConnection = task.host.get_connection("netmiko", task.nornir.config)
+    return conn
+
+
+def _open(task: Task) -> BaseConnection:
+    conn = _session(task)
     if not conn.check_enable_mode():
         conn.enable()
     return conn
@@ -47,18 +52,42 @@ def drop_connection(task: Task) -> None:
 def cli(task: Task) -> BaseConnection:
     """The host's netmiko session, in privileged mode. Connecting is retried with back-off (safe).
 
-    Every device exchange starts here, so this is where a Ctrl-C stops a host (before its next exchange)."""
+    Every device exchange starts here or in `show`, so this is where a Ctrl-C stops a host (before its next
+    exchange)."""
     interrupt.check("the next device exchange")
     return retry(lambda: _open(task), before_retry=lambda exc, n: drop_connection(task))
 
 
 def show(task: Task, command: str, read_timeout: float = 30.0) -> str:
     """A read-only command: retried with back-off on a timeout or a dropped session (safe to repeat)."""
-    out = retry(
-        lambda: cli(task).send_command(command, read_timeout=read_timeout),
-        before_retry=lambda exc, n: drop_connection(task),
-    )
+    out = retry(lambda: _show_once(task, command, read_timeout), before_retry=lambda exc, n: drop_connection(task))
     return str(out)
+
+
+def _show_once(task: Task, command: str, read_timeout: float) -> str:
+    interrupt.check("the next device exchange")
+    conn = retry(lambda: _session(task), before_retry=lambda exc, n: drop_connection(task))
+    # netmiko's send_command reads the prompt before every command to know where the output ends; reading it
+    # here instead also says the mode the session is in, so privileged mode costs no exchange of its own per
+    # command (it used to: check_enable_mode before each) and is still checked before every one
+    prompt = _privileged_prompt(conn)
+    return str(conn.send_command(command, expect_string=prompt, read_timeout=read_timeout))
+
+
+def _privileged_prompt(conn: BaseConnection) -> str:
+    """Regex of the session's current prompt, after entering privileged exec from user exec (`r1>`, e.g. a
+    fresh login, or after a `disable`) or leaving configuration mode (`r1(config)#`): show commands need it."""
+    try:
+        prompt = conn.find_prompt()
+    except ValueError:  # no prompt came back: netmiko's own fallback, the read then times out or fails
+        return re.escape(conn.base_prompt)
+    if prompt.endswith(">"):
+        conn.enable()
+        prompt = conn.find_prompt()
+    elif prompt.endswith(")#"):
+        conn.exit_config_mode()
+        prompt = conn.find_prompt()
+    return re.escape(prompt.strip())
 
 
 @dataclass(frozen=True)

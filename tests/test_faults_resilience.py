@@ -169,7 +169,10 @@ class _FakeConn:
     def check_enable_mode(self) -> bool:
         return True
 
-    def send_command(self, command: str, read_timeout: float = 30.0) -> str:
+    def find_prompt(self) -> str:
+        return "c1#"
+
+    def send_command(self, command: str, expect_string: str | None = None, read_timeout: float = 30.0) -> str:
         self.show_calls += 1
         if self.show_calls == 1:
             raise OSError("Socket is closed")  # a read-only command: retried on a fresh session
