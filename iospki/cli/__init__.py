@@ -1,39 +1,45 @@
 """The `iospki` console command.
 
-Each command lives in its own module under `iospki.cli.commands`; this file only wires them.
-Keep the imports sorted (ruff) and add one registration line per command below.
+Each command lives in its own module under `iospki.cli.commands`; this file only wires them: one line per
+command in COMMANDS below (help lists them in that order).
 """
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import typer
 
-from iospki.cli.commands import audit as _audit
-from iospki.cli.commands import collect as _collect
-from iospki.cli.commands import demo as _demo
-from iospki.cli.commands import deploy as _deploy
-from iospki.cli.commands import inventory as _inventory
-from iospki.cli.commands import lab as _lab
-from iospki.cli.commands import renew as _renew
-from iospki.cli.commands import rollover as _rollover
-from iospki.cli.commands import scep as _scep
-from iospki.cli.commands import status as _status
-from iospki.cli.commands import verify as _verify
-from iospki.cli.commands.parse import parse_command
 from iospki.cli.usage import CommandGroup
 from iospki.operations import interrupt
 
-app = typer.Typer(
-    cls=CommandGroup, no_args_is_help=True, add_completion=False, help="Cisco IOS/IOS-XE PKI lifecycle toolkit."
-)
+# name -> (module, attribute, a group of subcommands?). `iospki NAME ...` imports only NAME's module: importing
+# every command (audit rules, forecast, templates, reports ...) cost more than a collect of a few routers.
+# `app`, with every command (the tests, `iospki --help`), imports them all on first use.
+COMMANDS: dict[str, tuple[str, str, bool]] = {
+    "parse": ("iospki.cli.commands.parse", "parse_command", False),
+    "inventory": ("iospki.cli.commands.inventory", "app", True),
+    "deploy": ("iospki.cli.commands.deploy", "deploy", False),
+    "collect": ("iospki.cli.commands.collect", "collect", False),
+    "status": ("iospki.cli.commands.status", "status", False),
+    "rollover": ("iospki.cli.commands.rollover", "rollover", False),
+    "renew": ("iospki.cli.commands.renew", "renew", False),
+    "verify": ("iospki.cli.commands.verify", "verify", False),
+    "scep": ("iospki.cli.commands.scep", "app", True),
+    "demo": ("iospki.cli.commands.demo", "demo", False),
+    "audit": ("iospki.cli.commands.audit", "audit", False),
+    "forecast": ("iospki.cli.commands.audit", "forecast", False),
+    "lab": ("iospki.cli.commands.lab", "app", True),
+}
+
+app: typer.Typer  # every command; built by __getattr__ on first use
 
 
-@app.callback()
 def _root() -> None:
     """Cisco IOS/IOS-XE PKI lifecycle toolkit."""
 
 
-@app.command()
 def version() -> None:
     """Print the iospki version."""
     from iospki import __version__
@@ -41,20 +47,30 @@ def version() -> None:
     typer.echo(__version__)
 
 
-# --- registrations (one line per command) ---
-app.command("parse")(parse_command)
-app.add_typer(_inventory.app, name="inventory")
-app.command("deploy")(_deploy.deploy)
-app.command("collect")(_collect.collect)
-app.command("status")(_status.status)
-app.command("rollover")(_rollover.rollover)
-app.command("renew")(_renew.renew)
-app.command("verify")(_verify.verify)
-app.add_typer(_scep.app, name="scep")
-app.command("demo")(_demo.demo)
-app.command("audit")(_audit.audit)
-app.command("forecast")(_audit.forecast)
-app.add_typer(_lab.app, name="lab")
+def build(*names: str) -> typer.Typer:
+    """The `iospki` app with the commands `names` of COMMANDS, or with all of them when none is named."""
+    built = typer.Typer(
+        cls=CommandGroup, no_args_is_help=True, add_completion=False, help="Cisco IOS/IOS-XE PKI lifecycle toolkit."
+    )
+    built.callback()(_root)
+    built.command()(version)
+    for name, (module, attr, group) in COMMANDS.items():
+        if names and name not in names:
+            continue
+        obj = getattr(importlib.import_module(module), attr)
+        if group:
+            built.add_typer(obj, name=name)
+        else:
+            built.command(name)(obj)
+    return built
+
+
+def __getattr__(name: str) -> typer.Typer:
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    full = build()
+    globals()["app"] = full
+    return full
 
 
 def main() -> None:
@@ -62,7 +78,7 @@ def main() -> None:
     # then exits 130 as a shell expects of an interrupted program, whatever exit it was heading for
     interrupt.install()
     try:
-        app()
+        build(*[n for n in sys.argv[1:2] if n in COMMANDS])()  # the command named, else all of them
     except KeyboardInterrupt:
         raise SystemExit(interrupt.EXIT_INTERRUPTED) from None
     except SystemExit:
