@@ -5,6 +5,9 @@ meta.json that describes neither). The second run fails at once, naming the dire
 The lock belongs to this process and is re-entrant in it (the CLI takes it before it writes meta.json, and
 `collect_into` takes it again); the kernel drops it when the process ends, however it ends. The file stays
 (removing it could let two later runs lock two different files).
+
+Holding the lock also means no live writer has a temporary file in the collection: on its first take in this
+process the lock removes the ones a killed writer left (`store.remove_stale_temp`).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+from iospki.state import store
 
 LOCK_FILE = ".lock"
 
@@ -36,6 +41,7 @@ def collection_lock(root: Path | str) -> Iterator[None]:
             _held[key] = (fd, depth + 1)
         else:
             _held[key] = (_take(Path(key)), 1)
+            store.remove_stale_temp(key)  # a killed writer's leftovers: no other writer holds the collection
     try:
         yield
     finally:

@@ -10,7 +10,9 @@
 Every write is atomic (temporary file in the same directory, fsync, os.replace), so an
 interrupted collection never leaves a half-written output behind; `durable_batch()` groups the
 writes of one host folder so they cost one flush and one directory fsync; a write that fails (full
-disk, read-only) is a `WriteFailed` naming the path and leaves no temporary file. Secrets are redacted
+disk, read-only) is a `WriteFailed` naming the path and leaves no temporary file. A writer killed (kill -9)
+leaves only its `.tmp-*.part` files: readers skip them and the next writer to take the collection's lock
+removes them (`remove_stale_temp`). Secrets are redacted
 before anything touches the disk, and a collection stays private to its user (folders 0700, files 0600).
 
     >>> command_filename("show crypto pki timers detail")
@@ -288,6 +290,39 @@ def prepare_collection(root: Path | str) -> Path:
             with contextlib.suppress(OSError):
                 os.unlink(probe)
     return root
+
+
+# The store's own temporary names (tempfile.mkstemp: ".tmp-" + 8 of [a-z0-9_] + ".part", and the probe of
+# `prepare_collection`): a writer killed (kill -9, power loss) before its rename leaves them behind.
+_TEMP_NAME = re.compile(r"\.tmp-(?:[a-z0-9_]{8}\.part|probe-[a-z0-9_]{8})")
+
+
+def remove_stale_temp(root: Path | str) -> list[Path]:
+    """Remove the temporary files killed writers left in collection `root`: in its folder and in each host
+    folder, only regular files with the store's own temporary names, never through a symbolic link. Returns
+    what it removed. Only for the holder of the collection's lock (`iospki.state.lock`, which calls it): no
+    live writer has a temporary file there then. Readers skip these files (dot names) without this."""
+    removed: list[Path] = []
+
+    def sweep(d: str) -> None:
+        try:
+            with os.scandir(d) as it:
+                entries = list(it)
+        except OSError:  # gone, or not ours to list: nothing to clean there
+            return
+        for e in entries:
+            if _TEMP_NAME.fullmatch(e.name) and e.is_file(follow_symlinks=False):
+                try:
+                    os.unlink(e.path)
+                except OSError:  # gone already, or not ours to remove: the writer that comes next is not stopped
+                    continue
+                removed.append(Path(e.path))
+            elif d == top and not e.name.startswith(".") and e.is_dir(follow_symlinks=False):
+                sweep(e.path)
+
+    top = str(root)
+    sweep(top)
+    return removed
 
 
 def atomic_write_text(path: Path | str, text: str, mode: int | None = None) -> Path:
