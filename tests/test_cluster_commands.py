@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -220,6 +221,30 @@ def test_a_worker_lost_mid_renew_leaves_its_hosts_outcome_unknown_and_enrolls_no
         assert new <= 1 if h in lost else new == 1, (h, after)
 
 
+@pytest.mark.slow  # ~60 s: the slowed CA (0.5 s a line) makes the rollover long enough to kill mid-way
+def test_a_worker_lost_mid_rollover_leaves_it_outcome_unknown_exit_3(env: tuple[LabHandle, Cluster]) -> None:
+    lab, cluster = env
+    cluster.grow("wa8", "a", LAB_WORKER_ENV)  # site a keeps a worker to report on the lost one
+    seen: dict[str, list[str]] = {}
+    site_a = [n for n in cluster.workers if cluster.sites[n] == "a"]
+    lab.fault("ca1", "slow")  # every line the CA reads takes 0.5 s: the rollover is still running at the kill
+    killer = threading.Thread(target=_kill_in_phase, args=(cluster, site_a, "rollover", 1.5, seen))
+    killer.start()
+    try:
+        rc, out, err = iospki("rollover", "ca1", "--yes", "--json", "-i", str(lab.inventory_dir),
+                              cluster=cluster.address)  # fmt: skip
+    finally:
+        killer.join()
+        lab.fault("ca1", "slow", on=False)
+    assert any("-rollover-ca1-" in k for k in seen.get("keys", [])), seen
+    assert rc == 3, out + err
+    doc = json.loads(out)
+    assert all(c["ok"] for c in doc["prechecks"]) and len(doc["verification"]) == 1, doc
+    (check,) = doc["verification"]
+    assert check["check"] == "rollover command" and not check["ok"]
+    assert "ca1: outcome unknown" in check["detail"] and "not sent again" in check["detail"], check
+
+
 def test_nothing_sent_or_returned_or_printed_holds_a_secret(env: tuple[LabHandle, Cluster]) -> None:
     _, cluster = env
     with cluster.client() as c:
@@ -234,3 +259,30 @@ def test_nothing_sent_or_returned_or_printed_holds_a_secret(env: tuple[LabHandle
     for text in _TRANSCRIPT:
         for s in SECRETS:
             assert s not in text
+
+
+# ---------------------------------------------------------------------------- commands that refuse --cluster
+
+
+@pytest.mark.parametrize(
+    ("args", "why"),
+    [
+        (("inventory", "keyscan"), "known_hosts"),
+        (("demo",), "lab twin on this machine"),
+        (("lab", "validate"), "lab twin on this machine"),
+        (("scep", "probe", "http://127.0.0.1:9"), "a URL has no site"),
+    ],
+)
+def test_a_command_that_cannot_run_on_a_cluster_refuses_it_in_one_line(args: tuple[str, ...], why: str) -> None:
+    rc, out, err = iospki(*args, "--cluster", "tcp://127.0.0.1:9")  # nothing listens there: never contacted
+    assert rc == 2 and why in err and "Traceback" not in err and not out, (out, err)
+    assert len(err.strip().splitlines()) == 1 and "cluster" in err
+
+
+def test_demo_keeps_its_steps_off_an_operators_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    from iospki.cli.commands import demo
+
+    monkeypatch.setenv("IOSPKI_CLUSTER", "tcp://127.0.0.1:9")
+    child = demo._child([sys.executable, "-c", "import os; print(os.environ.get('IOSPKI_CLUSTER'))"],
+                        timeout=60, capture=True, stoppable=False)  # fmt: skip
+    assert child.returncode == 0 and child.stdout.strip() == "None"

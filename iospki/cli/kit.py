@@ -67,8 +67,9 @@ def no_cluster_opt(why: str) -> Any:
 
 
 def refuse_cluster(cluster: str | None, command: str, why: str) -> None:
-    if cluster:
-        fail_usage(f"{command} does not run on a cluster (--cluster {cluster}): {why}")
+    if cluster:  # one line however wide the terminal (soft_wrap): scripts grep it
+        err_console.print(f"[red]error:[/red] {command} does not run on a cluster: {escape(why)}", soft_wrap=True)
+        raise typer.Exit(EXIT_USAGE)
 
 
 RESUME_OPT = typer.Option(
