@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +24,9 @@ from iospki.state.loader import SKEW_TOLERANCE, HostState
 # every rule: those bound to a check (iospki.audit.checks), then the three the engine raises itself
 RULES: tuple[Rule, ...] = (*CHECK_RULES, *FAILURE_RULES)
 RULES_BY_ID: dict[str, Rule] = {r.id: r for r in RULES}
+
+# runs the forecast of the hosts audited: (states, at=, horizon=) -> Forecast, as `forecast_states`
+Forecaster = Callable[..., Forecast]
 
 
 @dataclass(frozen=True)
@@ -113,10 +116,13 @@ def run_audit(
     horizon: timedelta | None = timedelta(days=3 * 365),
     only: Collection[str] | None = None,
     skew_tolerance: timedelta = SKEW_TOLERANCE,
+    forecaster: Forecaster = forecast_states,
 ) -> AuditResult:
     """Audit hosts. `at` replaces every device's own clock as "now". With `only`, every host is
     context (a client needs its CA server's state) but only those hosts are reported. Clock
-    differences between a client and its CA server up to `skew_tolerance` are not reported."""
+    differences between a client and its CA server up to `skew_tolerance` are not reported.
+    `forecaster`: what runs the forecast (`forecast_states`'s signature and result; the cluster's
+    `iospki.cluster.analysis` runs the same simulation per CA group on its workers)."""
     states = list(states)
     ok = [s for s in states if not s.failed]
     cas = {c.key: c for s in ok for c in ca_inputs(s)}
@@ -191,7 +197,7 @@ def run_audit(
                     )
                 )
     findings.sort(key=lambda f: (-f.severity.rank, f.host, f.rule, f.target or ""))
-    fc = forecast_states(ok, at=at, horizon=horizon) if horizon is not None and ok else None
+    fc = forecaster(ok, at=at, horizon=horizon) if horizon is not None and ok else None
     if fc is not None:
         fc.leave_out({s.host: why for s in states if (why := s.unpredictable)})
         _forecast_evidence(findings, fc)

@@ -556,9 +556,13 @@ def forecast_states(
     """Forecast a collection from `at` (default: the latest device clock) over `horizon`."""
     states = list(states)
     cas, tps = inputs_from_states(states)
-    if at is None:
-        # on the CA servers' clocks: a client running ahead must not move "now" past its CA's events
-        skew = {t.host: t.clock_skew for t in tps if t.clock_skew}
-        clocks = [s.now - skew.get(s.host, timedelta(0)) for s in states if s.now is not None]
-        at = max(clocks) if clocks else datetime.utcnow().replace(microsecond=0)
+    at = at or default_start(states, tps)
     return simulate(cas, tps, at, at + horizon)
+
+
+def default_start(states: list[HostState], tps: Iterable[TrustpointInput]) -> datetime:
+    """Where a forecast without `at` starts: the latest device clock, on the CA servers' clocks (a client
+    running ahead must not move "now" past its CA's events); with no clock, the collector's UTC now."""
+    skew = {t.host: t.clock_skew for t in tps if t.clock_skew}
+    clocks = [s.now - skew.get(s.host, timedelta(0)) for s in states if s.now is not None]
+    return max(clocks) if clocks else datetime.utcnow().replace(microsecond=0)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import tempfile
+from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -36,6 +39,9 @@ from iospki.reports import formats, render, write_report
 from iospki.state import store
 from iospki.state.loader import HostState, load_collection
 
+if TYPE_CHECKING:
+    from iospki.cluster.analysis import ClusterAnalysis
+
 FORMATS = ("table", *formats("audit"))
 
 
@@ -50,17 +56,34 @@ def _parse_at(at: str | None) -> datetime | None:
     return t.replace(tzinfo=None)
 
 
+def analysis(offline: Path | None, cluster: str | None) -> AbstractContextManager[ClusterAnalysis | None]:
+    """`--offline` with `--cluster`: the stored hosts are loaded and parsed, and the forecast runs, on the
+    cluster (`iospki.cluster.analysis`: the same code, elsewhere); an unusable cluster is one line, exit 2.
+    Otherwise None: everything here."""
+    if offline is None or not cluster:
+        return contextlib.nullcontext()
+    from iospki.cluster import ClusterError
+    from iospki.cluster.analysis import open_analysis
+
+    try:
+        return open_analysis(cluster)
+    except ClusterError as exc:
+        fail_usage(str(exc))
+
+
 def _load(
-    offline: Path | None, inventory: str | None, limit: str | None, cluster: str | None = None
+    offline: Path | None,
+    inventory: str | None,
+    limit: str | None,
+    cluster: str | None = None,
+    remote: ClusterAnalysis | None = None,
 ) -> tuple[list[HostState], set[str]]:
     """All hosts of the collection (context for cross-host checks) and the names `--limit` selects
     (offline: by the groups of `--inventory` when it is given, else by names and globs). `cluster`: the
-    `--cluster` address (None: this machine)."""
+    `--cluster` address (None: this machine); `remote`: offline, where the hosts are loaded (`analysis`)."""
     if offline is not None:
-        if cluster:
-            fail_usage("--cluster with --offline: not available yet")
-        try:
-            states = load_collection(offline)  # its folders, and the hosts its meta.json names
+        try:  # its folders, and the hosts its meta.json names
+            states = remote.load_collection(offline) if remote else load_collection(offline)
         except store.StoreError as exc:
             fail_usage(str(exc))
         if not states:
@@ -205,8 +228,12 @@ def audit(
     except ValueError as exc:
         fail_usage(str(exc))
     when = _parse_at(at)
-    states, chosen = _load(offline, inventory, limit, cluster)
-    result = run_audit(states, at=when, threshold=thr, horizon=hor, only=chosen, skew_tolerance=skew)
+    with analysis(offline, cluster) as remote:
+        states, chosen = _load(offline, inventory, limit, cluster, remote)
+        forecaster = remote.forecast if remote else forecast_states
+        result = run_audit(
+            states, at=when, threshold=thr, horizon=hor, only=chosen, skew_tolerance=skew, forecaster=forecaster
+        )
     if fmt == "table":
         if output is not None:
             _save(output, render(result, "markdown"))
@@ -243,9 +270,10 @@ def forecast(
     except ValueError as exc:
         fail_usage(str(exc))
     when = _parse_at(at)
-    states, chosen = _load(offline, inventory, limit, cluster)
+    with analysis(offline, cluster) as remote:
+        states, chosen = _load(offline, inventory, limit, cluster, remote)
+        fc = (remote.forecast if remote else forecast_states)(states, at=when, horizon=hor)
     failed = [s.host for s in states if s.failed and s.host in chosen]
-    fc = forecast_states(states, at=when, horizon=hor)
     fc.events = [e for e in fc.events if e.host in chosen]
     fc.outages = [o for o in fc.outages if o.host in chosen]
     fc.leave_out({s.host: why for s in states if s.host in chosen and (why := s.unpredictable)})

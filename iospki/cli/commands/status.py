@@ -15,6 +15,7 @@ from typing import Any
 
 import typer
 
+from iospki.cli.commands.audit import analysis
 from iospki.cli.kit import (
     CLUSTER_OPT,
     EXIT_FINDINGS,
@@ -212,8 +213,6 @@ def status(
 ) -> None:
     """Per host and trustpoint: CA/identity/rollover certificates, next RENEW/SHADOW/POLL, CS state, clock."""
     if offline is not None:
-        if cluster:
-            fail_usage("--cluster with --offline: not available yet")
         try:
             names = store.hosts(offline)
         except store.StoreError as exc:
@@ -224,15 +223,18 @@ def status(
             names = [host]
         elif limit:
             names = select(names, limit, inventory_groups(inventory))
-        root = offline
-        states = [load_host(root, h) for h in names]
+        with analysis(offline, cluster) as remote:
+            if remote is not None:  # loaded, parsed and shown as JSON on the workers
+                shown = remote.map_hosts(offline, names, host_status)
+                data = [shown[h] for h in names]
+            else:
+                data = [host_status(load_host(offline, h)) for h in names]
     else:
         ctx = open_inventory(inventory, host or limit, cluster=cluster)
         with tempfile.TemporaryDirectory(prefix="iospki-status-") as tmpdir:
             tmp = Path(tmpdir)
             collect_into(ctx, tmp, facts=False, description="status")
-            states = [load_host(tmp, h) for h in ctx.nr.inventory.hosts]
-    data = [host_status(st) for st in states]
+            data = [host_status(load_host(tmp, h)) for h in ctx.nr.inventory.hosts]
     if as_json:
         console.print_json(json.dumps(data))
     else:

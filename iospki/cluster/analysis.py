@@ -1,0 +1,405 @@
+"""Offline analysis on a Dask cluster: load + parse a stored collection on the workers, forecast per CA group.
+
+`audit --offline`, `forecast --offline` and `status --offline` with `--cluster` run the SAME code as on one
+machine (`loader.load_host`, `run_audit`, `simulate`); only where it runs changes:
+
+- **load + parse per host, on the workers.** The client reads each host folder's stored files (already
+  redacted by the store: outputs, `_error.txt`, the JSON files) and sends them in batches of hosts; a worker
+  writes them into a private temporary folder in the same layout and runs `load_host` there, so it needs no
+  share of the client's file system (the jump-host deployment). With `shared=True` the workers read the
+  collection's path themselves (a file system every worker mounts at the same path). A host folder the client
+  cannot read is loaded on the client (the same `load_host`, the same one-line error). Results stream back as
+  they complete, at most a few batches per worker thread in flight (bounded memory on client and scheduler);
+  they come back as pickled bytes that the client unpickles with the garbage collector off and freezes after,
+  as `load_collection` does with what it builds.
+- **the audit** runs on the client over every host (its checks need all hosts at once: a client's CA server,
+  the CA index), with the forecast below as its `forecaster`.
+- **the forecast per CA group, on the workers.** The simulation's only coupling between hosts is a CA server
+  and the client trustpoints enrolled with it (`TrustpointInput.ca_key`): a group is one CA server and its
+  clients (a trustpoint whose CA is not in the collection is a group of its own). Groups are packed into
+  batches and each batch simulated on a worker from the same start to the same end; the sorted events,
+  outages and notes of the batches are merged in the simulator's own order, which gives exactly the local
+  forecast (the tests compare the JSON byte for byte).
+
+Analysis only reads: a worker lost mid-analysis has its batches run again on another worker by Dask.
+
+    with ClusterAnalysis("tcp://192.0.2.5:8786") as remote:
+        result = remote.audit(Path("collections/today"))           # AuditResult, as run_audit's
+    # or in one call (bench_fleet):
+    result = analyse_on_cluster("tcp://192.0.2.5:8786", Path("collections/today"))
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import heapq
+import math
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from iospki.audit import AuditResult, run_audit
+from iospki.forecast import CAInput, Forecast, TrustpointInput, inputs_from_states, simulate
+from iospki.forecast.simulator import default_start
+from iospki.state import store
+from iospki.state.loader import (
+    NOT_COLLECTED,
+    REQUIRED_OUTPUTS,
+    HostState,
+    _gc_quiet,
+    _meta,
+    _meta_hosts,
+    load_host,
+)
+
+from .runner import DaskRunner, runner_config
+from .transport import ClusterError
+
+T = TypeVar("T")
+
+DEFAULT_BATCH = 100  # hosts per task: ~1 MB of stored text, a few hundred ms of parsing
+IN_FLIGHT_PER_THREAD = 2  # batches submitted and not yet back, per worker thread
+_STORED = (".txt", ".json")  # every file `store.read_host` reads ends so (the worker's load_host filters)
+
+# a host as sent: its name and (file name, bytes) of its folder; or only its name when the workers share the path
+Shipped = tuple[str, list[tuple[str, bytes]] | None]
+
+
+# --------------------------------------------------------------------------- on the worker
+
+
+def _as_loaded(state: HostState) -> HostState:
+    return state
+
+
+def _load_batch(root: str | None, hosts: list[Shipped], apply: Callable[[HostState], Any]) -> bytes:
+    """Load (and `apply` to) each host of a batch; the pickled [(host, result)]. Runs on a worker."""
+    out: list[tuple[str, Any]] = []
+    if root is not None:  # the workers read the shared path
+        for host, _ in hosts:
+            st = load_host(root, host)
+            out.append((host, apply(st)))
+        return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+    # private (0700), removed below; in memory where there is /dev/shm (writing and deleting thousands of
+    # small files on a disk mounted with `discard` cost more than parsing them)
+    tmp = tempfile.mkdtemp(prefix="iospki-analysis-", dir=_scratch())
+    try:
+        for host, files in hosts:
+            if store.host_name_problem(host) is not None:
+                raise ValueError(f"{host!r}: not a host folder name")
+            d = os.path.join(tmp, host)
+            os.mkdir(d)
+            for name, data in files or []:
+                if os.path.basename(name) != name or name in (".", ".."):
+                    raise ValueError(f"{host}: {name!r} is not a file name")
+                with open(os.path.join(d, name), "wb") as f:
+                    f.write(data)
+            st = load_host(tmp, host)
+            out.append((host, apply(st)))
+            shutil.rmtree(d)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _scratch() -> str | None:
+    shm = "/dev/shm"
+    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else None
+
+
+def _simulate_batch(
+    cas: list[CAInput], tps: list[TrustpointInput], start: datetime, until: datetime
+) -> bytes:
+    """One batch of whole CA groups through the simulator (on a worker): the pickled Forecast."""
+    return pickle.dumps(simulate(cas, tps, start, until), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+# --------------------------------------------------------------------------- on the client
+
+
+def _read_folder(root: Path, host: str) -> list[tuple[str, bytes]]:
+    """The stored files of one host folder that the loader reads (raises OSError when unreadable)."""
+    out = []
+    with os.scandir(root / host) as it:
+        for e in it:
+            if e.name.endswith(_STORED) and e.is_file():
+                with open(e.path, "rb") as f:
+                    out.append((e.name, f.read()))
+    return out
+
+
+@dataclass
+class _Batch:
+    hosts: list[Shipped]
+    local: list[str]  # hosts of the batch whose folder the client could not read: loaded here
+
+
+def _missing_host(host: str) -> HostState:
+    """A host meta.json names that has no folder: nothing collected (as `load_collection` makes it)."""
+    st = HostState(host, no_outputs=True)
+    st.incomplete = {r.command: NOT_COLLECTED for r in REQUIRED_OUTPUTS if r.needed(st)}
+    return st
+
+
+class ClusterAnalysis:
+    """A client of the cluster at `address` (default IOSPKI_CLUSTER) for offline analysis; a context manager.
+
+    `client`: an open `distributed.Client` to use instead (not closed here). `batch`: hosts per task.
+    `shared`: the workers read the collection's path themselves instead of receiving its files. TLS options
+    as the Dask runner's (`tls_ca_file`, `tls_cert`, `tls_key`)."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        client: Any = None,
+        batch: int = DEFAULT_BATCH,
+        shared: bool = False,
+        **tls: Any,
+    ) -> None:
+        if client is None:
+            client = DaskRunner(**runner_config(address, **tls)["options"])._client()
+            self._owned = True
+        else:
+            self._owned = False
+        self.client = client
+        self.batch = max(1, batch)
+        self.shared = shared
+
+    def __enter__(self) -> ClusterAnalysis:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owned:
+            self.client.close()
+
+    # ------------------------------------------------------------------ scheduling
+
+    def _threads(self) -> int:
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {})
+        n = sum(int(w.get("nthreads", 1)) for w in workers.values())
+        if n == 0:
+            raise ClusterError("the cluster has no workers (start `dask worker` on the jump hosts)")
+        return n
+
+    def _stream(
+        self, jobs: Iterable[tuple[Any, Callable[..., bytes], tuple[Any, ...]]]
+    ) -> Iterator[tuple[Any, Any]]:
+        """Submit `jobs` (tag, function, args), at most IN_FLIGHT_PER_THREAD per worker thread out at once;
+        yield (tag, unpickled result) as each completes. Jobs are pure: Dask runs a lost worker's elsewhere."""
+        from distributed import as_completed
+
+        todo = iter(jobs)
+        tags: dict[Any, Any] = {}
+        window = as_completed(loop=self.client.loop)
+
+        def submit(n: int) -> None:
+            for tag, fn, args in _take(todo, n):
+                fut = self.client.submit(fn, *args, pure=False)
+                tags[fut.key] = tag
+                window.add(fut)
+
+        submit(self._threads() * IN_FLIGHT_PER_THREAD)
+        for fut in window:
+            data = fut.result()
+            tag = tags.pop(fut.key)
+            fut.release()
+            submit(1)
+            yield tag, pickle.loads(data)
+
+    # ------------------------------------------------------------------ load + parse
+
+    def load_hosts(self, root: Path | str, hosts: list[str]) -> dict[str, HostState]:
+        """{host: load_host(root, host)} for every host of `hosts`, loaded and parsed on the workers."""
+        return self.map_hosts(root, hosts, _as_loaded)
+
+    def map_hosts(self, root: Path | str, hosts: list[str], apply: Callable[[HostState], T]) -> dict[str, T]:
+        """{host: apply(load_host(root, host))} for every host of `hosts`, all computed on the workers
+        (`apply`: a module-level function, which the workers import by name)."""
+        root = Path(root)
+        # small collections: every thread gets a batch; large ones: `batch` hosts a task
+        size = max(1, min(self.batch, math.ceil(len(hosts) / self._threads())))
+        out: dict[str, T] = {}
+        path = str(root.resolve()) if self.shared else None
+
+        def batches() -> Iterator[tuple[Any, Callable[..., bytes], tuple[Any, ...]]]:
+            for i in range(0, len(hosts), size):
+                b = self._ship(root, hosts[i : i + size])
+                for h in b.local:  # unreadable here: the same loader, here, says why
+                    st = load_host(root, h)
+                    out[h] = apply(st)
+                if b.hosts:
+                    yield i, _load_batch, (path, b.hosts, apply)
+
+        for _, part in self._stream(batches()):
+            out.update(part)
+        return out
+
+    def _ship(self, root: Path, hosts: list[str]) -> _Batch:
+        if self.shared:
+            return _Batch([(h, None) for h in hosts], [])
+        b = _Batch([], [])
+        for h in hosts:
+            try:
+                b.hosts.append((h, _read_folder(root, h)))
+            except OSError:
+                b.local.append(h)
+        return b
+
+    def load_collection(self, root: Path | str, limit: list[str] | None = None) -> list[HostState]:
+        """What `loader.load_collection(root, limit)` returns, each host loaded and parsed on a worker."""
+        return _gc_quiet(self._load_collection)(root, limit)
+
+    def _load_collection(self, root: Path | str, limit: list[str] | None) -> list[HostState]:
+        # the hosts and the interrupted mark exactly as load_collection finds them
+        meta, problem = _meta(root)
+        names = sorted(set(store.hosts(root)) | _meta_hosts(meta))
+        if limit:
+            names = [h for h in names if any(fnmatch.fnmatchcase(h, pat) for pat in limit)]
+        interrupted = problem or (
+            "the collection was interrupted (meta.json: interrupted); its outputs may be missing or stale"
+            if meta is not None and meta.get(store.INTERRUPTED) is True
+            else None
+        )
+        present = [h for h in names if (Path(root) / h).is_dir()]
+        loaded = self.load_hosts(root, present)
+        states = []
+        for h in names:
+            st = loaded.pop(h, None)
+            if st is None:
+                st = _missing_host(h)
+            st.interrupted = interrupted
+            states.append(st)
+        return states
+
+    # ------------------------------------------------------------------ forecast
+
+    def forecast(
+        self,
+        states: Iterable[HostState],
+        at: datetime | None = None,
+        horizon: timedelta = timedelta(days=3 * 365),
+    ) -> Forecast:
+        """`forecast_states(states, at, horizon)`, simulated per CA group on the workers."""
+        states = list(states)
+        cas, tps = inputs_from_states(states)
+        at = at or default_start(states, tps)
+        batches = _ca_batches(cas, tps, self._threads())
+        if len(batches) <= 1:
+            return simulate(cas, tps, at, at + horizon)  # nothing to divide
+        jobs = ((i, _simulate_batch, (bc, bt, at, at + horizon)) for i, (bc, bt) in enumerate(batches))
+        done = dict(self._stream(jobs))
+        return _merge([(done[i], bt) for i, (_, bt) in enumerate(batches)])
+
+    # ------------------------------------------------------------------ the audit
+
+    def audit(self, root: Path | str, only: Iterable[str] | None = None, **options: Any) -> AuditResult:
+        """`run_audit(load_collection(root), only=..., **options)` with the load and the forecast on the cluster."""
+        states = self.load_collection(root)
+        return run_audit(
+            states, only=set(only) if only is not None else None, forecaster=self.forecast, **options
+        )
+
+
+def _take(it: Iterator[T], n: int) -> list[T]:
+    out = []
+    for x in it:
+        out.append(x)
+        if len(out) >= n:
+            break
+    return out
+
+
+def _ca_batches(
+    cas: list[CAInput], tps: list[TrustpointInput], threads: int
+) -> list[tuple[list[CAInput], list[TrustpointInput]]]:
+    """The CA groups -- a CA server and the client trustpoints enrolled with it; a trustpoint whose CA is not
+    among `cas` alone -- packed into about 4 batches per worker thread of whole groups."""
+    groups: dict[Any, tuple[list[CAInput], list[TrustpointInput]]] = {}
+    for c in cas:
+        groups.setdefault(c.key, ([], []))[0].append(c)
+    for t in tps:
+        key = t.ca_key if t.ca_key in groups else ("", t.host, t.trustpoint)
+        groups.setdefault(key, ([], []))[1].append(t)
+    want = max(1, min(len(groups), threads * 4))
+    size = math.ceil(sum(len(g_cas) + len(g_tps) for g_cas, g_tps in groups.values()) / want)
+    batches: list[tuple[list[CAInput], list[TrustpointInput]]] = []
+    cur: tuple[list[CAInput], list[TrustpointInput]] = ([], [])
+    for group_cas, group_tps in groups.values():
+        cur[0].extend(group_cas)
+        cur[1].extend(group_tps)
+        if len(cur[0]) + len(cur[1]) >= size:
+            batches.append(cur)
+            cur = ([], [])
+    if cur[0] or cur[1]:
+        batches.append(cur)
+    return batches
+
+
+def _merge(parts: list[tuple[Forecast, list[TrustpointInput]]]) -> Forecast:
+    """One forecast from the forecasts of batches of whole CA groups, in the order one simulation gives.
+
+    Events and outages: each batch's are sorted by the simulator's keys and no key is shared between two
+    groups (it names the host and trustpoint or CA), so a merge of the sorted lists is the sorted whole.
+    Notes: the simulator writes at most one per trustpoint, in (host, trustpoint) order, starting
+    "host/trustpoint: "; each batch's are merged back into that order."""
+    first = parts[0][0]
+    events = list(
+        heapq.merge(*(p.events for p, _ in parts), key=lambda e: (e.at, e.host, e.subject, e.event))
+    )
+    outages = list(
+        heapq.merge(*(p.outages for p, _ in parts), key=lambda o: (o.start, o.host, o.trustpoint, o.reason))
+    )
+    keyed = []
+    for fc, tps in parts:
+        order = sorted((t.host, t.trustpoint) for t in tps)
+        i = 0
+        for note in fc.notes:
+            while i < len(order) and not note.startswith(f"{order[i][0]}/{order[i][1]}: "):
+                i += 1
+            if i == len(order):
+                raise ClusterError(f"forecast note of no trustpoint of its batch: {note!r}")
+            keyed.append((order[i], note))
+    notes = [n for _, n in sorted(keyed, key=lambda kn: kn[0])]
+    return Forecast(first.start, first.until, events, outages, notes)
+
+
+def analyse_on_cluster(
+    address: str | None,
+    root: Path | str,
+    *,
+    client: Any = None,
+    batch: int = DEFAULT_BATCH,
+    shared: bool = False,
+    only: Iterable[str] | None = None,
+    **audit_options: Any,
+) -> AuditResult:
+    """Load, parse, audit and forecast the collection at `root` on the cluster at `address` (or an open
+    `client`): the `AuditResult` a local `run_audit(load_collection(root), ...)` gives. `audit_options`
+    as run_audit's (at, threshold, horizon, rules, skew_tolerance)."""
+    with ClusterAnalysis(address, client=client, batch=batch, shared=shared) as remote:
+        return remote.audit(root, only=only, **audit_options)
+
+
+def open_analysis(address: str | None, **options: Any) -> ClusterAnalysis:
+    """A `ClusterAnalysis` of the cluster at `address` (default IOSPKI_CLUSTER), checked first: ClusterError
+    with one line saying why it cannot be used (no address, no answer, no worker). Options as ClusterAnalysis's."""
+    from .runner import cluster_problem
+
+    tls = {k: options[k] for k in ("tls_ca_file", "tls_cert", "tls_key") if k in options}
+    problem = cluster_problem(address, **tls)
+    if problem:
+        raise ClusterError(problem)
+    return ClusterAnalysis(address, **options)
