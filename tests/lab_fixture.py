@@ -217,6 +217,7 @@ def write_inventory(
     """Write hosts/groups/defaults.yaml for (name, platform group) pairs; returns the hosts."""
     directory.mkdir(parents=True, exist_ok=True)
     a, b = _base_octets()
+    b = min(b, 255 - (len(hosts) - 1) // 250)  # 250 hosts per third octet: a large lab must stay within .255
     result: dict[str, LabHost] = {}
     hosts_yaml: dict[str, Any] = {}
     addresses = [f"127.{a}.{b + i // 250}.{1 + i % 250}" for i in range(len(hosts))]

@@ -66,14 +66,20 @@ def _collect_locked(
 
     def one(task: Task) -> Result:
         name = task.host.name
-        return task.run(
-            task=collect_pki,
-            output=target,
-            ca_servers=servers_of(name),
-            secrets=ctx.secrets,
-            facts=facts,
-            commands=commands(name) if commands is not None else None,
-        )[0]
+        try:
+            return task.run(
+                task=collect_pki,
+                output=target,
+                ca_servers=servers_of(name),
+                secrets=ctx.secrets,
+                facts=facts,
+                commands=commands(name) if commands is not None else None,
+            )[0]
+        finally:
+            # a host's sessions end with its collect (as on a cluster worker): left open until the command
+            # ends, each idle paramiko transport wakes 10 times a second, and one process holding ~1,000 of
+            # them crawled at a few hosts a second (bench_fleet, 2,000 lab routers); routers have few vty lines
+            task.host.close_connections()
 
     agg = run(ctx.nr, one, description)
     res = CollectOutcome(output=output, interrupted=interrupt.stopped())
