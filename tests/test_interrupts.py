@@ -36,9 +36,13 @@ SLOW = [name for name, _ in HOSTS if name != FAST]
 def lab(make_lab_module: MakeLab) -> Iterator[LabHandle]:
     handle = make_lab_module(hosts=HOSTS, host_data=HOST_DATA)
     need_pki(handle)
-    for name in SLOW:
-        handle.fault(name, "slow", True)
+    _slow(handle, True)
     yield handle
+
+
+def _slow(lab: LabHandle, on: bool) -> None:
+    for name in SLOW:
+        lab.fault(name, "slow", on)
 
 
 def _env() -> dict[str, str]:
@@ -104,7 +108,13 @@ def test_collect_ctrl_c_stops_and_marks_the_collection(lab: LabHandle, tmp_path:
 
 
 def test_deploy_ctrl_c_reports_what_reached_each_router(lab: LabHandle, tmp_path: Path) -> None:
-    before = {h: no_timestamps(device(lab, h, "show running-config")) for h in lab.hosts}
+    # the test's own reads of the routers' state go at full speed (a slow router takes ~6 s to log in and show
+    # its running config); only the deploy runs against the slow routers
+    _slow(lab, False)
+    try:
+        before = {h: no_timestamps(device(lab, h, "show running-config")) for h in lab.hosts}
+    finally:
+        _slow(lab, True)
     backups = tmp_path / "backups"
     proc = _start("deploy", "--inventory", str(lab.inventory_dir), "--backup-dir", str(backups))
 
@@ -114,6 +124,7 @@ def test_deploy_ctrl_c_reports_what_reached_each_router(lab: LabHandle, tmp_path
         return no_timestamps(device(lab, FAST, "show running-config")) != before[FAST]
 
     rc, out, err, secs = _interrupt_when(proc, pushed)
+    _slow(lab, False)  # the deploy has ended: the reads and the re-run below go at full speed
     assert rc == EXIT_INTERRUPTED, (out, err)
     assert secs < STOP_BUDGET, f"took {secs:.1f}s to stop"
     assert "Traceback" not in out + err
@@ -135,8 +146,6 @@ def test_deploy_ctrl_c_reports_what_reached_each_router(lab: LabHandle, tmp_path
             assert after != before[h], f"{h}: reported '{said}', but its running config is as before"
     assert report[FAST] != "nothing changed", report
     # nothing was left half-done that a normal run cannot finish
-    for name in SLOW:
-        lab.fault(name, "slow", False)
     try:
         done = subprocess.run(
             [
@@ -156,8 +165,7 @@ def test_deploy_ctrl_c_reports_what_reached_each_router(lab: LabHandle, tmp_path
         )
         assert done.returncode == 0, done.stdout + done.stderr
     finally:
-        for name in SLOW:
-            lab.fault(name, "slow", True)
+        _slow(lab, True)
 
 
 def test_demo_ctrl_c_stops_its_step_and_its_lab(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from iospki.cli import app
 from iospki.models import Clock
 from iospki.parsers import parse
 from tests.lab_pki_support import enroll_trustpoint, start_ca
+from tests.netmiko_text import reload_router
 from tests.test_forecast_lab import Lab, iso
 
 pytestmark = pytest.mark.lab
@@ -156,9 +157,8 @@ def test_reload_keeps_the_clock_error_but_not_the_authority(lab: Lab) -> None:
     skew = clock(lab, "r2").time - clock(lab, "ca1").time
     assert skew > timedelta(days=90)
     conn = lab.conn("r2")
-    conn.send_command_timing("write memory")
-    conn.send_command_timing("reload")
-    conn.send_command_timing("\n")
+    conn.send_command("write memory")
+    reload_router(conn)
     lab.conns.pop("r2").disconnect()
     assert wait_for(lambda: _reachable(lab, "r2"), 30)
     c = clock(lab, "r2")

@@ -14,6 +14,7 @@ import pytest
 from netmiko import ConnectHandler
 
 from iospki.parsers import parse
+from tests.netmiko_text import reload_router, send_answering
 
 pytestmark = pytest.mark.lab
 
@@ -132,9 +133,7 @@ def test_manual_grant_authenticate_and_enroll_dialogs(plab: Any, ca: Any) -> Non
     keys_before = r1.send_command("show crypto key mypubkey rsa")
     certs_before = r1.send_command("show crypto pki certificates")
     r1.save_config()
-    out = r1.send_command_timing("reload")
-    if "[confirm]" in out:
-        r1.send_command_timing("\n")
+    reload_router(r1)
     r1.disconnect()
     time.sleep(1.0)
     r1 = None
@@ -169,11 +168,7 @@ def test_revoke_then_client_fetches_the_crl_over_scep(plab: Any, ca: Any) -> Non
 def test_configure_replace_keeps_engine_and_config_consistent(plab: Any, ca: Any) -> None:
     r1 = connect(plab, "r1")
     certs_before = r1.send_command("show crypto pki certificates TP")
-    out = r1.send_command_timing("copy running-config flash:pki-base.cfg")
-    for _ in range(3):  # "Destination filename [pki-base.cfg]?" and the like: accept the defaults
-        if "?" not in out.strip()[-40:]:
-            break
-        out = r1.send_command_timing("\n")
+    send_answering(r1, "copy running-config flash:pki-base.cfg")  # "Destination filename [pki-base.cfg]?"
     assert "pki-base.cfg" in r1.send_command("dir flash:")
     addr = plab.hosts["ca1"].address
     r1.send_config_set(["crypto pki trustpoint TMP", f"enrollment url http://{addr}:80"])
@@ -225,9 +220,7 @@ def test_ca_router_reload_keeps_the_ca_and_its_database(plab: Any, ca: Any) -> N
     last = re.search(r"Last certificate issued serial number \(hex\): (\w+)", before)
     assert fp and last
     ca.save_config()
-    out = ca.send_command_timing("reload")
-    if "[confirm]" in out:
-        ca.send_command_timing("\n")
+    reload_router(ca)
     time.sleep(1.0)
     conn = None
     for _ in range(60):

@@ -24,6 +24,7 @@ from iospki.parsers import parse
 from iospki.state import store
 from iospki.state.loader import load_collection
 from tests.lab_pki_support import enroll_trustpoint, start_ca
+from tests.netmiko_text import reload_router, send_answering
 from tests.test_forecast_lab import COMMANDS, Lab, iso
 
 pytestmark = pytest.mark.lab
@@ -80,11 +81,7 @@ def assert_serving(lab: Lab, tmp: Path) -> str:
 
 def replace_with_own_config(lab: Lab, name: str) -> None:
     conn = lab.conn(name)
-    out = conn.send_command_timing("copy running-config flash:own.cfg")
-    for _ in range(3):  # "Destination filename [own.cfg]?": accept the default
-        if "?" not in out.strip()[-40:]:
-            break
-        out = conn.send_command_timing("\n")
+    send_answering(conn, "copy running-config flash:own.cfg")  # "Destination filename [own.cfg]?": Return
     out = conn.send_command("configure replace flash:own.cfg force", read_timeout=60)
     assert "Rollback Done" in out, out
 
@@ -118,9 +115,7 @@ def test_configure_replace_keeps_the_ca_and_the_client(lab: Lab, tmp_path: Path)
 def reload(lab: Lab, name: str) -> None:
     conn = lab.conn(name)
     conn.save_config()
-    out = conn.send_command_timing("reload")
-    if "[confirm]" in out:
-        conn.send_command_timing("\n")
+    reload_router(conn)
     conn.disconnect()
     lab.conns.pop(name)
     time.sleep(1.0)

@@ -3,6 +3,7 @@ certificate server on an emulated CSR1000v: every output parses and agrees with 
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -44,12 +45,17 @@ def test_ca_server_outputs_parse_and_agree(make_lab: MakeLab) -> None:
         )
         c.config_mode()
         send_text(c, "crypto pki server CA", expect_string=r"cs-server")
-        out = c.send_command_timing("no shutdown", read_timeout=60)
+        # each question is read up to by pattern (send_command_timing would wait 2 s of silence after each)
+        asks = r"(assword: |\[yes/no\]: )$"
+        until = rf"{asks}|cs-server\)#\s*$"
+        out = send_text(c, "no shutdown", expect_string=until, strip_prompt=False, read_timeout=60)
         for _ in range(3):
-            if "assword" in out:
-                out = c.send_command_timing(PASSPHRASE, read_timeout=60)
-            elif "yes/no" in out:
-                out = c.send_command_timing("yes", read_timeout=60)
+            if not re.search(asks, out):
+                break
+            answer = PASSPHRASE if "assword" in out else "yes"
+            out = send_text(
+                c, answer, expect_string=until, strip_prompt=False, cmd_verify=False, read_timeout=60
+            )
         c.exit_config_mode()
         got = {
             cmd: parse(cmd, send_text(c, cmd))

@@ -72,9 +72,12 @@ def test_two_lab_ups_at_once_start_one_lab(tmp_path: Path) -> None:
 def slow_lab(make_lab_module: MakeLab) -> LabHandle:
     handle = make_lab_module(hosts=HOSTS, host_data=HOST_DATA)
     need_pki(handle)
-    for name in handle.hosts:
-        handle.fault(name, "slow", True)
     return handle
+
+
+def _slow(lab: LabHandle, on: bool) -> None:
+    for name in lab.hosts:
+        lab.fault(name, "slow", on)
 
 
 def _collect(lab: LabHandle, out: Path) -> subprocess.Popen[str]:
@@ -91,14 +94,21 @@ def _collect(lab: LabHandle, out: Path) -> subprocess.Popen[str]:
 
 def test_second_collect_into_one_directory_fails(slow_lab: LabHandle, tmp_path: Path) -> None:
     out = tmp_path / "coll"
-    first = _collect(slow_lab, out)
-    deadline = time.monotonic() + 120
-    while not (out / "meta.json").is_file():  # the first run holds the folder once it wrote meta.json
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
-        time.sleep(0.05)
-    second = _collect(slow_lab, out)
-    s_out, s_err = second.communicate(timeout=120)
-    assert first.poll() is None, "the first collect ended before the second was refused: test too slow"
+    # slow routers (0.5 s per line, ~3.5 s per command through netmiko) keep the first run busy while the
+    # second one starts; once the second was refused they turn fast again, so the first one does not spend
+    # a minute finishing its commands at the slow pace (that adds nothing to what this test checks)
+    _slow(slow_lab, True)
+    try:
+        first = _collect(slow_lab, out)
+        deadline = time.monotonic() + 120
+        while not (out / "meta.json").is_file():  # the first run holds the folder once it wrote meta.json
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.05)
+        second = _collect(slow_lab, out)
+        s_out, s_err = second.communicate(timeout=120)
+        assert first.poll() is None, "the first collect ended before the second was refused: test too slow"
+    finally:
+        _slow(slow_lab, False)
     assert second.returncode == COLLECTION_BUSY, s_out + s_err
     lines = s_err.strip().splitlines()
     assert len(lines) == 1, s_err
