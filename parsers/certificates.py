@@ -230,7 +230,11 @@ def _hex(value: str) -> str:
 
 
 def _finish(
-    cert: dict[str, Any], issuer: list[str], subject: list[str], lineno: int | None, subject_seen: bool = False
+    cert: dict[str, Any],
+    issuer: list[str],
+    subject: list[str],
+    lineno: int | None,
+    subject_seen: bool = False,
 ) -> Certificate:
     if issuer:
         cert["issuer"] = ",".join(issuer)
@@ -451,7 +455,7 @@ def parse_certificates(text: str, platform: str | None = None, *, fast: bool = T
         end = len(norm)
         counted_pos, counted_line = 0, 1  # line number of position counted_pos
         while pos < end:
-            m = _FAST.match(norm, pos)
+            m = _FAST.match(norm, pos) or _FAST_V.match(norm, pos)
             if m is not None:
                 try:
                     certs.append(_from_match(m))
@@ -469,7 +473,7 @@ def parse_certificates(text: str, platform: str | None = None, *, fast: bool = T
     return CertificatesOutput(certificates=certs)
 
 
-# One regex for a whole section in the usual non-verbose layout; indentation-agnostic.
+# One regex for a whole section in the usual layout, plain or verbose (IOS-XE's order); indentation-agnostic.
 _SP = r"[ \t]*"
 _EOL = r"[ \t]*\n"
 _HEADER_LINE = re.compile(
@@ -483,64 +487,121 @@ _HEADER_LINE = re.compile(
     re.M,
 )
 _HDR_ALT = "(?:" + "|".join(re.escape(h) for h in sorted(HEADERS, key=len, reverse=True)) + ")"
-# greedy `[^\n]*` captures (trailing spaces are stripped in Python): lazy ones backtrack per char
-_FAST = re.compile(
-    _SP
-    + r"(?P<hdr>"
-    + _HDR_ALT
-    + r")"
-    + _EOL
-    + _SP
-    + r"Status: (?P<status>[^\n]*)\n"
-    + _SP
-    + r"Certificate Serial Number \(hex\): (?P<serial>\S+)"
-    + _EOL
-    + _SP
-    + r"Certificate Usage: (?P<usage>[^\n]*)\n"
-    + _SP
-    + r"Issuer:"
-    + _EOL
-    + r"(?P<issuer>(?:"
-    + _SP
-    + r"[A-Za-z][\w.\-]*=[^\n]*\n)+)"
-    + _SP
-    + r"Subject:"
-    + _EOL
-    + r"(?P<skeys>(?:"
-    + _SP
-    + r"(?:Name|IP Address|Serial Number): [^\n]*\n)*)"
-    + r"(?P<subject>(?:"
-    + _SP
-    + r"[A-Za-z][\w.\-]*=[^\n]*\n)*)"
-    + r"(?:"
-    + _SP
-    + r"CRL Distribution Points:"
-    + _EOL
-    + r"(?P<cdp>(?:"
-    + _SP
-    + r"(?:https?|ldap|file|tftp|ftp)://[^\n]*\n)+))?"
-    + _SP
-    + r"Validity Date:"
-    + _EOL
-    + _SP
-    + r"start date: (?P<start>[^\n]*)\n"
-    + _SP
-    + r"end   date: (?P<end>[^\n]*)\n"
-    + r"(?:"
-    + _SP
-    + r"renew date: (?P<renew>[^\n]*)\n)?"
-    + _SP
-    + r"Associated Trustpoints: (?P<tps>[^\n]*)(?:\n|\Z)"
-    + r"(?:"
-    + _SP
-    + r"Storage: (?P<storage>[^\n]*)(?:\n|\Z))?"
-    + r"\s*(?="
-    + _SP
-    + _HDR_ALT
-    + _SP
-    + r"(?:\n|\Z)|\Z)"  # the next section, or the end
-)
+
+
+def _line(key: str, group: str) -> str:
+    """`KEY: value` on a line of its own, the value captured whole (stripped in Python, as `_scan` strips it)."""
+    return _SP + re.escape(key) + rf": (?P<{group}>[^\n]*)\n"
+
+
+def _opt(*parts: str) -> str:
+    return "(?:" + "".join(parts) + ")?"
+
+
+def _block(key: str) -> str:
+    """A line that only opens a block (`KEY:`, nothing after it)."""
+    return _SP + re.escape(key) + ":" + _EOL
+
+
+_DN_LINES = r"(?:" + _SP + r"[A-Za-z][\w.\-]*=[^\n]*\n)"
+# member lines of the verbose blocks, each checked in Python as `_scan` checks it (`_members`)
+_MEMBER = r"(?:" + _SP + r"[A-Za-z][^\n:]*\n)"
+_AIA_MEMBER = r"(?:" + _SP + r"(?:CA ISSUERS|OCSP): [^\n]*\n)"
+
+
+def _section_pattern(verbose: bool) -> re.Pattern[str]:
+    """One regex for a whole section in the usual layout: `show crypto pki certificates`, or with `verbose`
+    its verbose form in IOS-XE's order (every verbose line optional, as older images leave some out).
+    Greedy `[^\\n]*` captures (trailing spaces are stripped in Python): lazy ones backtrack per char."""
+
+    def v(*parts: str) -> str:  # verbose only
+        return _opt(*parts) if verbose else ""
+
+    return re.compile(
+        _SP
+        + r"(?P<hdr>"
+        + _HDR_ALT
+        + r")"
+        + _EOL
+        + _line("Status", "status")
+        + v(_line("Version", "version"))
+        + _SP
+        + r"Certificate Serial Number \(hex\): (?P<serial>\S+)"
+        + _EOL
+        + _line("Certificate Usage", "usage")
+        + _block("Issuer")
+        + r"(?P<issuer>"
+        + _DN_LINES
+        + r"+)"
+        + _block("Subject")
+        + r"(?P<skeys>(?:"
+        + _SP
+        + r"(?:Name|IP Address|Serial Number): [^\n]*\n)*)"
+        + r"(?P<subject>"
+        + _DN_LINES
+        + r"*)"
+        + _opt(
+            _block("CRL Distribution Points"),
+            r"(?P<cdp>(?:",
+            _SP,
+            r"(?:https?|ldap|file|tftp|ftp)://[^\n]*\n)+)",
+        )
+        + _block("Validity Date")
+        + _line("start date", "start")
+        + _line("end   date", "end")
+        + _opt(_line("renew date", "renew"))
+        + v(
+            _block("Subject Key Info"),
+            _line("Public Key Algorithm", "key_type"),
+            _SP,
+            r"(?:RSA|EC|DSA) Public Key: (?P<key_size>[^\n]*)\n",
+        )
+        + v(_line("Signature Algorithm", "signature_algorithm"))
+        + v(_line("Fingerprint MD5", "fingerprint_md5"))
+        + v(_line("Fingerprint SHA1", "fingerprint_sha1"))
+        + v(
+            _block("X509v3 extensions"),
+            _opt(_line("X509v3 Key Usage", "key_usage_hex"), r"(?P<key_usage>", _MEMBER, "*)"),
+            _opt(_line("X509v3 Subject Key ID", "subject_key_id")),
+            _opt(_block("X509v3 Basic Constraints"), _line("CA", "basic_constraints_ca")),
+            _opt(_line("X509v3 Authority Key ID", "authority_key_id")),
+            _opt(_block("Authority Info Access"), r"(?P<aia>", _AIA_MEMBER, "*)"),
+            _opt(_SP, r"(?:X509v3 )?Extended Key Usage:", _EOL, r"(?P<eku>", _MEMBER, "*)"),
+        )
+        + v(_line("Cert install time", "install_time"))
+        + v(_line("Cert install time in nsec", "install_time_ns"))
+        # the last lines may end the text without a newline
+        + _SP
+        + r"Associated Trustpoints: (?P<tps>[^\n]*)(?:\n|\Z)"
+        + v(_SP, r"Key Label: (?P<key_label>[^\n]*)(?:\n|\Z)")
+        + v(_SP, r"Key storage device: (?P<key_storage>[^\n]*)(?:\n|\Z)")
+        + r"(?:"
+        + _SP
+        + r"Storage: (?P<storage>[^\n]*)(?:\n|\Z))?"
+        + r"\s*(?="
+        + _SP
+        + _HDR_ALT
+        + _SP
+        + r"(?:\n|\Z)|\Z)"  # the next section, or the end
+    )
+
+
+_FAST = _section_pattern(verbose=False)
+_FAST_V = _section_pattern(verbose=True)
 _SUBJ_LINE_KEYS = {key: _SUBJECT_FIELD[code] for key, code in SUBJECT_KEYS.items()}  # "Name" -> "name"
+
+
+def _values_of(pattern: re.Pattern[str]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
+    """The groups of `pattern` whose stripped value fills one field as `_scan` converts it (`_VALUE_FIELDS`)."""
+    return tuple(
+        (field, convert)
+        for field, convert in _VALUE_FIELDS.values()
+        if field in pattern.groupindex
+        and field != "serial"  # `serial` is the (hex) line's, not the old one's
+    )
+
+
+_FAST_VALUES = {_FAST: _values_of(_FAST), _FAST_V: _values_of(_FAST_V)}
 
 
 def _rdns_into(line: str, fields: dict[str, str]) -> None:
@@ -566,15 +627,51 @@ def _dn_into(block: str, fields: dict[str, str]) -> str:
     return ",".join(dn)
 
 
+def _members(block: str, accept: Callable[[str], object]) -> list[str] | None:
+    """The member lines of a verbose block (key usages, extended key usages) as `_scan` keeps them, or None
+    when one is a line `_scan` reads otherwise (a key of its own, session noise, another extension's
+    header) or rejects: the scanner then decides."""
+    out = []
+    for ln in block.split("\n"):
+        s = ln.strip()
+        if not s:
+            continue
+        if (
+            s in KEYS
+            or s.startswith("X509v3 ")
+            or s in _OTHER_EXTENSIONS
+            or not accept(s)
+            or is_noise(s, False)
+        ):
+            return None
+        out.append(s)
+    return out
+
+
+def _aia(block: str) -> list[str] | None:
+    """`Authority Info Access:` member lines as `_scan` keeps them (None: one is session noise)."""
+    out = []
+    for ln in block.split("\n"):
+        s = ln.strip()
+        if s:
+            if is_noise(s, False):
+                return None
+            out.append(" ".join(s.split()))
+    return out
+
+
+class _Fallback(ValueError):
+    """A section the fast path does not read as `_scan` would: `_scan` reads it."""
+
+
 def _from_match(m: re.Match[str]) -> Certificate:
-    # all groups of _FAST are named; one groups() call instead of thirteen lookups
-    (hdr, status, serial, usage, issuer_b, skeys, subject_b, cdp, start_s, end_s, renew_s, tps_s, storage) = (
-        m.groups()
+    hdr, status, serial, usage, issuer_b, skeys, subject_b, cdp, start_s, end_s, tps_s = m.group(
+        "hdr", "status", "serial", "usage", "issuer", "skeys", "subject", "cdp", "start", "end", "tps"
     )
     kind, rollover = HEADERS[hdr]
     start, tz = _time(start_s)
     end, _ = _time(end_s)
-    status = status.rstrip()
+    status = status.strip()
     subject_fields: dict[str, str] = {}
     if skeys:
         for ln in skeys.split("\n"):
@@ -596,7 +693,7 @@ def _from_match(m: re.Match[str]) -> Certificate:
         "rollover": rollover,
         "status": status,
         "serial": serial.upper(),
-        "usage": usage.rstrip(),
+        "usage": usage.strip(),
         "issuer": issuer,
         "subject": subject or (None if status == "Pending" else ""),
         "subject_fields": subject_fields,
@@ -609,10 +706,29 @@ def _from_match(m: re.Match[str]) -> Certificate:
     }
     if cdp:
         cert["crl_distribution_points"] = [x.strip() for x in cdp.split("\n") if x.strip()]
-    if renew_s:
-        cert["renew"], _ = _time(renew_s)
-    if storage:
-        cert["storage"] = storage.rstrip()
+    for field, convert in _FAST_VALUES[m.re]:
+        value = m[field]
+        if value is not None:
+            cert[field] = convert(value.strip())
+    if m.re is not _FAST_V:
+        return Certificate.model_validate(cert)
+    ku_hex = m["key_usage_hex"]
+    if ku_hex is not None:
+        cert["key_usage_hex"] = _hex(ku_hex) or None
+        ku = _members(m["key_usage"], _KEY_USAGES.__contains__)
+        if ku is None:
+            raise _Fallback
+        cert["key_usage"] = ku
+    if m["aia"] is not None:
+        aia = _aia(m["aia"])
+        if aia is None:
+            raise _Fallback
+        cert["authority_info_access"] = aia
+    if m["eku"] is not None:
+        eku = _members(m["eku"], _EKU_NAME.fullmatch)
+        if eku is None:
+            raise _Fallback
+        cert["extended_key_usage"] = eku
     return Certificate.model_validate(cert)
 
 

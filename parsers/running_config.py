@@ -13,6 +13,7 @@ values are never stored and never quoted in errors (lines with a password are re
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from pydantic import BaseModel
 from iospki.models import CAServerConfig, CertificateChain, ChainCertificate, RunningConfig, TrustpointConfig
 
 from .base import ParseError, register
-from .noise import is_noise, split_lines
+from .noise import is_noise, normalize, split_lines
 
 COMMAND = "show running-config"
 
@@ -172,15 +173,25 @@ def _close_block(cfg: dict[str, Any], block: str | None, current: dict[str, Any]
     r"(?:show|sh) (?:running-config|running|run|startup-config|start)(?: .*)?",
     r"more system:running-config(?: .*)?",
 )
-def parse_running_config(text: str, platform: str | None = None) -> RunningConfig:
-    """Parse the PKI-relevant part of a running or startup configuration."""
+def parse_running_config(text: str, platform: str | None = None, *, fast: bool = True) -> RunningConfig:
+    """Parse the PKI-relevant part of a running or startup configuration. `fast=False` skips the fast
+    path (the tests compare both)."""
+    if fast:
+        quick = _fast(text)
+        if quick is not None:
+            return quick
+    return _read(enumerate(split_lines(text), 1))
+
+
+def _read(numbered: Iterable[tuple[int, str]], seen: bool = False, anchors: int = 0) -> RunningConfig:
+    """The line state machine over (line number, line) pairs: the strict path over every line, the fast
+    path (`_fast`) over the lines that can change the model, starting as after the first command (`seen`)
+    and an anchor line (`anchors`)."""
     cfg: dict[str, Any] = {"ntp_servers": [], "servers": [], "trustpoints": [], "chains": []}
     block: str | None = None  # "server", "trustpoint", "chain", "other"
     current: dict[str, Any] = {}
     banner_end: str | None = None
-    anchors = 0
-    seen = False
-    for lineno, raw in enumerate(split_lines(text), 1):
+    for lineno, raw in numbered:
         if banner_end is not None:
             if banner_end in raw:
                 banner_end = None
@@ -283,6 +294,52 @@ def parse_running_config(text: str, platform: str | None = None) -> RunningConfi
     if not seen or anchors == 0:
         raise ParseError(COMMAND, "no configuration commands found (not a config?)")
     return RunningConfig.model_validate(cfg)
+
+
+# Fast path: most of a config is lines the model never reads (interfaces, lines, `!`). The state machine
+# skips them anyway, once it has checked their first word; here three regex passes in C check every line
+# and pick the few that can change the model, and `_read` runs over those only. The text qualifies when
+# (checked on "\n" + text + "\n") it opens with blank, `!` and preamble lines (`_FAST_HEAD`) and then no
+# line is `_FAST_ODD`: every column-0 line is a `!` comment or a lower-case command word that ends at a
+# blank (a prompt's first word ends at '#', '>' or '('; a syslog line starts with a digit, '*' or a capital)
+# and no banner (its body is free text); indented lines belong to the block above them. Such a text has no noise
+# line, no error line and no banner, so `_read` does the same over the picked lines as over all of them:
+# a skipped column-0 line would only have closed the open block (the next picked line closes it too) and
+# opened a block whose indented lines `_read` ignores. The first command must not read as noise (a command
+# echo: `_read` checks that before the output only). Anything else: the strict path decides.
+_FAST_HEAD = re.compile(
+    r"\n(?:(?:Building configuration\.\.\.|Current configuration ?: ?\d+ bytes|![^\n]*+|)[ \t]*\n)*(?=[a-z])"
+)
+_FAST_ODD = re.compile(r"\n(?:[^a-z! \t\n]|[a-z][a-z0-9\-_.]*+[^a-z0-9\-_. \t\n]|banner[ \t\n])")
+# a column-0 command the state machine reads (`_read`: crypto, hostname, ip, no, clock, ntp) with the lines
+# it owns: indented or blank ones, and the column-0 `certificate`/`quit` lines of a certificate chain
+_FAST_PICK = re.compile(
+    r"\n(?:crypto|hostname|ip|no|clock|ntp)(?=[ \t\n])[^\n]*+(?:\n(?=[ \t\n]|certificate[ \t\n]|quit[ \t\n])[^\n]*+)*+"
+)
+# an indented `_HEX_LINE`: a line of a certificate's hex dump, which `_read` skips in a chain and ignores in
+# any other block once a command was seen (most of the lines of a config with its certificate chains)
+_FAST_HEX = re.compile(r"\n[ \t][^\S\n]*+[0-9A-Fa-f]{2,}+(?:[^\S\n]++[0-9A-Fa-f]{2,}+)*+[^\S\n]*+(?=\n)")
+# a line `_read` counts as a sign of a config (`_ANCHORS`, `_PREAMBLE`)
+_FAST_ANCHOR = re.compile(
+    r"\n(?:!|end|Building|Current|(?:version|hostname|crypto|interface|ip|ntp|clock|service)(?: |[ \t]*\n))"
+)
+
+
+def _fast(text: str) -> RunningConfig | None:
+    """The model `_read` gives over every line, read from the lines that matter; None: the strict path decides."""
+    wrapped = "\n" + normalize(text) + "\n"
+    head = _FAST_HEAD.match(wrapped)
+    if head is None or _FAST_ODD.search(wrapped, head.end() - 1) is not None:
+        return None
+    first = wrapped[head.end() : wrapped.index("\n", head.end())].strip()
+    if is_noise(first, True) or _FAST_ANCHOR.search(wrapped) is None:
+        return None
+    body = _FAST_HEX.sub("", wrapped[head.end() - 1 :])
+    picked = [ln for m in _FAST_PICK.finditer(body) for ln in m[0][1:].split("\n")]
+    try:
+        return _read(enumerate(picked, 1), seen=True, anchors=1)
+    except (ParseError, ValueError):
+        return None  # the strict path names the line
 
 
 def _ip_setting(cfg: dict[str, Any], rest: list[str]) -> None:

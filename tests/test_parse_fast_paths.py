@@ -13,6 +13,8 @@ from functools import cache
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from iospki.parsers import ParseError
 from iospki.parsers.base import lookup, run_parser
@@ -85,7 +87,7 @@ def test_fast_equals_strict_on_lab_outputs_and_their_mutations() -> None:
         if _has_fast(command):
             assert _check(command, text) > 0
             checked += 1
-    assert checked >= 5, checked  # clock, NTP, timers (two forms), server, requests
+    assert checked >= 7, checked  # clock, NTP, timers (two forms), server, requests, certificates, config
 
 
 @pytest.mark.parametrize(
@@ -118,3 +120,122 @@ def test_the_fast_path_reads_the_usual_layout(command: str, fast_reader: str) ->
         got = reader(text)
         if got is not None:
             assert got == strict(text, None, fast=False)
+
+
+# ---- the fast paths of issue 13 §1's load: running config, verbose certificates ---------------------
+
+
+def _configs() -> list[str]:
+    """Configs whose layout the running-config fast path is for, and their stored form (no echo line)."""
+    from tests.test_parse_running_config import FULL
+
+    texts = [t for (_h, c), t in _lab().items() if c == "show running-config"] + [FULL, _stored(FULL)]
+    return texts + [t.replace("\n!\n", "\n!\n\n", 3) for t in texts]  # blank lines between blocks
+
+
+def test_running_config_fast_path_reads_the_usual_layout() -> None:
+    """Not vacuous: the lab's configs (also with blank lines between blocks) are read by the fast path
+    itself, which gives the strict model; the test config, which has a banner, a prompt and an echo line
+    as captured, steps aside."""
+    from iospki.parsers.running_config import _fast, parse_running_config
+    from tests.test_parse_running_config import FULL
+
+    read_fast = 0
+    for text in _configs():
+        got = _fast(text)
+        if got is not None:
+            read_fast += 1
+            assert got == parse_running_config(text, None, fast=False)
+        else:
+            assert "banner" in text, text[:200]
+    assert read_fast >= 4, read_fast
+    assert _fast(FULL) is None
+
+
+def test_running_config_fast_equals_strict_on_configs_and_their_mutations() -> None:
+    for text in _configs():
+        assert _check("show running-config", text) > 0
+
+
+def test_verbose_certificates_are_read_by_the_fast_regex() -> None:
+    """Every section of the lab's verbose outputs (and of the real verbose captures as stored) is one
+    match of the verbose section regex; the parse through it equals the scanner's."""
+    from iospki.parsers.certificates import _FAST_V, parse_certificates
+    from iospki.parsers.noise import normalize
+
+    texts = [t for (_h, c), t in _lab().items() if c == "show crypto pki certificates verbose"]
+    texts += [_stored(read(p)) for p in FAST_FILES if p.parent.name == "show_crypto_pki_certificates_verbose"]
+    sections = 0
+    for text in texts:
+        norm, pos = normalize(text), 0
+        while pos < len(norm.rstrip()):
+            m = _FAST_V.match(norm, pos)
+            if m is None:
+                break
+            pos, sections = m.end(), sections + 1
+        else:
+            assert parse_certificates(text) == parse_certificates(text, fast=False)
+    assert sections >= 4, sections
+
+
+# ---- hypothesis: every fast path against its strict path on generated variants of the usual layouts ----
+
+_EDITS = st.sampled_from(
+    [
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "\xa0",
+        "\x0b",
+        ":",
+        "#",
+        ">",
+        "!",
+        "=",
+        "x",
+        "A",
+        "0",
+        "end",
+        "quit",
+        "R1#",
+        "\nR1#show run\n",
+        "\n*Mar  1 00:01:02.123: %SYS-5-CONFIG_I: Configured\n",
+        "\n% Invalid input detected\n",
+        "\nbanner motd ^C\n",
+        "\n certificate 0A\n",
+        "\n  AB CD\n",
+        "\ncrypto pki trustpoint T2\n",
+        "\n Digital Signature\n",
+        "\n  Authority Info Access:\n",
+        "\n    CA ISSUERS: http://x/y\n",
+        "\n  Key Label: k\n",
+        "\nCA Certificate\n",
+        "\n  Status: Pending\n",
+    ]
+)
+
+
+@st.composite
+def _variants(draw: st.DrawFn) -> tuple[str, str]:
+    """A lab output of a fast-path command with up to four edits: a piece inserted, or a span deleted."""
+    keys = sorted(k for k in _lab() if _has_fast(k[1]))
+    host, command = draw(st.sampled_from(keys))
+    text = _lab()[(host, command)]
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(text)))
+        if draw(st.booleans()):
+            text = text[:at] + draw(_EDITS) + text[at:]
+        else:
+            text = text[:at] + text[at + draw(st.integers(1, 12)) :]
+    return command, text
+
+
+@settings(max_examples=600, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(_variants())
+def test_fast_equals_strict_on_generated_variants(variant: tuple[str, str]) -> None:
+    command, text = variant
+    func = lookup(command)
+    assert _outcome(func, command, text, True) == _outcome(func, command, text, False), (command, text)
