@@ -279,6 +279,11 @@ def test_a_command_that_cannot_run_on_a_cluster_refuses_it_in_one_line(args: tup
     assert len(err.strip().splitlines()) == 1 and "cluster" in err
 
 
+def test_an_operators_iospki_cluster_does_not_apply_to_a_scep_probe_of_a_url() -> None:
+    rc, out, err = iospki("scep", "probe", "http://127.0.0.1:9", "--timeout", "2", cluster="tcp://127.0.0.1:9")
+    assert rc == 3 and "GetCACaps: cannot reach http://127.0.0.1:9" in out, (out, err)  # probed from here
+
+
 def test_demo_keeps_its_steps_off_an_operators_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
     from iospki.cli.commands import demo
 

@@ -63,7 +63,7 @@ CLUSTER_OPT = typer.Option(
 def no_cluster_opt(why: str) -> Any:
     """`--cluster` on a command that cannot run on a cluster: listed in its --help with `why`, refused (exit 2)
     by `refuse_cluster` when given. IOSPKI_CLUSTER is not read there: it is meant for the commands that can."""
-    return typer.Option(None, "--cluster", metavar="ADDRESS", help=f"not available here: {why}")
+    return typer.Option(None, "--cluster", metavar="ADDRESS", help=f"not available here: {why}; IOSPKI_CLUSTER does not apply")
 
 
 def refuse_cluster(cluster: str | None, command: str, why: str) -> None:

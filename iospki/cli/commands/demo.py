@@ -106,7 +106,7 @@ def _step(
     return rc
 
 
-_NO_CLUSTER = "it starts a lab twin on this machine and drives only that (IOSPKI_CLUSTER is ignored)"
+_NO_CLUSTER = "it starts a lab twin on this machine and drives only that"
 
 
 def demo(

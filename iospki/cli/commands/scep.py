@@ -26,6 +26,7 @@ from iospki.cli.kit import (
     err_console,
     fail_usage,
     open_inventory,
+    refuse_cluster,
     table,
 )
 from iospki.cli.usage import CommandGroup
@@ -120,6 +121,7 @@ def _probe_servers(ctx: Context, timeout: float) -> list[tuple[str, scep_probe.P
 
 @app.command()
 def probe(
+    cli: typer.Context,
     url: str = typer.Argument(
         None,
         help="CA URL, e.g. http://192.0.2.1:80 (IOS path /cgi-bin/pkiclient.exe is added); default: the inventory's CA servers",
@@ -140,13 +142,14 @@ def probe(
 ) -> None:
     """Exit 0 when every CA answers GetCACaps and GetCACert; 3 when one cannot be reached; 1 when GetNextCACert
     returns a certificate that is not signed by the current CA. With --cluster the inventory's CA servers are
-    probed from a worker of their site (a URL given here has no site: it is probed from this machine only)."""
+    probed from a worker of their site; a URL has no site: it is probed from this machine (--cluster with a URL
+    is refused, an IOSPKI_CLUSTER in the environment does not apply to it)."""
     targets: list[tuple[str, str]] = []  # (label, url)
     results: list[tuple[str, scep_probe.ProbeResult]] = []
     if url:
-        if cluster:
-            fail_usage("scep probe URL does not run on a cluster: a URL has no site (name the CA servers with "
-                       "--limit instead; IOSPKI_CLUSTER= to probe the URL from here)")
+        source = cli.get_parameter_source("cluster")
+        if source is None or source.name != "ENVIRONMENT":  # the operator's IOSPKI_CLUSTER is for devices
+            refuse_cluster(cluster, "scep probe URL", "a URL has no site (name the inventory's CA servers with --limit)")
         try:
             scep_probe.scep_url(url)
         except scep_probe.ScepProbeError as exc:
