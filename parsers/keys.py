@@ -18,6 +18,7 @@ from iospki.models import KeyPair, KeysOutput
 from .base import ParseError, register
 from .ios_time import TimeFormatError, parse_ios_time
 from .lines import device_lines
+from .noise import normalize
 
 COMMAND = "show crypto key mypubkey rsa"
 
@@ -79,8 +80,75 @@ def _finish(cur: dict[str, Any], line: str, no: int) -> KeyPair:
     )
 
 
+# Fast path: key blocks in the usual order (generation time, name, type, storage, usage, export, data), each
+# read by one match of `_FAST_KEY`, with blank lines only between them. None of these lines is session noise
+# (`device_lines` keeps every one), so the values are those the strict loop reads from the same lines; a value
+# the strict patterns (`.+` on the stripped line) would not take, a bad time or key data that is no public key
+# sends the text to the strict loop, which names the line.
+_FAST_KEY = re.compile(
+    r"[ \t]*% Key pair was generated at: (?P<t>[^\n]*)\n"
+    r"[ \t]*Key name: (?P<name>\S+)[ \t]*\n"
+    r"[ \t]*Key type: (?P<type>\w+) KEYS(?:[ \t]+(?:(?P<bits>\d+) bits|p(?P<curve>\d+) curve))?[ \t]*\n"
+    r"[ \t]*(?:Storage Device|On Cryptographic Device): (?P<storage>[^\n]*)\n"
+    r"[ \t]*Usage: (?P<usage>[^\n]*)\n"
+    r"[ \t]*Key is (?P<not>not )?exportable\.(?: Redundancy (?P<red>\w+)\.)?[ \t]*\n"
+    r"[ \t]*Key Data:[ \t]*(?:\n|\Z)"
+    r"(?P<data>(?:[ \t]*[0-9A-Fa-f]{1,8}(?: [0-9A-Fa-f]{1,8})*+[ \t]*(?:\n|\Z))*)"
+    r"\s*"
+)
+
+
+def _fast(text: str) -> KeysOutput | None:
+    """The usual layout read by `_FAST_KEY`, or None: the strict loop decides."""
+    text = normalize(text)
+    keys: list[KeyPair] = []
+    pos = len(text) - len(text.lstrip())
+    while pos < len(text):
+        m = _FAST_KEY.match(text, pos)
+        if m is None:
+            return None
+        pos = m.end()
+        storage, usage = m["storage"].rstrip(), m["usage"].rstrip()
+        if not storage or not usage:
+            return None
+        try:
+            when, tz = parse_ios_time(m["t"])
+        except TimeFormatError:
+            return None
+        size = m["bits"] or m["curve"]
+        data = "".join(m["data"].split()).upper() or None
+        key_size = int(size) if size else None
+        if data:
+            key_size = _key_size_from_der(data)
+            if key_size is None:
+                return None
+        name = m["name"]
+        keys.append(
+            KeyPair(
+                name=name,
+                generated_at=when,
+                tz=tz,
+                key_type=m["type"],
+                usage=usage,
+                exportable=m["not"] is None,
+                temporary=False,
+                rollover=name.endswith("#"),
+                storage=storage,
+                redundancy=m["red"],
+                key_size=key_size,
+                key_data=data,
+            )
+        )
+    return KeysOutput(keys=keys) if keys else None
+
+
 @register(r"(?:show|sh) crypto key (?:mypubkey|my) (?:rsa|ec|all)(?: \S+)?")
-def parse_keys(text: str, platform: str | None = None) -> KeysOutput:
+def parse_keys(text: str, platform: str | None = None, *, fast: bool = True) -> KeysOutput:
+    """`fast=False` skips the fast path (the tests compare both)."""
+    if fast:
+        quick = _fast(text)
+        if quick is not None:
+            return quick
     lines = device_lines(text)
     keys: list[KeyPair] = []
     cur: dict[str, Any] = {}

@@ -14,6 +14,7 @@ from iospki.models import Trustpoint, TrustpointsOutput, TrustpointStatus, Trust
 
 from .base import ParseError, register
 from .lines import device_lines
+from .noise import normalize
 
 TPS = "show crypto pki trustpoints"
 STATUS = "show crypto pki trustpoints status"
@@ -36,8 +37,54 @@ def _once(command: str, tp: dict[str, Any], what: str, raw: str, no: int) -> Non
     seen.add(what)
 
 
+# Fast paths: the usual layouts (the lines of a block in the order IOS prints them, blank lines only between
+# blocks) read by one match per trustpoint. None of the lines these patterns take is session noise (so
+# `device_lines` keeps each), and each value is what the strict loop takes from the same stripped line; a
+# value its patterns (`.+`) would refuse sends the text to the strict loop, which names the line.
+_FAST_TP = re.compile(
+    r"[ \t]*Trustpoint (?P<name>\S+?):[ \t]*\n"
+    r"(?:[ \t]*Subject Name:[ \t]*\n(?P<rdns>(?:[ \t]*[A-Za-z][\w.\-]*=[^\n]*\n)*))?"
+    r"(?:[ \t]*Serial Number(?: \(hex\))?: (?:0x)?(?P<serial>[0-9A-Fa-f]+)[ \t]*(?:\n|\Z))?"
+    r"(?P<configured>[ \t]*Certificate configured\.[ \t]*(?:\n|\Z))?"
+    r"(?:[ \t]*SCEP URL: (?P<url>\S+)[ \t]*(?:\n|\Z))?"
+    r"\s*"
+)
+
+
+def _fast_trustpoints(text: str) -> TrustpointsOutput | None:
+    text = normalize(text)
+    out: list[Trustpoint] = []
+    pos = len(text) - len(text.lstrip())
+    while pos < len(text):
+        m = _FAST_TP.match(text, pos)
+        if m is None or m.end() == pos:
+            return None
+        pos = m.end()
+        rdns = [ln.strip() for ln in (m["rdns"] or "").split("\n") if ln.strip()]
+        configured = m["configured"] is not None
+        serial = m["serial"]
+        out.append(
+            Trustpoint(
+                name=m["name"],
+                subject=",".join(rdns) or None,
+                serial=serial.upper() if serial is not None else None,
+                certificate_configured=configured,
+                scep_url=m["url"],
+                self_signed=False,
+                key_label=None,
+                status="Certificate configured." if configured else None,
+            )
+        )
+    return TrustpointsOutput(trustpoints=out) if out else None
+
+
 @register(r"(?:show|sh) crypto pki trustpoints?(?: (?!status$)\S+)?")
-def parse_trustpoints(text: str, platform: str | None = None) -> TrustpointsOutput:
+def parse_trustpoints(text: str, platform: str | None = None, *, fast: bool = True) -> TrustpointsOutput:
+    """`fast=False` skips the fast path (the tests compare both)."""
+    if fast:
+        quick = _fast_trustpoints(text)
+        if quick is not None:
+            return quick
     lines = device_lines(text)
     tps: list[dict[str, Any]] = []
     in_subject = False
@@ -101,8 +148,94 @@ _STATE = re.compile(
 _YES_DETAIL = re.compile(r"(?P<yn>Yes|No)(?:\s*(?P<detail>\(.+\)))?")
 
 
+def _state_item(tp: dict[str, Any], item: str, value: str) -> None:
+    """One line of a `State:` block into the trustpoint's fields."""
+    yn = _YES_DETAIL.fullmatch(value)
+    if item == "Keys generated":
+        tp["keys_generated"] = yn["yn"] == "Yes" if yn else None
+        # "(General Purpose, exportable)" or, for usage keys, "(Signing, ...)(Encryption, ...)"
+        detail = yn["detail"] if yn else value
+        tp["keys_detail"] = (
+            detail[1:-1] if detail and detail.count("(") == 1 and detail.startswith("(") else detail
+        )
+    elif item == "Issuing CA authenticated":
+        tp["ca_authenticated"] = yn["yn"] == "Yes" if yn else None
+    else:
+        tp["certificate_requests"] = value
+
+
+def _fast_cert(which: str) -> str:
+    """A certificate block of `status` (`which`: the group prefix, 'ca' or 'router')."""
+    return (
+        rf"(?:[ \t]*Subject Name:[ \t]*\n[ \t]*(?P<{which}_subject>[A-Za-z][\w.\-]*=[^\n]*)\n)?"
+        rf"(?:[ \t]*Fingerprint MD5: (?P<{which}_fingerprint_md5>[0-9A-Fa-f ]+)[ \t]*\n)?"
+        rf"(?:[ \t]*Fingerprint SHA1: (?P<{which}_fingerprint_sha1>[0-9A-Fa-f ]+)[ \t]*\n)?"
+    )
+
+
+_FAST_STATUS = re.compile(
+    r"[ \t]*Trustpoint (?P<name>\S+?):[ \t]*\n"
+    r"(?:[ \t]*Issuing CA certificate (?P<ca_state>\w+):[ \t]*\n" + _fast_cert("ca") + ")?"
+    r"(?:[ \t]*Router [\w ]+? certificate (?P<router_state>\w+):[ \t]*\n" + _fast_cert("router") + ")?"
+    r"(?:[ \t]*Last enrollment status: (?P<last>[^\n]*)\n)?"
+    r"(?:[ \t]*State:[ \t]*\n"
+    r"[ \t]*Keys generated \.+ (?P<keys>[^\n]*)\n"
+    r"[ \t]*Issuing CA authenticated \.+ (?P<auth>[^\n]*)\n"
+    r"[ \t]*Certificate request\(s\) \.+ (?P<requests>[^\n]*)(?:\n|\Z))?"
+    r"\s*"
+)
+_FAST_VALUES = ("ca_subject", "router_subject")
+_FAST_FINGERPRINTS = tuple(f"{w}_fingerprint_{a}" for w in ("ca", "router") for a in ("md5", "sha1"))
+_FAST_STATE = (
+    ("keys", "Keys generated"),
+    ("auth", "Issuing CA authenticated"),
+    ("requests", "Certificate request(s)"),
+)
+
+
+def _fast_status(text: str) -> TrustpointStatusOutput | None:
+    text = normalize(text)
+    out: list[TrustpointStatus] = []
+    pos = len(text) - len(text.lstrip())
+    while pos < len(text):
+        m = _FAST_STATUS.match(text, pos)
+        if m is None or m.end() == pos:
+            return None
+        pos = m.end()
+        tp: dict[str, Any] = {"name": m["name"]}
+        if m["ca_state"] is not None:
+            tp["ca_configured"] = m["ca_state"] == "configured"
+        if m["router_state"] is not None:
+            tp["router_cert_configured"] = m["router_state"] == "configured"
+        for key in _FAST_VALUES:
+            if m[key] is not None:
+                tp[key] = m[key].rstrip()
+        for key in _FAST_FINGERPRINTS:
+            if m[key] is not None:
+                tp[key] = "".join(m[key].split()).upper()
+        if m["last"] is not None:
+            tp["last_enrollment_status"] = m["last"].rstrip()
+            if not tp["last_enrollment_status"]:
+                return None
+        if m["keys"] is not None:
+            for group, item in _FAST_STATE:
+                value = m[group].rstrip()
+                if not value:
+                    return None
+                _state_item(tp, item, value)
+        out.append(TrustpointStatus(**tp))
+    return TrustpointStatusOutput(trustpoints=out) if out else None
+
+
 @register(r"(?:show|sh) crypto pki trustpoints?(?: \S+)? status")
-def parse_trustpoints_status(text: str, platform: str | None = None) -> TrustpointStatusOutput:
+def parse_trustpoints_status(
+    text: str, platform: str | None = None, *, fast: bool = True
+) -> TrustpointStatusOutput:
+    """`fast=False` skips the fast path (the tests compare both)."""
+    if fast:
+        quick = _fast_status(text)
+        if quick is not None:
+            return quick
     lines = device_lines(text)
     tps: list[dict[str, Any]] = []
     cert: str | None = None  # 'ca' or 'router' while inside a certificate block
@@ -139,19 +272,7 @@ def parse_trustpoints_status(text: str, platform: str | None = None) -> Trustpoi
             cert = None
         elif m := _STATE.fullmatch(s):
             _once(STATUS, tp, repr(m["item"]), raw, no)
-            value = m["value"]
-            yn = _YES_DETAIL.fullmatch(value)
-            if m["item"] == "Keys generated":
-                tp["keys_generated"] = yn["yn"] == "Yes" if yn else None
-                # "(General Purpose, exportable)" or, for usage keys, "(Signing, ...)(Encryption, ...)"
-                detail = yn["detail"] if yn else value
-                tp["keys_detail"] = (
-                    detail[1:-1] if detail and detail.count("(") == 1 and detail.startswith("(") else detail
-                )
-            elif m["item"] == "Issuing CA authenticated":
-                tp["ca_authenticated"] = yn["yn"] == "Yes" if yn else None
-            else:
-                tp["certificate_requests"] = value
+            _state_item(tp, m["item"], m["value"])
         else:
             raise ParseError(STATUS, "unexpected line", raw, no)
     if want_dn:
