@@ -23,10 +23,10 @@ from typing import Any
 
 import yaml
 from netutils.lib_mapper import NAPALM_LIB_MAPPER_REVERSE
-from nornir import InitNornir
 from nornir.core import Nornir
 from nornir.core.inventory import ConnectionOptions, Host
 
+from iospki.operations.nornir_start import start_nornir
 from iospki.state.store import host_name_problem
 
 # The built-in lab inventory: the top-level `inventory/` folder, shipped as the package data
@@ -109,7 +109,7 @@ def load_nornir(
     if num_workers:
         runner["options"] = {**(runner.get("options") or {}), "num_workers": num_workers}
     try:
-        nr = InitNornir(
+        nr = start_nornir(  # InitNornir, with NAPALM imported only when a host opens a NAPALM session
             inventory=inv_cfg,
             runner=runner,
             logging={"enabled": False},
