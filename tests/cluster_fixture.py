@@ -228,12 +228,17 @@ def recorded_results(client: Any) -> list[bytes]:
 
 @contextlib.contextmanager
 def lab_and_cluster(
-    base: Path, hosts: list[tuple[str, str]], host_data: dict[str, dict[str, Any]], workers: dict[str, str]
+    base: Path,
+    hosts: list[tuple[str, str]],
+    host_data: dict[str, dict[str, Any]],
+    workers: dict[str, str],
+    slots: int = 2,
 ) -> Iterator[tuple[LabHandle, Cluster]]:
-    """A lab of `hosts` and a cluster of `workers` (name: site) holding the lab's credentials; both stopped."""
+    """A lab of `hosts` and a cluster of `workers` (name: site, `slots` hosts at once each) holding the lab's
+    credentials; both stopped."""
     lab = start_lab(base / "lab", hosts=hosts, host_data=host_data)
     try:
-        cluster = start_cluster(base / "dask", workers, LAB_WORKER_ENV)
+        cluster = start_cluster(base / "dask", workers, LAB_WORKER_ENV, slots)
         try:
             yield lab, cluster
         finally:

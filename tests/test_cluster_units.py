@@ -206,3 +206,49 @@ def test_an_operation_context_travels_as_intents_addresses_and_a_secrets_placeho
     assert sent.addr("r2") == str(ctx.full.inventory.hosts["r2"].hostname)
     assert sent.intents.keys() == ctx.intents.keys() and sent.secrets == ["w-secret"]
     ctx.close()
+
+
+# ---------------------------------------------------------------------------- Ctrl-C on a cluster run
+
+
+def test_a_host_that_starts_after_its_run_was_stopped_leaves_its_device_alone() -> None:
+    from iospki.cluster.hostspec import HostSpec
+    from iospki.cluster.stopping import RUNS, stop_on_worker
+    from iospki.cluster.transport import Outcome
+    from iospki.cluster.worker import run_host
+
+    assert stop_on_worker("run-a") == []  # outside a worker: nothing started here
+    # a payload that is not even a task: the host never gets as far as unpickling it
+    spec = pickle.dumps(HostSpec("r1", "192.0.2.1", 22, "ios", "admin"))
+    out: Outcome = pickle.loads(run_host("run-a", "collect", b"not a task", spec, {}))
+    assert (out.state, out.reason) == ("interrupted", "r1: interrupted (Ctrl-C) before it started")
+    with RUNS.running("run-b") as other:  # another run on the same worker goes on
+        assert not other.is_set()
+        RUNS.stop("run-b")
+        assert other.is_set()  # a task of it already running sees the stop
+    with RUNS.running("run-b") as again:
+        assert again.is_set()  # and one that starts later too
+
+
+def test_a_run_s_stop_reaches_the_checks_of_its_own_thread_only() -> None:
+    import threading
+
+    from iospki.operations import interrupt
+
+    run = threading.Event()
+    seen: list[str] = []
+
+    def other_thread() -> None:
+        seen.append(str(interrupt.stopped()))
+
+    with interrupt.scope(run):
+        interrupt.check("show clock")  # not stopped: no exception
+        run.set()
+        with pytest.raises(interrupt.Interrupted, match="before show clock"):
+            interrupt.check("show clock")
+        with pytest.raises(interrupt.Interrupted):
+            interrupt.sleep(30)  # wakes at once
+        t = threading.Thread(target=other_thread)
+        t.start()
+        t.join()
+    assert seen == ["False"] and not interrupt.stopped() and not interrupt.STOP.is_set()

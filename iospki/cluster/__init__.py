@@ -15,6 +15,8 @@
   `lab: true` hosts); nothing the client sends or gets back holds one.
 - faults: a lost worker's read-only tasks run again on another worker of the site (Dask reschedules them);
   a changing task that had started is reported "outcome unknown" and never sent twice.
+- Ctrl-C: the run stops on the workers as a local run stops (`stopping`): hosts not started are cancelled,
+  started ones stop before their next device exchange and report back.
 - `IOSPKI_CA_ENROLL_LIMIT` is a cluster-wide semaphore per CA server; one collection written by the client;
   a journal to resume an interrupted run.
 """

@@ -9,6 +9,8 @@
   worker records in the scheduler that this run started it on this host. Dask reschedules the tasks of a
   worker that died; a rescheduled changing task finds its marker and reports "outcome unknown" instead of
   sending the change a second time.
+- The stop of an interrupted run (Ctrl-C on the client, `iospki.cluster.stopping`): a flag next to the run's
+  markers, read before a changing task starts, so a worker that joined after the stop does not start one.
 - The host cap per worker (`num_workers` / IOSPKI_MAX_HOSTS): a semaphore in the worker process.
 """
 
@@ -19,8 +21,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from iospki.operations import interrupt
+
 SEMAPHORE_PREFIX = "iospki-ca-enroll-"
 MARKER_ROOT = "iospki-started"
+STOP_MARK = ".stopped"  # next to the hosts' markers: no host name starts with a dot
 
 
 def ca_semaphore_name(ca_server: str, limit: int) -> str:
@@ -42,7 +47,8 @@ def dask_ca_slots(limit: int) -> Callable[[str], AbstractContextManager[None]]:
             sem = sems.get(ca_server)
             if sem is None:
                 sem = sems[ca_server] = Semaphore(max_leases=limit, name=ca_semaphore_name(ca_server, limit))
-        sem.acquire()
+        while not sem.acquire(timeout=0.5):  # a host queued for a slot stops on Ctrl-C too
+            interrupt.check("waiting for an enrollment slot")
         try:
             yield
         finally:
@@ -57,6 +63,8 @@ def mark_started(run_id: str, host: str, worker: str) -> str | None:
     from distributed import get_client
 
     client = get_client()
+    if client.get_metadata([MARKER_ROOT, run_id, STOP_MARK], default=None):
+        raise interrupt.Interrupted("it started")  # the client stopped the run (Ctrl-C)
     key = [MARKER_ROOT, run_id, host]
     earlier = client.get_metadata(key, default=None)
     if earlier is not None:
@@ -71,8 +79,13 @@ def started_on(client: Any, run_id: str, host: str) -> str | None:
     return None if value is None else str(value)
 
 
+def stop_run(client: Any, run_id: str) -> None:
+    """Mark run `run_id` stopped in the scheduler: no changing task of it starts any more."""
+    client.set_metadata([MARKER_ROOT, run_id, STOP_MARK], True)
+
+
 def forget_run(client: Any, run_id: str) -> None:
-    """Drop a finished run's markers from the scheduler."""
+    """Drop a finished run's markers (and its stop) from the scheduler."""
     client.set_metadata([MARKER_ROOT, run_id], {})
 
 

@@ -8,13 +8,19 @@ Options: `scheduler` (default IOSPKI_CLUSTER), `num_workers` (hosts at once per 
 jump host), `read_only` (True/False for the whole run; default: known read-only iospki tasks and tasks marked
 with `read_only()`; anything else counts as changing), `ca_enroll_limit` (default IOSPKI_CA_ENROLL_LIMIT),
 `journal` (a file; default the ClientStore's `.iospki-journal.jsonl`), `resume`, `site_grace` (seconds a site
-may be without workers before its waiting hosts fail), `connect_timeout`, and `tls_ca_file`, `tls_cert`,
-`tls_key` for a scheduler at tls://.
+may be without workers before its waiting hosts fail), `stop_grace` (seconds hosts already started may take to
+report back after a Ctrl-C), `connect_timeout`, and `tls_ca_file`, `tls_cert`, `tls_key` for a scheduler at
+tls://.
 
 How a run goes: the task function and its parameters are pickled once and checked for every secret the client
 knows (refused when one is found); each host travels as a secret-free `HostSpec` and is placed by the worker
 resource of its site (`site-<name>`); results come back as they complete, the client writes their files into
 the collection, journals the host, and builds the usual AggregatedResult.
+
+Ctrl-C (`iospki.operations.interrupt`) stops a run as on one machine (`iospki.cluster.stopping`): hosts not
+started are cancelled and fail "interrupted", started ones stop before their next device exchange and report
+back (with the config exchanges that reached the device); a changing host that does not report back within
+`stop_grace` is "outcome unknown". The journal lists only the hosts that finished, so `--resume` redoes the rest.
 """
 
 from __future__ import annotations
@@ -31,10 +37,11 @@ from nornir.core import Nornir
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
+from iospki.operations import interrupt
 from iospki.operations import inventory as inv
 from iospki.operations.resilience import DEFAULT_CA_ENROLL_LIMIT, ENV_CA_ENROLL_LIMIT
 
-from . import limits, relay
+from . import limits, relay, stopping
 from .hostspec import host_spec, site_resource
 from .journal import JOURNAL_FILE, Journal
 from .transport import ClusterError, Outcome, OutcomeUnknown, failed_result, from_wire
@@ -86,6 +93,7 @@ class DaskRunner:
         journal: str | None = None,
         resume: bool = False,
         site_grace: float = 30.0,
+        stop_grace: float = 90.0,
         connect_timeout: float = 30.0,
         tls_ca_file: str | None = None,
         tls_cert: str | None = None,
@@ -100,6 +108,7 @@ class DaskRunner:
         self.journal = journal
         self.resume = resume
         self.site_grace = site_grace
+        self.stop_grace = stop_grace
         self.connect_timeout = connect_timeout
         self.tls = (tls_ca_file, tls_cert, tls_key)
         self.placement: dict[str, str] = {}  # host -> worker that ran it, for the last run (reports, tests)
@@ -158,6 +167,8 @@ class _Run:
         self.out: dict[str, MultiResult] = {}
         self.placement: dict[str, str] = {}
         self.site_of: dict[str, str | None] = {}
+        self.stopped = False  # Ctrl-C reached this run
+        self.started_on: dict[str, str] = {}  # after a Ctrl-C: changing host -> the worker it had started on
 
     def _secrets(self) -> list[str]:
         known = set(inv.all_secrets(self.task.nornir))
@@ -171,7 +182,15 @@ class _Run:
 
     def _finish(self, name: str, mr: MultiResult) -> None:
         self.out[name] = mr
+        interrupt.remote_exchange(name, None)
         self.task.processors.task_instance_completed(self.task, self.hosts[name], mr)
+
+    def _interrupted(self, name: str, before: str = "it started") -> None:
+        """A host stopped by Ctrl-C (`before` it did what); the journal keeps it for --resume to redo."""
+        exc = interrupt.Interrupted(before)
+        self._finish(name, failed_result(self.hosts[name], self.task.name, f"{name}: {exc}", exc))
+        if self.journal:
+            self.journal.record(name, False, None)
 
     def go(self) -> dict[str, MultiResult]:
         secrets = self._secrets()
@@ -193,6 +212,10 @@ class _Run:
         todo = [n for n in names if n not in self.out]
         if not todo:
             return self.out
+        if interrupt.stopped():  # a later step of an interrupted operation: nothing new starts
+            for n in todo:
+                self._interrupted(n)
+            return self.out
         try:
             client = self.r._client()
         except Exception as exc:
@@ -203,7 +226,7 @@ class _Run:
         try:
             self._submit_and_collect(client, todo, secrets)
         finally:
-            if not self.read_only:
+            if not self.read_only or self.stopped:
                 with contextlib.suppress(Exception):  # the scheduler went away: its markers went with it
                     limits.forget_run(client, self.run_id)
             client.close()
@@ -230,6 +253,9 @@ class _Run:
         futures: dict[Any, str] = {}
         site_of = self.site_of
         for n in todo:
+            if interrupt.stopped():  # Ctrl-C while submitting: the rest is not sent
+                self._interrupted(n)
+                continue
             host = self.hosts[n]
             spec = host_spec(host)
             site_of[n] = spec.site
@@ -260,7 +286,11 @@ class _Run:
         lost_since: dict[str, float] = {}
         pending = as_completed(list(futures), loop=client.loop)
         next_watch = time.monotonic() + 1.0
+        stop_by: float | None = None  # after a Ctrl-C: until when started hosts may still report back
         while futures:
+            if stop_by is None and interrupt.stopped():
+                stop_by = time.monotonic() + self.r.stop_grace
+                self._stop(client, futures)
             batch = pending.next_batch(block=False)  # results as they complete, written as they come
             for fut in batch:
                 if fut in futures:
@@ -276,6 +306,46 @@ class _Run:
                         futures.pop(fut)
                         self._lost(client, n, f"the cluster scheduler was lost ({type(exc).__name__})")
                 next_watch = time.monotonic() + 1.0
+            if stop_by is not None and futures and time.monotonic() >= stop_by:
+                for fut, n in list(futures.items()):
+                    futures.pop(fut)
+                    fut.cancel()
+                    self._unreported(n)
+
+    def _stop(self, client: Any, futures: dict[Any, str]) -> None:
+        """Ctrl-C: stop the run on the workers; cancel the hosts that had not started anywhere."""
+        self.stopped = True
+        try:
+            started = stopping.stop_workers(client, self.run_id)
+        except OSError as exc:  # the scheduler is gone (CommClosedError is an OSError): so is the run
+            for fut, n in list(futures.items()):
+                futures.pop(fut)
+                self._lost(client, n, f"the cluster scheduler was lost ({type(exc).__name__})")
+            return
+        for fut, n in list(futures.items()):
+            if fut.status != "pending":  # finished, failed or lost: its result is on its way to _take
+                continue
+            worker = started.get(fut.key)
+            if worker is None:  # started nowhere, and any start from now on sees the stop
+                futures.pop(fut)
+                fut.cancel()
+                self._interrupted(n)
+            elif not self.read_only:  # a second Ctrl-C (quit now) names it as outcome unknown
+                self.started_on[n] = worker
+                interrupt.remote_exchange(n, f"{self.task.name} on cluster worker {worker}")
+
+    def _unreported(self, n: str) -> None:
+        """A host started before the Ctrl-C that did not report back within `stop_grace`."""
+        worker = self.started_on.get(n)
+        if worker is None:  # read-only: nothing on its device depends on the answer
+            self._interrupted(n, f"its cluster worker reported back (waited {self.r.stop_grace:g} s)")
+            return
+        reason = (f"{n}: outcome unknown: {self.task.name} had started on cluster worker {worker} when the run "
+                  f"was interrupted (Ctrl-C) and did not report back within {self.r.stop_grace:g} s; not sent "
+                  "again (check the device, then re-run)")
+        self._finish(n, failed_result(self.hosts[n], self.task.name, reason, OutcomeUnknown(reason)))
+        if self.journal:
+            self.journal.record(n, False, None)
 
     def _watch_sites(
         self, client: Any, futures: dict[Any, str], site_of: dict[str, str | None], lost_since: dict[str, float]
@@ -339,6 +409,7 @@ class _Run:
             return
         outcome: Outcome = pickle.loads(fut.result())
         self.placement[n] = outcome.worker
+        interrupt.add_changes(n, outcome.sent)  # what reached the device, as a local run records it
         if outcome.state == "done":
             for token, files in outcome.files.items():
                 if token in self.stores:
@@ -346,6 +417,8 @@ class _Run:
             mr = from_wire(host, self.task.name, outcome.results)
         elif outcome.state == "unknown":
             mr = failed_result(host, self.task.name, outcome.reason, OutcomeUnknown(outcome.reason))
+        elif outcome.state == "interrupted":
+            mr = failed_result(host, self.task.name, outcome.reason, interrupt.Interrupted("it started"))
         else:
             mr = failed_result(host, self.task.name, outcome.reason)
         if self.journal:

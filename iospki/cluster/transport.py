@@ -9,14 +9,19 @@ exception as (class path, redacted message) -- that the client turns into Result
     ('NornirSubTaskError', 'boom', True)
     >>> type(rebuild_exception(("builtins", "ConnectionRefusedError"), "refused")).__name__
     'ConnectionRefusedError'
+    >>> e = rebuild_exception(("iospki.operations.interrupt", "Interrupted"), "interrupted (Ctrl-C) before x")
+    >>> type(e).__module__, str(e)
+    ('iospki.operations.interrupt', 'interrupted (Ctrl-C) before x')
     >>> replace_secrets({"a": ["x hunter2 y"], "b": 3}, ["hunter2"])
     {'a': ['x <redacted> y'], 'b': 3}
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +49,9 @@ class WireResult:
 @dataclass
 class Outcome:
     """One host's run on a worker, as sent back. `state`: 'done', 'unknown' (a changing task that a dead
-    worker had started: never re-sent) or 'refused' (the worker would not run it, `reason` says why)."""
+    worker had started: never re-sent), 'interrupted' (the run was stopped before the host started: its
+    device untouched) or 'refused' (the worker would not run it, `reason` says why). `sent`: the config
+    exchanges that reached the device (`iospki.operations.interrupt.changes`)."""
 
     host: str
     state: str
@@ -52,6 +59,7 @@ class Outcome:
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # store parameter -> {file: text}
     reason: str = ""
     worker: str = ""
+    sent: list[str] = field(default_factory=list)
 
 
 def replace_secrets(value: Any, secrets: list[str]) -> Any:
@@ -92,21 +100,31 @@ def to_wire(mr: MultiResult, secrets: list[str]) -> list[WireResult]:
 
 
 def rebuild_exception(where: tuple[str, str], message: str) -> BaseException:
-    """The original exception class when it is importable and takes a message; else a RemoteTaskError
-    subclass of the same name (so callers that look at the class name still see it)."""
+    """The original exception class when it is importable and its instance can say `message` (built with it,
+    or -- a constructor that words its own message, e.g. Interrupted -- given it as its args); else a
+    RemoteTaskError subclass of the same name (so callers that look at the class name still see it)."""
     module, qualname = where
     try:
         cls: Any = importlib.import_module(module)
         for part in qualname.split("."):
             cls = getattr(cls, part)
         if isinstance(cls, type) and issubclass(cls, Exception):
-            exc = cls(message)
-            if type(exc) is cls and str(exc) == message:
-                return exc
-    except Exception:  # not importable here, or a constructor that wants other arguments
+            for exc in _instances(cls, message):
+                if type(exc) is cls and str(exc) == message:
+                    return exc
+    except Exception:  # not importable here
         pass
     stand_in: type[RemoteTaskError] = type(qualname.rsplit(".", 1)[-1], (RemoteTaskError,), {"__module__": module})
     return stand_in(message)
+
+
+def _instances(cls: type[Exception], message: str) -> Iterator[Exception]:
+    with contextlib.suppress(Exception):  # a constructor that wants other arguments
+        yield cls(message)
+    with contextlib.suppress(Exception):
+        bare = cls.__new__(cls)
+        bare.args = (message,)
+        yield bare
 
 
 def from_wire(host: Host, task_name: str, results: list[WireResult]) -> MultiResult:

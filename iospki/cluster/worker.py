@@ -3,6 +3,9 @@ credentials, run the Nornir task, and send back a secret-free `Outcome` (pickled
 
 Everything the client submits is bytes it has already checked for secrets (see `runner`), so the scheduler
 holds nothing else; the result is checked again here before it leaves the worker.
+
+The host runs inside its run's stop (`iospki.cluster.stopping`): after the client's Ctrl-C it stops before its
+next device exchange, as on one machine, and the config exchanges that reached the device travel back with it.
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from nornir.core.processor import Processors
 from nornir.core.task import Task
 from nornir.plugins.runners import SerialRunner
 
+from iospki.operations import interrupt
 from iospki.operations import inventory as inv
 from iospki.operations.resilience import CA_SLOTS
 
 from . import limits, relay
 from .hostspec import HostSpec, worker_host
+from .stopping import RUNS
 from .transport import Outcome, replace_secrets, to_wire
 
 _SLOTS: dict[int, Callable[[str], AbstractContextManager[None]]] = {}
@@ -69,10 +74,25 @@ def _one_host_nornir(host: Host) -> Nornir:
 def run_host(run_id: str, task_name: str, payload: bytes, spec_bytes: bytes, options: dict[str, Any]) -> bytes:
     """Run the task in `payload` ((function, parameters, severity, dry run), cloudpickled) on the host in
     `spec_bytes`. Returns the pickled `Outcome`."""
-    import cloudpickle
-
     spec: HostSpec = pickle.loads(spec_bytes)
     where = _worker_address()
+    with RUNS.running(run_id) as stop:
+        if stop.is_set():  # queued before the client's Ctrl-C, started after it: the device is not touched
+            return _not_started(spec.name, where)
+        with interrupt.scope(stop):
+            return _run_host(run_id, task_name, payload, spec, options, where)
+
+
+def _not_started(host: str, where: str) -> bytes:
+    reason = f"{host}: {interrupt.Interrupted('it started')}"
+    return pickle.dumps(Outcome(host, "interrupted", reason=reason, worker=where))
+
+
+def _run_host(
+    run_id: str, task_name: str, payload: bytes, spec: HostSpec, options: dict[str, Any], where: str
+) -> bytes:
+    import cloudpickle
+
     host = worker_host(spec)
     if host.data.get("_credential_error"):
         return pickle.dumps(Outcome(spec.name, "refused", reason=str(host.data["_credential_error"]), worker=where))
@@ -81,12 +101,18 @@ def run_host(run_id: str, task_name: str, payload: bytes, spec_bytes: bytes, opt
     cap = int(options.get("host_cap") or 0)
     scratch = relay.scratch_dir()
     token = CA_SLOTS.set(_ca_slots(int(options["ca_enroll_limit"])))
+    interrupt.take_changes(spec.name)  # what an earlier run left here is not this run's
     try:
         with relay.on_the_worker(secrets, scratch):  # ClientStore / HostSecrets inside become local values
             fn, params, severity, dry_run = cloudpickle.loads(payload)
         with limits.host_cap(cap) if cap > 0 else nullcontext():
+            if interrupt.stopped():  # stopped while waiting for the host cap
+                return _not_started(spec.name, where)
             if not options["read_only"]:
-                earlier = limits.mark_started(run_id, spec.name, where)
+                try:
+                    earlier = limits.mark_started(run_id, spec.name, where)
+                except interrupt.Interrupted:  # the run was stopped in the scheduler before this one began
+                    return _not_started(spec.name, where)
                 if earlier is not None:
                     reason = (
                         f"{spec.name}: outcome unknown: {task_name} had started on worker {earlier}, which was "
@@ -104,7 +130,10 @@ def run_host(run_id: str, task_name: str, payload: bytes, spec_bytes: bytes, opt
             )
             mr = task.start(host)
         files = {p: replace_secrets(f, secrets) for p, f in relay.harvest(scratch, spec.name).items()}
-        outcome = Outcome(spec.name, "done", to_wire(mr, secrets), files, worker=where)
+        outcome = Outcome(
+            spec.name, "done", to_wire(mr, secrets), files, worker=where,
+            sent=replace_secrets(interrupt.take_changes(spec.name), secrets),
+        )  # fmt: skip
     finally:
         CA_SLOTS.reset(token)
         host.close_connections()

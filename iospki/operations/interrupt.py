@@ -13,6 +13,10 @@ A second Ctrl-C quits at once: the hosts whose config exchange was still in flig
     with cooperative():         # around an operation: Ctrl-C sets STOP instead of raising
         ...
     check()                     # in a task, before talking to the device: raises Interrupted
+
+On a Dask cluster worker (`iospki.cluster`) the operator's Ctrl-C reaches the client, not the worker, and one
+worker serves several runs: there a task runs inside `scope(event)`, the stop of its own run, which the
+client sets; `check`, `sleep` and `stopped` of that thread follow it as they follow `STOP`.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from types import FrameType
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a Ctrl-C
@@ -33,6 +38,7 @@ _depth = 0  # > 0 while an operation stops cooperatively
 _on_stop: list[Callable[[], None]] = []
 _in_flight: dict[str, str] = {}  # host -> the config exchange it is in (what a hard quit leaves unknown)
 _sent: dict[str, list[str]] = {}  # host -> the config exchanges it went through in this process
+_SCOPE: ContextVar[threading.Event | None] = ContextVar("iospki_stop_scope", default=None)  # a cluster run's stop
 
 
 class Interrupted(Exception):
@@ -43,19 +49,30 @@ class Interrupted(Exception):
 
 
 def stopped() -> bool:
-    return STOP.is_set()
+    run = _SCOPE.get()
+    return STOP.is_set() or (run is not None and run.is_set())
 
 
 def check(what: str = "") -> None:
     """Raise `Interrupted` when Ctrl-C was pressed (call before a device exchange)."""
-    if STOP.is_set():
+    if stopped():
         raise Interrupted(what)
 
 
 def sleep(seconds: float) -> None:
     """`time.sleep` that wakes up on Ctrl-C and raises `Interrupted` (polls, back-off between retries)."""
-    if STOP.wait(max(0.0, seconds)):
+    if (_SCOPE.get() or STOP).wait(max(0.0, seconds)) or stopped():
         raise Interrupted()
+
+
+@contextlib.contextmanager
+def scope(event: threading.Event) -> Iterator[None]:
+    """This thread's work also stops when `event` is set (a cluster worker: the stop of the run it serves)."""
+    token = _SCOPE.set(event)
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 @contextlib.contextmanager
@@ -78,6 +95,28 @@ def changes(host: str) -> list[str]:
     """The config exchanges `host` went through in this process, in order."""
     with _lock:
         return list(_sent.get(host, []))
+
+
+def take_changes(host: str) -> list[str]:
+    """`changes(host)`, forgotten here (a cluster worker hands them to the client after each host)."""
+    with _lock:
+        return _sent.pop(host, [])
+
+
+def add_changes(host: str, sent: Iterable[str]) -> None:
+    """Config exchanges that reached `host` from elsewhere (a cluster worker), counted as this run's."""
+    with _lock:
+        _sent.setdefault(host, []).extend(sent)
+
+
+def remote_exchange(host: str, what: str | None) -> None:
+    """`host` is in a config exchange on another process (a cluster worker) -- `what` -- or no longer (None):
+    a hard quit names it as `config_exchange` does."""
+    with _lock:
+        if what is None:
+            _in_flight.pop(host, None)
+        else:
+            _in_flight[host] = what
 
 
 @contextlib.contextmanager
