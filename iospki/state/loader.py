@@ -558,12 +558,14 @@ def _ca_facts(state: HostState) -> list[CAFacts]:
     return out
 
 
-def load_host(root: Path | str, host: str) -> HostState:
-    """Parse everything stored for `host` (never raises for bad device output)."""
+def load_host(root: Path | str, host: str, files: store.HostFiles | None = None) -> HostState:
+    """Parse everything stored for `host` (never raises for bad device output). `files`: what
+    `store.read_host(root, host)` gives, when the caller has it already (a cluster worker gets it from the
+    client: `iospki.cluster.analysis`)."""
     state = HostState(host)
     config_text = ""
     try:
-        files = store.read_host(root, host)  # one listing, no stat per file
+        files = files if files is not None else store.read_host(root, host)  # one listing, no stat per file
         state.unreachable, outputs = files.error, files.outputs
     except (OSError, store.StoreError) as exc:
         state.unreachable = f"cannot read stored outputs: {exc}"
