@@ -120,7 +120,9 @@ def main() -> None:
         print(f"{args.hosts} hosts, {files} files in {root} ({time.perf_counter() - t:.1f} s, not measured)")
         local = _child("--local", str(root))
         names = {f"w{i}": "a" for i in range(args.workers)}
-        cluster = start_cluster(tmp / "dask", names, env={}, slots=args.threads)
+        # the profiler off, as CLUSTER.md advises for workers (it samples every thread every 10 ms)
+        quiet = {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+        cluster = start_cluster(tmp / "dask", names, env=quiet, slots=args.threads)
         try:
             procs = {n: psutil.Process(p.pid) for n, p in cluster.workers.items()}
             rss0 = {n: _status_kib(p.pid, "VmRSS") for n, p in procs.items()}
