@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -42,6 +43,8 @@ _KINDS = (
 _ALERT = re.compile(r"(?P<kind>[A-Z]+)\((?P<target>.*)\)")
 
 
+# the same few labels ('RENEW TP', 'SESSION CLEANUP') recur on every host of a collection: each is split once
+@functools.lru_cache(maxsize=4096)
 def split_label(label: str) -> tuple[str, str | None]:
     """'RENEW client' -> ('RENEW', 'client'); 'ID(client)' -> ('ID', 'client');
     'CRL UPDATE *cn=root' -> ('CRL UPDATE', 'cn=root'); unknown labels are kinds of their own."""

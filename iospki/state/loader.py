@@ -56,8 +56,8 @@ from iospki.models import (
     Version,
     normalize_fingerprint,
 )
-from iospki.parsers import ParseError, UnknownCommand, parse
-from iospki.parsers.base import ParserFunc, lookup
+from iospki.parsers import PLATFORMS, ParseError, UnknownCommand, parse
+from iospki.parsers.base import ParserFunc, lookup, run_parser
 from iospki.parsers.config_facts import config_complete
 from iospki.state import devicetime, platforms, store
 
@@ -579,7 +579,9 @@ def load_host(root: Path | str, host: str, files: store.HostFiles | None = None)
             config_text = text
         try:
             func = _parser_of(command)
-            model = parse(command, text, state.platform)
+            if state.platform not in PLATFORMS:  # as `parse` checks it (`show version` sets it)
+                raise ParseError(command, f"unknown platform {state.platform!r} (ios or iosxe)")
+            model = run_parser(func, command, text, state.platform)  # `parse` without its second lookup
         except UnknownCommand:
             continue
         except ParseError as exc:  # also a parser's own bug: `parse` reports it as a ParseError
@@ -685,7 +687,8 @@ def load_collection(root: Path | str, limit: list[str] | None = None) -> list[Ho
     that has no folder (deleted, or never reached before a kill) is a host with nothing collected.
     Without meta.json (outputs gathered by other means) the folders are the hosts."""
     meta, problem = _meta(root)
-    names = sorted(set(store.hosts(root)) | _meta_hosts(meta))
+    folders = set(store.hosts(root))
+    names = sorted(folders | _meta_hosts(meta))
     if limit:
         names = [h for h in names if any(fnmatch.fnmatchcase(h, pat) for pat in limit)]
     interrupted = problem or (
@@ -695,7 +698,7 @@ def load_collection(root: Path | str, limit: list[str] | None = None) -> list[Ho
     )
     states = []
     for h in names:
-        if (Path(root) / h).is_dir():
+        if h in folders:  # `store.hosts` listed it as a folder: no stat per host
             st = load_host(root, h)
         else:
             st = HostState(h, no_outputs=True)
