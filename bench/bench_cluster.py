@@ -4,55 +4,88 @@ cluster (one scheduler, two workers for each of two sites) with CPU and memory p
 
     .venv/bin/python -m bench.bench_cluster [N_ROUTERS] [ROUNDS]        (default 20 routers, 3 rounds)
 
-Per round, in turn: bare netmiko (ThreadPoolExecutor, 20 at once: connect, enable, every command collect_pki
-sends, disconnect; nothing parsed or written), collect_pki with one fsync per file plus one per directory
-entry (the store before, `durable_batch` switched off), and collect_pki as it is (one data flush and one
-directory fsync per host folder). Medians over the rounds; ratios against netmiko of the same round. NAPALM
-facts are off (bare netmiko does not fetch them). The lab runs in its own process on the same machine.
+Per round, in turn, in this process: bare netmiko (`bench.bare_netmiko`: 20 hosts at once; ConnectHandler with
+the lab's netmiko arguments, enable, send_command of every command collect_pki sends to that host with
+read_timeout=60, disconnect; nothing parsed or written); then collect_pki through Nornir's threaded runner with
+20 workers over the lab's inventory (netmiko with the same timeouts, fast_cli at netmiko's default on both sides)
+three ways: as before issue 13 (one fsync per file plus one per directory entry, `durable_batch` switched off,
+and a check_enable_mode exchange before every command), with `durable_batch` but still the check per command,
+and as it is (one data flush and one directory fsync per host folder; the mode read from the prompt netmiko reads
+before each command anyway). Then as processes, as a user runs them: `python -m bench.bare_netmiko` (the same
+bare code; imports netmiko only) against `iospki collect --no-facts -o DIR` (imports, inventory checks, the
+whole store with meta.json, the table) as before (`bench.collect_as_before`: every command module and NAPALM
+imported up front, the check per command) and as it is.
+Medians over the rounds; ratios against bare netmiko of the same round and kind (in process / as a process).
+NAPALM facts are off (bare netmiko does not fetch them). The lab runs in its own process on the same machine;
+the load average is printed (other runs on a shared machine move every figure).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from netmiko import ConnectHandler
-
+from bench import bare_netmiko as bare
+from bench.collect_as_before import enable_check_each_command
 from iospki.operations.inventory import all_secrets, load_nornir
 from iospki.state import store
 from iospki.tasks import collect_pki, pki_commands
 from tests.lab_fixture import LabHandle, start_lab
 
+REPO = Path(__file__).resolve().parents[1]
 PLATFORMS = ["isr_g1", "isr_g2", "isr4k", "asr1k", "csr1k"]
 # Dask's statistical profiler samples every worker thread every 10 ms (the dashboard's profile page); with
 # 10 threads per worker waiting on SSH it costs more CPU than the collect itself. IOSPKI_BENCH_PROFILE=1 keeps it.
 WORKER_TUNING = {} if os.environ.get("IOSPKI_BENCH_PROFILE") else {"DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
 
 
-def bare_netmiko(lab: LabHandle, workers: int = 20) -> float:
-    def one(name: str) -> None:
-        h = lab.hosts[name]
+def bare_jobs(lab: LabHandle) -> list[dict[str, Any]]:
+    """What `bench.bare_netmiko` does per host: the lab's netmiko arguments and the commands collect_pki sends."""
+    jobs = []
+    for h in lab.hosts.values():
         family = "ios" if h.group in ("isr_g1", "isr_g2") else "iosxe"
-        conn = ConnectHandler(**h.netmiko())
-        try:
-            conn.enable()
-            for cmd in pki_commands(family):
-                conn.send_command(cmd, read_timeout=60)
-        finally:
-            conn.disconnect()
+        jobs.append({"args": h.netmiko(), "commands": pki_commands(family)})
+    return jobs
 
+
+def bare_netmiko(lab: LabHandle, workers: int = 20) -> float:
+    return bare.run(bare_jobs(lab), workers)
+
+
+def bare_netmiko_process(lab: LabHandle, workers: int = 20) -> tuple[float, float]:
+    """`python -m bench.bare_netmiko` as its own process: (wall seconds, CPU seconds of the process)."""
+    spec = json.dumps({"workers": workers, "hosts": bare_jobs(lab)})
+    return _timed([sys.executable, "-m", "bench.bare_netmiko"], spec)
+
+
+def collect_process(lab: LabHandle, out: Path, as_before: bool = False) -> tuple[float, float]:
+    """`iospki collect --no-facts` over the lab's inventory as its own process: (wall seconds, CPU seconds);
+    `as_before`: as it ran before the speed-ups (`bench.collect_as_before`)."""
+    run = ["-m", "bench.collect_as_before"] if as_before else ["-c", "from iospki.cli import main; main()"]
+    cmd = [sys.executable, *run, "collect", "--no-facts", "-i", str(lab.inventory_dir), "-o", str(out)]
+    return _timed(cmd, "")
+
+
+def _timed(cmd: list[str], stdin: str) -> tuple[float, float]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(one, lab.hosts))
-    return time.perf_counter() - t0
+    proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, cwd=REPO, check=False)
+    secs = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd[:5])} exited {proc.returncode}: {(proc.stdout + proc.stderr)[-600:]}")
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return secs, cpu
 
 
 @contextlib.contextmanager
@@ -115,33 +148,56 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="iospki-bench-cluster-"))
     hosts = [(f"r{i + 1}", PLATFORMS[i % 5]) for i in range(n)]
     lab = start_lab(tmp / "lab", hosts=hosts, host_data={h: {"site": "ab"[i % 2]} for i, (h, _) in enumerate(hosts)})
-    rows: dict[str, list[float]] = {"netmiko": [], "before": [], "after": []}
-    counts: dict[str, dict[str, int]] = {k: {"fsync": 0, "syncfs": 0} for k in ("before", "after")}
-    cpu_after: list[float] = []  # CPU of this process (the whole collect runs here) per durable_batch round
+    keys = ("netmiko", "before", "check", "after", "netmiko-process", "process-before", "process")
+    wall: dict[str, list[float]] = {k: [] for k in keys}
+    cpu: dict[str, list[float]] = {k: [] for k in keys}
+    counts: dict[str, dict[str, int]] = {k: {"fsync": 0, "syncfs": 0} for k in ("before", "check", "after")}
+    load = [os.getloadavg()[0]]
     try:
         for r in range(rounds):
-            rows["netmiko"].append(bare_netmiko(lab))
-            with _no_batch():
-                rows["before"].append(collect(lab, tmp / f"before{r}", counts["before"]))
-            cpu0 = time.process_time()
-            rows["after"].append(collect(lab, tmp / f"after{r}", counts["after"]))
-            cpu_after.append(time.process_time() - cpu0)
+            for key in keys:
+                cpu0 = time.process_time()
+                if key == "netmiko-process":
+                    secs, used = bare_netmiko_process(lab)
+                elif key in ("process-before", "process"):
+                    secs, used = collect_process(lab, tmp / f"{key}{r}", as_before=key == "process-before")
+                else:
+                    if key == "netmiko":
+                        secs = bare_netmiko(lab)
+                    elif key == "before":
+                        with _no_batch(), enable_check_each_command():
+                            secs = collect(lab, tmp / f"before{r}", counts["before"])
+                    elif key == "check":
+                        with enable_check_each_command():
+                            secs = collect(lab, tmp / f"check{r}", counts["check"])
+                    else:
+                        secs = collect(lab, tmp / f"after{r}", counts["after"])
+                    used = time.process_time() - cpu0  # the whole run is in this process
+                wall[key].append(secs)
+                cpu[key].append(used)
+            load.append(os.getloadavg()[0])
         cluster_lines = _on_cluster(lab, tmp)
     finally:
         lab.stop()
-    base = median(rows["netmiko"])
-    print(f"{n} lab routers, {rounds} rounds, medians; lab and toolkit on the same {os.cpu_count()}-core machine")
+    print(f"{n} lab routers, {rounds} rounds; lab and toolkit on the same {os.cpu_count()}-core machine; "
+          f"1-min load average {min(load):.1f}-{max(load):.1f} during the rounds")  # fmt: skip
+    print("medians; xRATIO = against bare netmiko of the same round and kind: median (lowest-highest)")
     labels = {
-        "netmiko": "bare netmiko, same commands",
-        "before": "collect_pki, fsync per file + per dir entry",
-        "after": "collect_pki, durable_batch per host",
+        "netmiko": ("bare netmiko, same commands, in process", "netmiko"),
+        "before": ("collect_pki: fsync per file, enable check/cmd", "netmiko"),
+        "check": ("collect_pki: durable_batch, enable check/cmd", "netmiko"),
+        "after": ("collect_pki as it is", "netmiko"),
+        "netmiko-process": ("python -m bench.bare_netmiko (a process)", "netmiko-process"),
+        "process-before": ("iospki collect --no-facts, as before", "netmiko-process"),
+        "process": ("iospki collect --no-facts, as it is", "netmiko-process"),
     }
-    for key, label in labels.items():
-        secs = median(rows[key])
+    for key, (label, base) in labels.items():
+        secs = median(wall[key])
+        ratios = [w / b for w, b in zip(wall[key], wall[base], strict=True)]
         c = counts.get(key)
-        flushes = f"  fsync/host {c['fsync'] / n / rounds:5.1f}  syncfs/host {c['syncfs'] / n / rounds:4.1f}" if c else ""
-        print(f"{label:46s} {secs:6.2f} s  {secs / n * 1000:6.0f} ms/router  x{secs / base:4.2f}{flushes}")
-    print(f"{'  CPU of the collecting process (durable_batch)':46s} {median(cpu_after) / n * 1000:6.0f} ms/router")
+        flushes = f"  fsync/host {c['fsync'] / n / rounds:4.1f} syncfs/host {c['syncfs'] / n / rounds:3.1f}" if c else ""
+        print(f"{label:46s} {secs:6.2f} s {secs / n * 1000:5.0f} ms/router  CPU {median(cpu[key]) / n * 1000:4.0f} "
+              f"ms/router  x{median(ratios):4.2f} ({min(ratios):4.2f}-{max(ratios):4.2f}){flushes}")  # fmt: skip
     print("\n".join(cluster_lines))
     return 0
 
