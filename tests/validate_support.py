@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tests.lab_fixture import common_free_port
+from tests.lab_fixture import LabHandle, common_free_port
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "inventory" / "examples"
@@ -71,14 +71,13 @@ class Lab:
     def down(self) -> None:
         self.cli("down", check=False)
 
+    # faults and status go to the lab's control API, as `python -m iospki.lab fault|status` does, without a
+    # Python start-up per switch (test_faults switches faults 14 times)
     def fault(self, host: str, kind: str, on: bool = True) -> None:
-        self.cli("fault", host, kind, "on" if on else "off")
+        LabHandle(self.state, self.inventory).fault(host, kind, on)
 
     def status(self) -> dict[str, Any]:
-        import json
-
-        data: dict[str, Any] = json.loads(self.cli("status", "--json"))
-        return data
+        return LabHandle(self.state, self.inventory).status()
 
     def netmiko_args(self, host: str, **extra: Any) -> dict[str, Any]:
         group = self.hosts[host]["groups"][0]
