@@ -209,7 +209,7 @@ def test_interrupted_and_limited_loads_match_load_collection(
     with cluster.client() as c:
         remote = ClusterAnalysis(client=c)
         for limit in (None, ["s1-*", "s9-gone"]):
-            got, want = remote.load_collection(root, limit), load_collection(root, limit)
+            got, want = remote.load(root, limit), load_collection(root, limit)
             assert [(s.host, s.interrupted, s.gaps, s.errors) for s in got] == [
                 (s.host, s.interrupted, s.gaps, s.errors) for s in want
             ]

@@ -32,7 +32,6 @@ Analysis only reads: a worker lost mid-analysis has its batches run again on ano
 
 from __future__ import annotations
 
-import fnmatch
 import gc
 import heapq
 import math
@@ -52,15 +51,7 @@ from iospki.audit import AuditResult, run_audit
 from iospki.forecast import CAInput, Forecast, TrustpointInput, inputs_from_states, simulate
 from iospki.forecast.simulator import default_start
 from iospki.state import store
-from iospki.state.loader import (
-    NOT_COLLECTED,
-    REQUIRED_OUTPUTS,
-    HostState,
-    _gc_quiet,
-    _meta,
-    _meta_hosts,
-    load_host,
-)
+from iospki.state.loader import HostState, load_collection, load_host
 
 from .runner import DaskRunner, runner_config
 from .transport import ClusterError
@@ -182,13 +173,6 @@ class _Batch:
     local: list[str]  # hosts of the batch whose folder the client could not read: loaded here
 
 
-def _missing_host(host: str) -> HostState:
-    """A host meta.json names that has no folder: nothing collected (as `load_collection` makes it)."""
-    st = HostState(host, no_outputs=True)
-    st.incomplete = {r.command: NOT_COLLECTED for r in REQUIRED_OUTPUTS if r.needed(st)}
-    return st
-
-
 class ClusterAnalysis:
     """A client of the cluster at `address` (default IOSPKI_CLUSTER) for offline analysis; a context manager.
 
@@ -299,32 +283,16 @@ class ClusterAnalysis:
                 b.local.append(h)
         return b
 
-    def load_collection(self, root: Path | str, limit: list[str] | None = None) -> list[HostState]:
-        """What `loader.load_collection(root, limit)` returns, each host loaded and parsed on a worker."""
-        return _gc_quiet(self._load_collection)(root, limit)
+    def load(self, root: Path | str, limit: list[str] | None = None) -> list[HostState]:
+        """`loader.load_collection(root, limit)` with its host folders loaded and parsed on the workers."""
 
-    def _load_collection(self, root: Path | str, limit: list[str] | None) -> list[HostState]:
-        # the hosts and the interrupted mark exactly as load_collection finds them
-        meta, problem = _meta(root)
-        folders = set(store.hosts(root))
-        names = sorted(folders | _meta_hosts(meta))
-        if limit:
-            names = [h for h in names if any(fnmatch.fnmatchcase(h, pat) for pat in limit)]
-        interrupted = problem or (
-            "the collection was interrupted (meta.json: interrupted); its outputs may be missing or stale"
-            if meta is not None and meta.get(store.INTERRUPTED) is True
-            else None
-        )
-        present = [h for h in names if h in folders]
-        loaded = self.load_hosts(root, present)
-        states = []
-        for h in names:
-            st = loaded.pop(h, None)
-            if st is None:
-                st = _missing_host(h)
-            st.interrupted = interrupted
-            states.append(st)
-        return states
+        def on_workers(hosts: list[str]) -> list[HostState]:
+            loaded = self.load_hosts(root, hosts)
+            return [loaded[h] for h in hosts]
+
+        return load_collection(root, limit, load=on_workers)
+
+    load_collection = load  # the loader's name for it (bench_fleet calls it so)
 
     # ------------------------------------------------------------------ forecast
 
@@ -349,7 +317,7 @@ class ClusterAnalysis:
 
     def audit(self, root: Path | str, only: Iterable[str] | None = None, **options: Any) -> AuditResult:
         """`run_audit(load_collection(root), only=..., **options)` with the load and the forecast on the cluster."""
-        states = self.load_collection(root)
+        states = self.load(root)
         return run_audit(
             states, only=set(only) if only is not None else None, forecaster=self.forecast, **options
         )

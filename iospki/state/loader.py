@@ -18,7 +18,7 @@ import fnmatch
 import functools
 import gc
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -680,12 +680,18 @@ def _gc_quiet(load: Callable[..., list[HostState]]) -> Callable[..., list[HostSt
 
 
 @_gc_quiet
-def load_collection(root: Path | str, limit: list[str] | None = None) -> list[HostState]:
+def load_collection(
+    root: Path | str,
+    limit: list[str] | None = None,
+    load: Callable[[list[str]], Iterable[HostState]] | None = None,
+) -> list[HostState]:
     """All hosts of a collection (optionally only those named or matching globs in `limit`).
 
     A collection `collect` marked interrupted (meta.json) marks every host; a host its meta.json names
     that has no folder (deleted, or never reached before a kill) is a host with nothing collected.
-    Without meta.json (outputs gathered by other means) the folders are the hosts."""
+    Without meta.json (outputs gathered by other means) the folders are the hosts. `load`: what loads the
+    host folders, given their names, in that order (default `load_host` each, here; `--cluster`: the
+    workers, `iospki.cluster.analysis`)."""
     meta, problem = _meta(root)
     folders = set(store.hosts(root))
     names = sorted(folders | _meta_hosts(meta))
@@ -696,10 +702,12 @@ def load_collection(root: Path | str, limit: list[str] | None = None) -> list[Ho
         if meta is not None and meta.get(store.INTERRUPTED) is True
         else None
     )
+    present = [h for h in names if h in folders]  # `store.hosts` listed them as folders: no stat per host
+    loaded = iter(load(present) if load is not None else (load_host(root, h) for h in present))
     states = []
     for h in names:
-        if h in folders:  # `store.hosts` listed it as a folder: no stat per host
-            st = load_host(root, h)
+        if h in folders:
+            st = next(loaded)
         else:
             st = HostState(h, no_outputs=True)
             st.incomplete = {r.command: NOT_COLLECTED for r in REQUIRED_OUTPUTS if r.needed(st)}

@@ -83,7 +83,7 @@ def _load(
     `--cluster` address (None: this machine); `remote`: offline, where the hosts are loaded (`analysis`)."""
     if offline is not None:
         try:  # its folders, and the hosts its meta.json names
-            states = remote.load_collection(offline) if remote else load_collection(offline)
+            states = remote.load(offline) if remote else load_collection(offline)
         except store.StoreError as exc:
             fail_usage(str(exc))
         if not states:
