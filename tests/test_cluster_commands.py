@@ -145,8 +145,10 @@ def test_scep_probe_runs_from_the_ca_site(env: tuple[LabHandle, Cluster]) -> Non
     assert list(remote) == ["ca1 (LABCA)"] and remote["ca1 (LABCA)"]["ca_certs"], remote
     assert remote == local
     url = f"http://{lab.hosts['ca1'].address}:8080"
-    rc, _, err = iospki("scep", "probe", url, cluster=cluster.address)
+    rc, _, err = iospki("scep", "probe", url, "--cluster", cluster.address)
     assert rc == 2 and "a URL has no site" in err and len(err.strip().splitlines()) == 1
+    rc, out, _ = iospki("scep", "probe", url, "--json", cluster=cluster.address)  # IOSPKI_CLUSTER: not for a URL
+    assert rc == 0 and json.loads(out) == remote["ca1 (LABCA)"]
 
 
 def _renewed(rows: dict[str, Any]) -> dict[str, Any]:
