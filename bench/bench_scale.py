@@ -13,9 +13,11 @@ files are read from the page cache in either case.
 Each size is measured in a fresh subprocess (so peak memory is that size's own): the toolkit as it
 is (regex fast paths, collector quiet during the load and the loaded objects frozen), and, as the
 baseline of the same run, the strict parsers (every output through the TTP/line parsers the fast
-paths fall back to) with the collector left alone, as the loader ran before issue 13.
+paths fall back to) with the collector left alone, as the loader ran before issue 13. Both modes run
+`--repeat` times, interleaved, and the run with the least load+parse CPU of each is shown: on a shared
+machine other processes inflate CPU time as well as wall time, and the least is the closest to the cost.
 
-    .venv/bin/python -m bench.bench_scale [--hosts 1000 10000 100000] [--baseline-max 10000] [--dir DIR]
+    .venv/bin/python -m bench.bench_scale [--hosts 1000 10000 100000] [--baseline-max 10000] [--dir DIR] [--repeat 3]
     .venv/bin/python -m bench.bench_scale --parsers    # each fast path against its strict path
 """
 
@@ -169,6 +171,12 @@ def main() -> None:
     ap.add_argument("--baseline-max", type=int, default=10000, help="measure the baseline up to this size")
     ap.add_argument("--parsers", action="store_true", help="only time each fast path against its strict path")
     ap.add_argument("--dir", type=Path, default=_default_dir(), help="where to generate the collections")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs of each mode per size; the one with the least load CPU is shown",
+    )
     ap.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--mode", choices=MODES, default="toolkit", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -181,7 +189,10 @@ def main() -> None:
     if args.parsers:
         parsers_fast_vs_strict(templates)
         return
-    print("per host: wall ms (CPU ms of the process); memory: peak RSS above the RSS before the load")
+    print(
+        "per host: wall ms (CPU ms of the process); memory: peak RSS above the RSS before the load;"
+        f" each mode the best of {args.repeat} interleaved runs (least load CPU: machine load inflates CPU time too)"
+    )
     print(
         f"{'hosts':>7} {'mode':<9} {'load+parse':>10} {'per host':>16} {'audit':>8} {'per host':>16}"
         f" {'forecast':>8} {'per host':>16} {'memory':>9} {'per host':>9}"
@@ -194,11 +205,16 @@ def main() -> None:
             print(
                 f"{n:>7} generated: {files} files in {root} in {time.perf_counter() - t:.1f} s (not measured)"
             )
-            for mode in MODES:
-                if mode == "baseline" and n > args.baseline_max:
-                    continue
-                r = _run(root, mode)
-                assert r["hosts"] == n and r["parse_errors"] == 0, r
+            best: dict[str, dict[str, float]] = {}
+            for _ in range(args.repeat):  # interleaved, so that both modes meet the same machine load
+                for mode in MODES:
+                    if mode == "baseline" and n > args.baseline_max:
+                        continue
+                    r = _run(root, mode)
+                    assert r["hosts"] == n and r["parse_errors"] == 0, r
+                    if mode not in best or r["load_cpu"] < best[mode]["load_cpu"]:
+                        best[mode] = r
+            for mode, r in best.items():
                 k = 1000 / n
 
                 def cell(key: str, r: dict[str, float] = r, k: float = k) -> str:

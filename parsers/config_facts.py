@@ -42,12 +42,14 @@ def clock_zones(text: str) -> dict[str, timedelta]:
     datetime.timedelta(days=-1, seconds=61200)
     """
     m = _search(_TZ, "clock timezone", text)
-    if m is None:
-        return {}
+    return {} if m is None else zones_of(m, _search(_SUMMER, "clock summer-time", text))
+
+
+def zones_of(m: re.Match[str], s: re.Match[str] | None) -> dict[str, timedelta]:
+    """The zones of a `clock timezone` match and a `clock summer-time` match (None: no summer time)."""
     hours, minutes = int(m[2]), int(m[3] or 0)
     std = timedelta(hours=hours, minutes=-minutes if hours < 0 else minutes)
     zones = {m[1]: std}
-    s = _search(_SUMMER, "clock summer-time", text)
     if s is not None:
         args = s[3].split()
         n = 8 if s[2] == "recurring" else 10

@@ -18,7 +18,7 @@ from iospki.models import KeyPair, KeysOutput
 from .base import ParseError, register
 from .ios_time import TimeFormatError, parse_ios_time
 from .lines import device_lines
-from .noise import normalize
+from .noise import blocks
 
 COMMAND = "show crypto key mypubkey rsa"
 
@@ -100,14 +100,11 @@ _FAST_KEY = re.compile(
 
 def _fast(text: str) -> KeysOutput | None:
     """The usual layout read by `_FAST_KEY`, or None: the strict loop decides."""
-    text = normalize(text)
+    matches = blocks(_FAST_KEY, text)
+    if matches is None:
+        return None
     keys: list[KeyPair] = []
-    pos = len(text) - len(text.lstrip())
-    while pos < len(text):
-        m = _FAST_KEY.match(text, pos)
-        if m is None:
-            return None
-        pos = m.end()
+    for m in matches:
         storage, usage = m["storage"].rstrip(), m["usage"].rstrip()
         if not storage or not usage:
             return None
@@ -139,7 +136,7 @@ def _fast(text: str) -> KeysOutput | None:
                 key_data=data,
             )
         )
-    return KeysOutput(keys=keys) if keys else None
+    return KeysOutput(keys=keys)
 
 
 @register(r"(?:show|sh) crypto key (?:mypubkey|my) (?:rsa|ec|all)(?: \S+)?")

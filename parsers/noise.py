@@ -95,3 +95,19 @@ def device_lines(text: str) -> list[str]:
     if len(out) > 1 and _BARE_HOSTNAME.fullmatch(out[-1]):
         out.pop()
     return out
+
+
+def blocks(pattern: re.Pattern[str], text: str) -> list[re.Match[str]] | None:
+    """`text` (`normalize`d) as consecutive matches of a block `pattern` from its first non-blank character to
+    its end, or None when a part is no such block (or there is none): the fast paths read the usual layouts
+    this way and leave anything else to their strict loops."""
+    text = normalize(text)
+    out: list[re.Match[str]] = []
+    pos = len(text) - len(text.lstrip())
+    while pos < len(text):
+        m = pattern.match(text, pos)
+        if m is None or m.end() == pos:
+            return None
+        out.append(m)
+        pos = m.end()
+    return out or None

@@ -14,7 +14,7 @@ from iospki.models import Trustpoint, TrustpointsOutput, TrustpointStatus, Trust
 
 from .base import ParseError, register
 from .lines import device_lines
-from .noise import normalize
+from .noise import blocks
 
 TPS = "show crypto pki trustpoints"
 STATUS = "show crypto pki trustpoints status"
@@ -52,14 +52,11 @@ _FAST_TP = re.compile(
 
 
 def _fast_trustpoints(text: str) -> TrustpointsOutput | None:
-    text = normalize(text)
+    matches = blocks(_FAST_TP, text)
+    if matches is None:
+        return None
     out: list[Trustpoint] = []
-    pos = len(text) - len(text.lstrip())
-    while pos < len(text):
-        m = _FAST_TP.match(text, pos)
-        if m is None or m.end() == pos:
-            return None
-        pos = m.end()
+    for m in matches:
         rdns = [ln.strip() for ln in (m["rdns"] or "").split("\n") if ln.strip()]
         configured = m["configured"] is not None
         serial = m["serial"]
@@ -75,7 +72,7 @@ def _fast_trustpoints(text: str) -> TrustpointsOutput | None:
                 status="Certificate configured." if configured else None,
             )
         )
-    return TrustpointsOutput(trustpoints=out) if out else None
+    return TrustpointsOutput(trustpoints=out)
 
 
 @register(r"(?:show|sh) crypto pki trustpoints?(?: (?!status$)\S+)?")
@@ -194,14 +191,11 @@ _FAST_STATE = (
 
 
 def _fast_status(text: str) -> TrustpointStatusOutput | None:
-    text = normalize(text)
+    matches = blocks(_FAST_STATUS, text)
+    if matches is None:
+        return None
     out: list[TrustpointStatus] = []
-    pos = len(text) - len(text.lstrip())
-    while pos < len(text):
-        m = _FAST_STATUS.match(text, pos)
-        if m is None or m.end() == pos:
-            return None
-        pos = m.end()
+    for m in matches:
         tp: dict[str, Any] = {"name": m["name"]}
         if m["ca_state"] is not None:
             tp["ca_configured"] = m["ca_state"] == "configured"
@@ -224,7 +218,7 @@ def _fast_status(text: str) -> TrustpointStatusOutput | None:
                     return None
                 _state_item(tp, item, value)
         out.append(TrustpointStatus(**tp))
-    return TrustpointStatusOutput(trustpoints=out) if out else None
+    return TrustpointStatusOutput(trustpoints=out)
 
 
 @register(r"(?:show|sh) crypto pki trustpoints?(?: \S+)? status")

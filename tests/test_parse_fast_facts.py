@@ -23,18 +23,7 @@ def _complete_plain(text: str) -> bool:
 
 def _zones_plain(text: str) -> dict[str, timedelta]:
     m = config_facts._TZ.search(text)  # noqa: SLF001 - the module's own patterns, searched the plain way
-    if m is None:
-        return {}
-    hours, minutes = int(m[2]), int(m[3] or 0)
-    std = timedelta(hours=hours, minutes=-minutes if hours < 0 else minutes)
-    zones = {m[1]: std}
-    s = config_facts._SUMMER.search(text)  # noqa: SLF001
-    if s is not None:
-        args = s[3].split()
-        n = 8 if s[2] == "recurring" else 10
-        extra = int(args[n]) if len(args) > n and args[n].isdigit() else 60
-        zones[s[1]] = std + timedelta(minutes=extra)
-    return zones
+    return {} if m is None else config_facts.zones_of(m, config_facts._SUMMER.search(text))  # noqa: SLF001
 
 
 def _texts() -> list[str]:
