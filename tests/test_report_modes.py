@@ -16,8 +16,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from iospki.audit import run_audit
+from iospki.cli import app
 from iospki.reports import write
 from iospki.state import store
 from iospki.state.loader import load_collection
@@ -50,6 +52,14 @@ def umask(value: int) -> Iterator[None]:
         os.umask(old)
 
 
+def run_here(mask: int, *args: str) -> tuple[int, str]:
+    """`iospki ARGS` in this process under umask `mask` (the umask is the process's, as in a child's): twelve
+    runs without twelve Python start-ups; test_collect_against_the_lab_... runs the console command as a child."""
+    with umask(mask):
+        r = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    return r.exit_code, r.output
+
+
 @pytest.mark.parametrize(("mask", "expected"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
 def test_reports_follow_the_umask(tmp_path: Path, mask: int, expected: int) -> None:
     coll = complete(tmp_path / "coll")
@@ -63,12 +73,12 @@ def test_reports_follow_the_umask(tmp_path: Path, mask: int, expected: int) -> N
         ("json", reports / "audit.json"),
         ("table", reports / "audit.md"),
     ):
-        r = run(mask, "audit", "--offline", str(coll), "--format", fmt, "-o", str(path))
-        assert r.returncode in (0, 1), r.stdout + r.stderr
+        rc, out = run_here(mask, "audit", "--offline", str(coll), "--format", fmt, "-o", str(path))
+        assert rc in (0, 1), out
         assert mode(path) == expected, (fmt, oct(mode(path)))
     pic = reports / "t.svg"
-    r = run(mask, "forecast", "--offline", str(coll), "--picture", str(pic), "--json")
-    assert r.returncode == 0, r.stdout + r.stderr
+    rc, out = run_here(mask, "forecast", "--offline", str(coll), "--picture", str(pic), "--json")
+    assert rc == 0, out
     assert mode(pic) == expected and pic.read_bytes().lstrip().startswith(b"<?xml")
     assert prom.read_text() != "old\n" and "x509_cert_not_after" in prom.read_text()
 
