@@ -30,6 +30,7 @@ from typer.testing import CliRunner
 
 from bench.bench_scale import lab_templates, write_collection
 from iospki.cli import app
+from iospki.cluster import ClusterError
 from iospki.cluster.analysis import ClusterAnalysis, _ca_batches, analyse_on_cluster
 from iospki.forecast import forecast_states, inputs_from_states
 from iospki.reports import render
@@ -215,6 +216,18 @@ def test_interrupted_and_limited_loads_match_load_collection(
             ]
         result = analyse_on_cluster(None, root, client=c, at=day(401))
     assert _timeless(render(result, "json")) == _timeless(render(_local_audit(root, at=day(401)), "json"))
+
+
+def _parser_bug() -> bytes:
+    raise RuntimeError("a parser's own bug")
+
+
+def test_a_batch_that_fails_on_a_worker_is_one_cluster_error(cluster: Cluster) -> None:
+    """Not a partial result (no false green): the CLI prints the line and exits 3."""
+    with cluster.client() as c:
+        remote = ClusterAnalysis(client=c)
+        with pytest.raises(ClusterError, match="RuntimeError: a parser's own bug"):
+            list(remote._stream([(0, _parser_bug, ())]))
 
 
 def test_unusable_cluster_is_one_line_exit_2(samples: Path) -> None:

@@ -238,7 +238,12 @@ class ClusterAnalysis:
 
         submit(self._threads() * IN_FLIGHT_PER_THREAD)
         for fut in window:
-            data = fut.result()
+            try:
+                data = fut.result()
+            except (
+                Exception
+            ) as exc:  # a bug on a worker, the scheduler gone: one line, never a partial result
+                raise ClusterError(f"analysis on the cluster failed: {type(exc).__name__}: {exc}") from exc
             tag = tags.pop(fut.key)
             fut.release()
             submit(1)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from iospki.audit import AuditResult, Severity, run_audit
@@ -56,19 +57,27 @@ def _parse_at(at: str | None) -> datetime | None:
     return t.replace(tzinfo=None)
 
 
-def analysis(offline: Path | None, cluster: str | None) -> AbstractContextManager[ClusterAnalysis | None]:
+@contextlib.contextmanager
+def analysis(offline: Path | None, cluster: str | None) -> Iterator[ClusterAnalysis | None]:
     """`--offline` with `--cluster`: the stored hosts are loaded and parsed, and the forecast runs, on the
-    cluster (`iospki.cluster.analysis`: the same code, elsewhere); an unusable cluster is one line, exit 2.
-    Otherwise None: everything here."""
+    cluster (`iospki.cluster.analysis`: the same code, elsewhere); an unusable cluster is one line, exit 2,
+    and one that fails during the analysis one line, exit 3. Otherwise None: everything here."""
     if offline is None or not cluster:
-        return contextlib.nullcontext()
+        yield None
+        return
     from iospki.cluster import ClusterError
     from iospki.cluster.analysis import open_analysis
 
     try:
-        return open_analysis(cluster)
+        remote = open_analysis(cluster)
     except ClusterError as exc:
         fail_usage(str(exc))
+    with remote:
+        try:
+            yield remote
+        except ClusterError as exc:
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+            raise typer.Exit(EXIT_HOSTS) from None
 
 
 def _load(
