@@ -18,6 +18,7 @@ Both paths give identical models on every fixture (tests compare them).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -200,6 +201,9 @@ _EKU_NAME = re.compile(r"[A-Z][\w\-]*(?: [A-Za-z][\w\-]*)*|\d+(?:\.\d+)+")  # 'C
 _WEEKDAYS = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"}
 
 
+# A host prints each date more than once (the plain and the verbose output, install times) and every host of
+# a CA prints the CA certificate's dates: each string is read once. Results are immutable; errors not cached.
+@functools.lru_cache(maxsize=8192)
 def _time(value: str) -> tuple[datetime, str | None]:
     """'13:14:16 UTC Oct 8 2017' -> (datetime(2017, 10, 8, 13, 14, 16), 'UTC').
     Raises ValueError (turned into ParseError by the caller). A split-based twin of
