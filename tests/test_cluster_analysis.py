@@ -242,26 +242,45 @@ def test_worker_lost_mid_analysis_work_redone_same_result(tmp_path: Path, lab_co
         victim = c.worker_address("w1")
         with c.client() as client:
             seen: dict[str, Any] = {}
-
-            def kill_when_busy() -> None:
-                deadline = time.monotonic() + 120
-                while time.monotonic() < deadline:
-                    busy = client.processing(workers=[victim]).get(victim) or []
-                    if busy:
-                        seen["tasks"] = list(busy)
-                        c.kill("w1")
-                        return
-                    time.sleep(0.05)
-
-            killer = threading.Thread(target=kill_when_busy)
+            killer = threading.Thread(target=_kill_when_busy, args=(c, client, "w1", victim, seen))
             killer.start()
             result = analyse_on_cluster(None, lab_collection, client=client, batch=10)
             killer.join()
             assert seen.get("tasks"), "w1 never received work"
             assert len(client.scheduler_info(n_workers=-1)["workers"]) == 1
-        assert _timeless(render(result, "json")) == _timeless(render(_local_audit(lab_collection), "json"))
+            assert _timeless(render(result, "json")) == _timeless(
+                render(_local_audit(lab_collection), "json")
+            )
+
+            # the last worker lost too: the analysis fails in one line after its grace, instead of waiting
+            remote = ClusterAnalysis(client=client, worker_grace=2)
+            last = c.worker_address("w2")
+            killer = threading.Thread(target=_kill_when_busy, args=(c, client, "w2", last, {}))
+            killer.start()
+            t0 = time.monotonic()
+            with pytest.raises(ClusterError, match="no worker for 2 s"):
+                list(remote._stream([(0, _sleeps, (60,))]))
+            killer.join()
+            assert time.monotonic() - t0 < 45
     finally:
         c.stop()
+
+
+def _sleeps(seconds: float) -> bytes:
+    time.sleep(seconds)
+    return b""
+
+
+def _kill_when_busy(c: Cluster, client: Any, name: str, address: str, seen: dict[str, Any]) -> None:
+    """SIGKILL worker `name` as soon as the scheduler has given it a task (recorded in `seen["tasks"]`)."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        busy = client.processing(workers=[address]).get(address)
+        if busy:
+            seen["tasks"] = list(busy)
+            break
+        time.sleep(0.05)
+    c.kill(name)
 
 
 def _local_audit(root: Path, **options: Any) -> Any:

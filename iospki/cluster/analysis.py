@@ -40,6 +40,7 @@ import pickle
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -167,6 +168,31 @@ def _read_folder(root: Path, host: str) -> _Sent:
     return _Sent(files.error, files.outputs, [(p.name, p.read_bytes()) for p in files.json])
 
 
+class _Alone:
+    """Whether the cluster has had no worker for longer than its analysis's `worker_grace`: its batches would
+    wait for one forever (analysis runs on any worker, so any new one takes them over within the grace)."""
+
+    def __init__(self, analysis: ClusterAnalysis) -> None:
+        self.analysis = analysis
+        self.since: float | None = None
+        self.checked = 0.0
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if now - self.checked < 1.0:  # the scheduler is asked at most once a second
+            return
+        self.checked = now
+        if self.analysis.client.scheduler_info(n_workers=-1).get("workers"):
+            self.since = None
+            return
+        self.since = self.since or now
+        if now - self.since > self.analysis.worker_grace:
+            raise ClusterError(
+                f"analysis on the cluster failed: no worker for {self.analysis.worker_grace:.0f} s "
+                "(all lost?); nothing was reported"
+            )
+
+
 @dataclass
 class _Batch:
     hosts: list[Shipped]
@@ -177,7 +203,8 @@ class ClusterAnalysis:
     """A client of the cluster at `address` (default IOSPKI_CLUSTER) for offline analysis; a context manager.
 
     `client`: an open `distributed.Client` to use instead (not closed here). `batch`: hosts per task.
-    `shared`: the workers read the collection's path themselves instead of receiving its files. TLS options
+    `shared`: the workers read the collection's path themselves instead of receiving its files.
+    `worker_grace`: seconds the cluster may be without any worker before the analysis fails. TLS options
     as the Dask runner's (`tls_ca_file`, `tls_cert`, `tls_key`)."""
 
     def __init__(
@@ -187,6 +214,7 @@ class ClusterAnalysis:
         client: Any = None,
         batch: int = DEFAULT_BATCH,
         shared: bool = False,
+        worker_grace: float = 30.0,
         **tls: Any,
     ) -> None:
         if client is None:
@@ -197,6 +225,7 @@ class ClusterAnalysis:
         self.client = client
         self.batch = max(1, batch)
         self.shared = shared
+        self.worker_grace = worker_grace  # seconds without any worker before the analysis fails
 
     def __enter__(self) -> ClusterAnalysis:
         return self
@@ -237,17 +266,24 @@ class ClusterAnalysis:
                 window.add(fut)
 
         submit(self._threads() * IN_FLIGHT_PER_THREAD)
-        for fut in window:
-            try:
-                data = fut.result()
-            except (
-                Exception
-            ) as exc:  # a bug on a worker, the scheduler gone: one line, never a partial result
-                raise ClusterError(f"analysis on the cluster failed: {type(exc).__name__}: {exc}") from exc
-            tag = tags.pop(fut.key)
-            fut.release()
-            submit(1)
-            yield tag, pickle.loads(data)
+        alone = _Alone(self)
+        while not window.is_empty():
+            ready = window.next_batch(block=False)
+            if not ready:
+                alone.check()  # Dask waits for a worker forever; a command must not
+                time.sleep(0.02)
+                continue
+            for fut in ready:
+                try:
+                    data = fut.result()
+                except Exception as exc:  # a bug on a worker, the scheduler gone: one line, no partial result
+                    raise ClusterError(
+                        f"analysis on the cluster failed: {type(exc).__name__}: {exc}"
+                    ) from exc
+                tag = tags.pop(fut.key)
+                fut.release()
+                submit(1)
+                yield tag, pickle.loads(data)
 
     # ------------------------------------------------------------------ load + parse
 
