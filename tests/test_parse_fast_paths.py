@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Iterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from iospki.parsers import ParseError
 from iospki.parsers.base import lookup, run_parser
 from iospki.parsers.noise import device_lines
 from tests.lab_outputs import lab_outputs
-from tests.parse_support import read
+from tests.parse_support import REAL, read
 from tests.test_parse_acceptance import COMMANDS, FILES
 
 
@@ -239,3 +240,15 @@ def test_fast_equals_strict_on_generated_variants(variant: tuple[str, str]) -> N
     command, text = variant
     func = lookup(command)
     assert _outcome(func, command, text, True) == _outcome(func, command, text, False), (command, text)
+
+
+KEY_FILES = sorted(p for p in REAL.glob("*/show_crypto_key_mypubkey_*/*.txt")) if REAL.is_dir() else []
+
+
+@pytest.mark.parametrize("path", KEY_FILES, ids=lambda p: f"{p.parent.parent.name}/{p.parent.name}/{p.name}")
+def test_keys_fast_equals_strict_on_every_real_key_output(path: Path, shared_dir: object) -> None:
+    """Also the `ec` and `all` captures, which the acceptance table leaves out."""
+    command = "show crypto key mypubkey " + path.parent.name.split("_")[4]
+    text = read(path)
+    assert _check(command, text) > 0
+    assert _check(command, _stored(text)) > 0
