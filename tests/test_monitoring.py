@@ -167,15 +167,17 @@ def test_outage_alert_fires_for_the_predicted_outage(lab_textfile: tuple[str, da
 @needs_promtool
 @pytest.mark.parametrize("age_days", [3, 1])
 def test_stale_collection_alert_fires_only_when_old(tmp_path: Path, age_days: int) -> None:
-    eval_min = 5 * 24 * 60
-    collected = eval_min * 60 - age_days * 86400
+    # hourly samples and rule evaluations (the rule has no `for:`): 120 steps to day 5, not 7,200 one-minute
+    # steps (promtool took ~10 s for those); the sample at the evaluation time is the one the rule reads
+    eval_h = 5 * 24
+    collected = eval_h * 3600 - age_days * 86400
     fires = age_days > 2
     expected = [{"exp_labels": {"host": "r1", "severity": "warning"},
                  "exp_annotations": {"summary": f"r1: PKI state last collected {_humanize(age_days * 86400)} ago"}}]
-    spec = {"rule_files": [str(ALERT_RULES)], "evaluation_interval": "1m", "tests": [{
-        "interval": "1m",
-        "input_series": [{"series": 'iospki_collection_timestamp_seconds{host="r1"}', "values": f"{collected}x{eval_min + 5}"}],
-        "alert_rule_test": [{"eval_time": f"{eval_min}m", "alertname": "IospkiCollectionStale",
+    spec = {"rule_files": [str(ALERT_RULES)], "evaluation_interval": "1h", "tests": [{
+        "interval": "1h",
+        "input_series": [{"series": 'iospki_collection_timestamp_seconds{host="r1"}', "values": f"{collected}x{eval_h + 5}"}],
+        "alert_rule_test": [{"eval_time": f"{eval_h}h", "alertname": "IospkiCollectionStale",
                              "exp_alerts": expected if fires else []}],
     }]}
     f = tmp_path / "stale.yml"
