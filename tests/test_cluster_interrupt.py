@@ -12,14 +12,20 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from nornir.core.task import Result, Task
 
+from iospki.cluster import DaskRunner
 from iospki.cluster.journal import JOURNAL_FILE, Journal
+from iospki.cluster.stopping import ANSWER_WITHIN
+from iospki.operations import interrupt
+from iospki.operations.inventory import load_nornir
 from tests.cluster_fixture import Cluster, lab_and_cluster
 from tests.lab_fixture import LabHandle
 from tests.test_interrupts import _interrupt_when
@@ -209,3 +215,55 @@ def test_a_second_ctrl_c_quits_at_once_naming_the_started_changes(
         assert f"{h}: outcome unknown: quit during backup + prerequisites on cluster worker tcp://127.0.0.1:" in err
     _workers_idle(cluster, within=30.0)  # they got the stop before the client quit
     _slow(lab, False)
+
+
+def _change_and_hold(task: Task, log: str, hold: float) -> Result:
+    """A changing task stuck in its exchange: notes that it started (a push reached the router), then holds
+    without looking at Ctrl-C, as a router that stopped answering half-way through a push would hold it."""
+    with open(log, "a") as fh:
+        fh.write(f"{task.host.name}\n")
+    time.sleep(hold)
+    return Result(host=task.host, result="pushed", changed=True)
+
+
+def test_changes_that_never_report_back_are_outcome_unknown_even_from_a_hung_worker(
+    env: tuple[LabHandle, Cluster], tmp_path: Path
+) -> None:
+    """Ctrl-C (what its handler does: interrupt.STOP) while site a's worker holds a stuck change and site b's
+    worker hangs (SIGSTOP): the run still ends, after the worker's answer timeout and `stop_grace`."""
+    lab, cluster = env
+    log = tmp_path / "pushes.log"
+    nr = load_nornir(lab.inventory_dir).with_runner(DaskRunner(scheduler=cluster.address, stop_grace=3.0))
+    hung = cluster.workers["wb1"]
+    stopped_at: list[float] = []
+
+    def ctrl_c_with_a_hung_worker() -> None:
+        deadline = time.monotonic() + 120
+        while len(log.read_text().split() if log.is_file() else []) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)  # one host started on each worker
+        hung.send_signal(signal.SIGSTOP)
+        stopped_at.append(time.monotonic())
+        interrupt.STOP.set()
+
+    ctrl_c = threading.Thread(target=ctrl_c_with_a_hung_worker)
+    ctrl_c.start()
+    try:
+        res = nr.run(task=_change_and_hold, log=str(log), hold=15.0)
+    finally:
+        ctrl_c.join()
+        hung.send_signal(signal.SIGCONT)
+        interrupt.STOP.clear()
+    secs = time.monotonic() - stopped_at[0]
+    assert secs < ANSWER_WITHIN + 3.0 + 15.0, f"took {secs:.1f}s to end"
+    started = set(log.read_text().split())
+    assert len(started) == 2, started
+    cancelled = set()
+    for h, mr in res.items():
+        assert mr.failed, f"{h}: reported done"
+        said = str(mr[0].result)
+        if said == f"{h}: interrupted (Ctrl-C) before it started":
+            cancelled.add(h)  # site a's waiting hosts: its worker answered, they had not started
+        else:  # started, or waiting on the hung worker (nothing is known there): never counted done or re-sent
+            assert said.startswith(f"{h}: outcome unknown: ") and "not sent again" in said, said
+            assert type(mr[0].exception).__name__ == "OutcomeUnknown"
+    assert cancelled and not cancelled & started and all(SITES[h] == "a" for h in cancelled), (cancelled, started)

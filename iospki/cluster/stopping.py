@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from . import limits
 
 # a task's states on a worker once it may have touched its device (executing, or finished there)
 STARTED_STATES = {"executing", "long-running", "memory", "error"}
+ANSWER_WITHIN = 10.0  # seconds a worker has to confirm the stop before its tasks count as started
 
 
 class _RunStops:
@@ -77,16 +79,37 @@ def stop_on_worker(run_id: str, dask_worker: Any = None) -> list[str]:
     ]
 
 
-def stop_workers(client: Any, run_id: str) -> dict[str, str]:
-    """Stop run `run_id` on the cluster; {task key: worker address} of its tasks that had started. Raises
-    OSError when the scheduler is gone (the caller then knows nothing more about its hosts)."""
+def stop_workers(client: Any, run_id: str, answer_within: float = ANSWER_WITHIN) -> dict[str, str]:
+    """Stop run `run_id` on the cluster; {task key: worker address} of its tasks that had started. A worker
+    that does not answer within `answer_within` seconds (hung, or cut off) counts as having started every task
+    the scheduler gave it. Raises OSError when the scheduler is gone (nothing more is known about the hosts)."""
     limits.stop_run(client, run_id)
+    workers = [str(w) for w in client.scheduler_info(n_workers=-1).get("workers", {})]
     started: dict[str, str] = {}
-    answers = client.run(stop_on_worker, run_id, on_error="return")
-    silent = [str(w) for w, keys in answers.items() if not isinstance(keys, list)]
-    for worker, keys in answers.items():
-        if isinstance(keys, list):
-            started.update((key, str(worker)) for key in keys)
+    silent: list[str] = []
+    answers: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def ask(w: str) -> None:
+        with contextlib.suppress(Exception):  # no answer is an answer: see `silent`
+            answer = client.run(stop_on_worker, run_id, workers=[w], on_error="return").get(w)
+            with lock:
+                answers[w] = answer
+
+    # one call per worker, side by side, in daemon threads: a hung worker holds up neither the answers of the
+    # others nor the end of the process
+    calls = [threading.Thread(target=ask, args=(w,), daemon=True, name="iospki-stop") for w in workers]
+    for t in calls:
+        t.start()
+    deadline = time.monotonic() + answer_within
+    for t in calls:
+        t.join(max(0.0, deadline - time.monotonic()))
+    with lock:
+        for w in workers:
+            if isinstance(answers.get(w), list):
+                started.update((key, w) for key in answers[w])
+            else:
+                silent.append(w)
     if silent:  # a worker that did not answer may have started any task the scheduler gave it
         for worker, keys in client.processing(workers=silent).items():
             started.update((str(key), str(worker)) for key in keys if str(key).endswith(run_id))
