@@ -1,6 +1,7 @@
 """Issue 13 §4: a fleet split into sites, driven by one threaded `iospki collect` and by a Dask cluster.
 
-    .venv/bin/python -m bench.bench_fleet routers [--sites 4] [--per-site 2500] [--at-once 40]
+    .venv/bin/python -m bench.bench_fleet routers [--sites 4] [--per-site 2500] [--at-once 40] [--collect-per-site K]
+    .venv/bin/python -m bench.bench_fleet stored [--hosts 100000] [--workers 4]
 
 `routers`: one lab process per site (SITES x PER_SITE emulated routers, each on its own 127.x.y.z address;
 nothing listens outside 127.0.0.0/8), one inventory of all of them with the `site` data key, then, in turn:
@@ -18,6 +19,14 @@ memory of the client, of each worker and of each lab process; for the cluster, w
 cluster cannot be faster -- the same CPU work plus processes and pickling on the same two cores -- the point
 is that it runs and divides the work by site.
 
+`stored`: a collection of HOSTS stored hosts generated from lab outputs (`bench.bench_scale.write_collection`,
+on /dev/shm), then load + parse, audit and forecast, each in a fresh process: (1) in that one process
+(`bench_scale`'s measurement: load_collection, run_audit without its forecast, forecast_states), (2) with the
+load and the forecast on a loopback cluster of WORKERS one-thread workers (`iospki.cluster.analysis`:
+ClusterAnalysis.load -- the client ships each host folder's files, a worker parses them --, the
+same run_audit on the client, ClusterAnalysis.forecast per CA group). Time of each phase, peak memory of the
+client process and of each worker, and the same hosts, findings and forecast events checked in both.
+
 Every lab process and cluster process is stopped at the end, on failure and on Ctrl-C/SIGTERM too, and the
 bench then checks that no lab address still accepts connections.
 """
@@ -26,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import re
 import resource
@@ -243,10 +253,13 @@ def report(label: str, n: int, r: dict[str, Any], labs: list[str]) -> None:
 def routers(args: argparse.Namespace) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children (labs, workers) inherit it
-    n = args.sites * args.per_site
+    n = args.sites * (args.collect_per_site or args.per_site)  # the routers collected
+    # with --collect-per-site K: all the labs' routers in the inventory and up, the first K of each site read
+    picked = [f"s{s}-r{i:05d}" for s in range(1, args.sites + 1) for i in range(args.collect_per_site)]
+    only = ["--limit", ",".join(picked)] if picked else []
     slots = max(1, args.at_once // args.sites)
     base = Path(tempfile.mkdtemp(prefix=f"iospki-bench-fleet-{n}-"))
-    print(f"{args.sites} sites x {args.per_site} lab routers = {n}; {os.cpu_count()} cores, load average "
+    print(f"{args.sites} sites x {args.per_site} lab routers, {n} collected; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}; ulimit -n {hard}; threaded {args.at_once} hosts at once, cluster "
           f"{args.sites} workers x {slots}; work dir {base}", flush=True)  # fmt: skip
     signal.signal(signal.SIGTERM, _sigterm)
@@ -259,7 +272,7 @@ def routers(args: argparse.Namespace) -> int:
         print(f"  labs up in {time.monotonic() - t0:.1f} s", flush=True)
         labs = {s: lab.pid for s, lab in fleet.labs.items()}
         if "threaded" in args.modes:
-            r = run_collect(fleet, base / "threaded", _env({"IOSPKI_MAX_HOSTS": str(args.at_once)}), [], labs)
+            r = run_collect(fleet, base / "threaded", _env({"IOSPKI_MAX_HOSTS": str(args.at_once)}), only, labs)
             report(f"threaded, one process, {args.at_once} at once", n, r, list(labs))
         if "cluster" in args.modes:
             from tests.cluster_fixture import LAB_WORKER_ENV, start_cluster
@@ -272,7 +285,7 @@ def routers(args: argparse.Namespace) -> int:
             with cluster.client() as c:
                 c.register_plugin(HostsRun())
             pids = {w: p.pid for w, p in cluster.workers.items()}
-            r = run_collect(fleet, base / "cluster", cenv, [], {**labs, **pids, "scheduler": cluster.scheduler.pid})
+            r = run_collect(fleet, base / "cluster", cenv, only, {**labs, **pids, "scheduler": cluster.scheduler.pid})
             with cluster.client() as c:
                 ran = dict(c.run(_hosts_run).values())
             report(f"cluster, {len(workers)} workers x {slots} (one per site)", n, r, list(labs))
@@ -294,7 +307,85 @@ def routers(args: argparse.Namespace) -> int:
     return 0
 
 
+def measure_cluster(root: Path, address: str) -> dict[str, float]:
+    """In a fresh process: load + parse and forecast on the cluster, the audit here (as bench_scale's measure)."""
+    from iospki.audit import run_audit
+    from iospki.cluster.analysis import ClusterAnalysis
+
+    with ClusterAnalysis(address) as remote:
+        t0 = time.perf_counter()
+        states = remote.load(root)
+        t1 = time.perf_counter()
+        result = run_audit(states, horizon=None)
+        t2 = time.perf_counter()
+        fc = remote.forecast(states)
+        t3 = time.perf_counter()
+    return {
+        "hosts": len(states),
+        "parse_errors": sum(len(s.errors) for s in states),
+        "findings": len(result.findings),
+        "events": len(fc.events),
+        "load_s": t1 - t0,
+        "audit_s": t2 - t1,
+        "forecast_s": t3 - t2,
+        "cpu_s": time.process_time(),  # the whole process: import, the client's part of each phase
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def _measure(args: list[str], watch: dict[str, int]) -> tuple[dict[str, float], dict[str, float]]:
+    """Run a measurement subprocess (its last stdout line is JSON); also the CPU seconds of `watch` during it."""
+    cpu0 = {k: cpu_s(p) for k, p in watch.items()}
+    out = subprocess.run([sys.executable, "-m", *args], cwd=REPO, check=True, capture_output=True, text=True)
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result, {k: cpu_s(p) - cpu0[k] for k, p in watch.items()}
+
+
+def stored(args: argparse.Namespace) -> int:
+    from bench.bench_scale import _default_dir, lab_templates, write_collection
+    from tests.cluster_fixture import start_cluster
+
+    n = args.hosts
+    signal.signal(signal.SIGTERM, _sigterm)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    base = Path(tempfile.mkdtemp(prefix=f"iospki-bench-fleet-stored-{n}-"))
+    root = Path(tempfile.mkdtemp(prefix=f"iospki-fleet-stored-{n}-", dir=_default_dir()))
+    cluster: Any = None
+    try:
+        t = time.perf_counter()
+        files = write_collection(root, lab_templates(), n)
+        print(f"{n} stored hosts: {files} files generated in {root} in {time.perf_counter() - t:.0f} s (not measured); "
+              f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+        local, _ = _measure(["bench.bench_scale", "--measure", str(root)], {})
+        workers = {f"a{i + 1}": f"a{i + 1}" for i in range(args.workers)}
+        cluster = start_cluster(base / "dask", workers, {}, slots=1)
+        pids = {w: p.pid for w, p in cluster.workers.items()}
+        remote, cpu = _measure(["bench.bench_fleet", "--measure-cluster", str(root), cluster.address], pids)
+        hwm = {w: hwm_kib(pid) / 1024 for w, pid in pids.items()}
+        sched = hwm_kib(cluster.scheduler.pid) / 1024
+        same = all(local[k] == remote[k] for k in ("hosts", "parse_errors", "findings", "events"))
+        local["cpu_s"] = local["load_cpu"] + local["audit_cpu"] + local["forecast_cpu"]
+        for label, r in (("one process", local), (f"cluster, {args.workers} workers x 1 thread", remote)):
+            total = r["load_s"] + r["audit_s"] + r["forecast_s"]
+            print(f"{label:34s} load+parse {r['load_s']:7.1f} s  audit {r['audit_s']:6.1f} s  forecast "
+                  f"{r['forecast_s']:6.1f} s  total {total:7.1f} s = {total / n * 1000:.2f} ms/host  "
+                  f"client CPU {r['cpu_s'] / n * 1000:.2f} ms/host, peak RSS {r['peak_mib']:6.0f} MiB", flush=True)  # fmt: skip
+        print("  workers: " + ", ".join(f"{w} CPU {cpu[w]:.0f} s peak RSS {hwm[w]:.0f} MiB" for w in workers)
+              + f"; scheduler peak RSS {sched:.0f} MiB")  # fmt: skip
+        print(f"  same hosts, parse errors, findings and forecast events in both: {same} "
+              f"({int(local['hosts'])} hosts, {int(local['findings'])} findings, {int(local['events'])} events)")
+    finally:
+        if cluster is not None:
+            cluster.stop()
+        shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
 def main() -> int:
+    if len(sys.argv) == 4 and sys.argv[1] == "--measure-cluster":  # the measurement subprocess of `stored`
+        print(json.dumps(measure_cluster(Path(sys.argv[2]), sys.argv[3])))
+        return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     sub = ap.add_subparsers(dest="what", required=True)
     r = sub.add_parser("routers", help="lab routers in one lab process per site: threaded vs cluster collect")
@@ -302,11 +393,17 @@ def main() -> int:
     r.add_argument("--per-site", type=int, default=2500)
     r.add_argument("--at-once", type=int, default=40, help="hosts at once in all (cluster: split over the workers)")
     r.add_argument("--modes", default="threaded,cluster")
+    r.add_argument("--collect-per-site", type=int, default=0, help="collect only the first K routers of each site")
     r.add_argument("--keep", action="store_true", help="keep the work directory (collections, logs)")
+    st = sub.add_parser("stored", help="stored hosts: load + audit + forecast in one process vs on the cluster")
+    st.add_argument("--hosts", type=int, default=100000)
+    st.add_argument("--workers", type=int, default=4)
     args = ap.parse_args()
     try:
         if args.what == "routers":
             return routers(args)
+        if args.what == "stored":
+            return stored(args)
     except KeyboardInterrupt as exc:  # everything was stopped on the way out (the `finally` blocks)
         print(f"interrupted ({str(exc) or 'Ctrl-C'})", file=sys.stderr)
         return 130
