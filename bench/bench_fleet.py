@@ -70,14 +70,6 @@ def iospki_cmd() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-c", "import sys; from iospki.cli import main; sys.exit(main())"]
 
 
-def hwm_kib(pid: int) -> int:
-    """Peak resident memory of a running process so far (VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
-
-
 class Sampler(threading.Thread):
     """Peak VmRSS of some processes while a run lasts (VmHWM would include the lab's start-up)."""
 
@@ -308,29 +300,12 @@ def routers(args: argparse.Namespace) -> int:
 
 
 def measure_cluster(root: Path, address: str) -> dict[str, float]:
-    """In a fresh process: load + parse and forecast on the cluster, the audit here (as bench_scale's measure)."""
-    from iospki.audit import run_audit
+    """In a fresh process: bench_scale's measurement with the load and the forecast on the cluster."""
+    from bench.bench_scale import measure
     from iospki.cluster.analysis import ClusterAnalysis
 
     with ClusterAnalysis(address) as remote:
-        t0 = time.perf_counter()
-        states = remote.load(root)
-        t1 = time.perf_counter()
-        result = run_audit(states, horizon=None)
-        t2 = time.perf_counter()
-        fc = remote.forecast(states)
-        t3 = time.perf_counter()
-    return {
-        "hosts": len(states),
-        "parse_errors": sum(len(s.errors) for s in states),
-        "findings": len(result.findings),
-        "events": len(fc.events),
-        "load_s": t1 - t0,
-        "audit_s": t2 - t1,
-        "forecast_s": t3 - t2,
-        "cpu_s": time.process_time(),  # the whole process: import, the client's part of each phase
-        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+        return measure(root, "toolkit", load=remote.load, forecast=remote.forecast)
 
 
 def _measure(args: list[str], watch: dict[str, int]) -> tuple[dict[str, float], dict[str, float]]:
@@ -361,10 +336,11 @@ def stored(args: argparse.Namespace) -> int:
         cluster = start_cluster(base / "dask", workers, {}, slots=1)
         pids = {w: p.pid for w, p in cluster.workers.items()}
         remote, cpu = _measure(["bench.bench_fleet", "--measure-cluster", str(root), cluster.address], pids)
-        hwm = {w: hwm_kib(pid) / 1024 for w, pid in pids.items()}
-        sched = hwm_kib(cluster.scheduler.pid) / 1024
+        hwm = {w: rss_kib(pid, "VmHWM") / 1024 for w, pid in pids.items()}
+        sched = rss_kib(cluster.scheduler.pid, "VmHWM") / 1024
         same = all(local[k] == remote[k] for k in ("hosts", "parse_errors", "findings", "events"))
-        local["cpu_s"] = local["load_cpu"] + local["audit_cpu"] + local["forecast_cpu"]
+        for r in (local, remote):
+            r["cpu_s"] = r["load_cpu"] + r["audit_cpu"] + r["forecast_cpu"]  # the client's part of each phase
         for label, r in (("one process", local), (f"cluster, {args.workers} workers x 1 thread", remote)):
             total = r["load_s"] + r["audit_s"] + r["forecast_s"]
             print(f"{label:34s} load+parse {r['load_s']:7.1f} s  audit {r['audit_s']:6.1f} s  forecast "

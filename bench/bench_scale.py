@@ -40,7 +40,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.bench_audit import lab_fingerprint, site_fix
+from iospki.forecast import Forecast
 from iospki.state import store
+from iospki.state.loader import HostState
 
 PER_SITE = 50
 MODES = ("toolkit", "baseline")
@@ -84,13 +86,21 @@ def write_collection(root: Path, templates: dict[str, dict[str, str]], hosts: in
 # --------------------------------------------------------------------------- one measurement (subprocess)
 
 
-def measure(root: Path, mode: str) -> dict[str, float]:
+def measure(
+    root: Path,
+    mode: str,
+    load: Callable[[Path], list[HostState]] | None = None,
+    forecast: Callable[[list[HostState]], Forecast] | None = None,
+) -> dict[str, float]:
+    """Load, audit (without its forecast) and forecast `root`, each phase timed; `load` and `forecast`
+    replace the loader and the forecast (bench_fleet: the cluster's)."""
     from bench.baseline import load_baseline
     from iospki.audit import run_audit
     from iospki.forecast import forecast_states
     from iospki.state.loader import load_collection
 
-    load = load_baseline if mode == "baseline" else load_collection
+    load = load or (load_baseline if mode == "baseline" else load_collection)
+    forecast = forecast or forecast_states
     gc.collect()
     rss0 = _rss_kib()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -98,7 +108,7 @@ def measure(root: Path, mode: str) -> dict[str, float]:
     t1, c1 = time.perf_counter(), time.process_time()
     result = run_audit(states, horizon=None)
     t2, c2 = time.perf_counter(), time.process_time()
-    fc = forecast_states(states)
+    fc = forecast(states)
     t3, c3 = time.perf_counter(), time.process_time()
     return {
         "hosts": len(states),
