@@ -15,6 +15,7 @@ import fnmatch
 import importlib.resources
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -267,6 +268,9 @@ def _all_groups(host: Host) -> set[str]:
     return seen
 
 
+_GLOB = re.compile(r"[*?\[]")  # what makes an fnmatch pattern more than a plain name
+
+
 def select_names(groups_of: Mapping[str, Collection[str]], limit: str) -> list[str]:
     """The names of `groups_of` (name -> its groups) that `limit` selects: comma/space separated names, globs
     or groups; `!term` excludes. A term that matches nothing is an error naming it.
@@ -279,15 +283,34 @@ def select_names(groups_of: Mapping[str, Collection[str]], limit: str) -> list[s
         raise InventoryError("--limit is empty")
     include = [t for t in terms if not t.startswith("!")]
     exclude = [t[1:] for t in terms if t.startswith("!")]
+    # Each term is resolved once against an index (name -> itself, group -> its hosts) rather than tried
+    # against every host: a runbook's `--limit` of 1,000 names over 10,000 hosts was 71 s of CPU that way.
+    members: dict[str, list[str]] = {}
+    for name, groups in groups_of.items():
+        for g in groups:
+            members.setdefault(g, []).append(name)
 
-    def matches(name: str, term: str) -> bool:
-        return fnmatch.fnmatchcase(name, term) or any(fnmatch.fnmatchcase(g, term) for g in groups_of[name])
+    def hosts_of(term: str) -> set[str]:
+        if not _GLOB.search(term):  # a plain name or group: two lookups
+            return ({term} if term in groups_of else set()) | set(members.get(term, ()))
+        match = re.compile(fnmatch.translate(term)).match  # case-sensitive, as fnmatchcase
+        found = {n for n in groups_of if match(n)}
+        for g in members:
+            if match(g):
+                found.update(members[g])
+        return found
 
-    for t in include + exclude:
-        if not t or not any(matches(n, t) for n in groups_of):
-            raise InventoryError(f"--limit term {t!r} matches no host or group")
-    selected = [n for n in groups_of if not include or any(matches(n, t) for t in include)]
-    selected = [n for n in selected if not any(matches(n, t) for t in exclude)]
+    def union(ts: list[str]) -> set[str]:
+        out: set[str] = set()
+        for t in ts:
+            hit = hosts_of(t) if t else set()
+            if not hit:
+                raise InventoryError(f"--limit term {t!r} matches no host or group")
+            out |= hit
+        return out
+
+    chosen, dropped = union(include), union(exclude)
+    selected = [n for n in groups_of if (not include or n in chosen) and n not in dropped]
     if not selected:
         raise InventoryError(f"--limit {limit!r} selects no host")
     return selected
