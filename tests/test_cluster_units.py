@@ -208,6 +208,49 @@ def test_an_operation_context_travels_as_intents_addresses_and_a_secrets_placeho
     ctx.close()
 
 
+def test_each_host_s_task_stays_the_same_size_however_large_the_inventory(tmp_path: Path) -> None:
+    # an operation's task captures its context: every host's intent and address (a trustpoint names its CA
+    # server, another host). It travels apart, once per worker and run; each host's task refers to it.
+    from bench.bench_cluster_payload import PASSWORD as FLEET_PASSWORD
+    from bench.bench_cluster_payload import fleet_context, operation_task
+    from iospki.cluster.runner import pack_task
+
+    sizes: dict[int, tuple[int, int]] = {}
+    for n in (10, 1000):
+        payload, _ = pack_task(operation_task(fleet_context(n)), {}, 20, False)
+        for blob in (payload.task, *payload.shared.values()):
+            assert FLEET_PASSWORD.encode() not in blob
+        sizes[n] = (len(payload.task), sum(len(b) for b in payload.shared.values()))
+    assert sizes[1000][0] == sizes[10][0]  # what each host's task carries and a worker unpickles per host
+    assert sizes[1000][1] > 20 * sizes[10][1]  # the whole inventory is there, in the run-wide part
+
+    # on a worker: each host gets its own secrets, and the context of the run, decoded once for all its hosts
+    with relay.on_the_worker(["w-secret-1"], tmp_path, payload.shared):
+        one = cloudpickle.loads(payload.task)[0]
+    with relay.on_the_worker(["w-secret-2"], tmp_path, payload.shared):
+        two = cloudpickle.loads(payload.task)[0]
+    ctx1, ctx2 = (f.__closure__[0].cell_contents for f in (one, two))
+    assert ctx1.intents is ctx2.intents and len(ctx1.intents) == 1000
+    assert (ctx1.secrets, ctx2.secrets) == (["w-secret-1"], ["w-secret-2"])
+    assert one(type("T", (), {"host": Host("r00007")})()).result == ("FLEETCA", "127.20.0.1")  # its CA's address
+    relay.forget_shared(payload.shared)  # the run's end: decoded again by the next run
+    with relay.on_the_worker([], tmp_path, payload.shared):
+        assert cloudpickle.loads(payload.task)[0].__closure__[0].cell_contents.intents is not ctx1.intents
+
+
+def test_a_run_wide_value_holding_a_secret_is_not_sent_nor_one_holding_a_host_s_values() -> None:
+    from bench.bench_cluster_payload import PASSWORD as FLEET_PASSWORD
+    from bench.bench_cluster_payload import fleet_context, operation_task
+
+    ctx = fleet_context(3)
+    ctx.full.inventory.hosts["r00002"].hostname = f"x{FLEET_PASSWORD}"  # reaches only the run-wide addresses
+    res = ctx.nr.with_runner(DaskRunner("tcp://127.0.0.1:9", connect_timeout=2)).run(task=operation_task(ctx))
+    assert set(res.failed_hosts) == {"ca1", "r00001", "r00002"}
+    assert "carries a secret" in str(res["r00001"][0].result)  # refused before any scheduler is contacted
+    with relay.sending({}), pytest.raises(TypeError, match="differs per host"):
+        cloudpickle.dumps(relay.Once({"secrets": HostSecrets(["s3cret"])}))
+
+
 # ---------------------------------------------------------------------------- Ctrl-C on a cluster run
 
 
@@ -220,7 +263,7 @@ def test_a_host_that_starts_after_its_run_was_stopped_leaves_its_device_alone() 
     assert stop_on_worker("run-a") == []  # outside a worker: nothing started here
     # a payload that is not even a task: the host never gets as far as unpickling it
     spec = pickle.dumps(HostSpec("r1", "192.0.2.1", 22, "ios", "admin"))
-    out: Outcome = pickle.loads(run_host("run-a", "collect", b"not a task", spec, {}))
+    out: Outcome = pickle.loads(run_host("run-a", "collect", relay.RunPayload(b"not a task", {}), spec, {}))
     assert (out.state, out.reason) == ("interrupted", "r1: interrupted (Ctrl-C) before it started")
     with RUNS.running("run-b") as other:  # another run on the same worker goes on
         assert not other.is_set()

@@ -3,6 +3,8 @@
 `iospki.operations.runner.Context` holds the loaded Nornir objects, and with them every device's password;
 pickled (as a task parameter, or captured by an operation's inner task) it becomes a `TaskContext`: the PKI
 intents, the hosts' addresses and the secrets to redact (a `HostSecrets`: on a worker, that worker's own).
+The intents and addresses are the whole inventory's (a trustpoint names its CA server, another host): on a
+cluster they travel as a run-wide value (`relay.Once`), decoded once per worker and run, not per host.
 
     >>> ctx = TaskContext({}, {"ca1": "127.0.0.1"}, HostSecrets(["hunter2"]))
     >>> ctx.addr("ca1"), ctx.redact("pw hunter2")
@@ -28,6 +30,11 @@ class TaskContext:
     intents: dict[str, Any]  # host -> HostIntent
     addresses: dict[str, str]  # host -> address, of the whole inventory (trustpoints name their CA server)
     secrets: HostSecrets
+
+    @classmethod
+    def of(cls, fleet: tuple[dict[str, Any], dict[str, str]], secrets: HostSecrets) -> TaskContext:
+        """Unpickling a `Context`: `fleet` (intents, addresses) is the run's, shared by the worker's hosts."""
+        return cls(fleet[0], fleet[1], secrets)
 
     def addr(self, host: str) -> str:
         return self.addresses[host]

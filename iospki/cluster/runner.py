@@ -13,7 +13,8 @@ report back after a Ctrl-C), `connect_timeout`, and `tls_ca_file`, `tls_cert`, `
 tls://.
 
 How a run goes: the task function and its parameters are pickled once and checked for every secret the client
-knows (refused when one is found); each host travels as a secret-free `HostSpec` and is placed by the worker
+knows (refused when one is found), and sent to every worker once with the run-wide values they refer to (an
+operation's context, decoded once per worker and run); each host travels as a secret-free `HostSpec` and is placed by the worker
 resource of its site (`site-<name>`); results come back as they complete, the client writes their files into
 the collection, journals the host, and builds the usual AggregatedResult.
 
@@ -145,6 +146,20 @@ class DaskRunner:
         return result
 
 
+def pack_task(
+    fn: Callable[..., Any], params: dict[str, Any], severity: int, dry_run: bool | None
+) -> tuple[relay.RunPayload, dict[str, str]]:
+    """A run's task as it travels: the payload (the task cloudpickled, and apart from it the run-wide values it
+    refers to, such as an operation's context of the whole inventory) and {token: client directory} of the
+    ClientStores in it. What each host's task unpickles on a worker does not grow with the inventory."""
+    import cloudpickle  # with distributed (the `cluster` extra): only a cluster run needs it
+
+    shared: dict[str, bytes] = {}
+    with relay.sending(shared) as stores:
+        task = cloudpickle.dumps((fn, params, severity, dry_run))
+    return relay.RunPayload(task, shared), stores
+
+
 class _Run:
     """One `DaskRunner.run`: submission, streaming of results into the store, faults, journal."""
 
@@ -154,12 +169,7 @@ class _Run:
         self.hosts = {h.name: h for h in hosts}
         self.run_id = uuid.uuid4().hex[:12]
         self.read_only = runner.read_only if runner.read_only is not None else is_read_only(task.task)
-        import cloudpickle  # with distributed (the `cluster` extra): only a cluster run needs it
-
-        with relay.sending() as self.stores:  # {token: client directory} of the ClientStores in the task
-            self.payload: bytes = cloudpickle.dumps(
-                (task.task, task.params, task.severity_level, task.global_dry_run)
-            )
+        self.payload, self.stores = pack_task(task.task, task.params, task.severity_level, task.global_dry_run)
         journal_path = runner.journal or (
             os.path.join(next(iter(self.stores.values())), JOURNAL_FILE) if self.stores else None
         )
@@ -194,7 +204,8 @@ class _Run:
 
     def go(self) -> dict[str, MultiResult]:
         secrets = self._secrets()
-        leaked = any(s.encode() in self.payload for s in secrets)
+        blobs = [self.payload.task, *self.payload.shared.values()]  # the run-wide values are checked too
+        leaked = any(s.encode() in b for b in blobs for s in secrets)
         names = list(self.hosts)
         if leaked:
             for n in names:
@@ -229,6 +240,9 @@ class _Run:
             if not self.read_only or self.stopped:
                 with contextlib.suppress(Exception):  # the scheduler went away: its markers went with it
                     limits.forget_run(client, self.run_id)
+            if self.payload.shared:
+                with contextlib.suppress(Exception):  # workers gone: so is what they had decoded
+                    client.run(relay.forget_shared, list(self.payload.shared))
             client.close()
         if self.journal and all(not mr.failed for mr in self.out.values()):
             self.journal.remove()
@@ -247,8 +261,9 @@ class _Run:
             "host_cap": self.r.num_workers or 0,
         }
         up = self._sites_up(client)
-        # the task (function, parameters: an operation's context can hold the intents of the whole fleet) goes
-        # to every worker once; each host's task refers to it instead of carrying its own copy
+        # the task and the run-wide values (an operation's context: the intents of the whole fleet) go to every
+        # worker once; each host's task refers to them instead of carrying its own copy, and a worker decodes the
+        # run-wide values once (relay.Once), not for every host
         payload = client.scatter(self.payload, broadcast=True, hash=False)
         futures: dict[Any, str] = {}
         site_of = self.site_of

@@ -71,9 +71,11 @@ def _one_host_nornir(host: Host) -> Nornir:
     )
 
 
-def run_host(run_id: str, task_name: str, payload: bytes, spec_bytes: bytes, options: dict[str, Any]) -> bytes:
-    """Run the task in `payload` ((function, parameters, severity, dry run), cloudpickled) on the host in
-    `spec_bytes`. Returns the pickled `Outcome`."""
+def run_host(
+    run_id: str, task_name: str, payload: relay.RunPayload, spec_bytes: bytes, options: dict[str, Any]
+) -> bytes:
+    """Run the task in `payload` ((function, parameters, severity, dry run), cloudpickled, and the run-wide
+    values it refers to) on the host in `spec_bytes`. Returns the pickled `Outcome`."""
     spec: HostSpec = pickle.loads(spec_bytes)
     where = _worker_address()
     with RUNS.running(run_id) as stop:
@@ -89,7 +91,7 @@ def _not_started(host: str, where: str) -> bytes:
 
 
 def _run_host(
-    run_id: str, task_name: str, payload: bytes, spec: HostSpec, options: dict[str, Any], where: str
+    run_id: str, task_name: str, payload: relay.RunPayload, spec: HostSpec, options: dict[str, Any], where: str
 ) -> bytes:
     import cloudpickle
 
@@ -103,8 +105,9 @@ def _run_host(
     token = CA_SLOTS.set(_ca_slots(int(options["ca_enroll_limit"])))
     interrupt.take_changes(spec.name)  # what an earlier run left here is not this run's
     try:
-        with relay.on_the_worker(secrets, scratch):  # ClientStore / HostSecrets inside become local values
-            fn, params, severity, dry_run = cloudpickle.loads(payload)
+        # ClientStore / HostSecrets inside become this host's values; run-wide values are decoded once per worker
+        with relay.on_the_worker(secrets, scratch, payload.shared):
+            fn, params, severity, dry_run = cloudpickle.loads(payload.task)
         with limits.host_cap(cap) if cap > 0 else nullcontext():
             if interrupt.stopped():  # stopped while waiting for the host cap
                 return _not_started(spec.name, where)

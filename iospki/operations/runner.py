@@ -77,8 +77,12 @@ class Context:
 
         if not is_sending():
             raise TypeError("a Context holds every device's password: only iospki.cluster may send it, reduced")
+        from iospki.cluster.relay import Once
+
         addresses = {n: str(h.hostname) for n, h in self.full.inventory.hosts.items()}
-        return (TaskContext, (dict(self.intents), addresses, HostSecrets(self.secrets)))
+        # the whole inventory's intents and addresses (tasks read other hosts': their CA servers) go to each
+        # worker once per run, not with every host's task (that made each host's cost grow with the fleet)
+        return (TaskContext.of, (Once((dict(self.intents), addresses)), HostSecrets(self.secrets)))
 
     def close(self) -> None:
         """Close every SSH/NAPALM session the context opened (routers have few vty lines)."""
