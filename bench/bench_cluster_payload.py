@@ -7,15 +7,17 @@ run-wide value, decoded once per worker and run; each host's task unpickles only
 
 For an in-memory inventory of N hosts (one CA server, N-1 clients with one trustpoint each, as the built-in
 inventory's), this pickles an operation-like task that captures the context (as deploy's inner tasks do)
-exactly as the cluster runner does, then unpickles it as a worker does for HOSTS hosts in a row:
+exactly as the cluster runner does, then unpickles it as a worker does for --hosts hosts in a row:
 
 - `inline`: the context inside every host's task (how the runner sent it before `relay.Once`);
 - `once`:   the context as a run-wide value (now): the first host of the run pays the decode, the rest not.
 
-    .venv/bin/python -m bench.bench_cluster_payload [--sizes 400,2000,10000] [--hosts 50]
-
 Prints, per size: bytes each host's task carries, ms per host (mean over the hosts after the first), and the
-first host's ms (the run-wide decode in `once`).
+first host's ms (the run-wide decode in `once`). Then the same task through the `dask` runner on a real
+loopback cluster (one `dask worker` process, 2 threads) for --cluster-hosts hosts of each inventory, inline
+(the runner's packing swapped for the old one) and once: the worker's CPU per host and the wall time.
+
+    .venv/bin/python -m bench.bench_cluster_payload [--sizes 400,2000,10000] [--hosts 50] [--cluster-hosts 200]
 """
 
 from __future__ import annotations
@@ -103,10 +105,56 @@ def unpickle_per_host(payload: relay.RunPayload, hosts: int, scratch: Path) -> l
     return times
 
 
+def _inline_pack(
+    fn: Callable[..., Any], params: dict[str, Any], severity: int, dry_run: bool | None
+) -> tuple[relay.RunPayload, dict[str, str]]:
+    with relay.sending() as stores:  # the runner's packing before relay.Once: run-wide values inline
+        return relay.RunPayload(cloudpickle.dumps((fn, params, severity, dry_run)), {}), stores
+
+
+def on_cluster(sizes: list[int], hosts: int) -> None:
+    """The same task run by the `dask` runner on a real loopback cluster (a scheduler and one worker process
+    with 2 threads), for `hosts` hosts of each inventory: the worker's CPU per host, inline vs once."""
+    from iospki.cluster import runner as cluster_runner
+    from iospki.cluster.runner import DaskRunner
+    from tests.cluster_fixture import start_cluster
+
+    from .bench_lab import cpu_s
+
+    print(f"\non a loopback cluster, {hosts} hosts of each inventory (worker CPU ms per host):")
+    print(f"{'hosts':>7} {'mode':>7} {'worker ms/host':>15} {'wall s':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        cluster = start_cluster(Path(tmp), {"w1": "a"}, {"IOSPKI_USERNAME": "iospki",
+                                                         "IOSPKI_PASSWORD": "bench-worker-password"})  # fmt: skip
+        try:
+            pid = cluster.workers["w1"].pid
+            for i, n in enumerate([10, *sizes]):  # the first, not printed: the worker's imports, first connections
+                ctx = fleet_context(n)
+                names = set(list(ctx.full.inventory.hosts)[1 : hosts + 1])
+                nr = ctx.full.filter(filter_func=lambda h, names=names: h.name in names)
+                nr = nr.with_runner(DaskRunner(cluster.address))
+                for mode in ("inline", "once"):
+                    if mode == "inline":
+                        cluster_runner.pack_task = _inline_pack
+                    try:
+                        cpu0, t0 = cpu_s(pid), time.monotonic()
+                        res = nr.run(task=operation_task(ctx))
+                        wall, cpu = time.monotonic() - t0, cpu_s(pid) - cpu0
+                    finally:
+                        cluster_runner.pack_task = pack_task
+                    bad = [h for h, r in res.items() if r.failed or r[0].result != ("FLEETCA", "127.20.0.1")]
+                    assert not bad, (bad[:3], res[bad[0]][0].result)
+                    if i:
+                        print(f"{n:>7} {mode:>7} {1000 * cpu / len(names):>15.1f} {wall:>7.1f}", flush=True)
+        finally:
+            cluster.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="400,2000,10000", help="inventory sizes, comma-separated")
     ap.add_argument("--hosts", type=int, default=50, help="hosts whose task one worker unpickles per size")
+    ap.add_argument("--cluster-hosts", type=int, default=200, help="hosts run on the loopback cluster (0: none)")
     args = ap.parse_args()
     print(f"{'hosts':>7} {'mode':>7} {'task B/host':>12} {'run-wide B':>11} {'ms/host':>8} {'1st host ms':>12}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -119,6 +167,8 @@ def main() -> None:
                 print(f"{n:>7} {'once' if run_wide else 'inline':>7} {len(payload.task):>12,} "
                       f"{sum(map(len, payload.shared.values())):>11,} {1000 * sum(rest) / len(rest):>8.2f} "
                       f"{1000 * times[0]:>12.1f}", flush=True)  # fmt: skip
+    if args.cluster_hosts:
+        on_cluster([int(s) for s in args.sizes.split(",")], args.cluster_hosts)
 
 
 if __name__ == "__main__":
