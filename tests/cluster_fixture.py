@@ -119,9 +119,12 @@ class Cluster:
         for proc in [*self.workers.values(), self.scheduler]:
             if proc.poll() is None:
                 proc.terminate()
+        # One shared grace for all of them (they were sent SIGTERM together): a worker still busy with a task
+        # of a killed test run would otherwise cost its own 20 s each, one after the other, at teardown.
+        deadline = time.monotonic() + 10
         for proc in [*self.workers.values(), self.scheduler]:
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout=10)
