@@ -26,6 +26,7 @@ from typing import Any
 
 from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
+from iospki.cluster.limits import MARKER_ROOT
 from tests.lab_fixture import PASSWORD, SECRET, USERNAME, LabHandle, start_lab
 
 REPO = Path(__file__).resolve().parents[1]
@@ -307,3 +308,34 @@ def make_tls(d: Path) -> tuple[str, str, str]:
     )
     os.chmod(d / "node.key", 0o600)
     return str(d / "ca.pem"), str(d / "node.pem"), str(d / "node.key")
+
+
+def kill_once_started(cluster: Cluster, names: list[str], phase: str, seen: dict[str, Any]) -> None:
+    """Kill the worker of `names` that holds a changing task of `phase` which has really STARTED there: its
+    start mark in the scheduler names that worker. (A task merely assigned to the worker -- waiting for a thread
+    or the host cap -- is not started: Dask runs it again elsewhere and that is right, not a lost host.) Right
+    after the kill, `seen['marked']` holds every host whose changing task had started on the killed worker."""
+    addrs = {cluster.worker_address(n): n for n in names}
+    with cluster.client() as c:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            marks = c.get_metadata([MARKER_ROOT], default=None) or {}
+            for addr, keys in c.processing().items():
+                if addr not in addrs:
+                    continue
+                started = {
+                    host
+                    for run_id, hosts in marks.items()
+                    if isinstance(hosts, dict)
+                    for host, where in hosts.items()
+                    if where == addr and f"iospki-{phase}-{host}-{run_id}" in {str(k) for k in keys}
+                }
+                if started:
+                    cluster.kill(addrs[addr])
+                    seen["killed"] = sorted(started)
+                    after = c.get_metadata([MARKER_ROOT], default=None) or {}
+                    seen["marked"] = sorted(
+                        h for hosts in after.values() if isinstance(hosts, dict) for h, w in hosts.items() if w == addr
+                    )
+                    return
+            time.sleep(0.05)

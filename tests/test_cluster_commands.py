@@ -16,7 +16,6 @@ import json
 import re
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,18 +24,18 @@ import pytest
 from typer.testing import CliRunner
 
 from iospki.cli import app
-from iospki.cluster.limits import MARKER_ROOT
 from tests.cluster_fixture import (
     LAB_WORKER_ENV,
     Cluster,
     ResultRecorder,
     SpecRecorder,
+    kill_once_started,
     lab_and_cluster,
     recorded_results,
     recorded_specs,
 )
 from tests.lab_fixture import LabHandle
-from tests.test_cluster_operations import _issued, _kill_in_phase
+from tests.test_cluster_operations import _issued
 from tests.toolkit_support import ENV, NTP, SECRETS, ca_intent, tp_intent
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(400)]
@@ -195,37 +194,6 @@ def test_rollover_and_cancel_on_the_cluster_check_as_locally(env: tuple[LabHandl
     assert "HTTP/SCEP reachable" in names and "GetNextCACert = rollover CA" in names  # run on a site-a worker
 
 
-def _kill_once_started(cluster: Cluster, names: list[str], phase: str, seen: dict[str, Any]) -> None:
-    """Kill the worker of `names` that holds a changing task of `phase` which has really STARTED there: its
-    start mark in the scheduler names that worker. (A task merely assigned to the worker -- waiting for a thread
-    or the host cap -- is not started: Dask runs it again elsewhere and that is right, not a lost host.) Right
-    after the kill, `seen['marked']` holds every host whose changing task had started on the killed worker."""
-    addrs = {cluster.worker_address(n): n for n in names}
-    with cluster.client() as c:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            marks = c.get_metadata([MARKER_ROOT], default=None) or {}
-            for addr, keys in c.processing().items():
-                if addr not in addrs:
-                    continue
-                started = {
-                    host
-                    for run_id, hosts in marks.items()
-                    if isinstance(hosts, dict)
-                    for host, where in hosts.items()
-                    if where == addr and f"iospki-{phase}-{host}-{run_id}" in {str(k) for k in keys}
-                }
-                if started:
-                    cluster.kill(addrs[addr])
-                    seen["killed"] = sorted(started)
-                    after = c.get_metadata([MARKER_ROOT], default=None) or {}
-                    seen["marked"] = sorted(
-                        h for hosts in after.values() if isinstance(hosts, dict) for h, w in hosts.items() if w == addr
-                    )
-                    return
-            time.sleep(0.05)
-
-
 def test_a_worker_lost_mid_renew_leaves_its_hosts_outcome_unknown_and_enrolls_nothing_twice(
     env: tuple[LabHandle, Cluster],
 ) -> None:
@@ -234,7 +202,7 @@ def test_a_worker_lost_mid_renew_leaves_its_hosts_outcome_unknown_and_enrolls_no
     before = _issued(lab)
     seen: dict[str, Any] = {}
     site_a = [n for n in cluster.workers if cluster.sites[n] == "a"]
-    killer = threading.Thread(target=_kill_once_started, args=(cluster, site_a, "re-enroll", seen))
+    killer = threading.Thread(target=kill_once_started, args=(cluster, site_a, "re-enroll", seen))
     killer.start()
     try:
         rc, out, err = iospki("renew", "--yes", "--json", "-i", str(lab.inventory_dir), "--limit", "r1,r2,r3",
@@ -265,10 +233,10 @@ def test_a_worker_lost_mid_renew_leaves_its_hosts_outcome_unknown_and_enrolls_no
 def test_a_worker_lost_mid_rollover_leaves_it_outcome_unknown_exit_3(env: tuple[LabHandle, Cluster]) -> None:
     lab, cluster = env
     cluster.grow("wa8", "a", LAB_WORKER_ENV)  # site a keeps a worker to report on the lost one
-    seen: dict[str, list[str]] = {}
+    seen: dict[str, Any] = {}
     site_a = [n for n in cluster.workers if cluster.sites[n] == "a"]
     lab.fault("ca1", "slow")  # every line the CA reads takes 0.5 s: the rollover is still running at the kill
-    killer = threading.Thread(target=_kill_in_phase, args=(cluster, site_a, "rollover", 1.5, seen))
+    killer = threading.Thread(target=kill_once_started, args=(cluster, site_a, "rollover", seen))
     killer.start()
     try:
         rc, out, err = iospki("rollover", "ca1", "--yes", "--json", "-i", str(lab.inventory_dir),
@@ -276,7 +244,7 @@ def test_a_worker_lost_mid_rollover_leaves_it_outcome_unknown_exit_3(env: tuple[
     finally:
         killer.join()
         lab.fault("ca1", "slow", on=False)
-    assert any("-rollover-ca1-" in k for k in seen.get("keys", [])), seen
+    assert seen.get("killed") == ["ca1"], seen
     assert rc == 3, out + err
     doc = json.loads(out)
     assert all(c["ok"] for c in doc["prechecks"]) and len(doc["verification"]) == 1, doc
