@@ -70,3 +70,16 @@ def test_hosts_lists_folders_only(tmp_path: Path) -> None:
         store.hosts(tmp_path / "meta.json")
     with pytest.raises(store.StoreError, match="not a collection directory"):
         store.hosts(tmp_path / "nothing")
+
+
+def test_read_host_with_a_relative_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The folder is opened once and its files relative to it: a relative root reads the same texts, and the
+    JSON files are named by paths the caller can open (also from another working directory)."""
+    _host(tmp_path)
+    absolute = store.read_host(tmp_path, "R1")
+    monkeypatch.chdir(tmp_path)
+    for root in ("", ".", "./"):
+        files = store.read_host(root, "R1")
+        assert (files.error, files.outputs) == (absolute.error, absolute.outputs)
+        assert [p.resolve() for p in files.json] == absolute.json
+        assert [p.read_text() for p in files.json] == ["{}", "{}"]
