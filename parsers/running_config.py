@@ -183,10 +183,14 @@ def parse_running_config(text: str, platform: str | None = None, *, fast: bool =
     return _read(enumerate(split_lines(text), 1))
 
 
-def _read(numbered: Iterable[tuple[int, str]], seen: bool = False, anchors: int = 0) -> RunningConfig:
+def _read(numbered: Iterable[tuple[int, str]], proved: bool = False) -> RunningConfig:
     """The line state machine over (line number, line) pairs: the strict path over every line, the fast
-    path (`_fast`) over the lines that can change the model, starting as after the first command (`seen`)
-    and an anchor line (`anchors`)."""
+    path (`_fast`) over the lines that can change the model (`proved`: see below)."""
+    # `proved`: the fast path's regexes have shown what this loop would check on each column-0 line of
+    # the text (`_fast`): the first command and an anchor line came before, and no later column-0 line is a
+    # `!` comment, noise, preamble, error (`%`) or banner line; each is a lower-case command word followed
+    # by a blank. So the loop starts as after the first command and an anchor, and skips those tests.
+    seen, anchors = proved, int(proved)
     cfg: dict[str, Any] = {"ntp_servers": [], "servers": [], "trustpoints": [], "chains": []}
     block: str | None = None  # "server", "trustpoint", "chain", "other"
     current: dict[str, Any] = {}
@@ -227,18 +231,19 @@ def _read(numbered: Iterable[tuple[int, str]], seen: bool = False, anchors: int 
             # a column-0 line closes the open block
             _close_block(cfg, block, current)
             block, current = None, {}
-            if s[0] == "!":
-                anchors += 1
-                continue
-            if _PREAMBLE.fullmatch(s) or is_noise(s, not seen):
-                anchors += s.startswith(("Building", "Current", "Using"))
-                continue
-            if s[0] == "%":
-                raise ParseError(COMMAND, "the device reported an error", _redact(raw), lineno)
-            if not _COMMAND_WORD.fullmatch(words[0]):
-                raise ValueError("not a configuration command")
-            seen = True
-            anchors += (s + " ").startswith(_ANCHORS)
+            if not proved:
+                if s[0] == "!":
+                    anchors += 1
+                    continue
+                if _PREAMBLE.fullmatch(s) or is_noise(s, not seen):
+                    anchors += s.startswith(("Building", "Current", "Using"))
+                    continue
+                if s[0] == "%":
+                    raise ParseError(COMMAND, "the device reported an error", _redact(raw), lineno)
+                if not _COMMAND_WORD.fullmatch(words[0]):
+                    raise ValueError("not a configuration command")
+                seen = True
+                anchors += (s + " ").startswith(_ANCHORS)
             w0, rest = words[0], words[1:]
             if w0 == "crypto" and rest[:1] == ["pki"] and len(rest) >= 3:
                 if rest[1] == "server":
@@ -296,29 +301,43 @@ def _read(numbered: Iterable[tuple[int, str]], seen: bool = False, anchors: int 
     return RunningConfig.model_validate(cfg)
 
 
-# Fast path: most of a config is lines the model never reads (interfaces, lines, `!`). The state machine
-# skips them anyway, once it has checked their first word; here three regex passes in C check every line
-# and pick the few that can change the model, and `_read` runs over those only. The text qualifies when
-# (checked on "\n" + text + "\n") it opens with blank, `!` and preamble lines (`_FAST_HEAD`) and then no
-# line is `_FAST_ODD`: every column-0 line is a `!` comment or a lower-case command word that ends at a
-# blank (a prompt's first word ends at '#', '>' or '('; a syslog line starts with a digit, '*' or a capital)
-# and no banner (its body is free text); indented lines belong to the block above them. Such a text has no noise
-# line, no error line and no banner, so `_read` does the same over the picked lines as over all of them:
-# a skipped column-0 line would only have closed the open block (the next picked line closes it too) and
-# opened a block whose indented lines `_read` ignores. The first command must not read as noise (a command
-# echo: `_read` checks that before the output only). Anything else: the strict path decides.
+# Fast path: most of a config is lines the model never reads (interfaces, lines, `!`, certificate hex dumps).
+# The state machine skips them anyway, once it has checked them; here one regex pass in C (`_FAST_SCAN`)
+# checks every column-0 line and picks the few blocks that can change the model, and `_read` runs over
+# their lines only. The text qualifies when (checked on "\n" + text + "\n") it opens with blank, `!` and
+# preamble lines (`_FAST_HEAD`) and then no column-0 line is odd (`odd` below): every column-0 line is a `!`
+# comment or a lower-case command word that ends at a blank (a prompt's first word ends at '#', '>' or '(';
+# a syslog line starts with a digit, '*' or a capital) and no banner (its body is free text); indented
+# lines belong to the block above them. Such a text has no noise line, no error line and no banner, so
+# `_read` does the same over the picked lines as over all of them (and may skip the column-0 tests these
+# regexes did: `_read(proved=True)`): a skipped column-0 line would only have closed the open block (the
+# next picked line closes it too) and opened a block whose indented lines `_read` ignores. The first command
+# must not read as noise (a command echo: `_read` checks that before the output only). Anything else: the
+# strict path decides.
 _FAST_HEAD = re.compile(
     r"\n(?:(?:Building configuration\.\.\.|Current configuration ?: ?\d+ bytes|![^\n]*+|)[ \t]*\n)*(?=[a-z])"
 )
-_FAST_ODD = re.compile(r"\n(?:[^a-z! \t\n]|[a-z][a-z0-9\-_.]*+[^a-z0-9\-_. \t\n]|banner[ \t\n])")
-# a column-0 command the state machine reads (`_read`: crypto, hostname, ip, no, clock, ntp) with the lines
-# it owns: indented or blank ones, and the column-0 `certificate`/`quit` lines of a certificate chain
-_FAST_PICK = re.compile(
-    r"\n(?:crypto|hostname|ip|no|clock|ntp)(?=[ \t\n])[^\n]*+(?:\n(?=[ \t\n]|certificate[ \t\n]|quit[ \t\n])[^\n]*+)*+"
+# the lines a block owns: indented or blank ones, and the column-0 `certificate`/`quit` lines of a chain
+_FAST_OWNED = r"(?:\n(?=[ \t\n]|certificate[ \t\n]|quit[ \t\n])[^\n]*+)*+"
+# a column-0 command that can change the model or make `_read` raise: its words as `str.split` cuts them
+# (blanks are `\s`, the characters `str.isspace` names), so a command `_read` acts on is never left out
+_S = r"[^\S\n]++"
+_FAST_COMMAND = (
+    rf"crypto{_S}pki{_S}(?:server|trustpoint|certificate)|hostname[ \t]|ip{_S}(?:http|domain)|no{_S}ip{_S}http"
+    rf"|clock{_S}(?:calendar-valid|timezone)|ntp{_S}(?:server|master)"
 )
-# an indented `_HEX_LINE`: a line of a certificate's hex dump, which `_read` skips in a chain and ignores in
-# any other block once a command was seen (most of the lines of a config with its certificate chains)
-_FAST_HEX = re.compile(r"\n[ \t][^\S\n]*+[0-9A-Fa-f]{2,}+(?:[^\S\n]++[0-9A-Fa-f]{2,}+)*+[^\S\n]*+(?=\n)")
+# at each line start, one of: a certificate chain (`chain`: its head line, `owned`: the lines it owns); a
+# column-0 command `_read` acts on (`_FAST_COMMAND`) with the lines it owns (`pick`); an odd column-0 line
+# (`odd`: the text is not for this path). The lines a picked block owns are never odd (they are indented,
+# blank, or `certificate`/`quit` and a blank), so no odd line hides inside a match. The other commands
+# (interfaces, `ip route`, ...) open a block whose lines `_read` ignores, and raise nothing.
+_FAST_SCAN = re.compile(
+    rf"\n(?:(?P<chain>crypto pki certificate chain [^\n]*+)(?P<owned>{_FAST_OWNED})"
+    rf"|(?P<pick>(?:{_FAST_COMMAND})[^\n]*+{_FAST_OWNED})"
+    r"|(?P<odd>[^a-z! \t\n]|[a-z][a-z0-9\-_.]*+[^a-z0-9\-_. \t\n]|banner[ \t\n]))"
+)
+# the lines of a chain `_read` acts on: its `certificate` entries and `quit` (split out of the hex dump)
+_FAST_ENTRY = re.compile(r"\n([ \t]*+(?:certificate|quit)(?![^ \t\n])[^\n]*+)")
 # a line `_read` counts as a sign of a config (`_ANCHORS`, `_PREAMBLE`)
 _FAST_ANCHOR = re.compile(
     r"\n(?:!|end|Building|Current|(?:version|hostname|crypto|interface|ip|ntp|clock|service)(?: |[ \t]*\n))"
@@ -329,15 +348,31 @@ def _fast(text: str) -> RunningConfig | None:
     """The model `_read` gives over every line, read from the lines that matter; None: the strict path decides."""
     wrapped = "\n" + normalize(text) + "\n"
     head = _FAST_HEAD.match(wrapped)
-    if head is None or _FAST_ODD.search(wrapped, head.end() - 1) is not None:
+    if head is None:
         return None
     first = wrapped[head.end() : wrapped.index("\n", head.end())].strip()
     if is_noise(first, True) or _FAST_ANCHOR.search(wrapped) is None:
         return None
-    body = _FAST_HEX.sub("", wrapped[head.end() - 1 :])
-    picked = [ln for m in _FAST_PICK.finditer(body) for ln in m[0][1:].split("\n")]
+    picked: list[str] = []
+    for m in _FAST_SCAN.finditer(wrapped, head.end() - 1):
+        if m["pick"] is not None:
+            picked += m["pick"].split("\n")
+        elif m["chain"] is not None:
+            # The lines a chain owns other than its entries are indented or blank (`_FAST_OWNED`); `_read` skips
+            # them when each is a `_HEX_LINE`: hex words of two or more digits. bytes.fromhex accepts only hex
+            # digit pairs between ASCII blanks (a subset of `_HEX_LINE`'s): it proves them all in one C call, and
+            # an odd-length word (which IOS never prints) leaves the text to the strict path.
+            parts = _FAST_ENTRY.split(m["owned"])
+            try:
+                bytes.fromhex("".join(parts[::2]))
+            except ValueError:
+                return None
+            picked.append(m["chain"])
+            picked += parts[1::2]
+        else:
+            return None  # an odd line
     try:
-        return _read(enumerate(picked, 1), seen=True, anchors=1)
+        return _read(enumerate(picked, 1), proved=True)
     except (ParseError, ValueError):
         return None  # the strict path names the line
 

@@ -294,3 +294,81 @@ def test_error_lines_are_redacted() -> None:
     with pytest.raises(ParseError) as exc:
         parse(CMD, text)
     assert "hunter2" not in str(exc.value) and "<redacted>" in str(exc.value)
+
+
+# ---- the fast path's own shortcuts (issue 13 §1): each case is read by `_fast` or left to the strict path,
+# and the result (model or ParseError) is the strict path's
+
+_CLIENT = """\
+Building configuration...
+
+Current configuration : 1200 bytes
+!
+version 15.1
+hostname r1
+ip domain name lab.test
+ip access-list extended ACL
+ permit ip any any
+ deny ip any any
+crypto pki trustpoint TP
+ enrollment url http://127.0.0.1:80
+ revocation-check none
+crypto pki certificate chain TP
+ certificate 02
+  308202FD 308201E5 A0030201
+  0D310B30 06
+  \tquit
+ certificate ca 01
+  3082 02F8
+  \tquit
+!
+interface Loopback0
+ ip address 127.0.0.2 255.255.255.255
+!
+end
+"""
+
+
+def _both(text: str) -> tuple[object, object]:
+    from iospki.parsers.running_config import _fast, parse_running_config
+
+    def strict() -> object:
+        try:
+            return parse_running_config(text, None, fast=False)
+        except ParseError:
+            return "ParseError"
+
+    return _fast(text), strict()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "taken"),
+    [
+        ("", "", True),  # the usual layout
+        ("ip domain name", "ip \t domain name", True),  # blanks as str.split cuts them
+        ("ip domain name", "ip\x0bdomain name", True),
+        ("ip domain name", "ip  \x0c domain name", True),
+        ("ip domain name", "ip#domain name", False),  # an odd column-0 line
+        ("ip domain name", "ip domainname", True),  # picked (a prefix), read as `_read` reads it
+        ("ip access-list", "ip http port 8o\nip access-list", False),  # `_read` raises on a picked line
+        ("ip access-list", "ntp server\nip access-list", False),
+        ("  0D310B30 06", "  0D310B30 6", False),  # a one-digit hex word: `_read` raises
+        ("  0D310B30 06", "  0D310B30 066", False),  # an odd-length word: left to the strict path
+        ("  0D310B30 06", "  0D310B30 06\n\n   \n", True),  # blank lines in the dump
+        ("  0D310B30 06", "0d310b30 06", False),  # a column-0 line ends the chain: not a hex line
+        ("  0D310B30 06", "  0D310B30 XY", False),
+        ("  \tquit\n certificate ca", "  \tquit x\n certificate ca", False),
+        (" certificate ca 01", "certificate ca 01", True),  # a column-0 entry stays in the chain
+        (" certificate ca 01", " certificate\x0bca 01", False),
+        ("  3082 02F8\n  \tquit\n!", "  3082 02F8\n  \tquit", True),  # the chain runs up to `interface`
+        ("  3082 02F8\n  \tquit\n!", "  3082 02F8\nquit", True),  # a last column-0 `quit`
+        (" revocation-check none", " revocation-check none\n AB CD", True),  # not a chain: a setting
+    ],
+)
+def test_fast_path_shortcuts_give_the_strict_result(old: str, new: str, taken: bool) -> None:
+    assert old in _CLIENT
+    quick, strict = _both(_CLIENT.replace(old, new, 1))
+    assert (quick is not None) == taken, strict
+    if quick is not None:
+        assert quick == strict
+    assert isinstance(strict, RunningConfig) or not taken
