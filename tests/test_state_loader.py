@@ -3,6 +3,7 @@ two outputs carry reconciled once, and the device-local view that status/verify 
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import typing
 from datetime import datetime, timedelta
@@ -73,6 +74,18 @@ def test_to_utc_copies_and_leaves_the_parsed_model_alone() -> None:
     assert devicetime.to_utc(odd, zones) is odd and "XYZ" in zones.unknown  # unknown zone: left as printed
     timer = Timer(section="PKI Timers", kind="RENEW", remaining_seconds=1.0, at=datetime(2026, 1, 1))
     assert devicetime.to_utc(timer, zones) is timer  # IOS prints timers in UTC
+
+
+def test_to_utc_shares_a_model_that_is_utc_already() -> None:
+    """A model in UTC (offset 0) is not copied: nothing would change. GMT (also offset 0) becomes 'UTC', and a
+    device that calls its own zone UTC with an offset (`clock timezone UTC 2`) gets its times shifted."""
+    at = datetime(2027, 1, 1, 12)
+    utc = Certificate(section="Certificate", kind=CertKind.identity, end=at, tz="UTC")
+    assert devicetime.to_utc(utc, devicetime.from_config("")) is utc
+    gmt = utc.model_copy(update={"tz": "GMT"})
+    assert devicetime.to_utc(gmt, devicetime.from_config("")) == utc and gmt.tz == "GMT"
+    odd = devicetime.to_utc(utc, devicetime.from_config("clock timezone UTC 2\n"))
+    assert (odd.end, odd.tz, utc.end) == (at - timedelta(hours=2), "UTC", at)
 
 
 def test_a_dated_model_without_a_rule_is_an_error() -> None:
@@ -238,3 +251,86 @@ def test_counters_and_trustpool_are_kept_the_trustpool_in_utc(tmp_path: Path, sh
     first = xe.trustpool[0]  # `start date: 00:58:06 IST Jul 6 2017` is 19:28:06 UTC the day before
     assert (first.tz, first.start, first.source) == ("UTC", datetime(2017, 7, 5, 19, 28, 6), "Built-In")
     assert (old.counters, old.trustpool) == (None, None)
+
+
+# --------------------------------------------------------------------------- the fast paths give what the plain ones give
+
+
+def _plain_files(root: Path, host: str) -> store.HostFiles:
+    """A host folder read the plain way: every file by its whole path, in text mode."""
+    d = root / host
+    names = sorted(p.name for p in d.iterdir() if p.is_file())
+    outputs = {
+        store.filename_command(n): (d / n).read_text(encoding="utf-8", errors="replace")
+        for n in names
+        if n.endswith(".txt") and not n.startswith(("_", "."))
+    }
+    error = (d / n).read_text(encoding="utf-8").rstrip("\n") if (n := store.ERROR_FILE) in names else None
+    return store.HostFiles(error, outputs, [d / n for n in names if n.endswith(".json")])
+
+
+def _copied(model: BaseModel, zones: devicetime.Zones) -> BaseModel:
+    """The UTC conversion spelled out: a copy with every dated field shifted by its zone's offset."""
+    tz = getattr(model, "tz", None)
+    off = zones.offsets.get(tz) if tz else None
+    if off is None:
+        return model
+    fields = devicetime.dated_fields(type(model)) or ()
+    shifted = {n: getattr(model, n) - off for n in fields if getattr(model, n) is not None}
+    return model.model_copy(update={"tz": "UTC", **shifted})
+
+
+def _assert_as_plain(root: Path) -> list[str]:
+    """Every state of the collection at `root` equals, field by field, the state loaded from a plain reading,
+    and its UTC models equal copies of the printed ones shifted by their zone's offset. Returns the zones seen."""
+    zones = []
+    for st in load_collection(root):
+        plain = load_host(root, st.host, _plain_files(root, st.host))
+        for f in dataclasses.fields(st):
+            assert getattr(st, f.name) == getattr(plain, f.name), (st.host, f.name)
+        assert st.zones is not None
+        printed = st.printed
+        pairs: list[tuple[BaseModel | None, BaseModel]] = [(st.clock, printed.clock)] if printed.clock else []
+        pairs += zip(st.certificates, printed.certificates, strict=True)
+        pairs += zip(st.servers, printed.servers, strict=True)
+        pairs += zip(st.keys, printed.keys, strict=True)
+        for utc, local in pairs:
+            assert utc == _copied(local, st.zones), (st.host, type(local).__name__)
+            assert (utc is local) == (utc == local), (st.host, "shared exactly when nothing changes")
+        zones += [str(getattr(m, "tz", None)) for _, m in pairs if getattr(m, "tz", None)]
+    return zones
+
+
+def test_loaded_states_equal_the_plain_reading_and_conversion(tmp_path: Path) -> None:
+    """`read_host` (folder opened once) and `to_utc` (a UTC model shared, not copied) give the states that
+    reading every file by its path and copying every model gives: sites in UTC, GMT and CET, with JSON facts
+    and read times, a failed host and a cut-off config."""
+    utc, gmt, cet = tmp_path / "utc", tmp_path / "gmt", _cet_site(tmp_path / "cet")
+    site = Site(
+        Server("ROOT", D0, D0 + timedelta(days=730), auto_rollover_days=90),
+        [Client("R1", percent=80, id_start=D0 + timedelta(days=100), id_end=D0 + timedelta(days=465))],
+    )
+    write_site(utc, site, D0 + timedelta(days=380))
+    write_site(gmt, site, D0 + timedelta(days=380))
+    for host in store.hosts(gmt):
+        for cmd, text in store.read_outputs(gmt, host).items():
+            if not cmd.startswith("show crypto pki timers"):
+                store.write_output(gmt, host, cmd, text.replace(" UTC ", " GMT "))
+    store.write_json(utc, "R1", "facts", {"facts": {"model": "CISCO2911/K9", "os_version": "C2900 Software, Version 15.4(3)M2"}})  # fmt: skip
+    store.write_json(utc, "R1", "read_times", {"show clock": ["2026-01-16T08:00:00", "2026-01-16T08:00:01"]})
+    store.write_output(utc, "R9", "show running-config", "hostname R9\ncrypto pki trustpoint x\n")  # cut off
+    store.write_error(utc, "R9", "timed out")
+    seen = [z for root in (utc, gmt, cet) for z in _assert_as_plain(root)]
+    assert {"UTC", "GMT", "CET"} <= set(seen)
+
+
+def test_real_captures_load_as_plain(tmp_path: Path, shared_dir: Path) -> None:
+    """The real captures, one host each beside a running config that names two zones: the same states as the
+    plain reading and copying."""
+    config = "hostname x\nclock timezone IST 5 30\nclock summer-time IDT recurring\nend\n"
+    captures = sorted((shared_dir / "fixtures/real").rglob("*.txt"))
+    for i, p in enumerate(captures):
+        host, command = f"h{i:03d}", p.parent.name.replace("_", " ")
+        store.write_output(tmp_path, host, command, p.read_text(errors="replace"))
+        store.write_output(tmp_path, host, "show running-config", config)
+    assert len(captures) > 50 and _assert_as_plain(tmp_path)

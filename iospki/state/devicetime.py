@@ -31,6 +31,9 @@ from iospki.models import (
     Timer,
 )
 
+# at import, not per call (a second per million hosts): the loader, this module's one user, imports the parsers
+from iospki.parsers.config_facts import clock_zones
+
 M = TypeVar("M", bound=BaseModel)
 
 _QUARTER = 15 * 60
@@ -52,8 +55,6 @@ def from_config(text: str) -> Zones:
     >>> z.offsets["CET"], z.offsets["CEST"], z.source
     (datetime.timedelta(seconds=3600), datetime.timedelta(seconds=7200), 'clock timezone')
     """
-    from iospki.parsers.config_facts import clock_zones  # on first use: importing the parsers takes ~0.3 s
-
     z = Zones()
     configured = clock_zones(text)
     if configured:
@@ -95,18 +96,26 @@ NESTED: dict[type[BaseModel], type[BaseModel]] = {RevokedEntry: Crl}
 
 def dated_fields(model: type[BaseModel]) -> tuple[str, ...] | None:
     """The fields `to_utc` converts for `model` (None: it has no device-local times)."""
-    for cls in model.__mro__:
-        if cls in DATED:
-            return DATED[cls]
-    return None
+    try:
+        return _FIELDS[model]
+    except KeyError:
+        pass
+    found = next((DATED[cls] for cls in model.__mro__ if cls in DATED), None)
+    _FIELDS[model] = found
+    return found
+
+
+_FIELDS: dict[type[BaseModel], tuple[str, ...] | None] = {}  # `dated_fields` by type: one MRO walk per type
 
 
 def to_utc(obj: M, zones: Zones) -> M:
-    """A copy of one parsed model with its device-local times in UTC (tz becomes 'UTC' when known).
+    """`obj` (one parsed model) with its device-local times in UTC (tz becomes 'UTC' when known).
 
-    The object itself stays as parsed. A zone this device does not define is recorded in
-    `zones.unknown` and its times are left as printed. A model with datetime fields that has no
-    rule here is a programming error (TypeError), never a silently unconverted time.
+    A model whose times change is copied: the object itself stays as parsed. One that is UTC already (tz
+    'UTC', offset 0) is returned as it is, as one without a zone or in a zone this device does not define
+    (recorded in `zones.unknown`, its times left as printed): parsed models are never changed in place, so
+    the state and its printed view may share them. A model with datetime fields that has no rule here is a
+    programming error (TypeError), never a silently unconverted time.
     """
     names = dated_fields(type(obj))
     if names is None:
@@ -119,6 +128,8 @@ def to_utc(obj: M, zones: Zones) -> M:
     off = zones.offsets.get(tz)
     if off is None:
         zones.unknown.add(tz)
+        return obj
+    if not off and tz == "UTC":  # nothing would change: the copy would equal the model
         return obj
     update: dict[str, object] = {"tz": "UTC"}
     if off:

@@ -366,6 +366,11 @@ REQUIRED_OUTPUTS: tuple[RequiredOutput, ...] = (
 _parser_of = functools.lru_cache(maxsize=4096)(lookup)
 
 
+@functools.lru_cache(maxsize=4096)
+def _is_running_config(command: str) -> bool:
+    return " ".join(command.lower().split()).startswith(("show run", "sh run"))
+
+
 def _incomplete(state: HostState, read: dict[ParserFunc, str | None]) -> dict[str, str]:
     """Required output -> why it is unusable, from `read` (parser -> None when one of its outputs parsed,
     else the first error): collected by other means or cut short, a host must not pass for complete."""
@@ -373,7 +378,7 @@ def _incomplete(state: HostState, read: dict[ParserFunc, str | None]) -> dict[st
     for req in REQUIRED_OUTPUTS:
         if not req.needed(state):
             continue
-        func = lookup(req.command)
+        func = _parser_of(req.command)
         if func not in read:
             out[req.command] = NOT_COLLECTED
         elif read[func] is not None:
@@ -574,8 +579,7 @@ def load_host(root: Path | str, host: str, files: store.HostFiles | None = None)
     for command in sorted(outputs):
         text = outputs[command]
         state.commands.append(command)
-        norm = " ".join(command.lower().split())
-        if norm.startswith(("show run", "sh run")):
+        if _is_running_config(command):
             config_text = text
         try:
             func = _parser_of(command)
@@ -639,7 +643,8 @@ def _to_utc(state: HostState, config_text: str) -> None:
             if off is not None:
                 zones.offsets[clock.tz] = off
                 zones.source = "measured (show clock against the timers' UTC)"
-    state.printed = Printed(clock, list(state.certificates), list(state.servers), list(state.keys))
+    # the lists as parsed: the state's own fields get new ones below
+    state.printed = Printed(clock, state.certificates, state.servers, state.keys)
 
     def utc(objs: list[Any]) -> list[Any]:
         return [devicetime.to_utc(o, zones) for o in objs]

@@ -611,7 +611,8 @@ def _text(name: str, dir_fd: int | None = None) -> str:
     fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
     try:
         chunks = [os.read(fd, 1 << 16)]
-        while chunks[-1]:  # until read says end of file: a short read alone does not say it on every file system
+        # until read says end of file: a short read alone does not say it on every file system
+        while chunks[-1]:
             chunks.append(os.read(fd, 1 << 16))
     finally:
         os.close(fd)
