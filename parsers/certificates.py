@@ -22,7 +22,7 @@ import functools
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 
@@ -458,8 +458,15 @@ def parse_certificates(text: str, platform: str | None = None, *, fast: bool = T
             certs += _scan(norm[:pos].split("\n"), 1)
         end = len(norm)
         counted_pos, counted_line = 0, 1  # line number of position counted_pos
+        # the regex that read the previous section is tried first (a verbose output then never tries the
+        # plain one); either gives the scanner's certificate, so the order changes the cost only
+        first_try, then_try = _FAST, _FAST_V
         while pos < end:
-            m = _FAST.match(norm, pos) or _FAST_V.match(norm, pos)
+            m = first_try.match(norm, pos)
+            if m is None:
+                m = then_try.match(norm, pos)
+                if m is not None:
+                    first_try, then_try = then_try, first_try
             if m is not None:
                 try:
                     certs.append(_from_match(m))
@@ -595,17 +602,30 @@ _FAST_V = _section_pattern(verbose=True)
 _SUBJ_LINE_KEYS = {key: _SUBJECT_FIELD[code] for key, code in SUBJECT_KEYS.items()}  # "Name" -> "name"
 
 
-def _values_of(pattern: re.Pattern[str]) -> tuple[tuple[str, Callable[[str], Any]], ...]:
+def _values_of(pattern: re.Pattern[str]) -> tuple[str, ...]:
     """The groups of `pattern` whose stripped value fills one field as `_scan` converts it (`_VALUE_FIELDS`)."""
     return tuple(
-        (field, convert)
-        for field, convert in _VALUE_FIELDS.values()
+        field
+        for field, _convert in _VALUE_FIELDS.values()
         if field in pattern.groupindex
         and field != "serial"  # `serial` is the (hex) line's, not the old one's
     )
 
 
-_FAST_VALUES = {_FAST: _values_of(_FAST), _FAST_V: _values_of(_FAST_V)}
+_MAIN_GROUPS = (
+    "hdr",
+    "status",
+    "serial",
+    "usage",
+    "issuer",
+    "skeys",
+    "subject",
+    "cdp",
+    "start",
+    "end",
+    "tps",
+)
+_BLOCK_GROUPS = ("key_usage_hex", "key_usage", "aia", "eku")  # the verbose blocks
 
 
 def _rdns_into(line: str, fields: dict[str, str]) -> None:
@@ -621,7 +641,17 @@ def _rdns_into(line: str, fields: dict[str, str]) -> None:
 
 
 def _dn_into(block: str, fields: dict[str, str]) -> str:
-    """DN lines of a block -> the comma-joined DN, filling `fields` (as the scanner does)."""
+    """DN lines of a block -> the comma-joined DN, filling `fields` (as the scanner does).
+
+    >>> f = {}; _dn_into("    cn=CA\\n", f), _dn_into("  c=US \\n\\to=X\\n", f), _dn_into("", f), f
+    ('cn=CA', 'c=US,o=X', '', {'cn': 'CA', 'c': 'US', 'o': 'X'})
+    """
+    one = block.strip()
+    if "\n" not in one:
+        # the usual single DN line (each line of a block holds a letter, so none strips to nothing)
+        if one:
+            _rdns_into(one, fields)
+        return one
     dn = []
     for ln in block.split("\n"):
         s = ln.strip()
@@ -652,6 +682,23 @@ def _members(block: str, accept: Callable[[str], object]) -> list[str] | None:
     return out
 
 
+# the key usage names `_members` keeps as they are (all nine; the test pins it): a set lookup per line
+# instead of the checks (the checks look at the line alone, so their answer for a name never changes)
+_KU_MEMBERS = frozenset(k for k in _KEY_USAGES if _members(k, _KEY_USAGES.__contains__) == [k])
+
+
+def _key_usages(block: str) -> list[str] | None:
+    """`_members(block, _KEY_USAGES.__contains__)`, with the per-name checks done once at import."""
+    out = []
+    for ln in block.split("\n"):
+        s = ln.strip()
+        if s:
+            if s not in _KU_MEMBERS:
+                return None
+            out.append(s)
+    return out
+
+
 def _aia(block: str) -> list[str] | None:
     """`Authority Info Access:` member lines as `_scan` keeps them (None: one is session noise)."""
     out = []
@@ -668,13 +715,77 @@ class _Fallback(ValueError):
     """A section the fast path does not read as `_scan` would: `_scan` reads it."""
 
 
+# the groups `_verbose_into` reads (the test pins them to `_values_of(_FAST_V)` and the block groups)
+_VERBOSE_GROUPS = (
+    "renew", "storage", "version", "key_type", "key_size", "signature_algorithm", "fingerprint_md5",
+    "fingerprint_sha1", "subject_key_id", "authority_key_id", "basic_constraints_ca", "install_time",
+    "install_time_ns", "key_label", "key_storage", "key_usage_hex", "key_usage", "aia", "eku",
+)  # fmt: skip
+
+
+def _verbose_into(cert: dict[str, Any], m: re.Match[str]) -> None:
+    """The verbose-only groups of a `_FAST_V` match into `cert`, converted as `_VALUE_FIELDS` converts the
+    scanner's lines (spelled out: a loop over converters costs twice as much); `_Fallback` when a block
+    member is a line the scanner would read otherwise."""
+    (
+        renew, storage, version, key_type, key_size, signature_algorithm, md5, sha1, skid, akid, ca_flag,
+        install, install_ns, key_label, key_storage, ku_hex, ku_b, aia_b, eku_b,
+    ) = m.group(*_VERBOSE_GROUPS)  # fmt: skip
+    if renew is not None:
+        cert["renew"] = _time(renew.strip())[0]
+    if storage is not None:
+        cert["storage"] = storage.strip()
+    if version is not None:
+        cert["version"] = int(version.strip())
+    if key_type is not None:
+        cert["key_type"] = key_type.strip()
+        cert["key_size"] = _bits(key_size.strip())  # the two lines come together
+    if signature_algorithm is not None:
+        cert["signature_algorithm"] = signature_algorithm.strip()
+    if md5 is not None:
+        cert["fingerprint_md5"] = _hex(md5)  # _hex drops all whitespace: no strip needed
+    if sha1 is not None:
+        cert["fingerprint_sha1"] = _hex(sha1)
+    if skid is not None:
+        cert["subject_key_id"] = _hex(skid)
+    if ca_flag is not None:
+        cert["basic_constraints_ca"] = ca_flag.strip().upper() == "TRUE"
+    if akid is not None:
+        cert["authority_key_id"] = _hex(akid)
+    if install is not None:
+        cert["install_time"] = _time(install.strip())[0]
+    if install_ns is not None:
+        cert["install_time_ns"] = int(install_ns.strip())
+    if key_label is not None:
+        cert["key_label"] = key_label.strip()
+    if key_storage is not None:
+        cert["key_storage"] = key_storage.strip()
+    if ku_hex is not None:
+        cert["key_usage_hex"] = _hex(ku_hex) or None
+        ku = _key_usages(ku_b)
+        if ku is None:
+            raise _Fallback
+        cert["key_usage"] = ku
+    if aia_b is not None:
+        aia = _aia(aia_b)
+        if aia is None:
+            raise _Fallback
+        cert["authority_info_access"] = aia
+    if eku_b is not None:
+        eku = _members(eku_b, _EKU_NAME.fullmatch)
+        if eku is None:
+            raise _Fallback
+        cert["extended_key_usage"] = eku
+
+
 def _from_match(m: re.Match[str]) -> Certificate:
+    verbose = m.re is _FAST_V
     hdr, status, serial, usage, issuer_b, skeys, subject_b, cdp, start_s, end_s, tps_s = m.group(
-        "hdr", "status", "serial", "usage", "issuer", "skeys", "subject", "cdp", "start", "end", "tps"
+        *_MAIN_GROUPS
     )
     kind, rollover = HEADERS[hdr]
     start, tz = _time(start_s)
-    end, _ = _time(end_s)
+    end = _time(end_s)[0]
     status = status.strip()
     subject_fields: dict[str, str] = {}
     if skeys:
@@ -710,30 +821,16 @@ def _from_match(m: re.Match[str]) -> Certificate:
     }
     if cdp:
         cert["crl_distribution_points"] = [x.strip() for x in cdp.split("\n") if x.strip()]
-    for field, convert in _FAST_VALUES[m.re]:
-        value = m[field]
-        if value is not None:
-            cert[field] = convert(value.strip())
-    if m.re is not _FAST_V:
-        return Certificate.model_validate(cert)
-    ku_hex = m["key_usage_hex"]
-    if ku_hex is not None:
-        cert["key_usage_hex"] = _hex(ku_hex) or None
-        ku = _members(m["key_usage"], _KEY_USAGES.__contains__)
-        if ku is None:
-            raise _Fallback
-        cert["key_usage"] = ku
-    if m["aia"] is not None:
-        aia = _aia(m["aia"])
-        if aia is None:
-            raise _Fallback
-        cert["authority_info_access"] = aia
-    if m["eku"] is not None:
-        eku = _members(m["eku"], _EKU_NAME.fullmatch)
-        if eku is None:
-            raise _Fallback
-        cert["extended_key_usage"] = eku
-    return Certificate.model_validate(cert)
+    if not verbose:
+        renew, storage = m.group("renew", "storage")
+        if renew is not None:
+            cert["renew"] = _time(renew.strip())[0]
+        if storage is not None:
+            cert["storage"] = storage.strip()
+    else:
+        _verbose_into(cert, m)
+    # the model's own validator, as `model_validate` calls it (that wrapper's Python costs ~0.5 us a call)
+    return cast(Certificate, Certificate.__pydantic_validator__.validate_python(cert))
 
 
 def _missing(c: Certificate) -> str | None:
@@ -742,7 +839,9 @@ def _missing(c: Certificate) -> str | None:
         if not (c.request_fingerprint_md5 or c.request_fingerprint_sha1 or c.trustpoints):
             return "no fingerprint"
         return None
-    # every installed certificate prints these
+    # every installed certificate prints these (the usual case first: one test, no tuple built)
+    if None not in (c.serial, c.end, c.start, c.status, c.issuer, c.subject):
+        return None
     for value, what in (
         (c.serial, "serial number"),
         (c.end, "validity end date"),

@@ -1,0 +1,135 @@
+"""The short cuts inside the certificates fast path (issue 13 §1) give what the general code gives.
+
+`_from_match` reads every group of the two section regexes by name lists, spells the verbose conversions
+out, keeps key usage names by a set decided at import and reads a one-line DN without a loop; each is
+pinned here against the code it stands in for, and whole outputs against the line scanner."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from iospki.parsers.certificates import (
+    _FAST,
+    _FAST_V,
+    _KEY_USAGES,
+    _KU_MEMBERS,
+    _MAIN_GROUPS,
+    _VERBOSE_GROUPS,
+    _dn_into,
+    _key_usages,
+    _members,
+    _rdns_into,
+    _values_of,
+    parse_certificates,
+)
+
+_BLOCKS = {"key_usage_hex", "key_usage", "aia", "eku"}
+
+
+def test_every_group_of_both_section_regexes_is_read() -> None:
+    """A group added to a pattern without a reader would be dropped silently on the fast path only."""
+    assert set(_FAST.groupindex) == set(_MAIN_GROUPS) | {"renew", "storage"}
+    assert set(_FAST_V.groupindex) == set(_MAIN_GROUPS) | set(_VERBOSE_GROUPS)
+    assert len(set(_VERBOSE_GROUPS)) == len(_VERBOSE_GROUPS)
+    # the verbose value groups are exactly those the scanner converts from their own lines, plus the blocks
+    assert set(_VERBOSE_GROUPS) == set(_values_of(_FAST_V)) | _BLOCKS
+    assert set(_values_of(_FAST)) == {"renew", "storage"}
+
+
+def test_every_key_usage_name_is_kept_by_the_set() -> None:
+    """The set stands in for `_members`' checks; a name those checks refused would fall out of it."""
+    assert _KU_MEMBERS == _KEY_USAGES and len(_KU_MEMBERS) == 9
+
+
+_KU_LINES = st.sampled_from(
+    [
+        *sorted(_KEY_USAGES),
+        "Digital signature",
+        "Key Label",
+        "X509v3 Subject Key ID",
+        "Certificate Policies",
+        "R1#",
+        "*Mar  1 00:01:02.123: %SYS-5-CONFIG_I: Configured",
+        "",
+        " ",
+    ]
+)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["", "  ", "\t", "      "]), _KU_LINES, st.sampled_from(["", " "])))
+)
+def test_key_usage_block_is_read_as_members_reads_it(lines: list[tuple[str, str, str]]) -> None:
+    block = "".join(f"{a}{b}{c}\n" for a, b, c in lines)
+    assert _key_usages(block) == _members(block, _KEY_USAGES.__contains__)
+
+
+def _dn_loop(block: str, fields: dict[str, str]) -> str:
+    """The loop `_dn_into` short-cuts for one line."""
+    dn = []
+    for ln in block.split("\n"):
+        s = ln.strip()
+        if s:
+            dn.append(s)
+            _rdns_into(s, fields)
+    return ",".join(dn)
+
+
+_DN_LINE = st.sampled_from(
+    [
+        "cn=CA",
+        "CN = tpca-root",
+        "hostname=R14+ipaddress=14.14.14.14",
+        "ou=A\x0b",
+        "o=x,y",
+        "serialNumber=FOC1",
+    ]
+)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["", "    ", "\t"]), _DN_LINE, st.sampled_from(["", " ", "\t "])),
+        max_size=4,
+    )
+)
+def test_a_dn_block_is_read_as_the_line_loop_reads_it(lines: list[tuple[str, str, str]]) -> None:
+    block = "".join(f"{a}{b}{c}\n" for a, b, c in lines)
+    got: dict[str, str] = {"ou": "pre"}
+    want: dict[str, str] = {"ou": "pre"}
+    assert _dn_into(block, got) == _dn_loop(block, want)
+    assert got == want
+
+
+def _section(header: str, serial: str, verbose: bool) -> str:
+    extra = (
+        "  Subject Key Info:\n    Public Key Algorithm: rsaEncryption\n    RSA Public Key: (2048 bit)\n"
+        "  Signature Algorithm: SHA256 with RSA Encryption\n  Fingerprint MD5: 91B6C6D8 A70FD984 \n"
+        "  X509v3 extensions:\n    X509v3 Key Usage: 86000000\n      Digital Signature\n      Key Cert Sign\n"
+        "    X509v3 Basic Constraints:\n        CA: TRUE\n    Authority Info Access:\n"
+        "  Cert install time: 07:58:35 UTC Jul 21 2026 \n"
+        if verbose
+        else ""
+    )
+    return (
+        f"{header}\n  Status: Available\n  Certificate Serial Number (hex): {serial}\n"
+        "  Certificate Usage: Signature\n  Issuer:\n    cn=CA\n  Subject:\n    cn=CA\n  Validity Date:\n"
+        "    start date: 07:58:35 UTC Jul 21 2026\n    end   date: 07:58:35 UTC Jul 20 2029\n"
+        f"{extra}  Associated Trustpoints: TP \n\n"
+    )
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=5))
+def test_plain_and_verbose_sections_in_any_order_read_as_the_scanner_reads_them(kinds: list[bool]) -> None:
+    """The fast path tries first the regex that read the previous section; any mix gives the scanner's
+    certificates, each read by one of the two regexes (not handed to the scanner)."""
+    text = "".join(_section("CA Certificate", f"{i:02X}", v) for i, v in enumerate(kinds))
+    fast = parse_certificates(text)
+    assert fast == parse_certificates(text, fast=False)
+    assert [c.version is not None or c.key_type is not None for c in fast.certificates] == kinds
+    pos, read = 0, 0
+    while (m := _FAST.match(text, pos) or _FAST_V.match(text, pos)) is not None:
+        pos, read = m.end(), read + 1
+    assert read == len(kinds) and pos == len(text)
