@@ -161,3 +161,31 @@ def _ios_countdown(ms_total: int, spaced: bool) -> str:
 @settings(max_examples=300, deadline=None, derandomize=True)
 def test_countdown_round_trip(ms: int, spaced: bool) -> None:
     assert parse_countdown(_ios_countdown(ms, spaced)) == ms / 1000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "PKI Timers\n|  1:00  RENEW TP\n",
+        "\n  \n  PKI Timers\n|  1:00  RENEW TP\n",
+        "\x0bPKI Timers\n|  1:00  RENEW TP\n",  # a blank before the header the line regex would not see
+        "\u2003PKI Timers\n|  1:00  RENEW TP\n",
+        "PKI Timers\n|  1:2:3:4  RENEW TP\n",  # more fields than a countdown has
+        "PKI Timers\n|  5d  RENEW TP\n",
+        "PKI Timers\n|  1:00  (2026-07-21T08:13:34Z)\n|  1:00  (2026-07-21T08:13:34Z) RENEW TP\n",
+        "PKI Timers\n|  1:00  (2026-07-21T08:13:34Z)\n|  1:00  (2026-07-2108:13:34Z) RENEW TP\n",
+    ],
+)
+def test_fast_path_gives_the_strict_result(text: str) -> None:
+    """Every header and timer line the fast path accepts is read with its section (issue 13 §1's leaner regex)."""
+    from iospki.parsers.timers import parse_timers
+
+    def outcome(fast: bool) -> object:
+        try:
+            return parse_timers(text, None, fast=fast)
+        except ParseError:
+            return "ParseError"
+
+    assert outcome(True) == outcome(False)
+    if not isinstance(outcome(False), str):
+        assert all(t.section == "PKI Timers" for t in parse_timers(text).timers)
