@@ -21,6 +21,15 @@ IOS_TIME = re.compile(
     r"\s+(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+(?P<d>\d{1,2})\s+(?P<y>\d{4})"
 )
 
+# The usual layout, one blank between the fields and the zone always printed: the same fields as `IOS_TIME`
+# reads, in one pass without its lazy zone group (which tries each string twice). `IOS_TIME` reads a weekday
+# in the zone's place as a weekday and no zone ('12:00:00 Mon Mar 4 2024'), so `parse_ios_time` does too.
+_USUAL = re.compile(
+    r"[*.]?+(\d{1,2}+):(\d\d):(\d\d)(?:\.(\d++))?+ ([A-Za-z][\w+\-/]*+)(?: (Mon|Tue|Wed|Thu|Fri|Sat|Sun))?+"
+    r" (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2}+) (\d{4})"
+)
+_WEEKDAYS = frozenset(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+
 COUNTDOWN = re.compile(r"(?:(?P<d>\d+)d\s*)?(?:(?P<h>\d+):)?(?:(?P<m>\d+):)?(?P<s>\d+(?:\.\d+)?)")
 
 
@@ -38,23 +47,30 @@ def parse_ios_time(text: str) -> tuple[datetime, str | None]:
     (datetime.datetime(2024, 3, 4, 10, 15, 0, 123000), 'CET')
     >>> parse_ios_time("13:14:16 Moscow Oct 8 2017")[1]
     'Moscow'
+    >>> parse_ios_time("13:14:16 Sun Oct 8 2017")[1], parse_ios_time("13:14:16  UTC Oct 8 2017")[1]
+    (None, 'UTC')
     >>> parse_ios_time("25:00:00 UTC Jan 4 2025")
     Traceback (most recent call last):
     ...
     iospki.parsers.ios_time.TimeFormatError: not a valid date: '25:00:00 UTC Jan 4 2025'
     """
-    m = IOS_TIME.fullmatch(text.strip())
-    if not m:
-        raise TimeFormatError(f"not an IOS time: {text.strip()!r}")
-    frac = m["frac"] or "0"
-    micro = int((frac + "000000")[:6])
+    stamp = text.strip()
+    usual = _USUAL.fullmatch(stamp)
+    if usual is not None:
+        h, mi, s, frac, tz, wd, mon, d, y = usual.groups()
+        if wd is None and tz in _WEEKDAYS:
+            tz = None
+    else:
+        m = IOS_TIME.fullmatch(stamp)
+        if not m:
+            raise TimeFormatError(f"not an IOS time: {stamp!r}")
+        h, mi, s, frac, tz, mon, d, y = m.group("h", "m", "s", "frac", "tz", "mon", "d", "y")
+    micro = int(((frac or "0") + "000000")[:6])
     try:
-        dt = datetime(
-            int(m["y"]), MONTHS[m["mon"]], int(m["d"]), int(m["h"]), int(m["m"]), int(m["s"]), micro
-        )
+        dt = datetime(int(y), MONTHS[mon], int(d), int(h), int(mi), int(s), micro)
     except ValueError as exc:
-        raise TimeFormatError(f"not a valid date: {text.strip()!r}") from exc
-    return dt, m["tz"]
+        raise TimeFormatError(f"not a valid date: {stamp!r}") from exc
+    return dt, tz
 
 
 def parse_countdown(text: str) -> float:

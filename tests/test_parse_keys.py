@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -114,3 +115,30 @@ def test_ec_and_all_outputs(path: Path) -> None:
         key = next(k for k in out.keys if k.name == e["key_name"])
         (info,) = e["key_type"].values()
         assert key.key_data == "".join("".join(info["key_data"]).split())
+
+
+@pytest.mark.parametrize(
+    ("edit", "taken"),
+    [
+        (lambda t: t, True),
+        (lambda t: t.replace("\n  ", "\n\t", 2), True),  # tab-indented key data
+        (lambda t: t.replace("\n  ", "\n  \t", 1), True),
+        (lambda t: t.replace(" Key Data:\n  ", " Key Data:\n  \n  ", 1), False),  # a blank line in the data
+        (lambda t: t.replace("\n  ", "\n  A", 1), False),  # a nine-digit word
+        (lambda t: t.replace("\n  ", "\n  A ", 1), False),  # an odd number of digits: no public key
+        (lambda t: t.replace(" ", "  ", 30), False),
+        (lambda t: t.replace("\n  ", " \n  ", 3), True),  # trailing blanks
+        (lambda t: t.replace("UTC Mar", "Fri Mar"), True),  # a weekday where the zone goes: no zone
+        (lambda t: t.replace("UTC Mar", "UTC  Mar"), True),  # not the usual time layout: `IOS_TIME` reads it
+    ],
+)
+def test_fast_path_gives_the_strict_result(edit: Callable[[str], str], taken: bool) -> None:
+    """The possessive regex and the blank-free join give what the strict loop gives (issue 13 §1)."""
+    from iospki.parsers.keys import _fast, parse_keys
+
+    a, _ = _key_block("tp.one", 1024, " Storage Device: private-config\n")
+    text = edit(a)
+    quick = _fast(text)
+    assert (quick is not None) == taken
+    if quick is not None:
+        assert quick == parse_keys(text, None, fast=False)
