@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 import iospki.models as models
 from iospki.models import CAServer, Certificate, CertKind, Crl, RevokedEntry, Timer
+from iospki.parsers import parse
 from iospki.state import devicetime, platforms, store
 from iospki.state.loader import load_collection, load_host
 from tests.pki_samples import Client, Server, Site, write_site
@@ -304,7 +305,8 @@ def _assert_as_plain(root: Path) -> list[str]:
 def test_loaded_states_equal_the_plain_reading_and_conversion(tmp_path: Path) -> None:
     """`read_host` (folder opened once) and `to_utc` (a UTC model shared, not copied) give the states that
     reading every file by its path and copying every model gives: sites in UTC, GMT and CET, with JSON facts
-    and read times, a failed host and a cut-off config."""
+    and read times, `collect`'s parsed copies of the outputs (left unread), a failed host and a cut-off
+    config."""
     utc, gmt, cet = tmp_path / "utc", tmp_path / "gmt", _cet_site(tmp_path / "cet")
     site = Site(
         Server("ROOT", D0, D0 + timedelta(days=730), auto_rollover_days=90),
@@ -318,6 +320,12 @@ def test_loaded_states_equal_the_plain_reading_and_conversion(tmp_path: Path) ->
                 store.write_output(gmt, host, cmd, text.replace(" UTC ", " GMT "))
     store.write_json(utc, "R1", "facts", {"facts": {"model": "CISCO2911/K9", "os_version": "C2900 Software, Version 15.4(3)M2"}})  # fmt: skip
     store.write_json(utc, "R1", "read_times", {"show clock": ["2026-01-16T08:00:00", "2026-01-16T08:00:01"]})
+    for host in ("R1", "CA"):  # what `collect` writes beside the outputs: its parsed copies, not read again
+        outputs = store.read_outputs(utc, host)
+        for cmd, text in outputs.items():
+            copy = parse(cmd, text).model_dump(mode="json")
+            store.write_json(utc, host, store.command_filename(cmd)[:-4], copy)
+        store.write_json(utc, host, store.PARSE_ERRORS, {})
     store.write_output(utc, "R9", "show running-config", "hostname R9\ncrypto pki trustpoint x\n")  # cut off
     store.write_error(utc, "R9", "timed out")
     seen = [z for root in (utc, gmt, cet) for z in _assert_as_plain(root)]

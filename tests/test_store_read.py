@@ -83,3 +83,17 @@ def test_read_host_with_a_relative_root(tmp_path: Path, monkeypatch: pytest.Monk
         assert (files.error, files.outputs) == (absolute.error, absolute.outputs)
         assert [p.resolve() for p in files.json] == absolute.json
         assert [p.read_text() for p in files.json] == ["{}", "{}"]
+
+
+def test_read_host_leaves_out_the_parsed_copies_of_outputs(tmp_path: Path) -> None:
+    """`collect` writes what it parsed beside each output (`<command>.json`) and `parse_errors.json`; the
+    loader parses the outputs themselves, so those are not listed. Facts, read times and any other JSON are,
+    also when an output happens to share their name."""
+    d = _host(tmp_path)
+    for name in ("show_clock", "show_crypto_pki_server_CA%7Cx", store.PARSE_ERRORS, "napalm"):
+        (d / f"{name}.json").write_text('{"os_version": "copy"}')
+    for name in (store.FACTS, store.READ_TIMES):
+        (d / f"{name}.txt").write_text("an output named like a JSON file\n")
+    files = store.read_host(tmp_path, "R1")
+    assert [p.name for p in files.json] == ["facts.json", "napalm.json", "read_times.json"]
+    assert {"facts", "read times", "show clock"} <= set(files.outputs)

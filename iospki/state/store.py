@@ -47,6 +47,8 @@ META_FILE = "meta.json"
 ERROR_FILE = "_error.txt"
 INTERRUPTED = "interrupted"  # meta.json key: true while a collection has not finished
 READ_TIMES = "read_times"
+FACTS = "facts"  # NAPALM's facts (`collect` without --no-facts)
+PARSE_ERRORS = "parse_errors"  # `collect`'s record of what did not parse (the loader parses again)
 REDACTED = "<redacted>"
 
 # Characters kept as they are in file names; everything else (and '_' itself, which
@@ -573,7 +575,7 @@ class HostFiles:
 
     error: str | None  # `_error.txt`: why the host failed, None when it did not
     outputs: dict[str, str]  # command -> stored output
-    json: list[Path]  # the JSON files (facts, read times ...), sorted by name
+    json: list[Path]  # the JSON files (facts, read times ...), sorted by name; no parsed copies of outputs
 
 
 # a host folder is opened once and its files relative to it: one path component to resolve per file
@@ -622,11 +624,16 @@ def _text(name: str, dir_fd: int | None = None) -> str:
 
 def read_host(root: Path | str, host: str) -> HostFiles:
     """Everything stored for `host` in one folder listing: the loader's one read per host
-    (`read_error`, `read_outputs` and the JSON files, without a stat per file)."""
+    (`read_error`, `read_outputs` and the JSON files, without a stat per file).
+
+    The JSON copies `collect` writes of what it parsed (`<command>.json` beside `<command>.txt`, and
+    `parse_errors.json`) are left out: the loader parses the outputs themselves and reads nothing from
+    those copies (no model has a facts key), and reading them cost more than the whole rest of a host."""
     fd = _read_dir(root, host)
     error: str | None = None
     outputs: dict[str, str] = {}
-    jsons: list[Path] = []
+    jsons: list[str] = []
+    stems: set[str] = set()
     try:
         with os.scandir(fd) as it:
             names = sorted([e.name for e in it if e.is_file()])
@@ -637,11 +644,15 @@ def read_host(root: Path | str, host: str) -> HostFiles:
                 # `filename_command` without its path handling for the usual name (nothing escaped)
                 command = name[:-4].replace("_", " ") if "%" not in name else filename_command(name)
                 outputs[command] = _text(name, fd)
+                stems.add(name[:-4])
             elif name.endswith(".json"):
-                jsons.append(Path(root, host, name))  # read by the caller, which reports an unreadable one
+                jsons.append(name)
     finally:
         os.close(fd)
-    return HostFiles(error, outputs, jsons)
+    stems.add(PARSE_ERRORS)
+    stems.difference_update((READ_TIMES, FACTS))  # never taken for a copy, whatever the outputs are called
+    # read by the caller, which reports an unreadable one
+    return HostFiles(error, outputs, [Path(root, host, n) for n in jsons if n[:-5] not in stems])
 
 
 def read_outputs(root: Path | str, host: str) -> dict[str, str]:
