@@ -22,7 +22,7 @@ import functools
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -485,8 +485,13 @@ def parse_certificates(text: str, platform: str | None = None, *, fast: bool = T
 
 
 # One regex for a whole section in the usual layout, plain or verbose (IOS-XE's order); indentation-agnostic.
-_SP = r"[ \t]*"
-_EOL = r"[ \t]*\n"
+# Every repeat is possessive (`*+`, `++`: it never gives back what it took): what follows each one cannot start
+# with a character it takes (the indentation before a key or a letter, a line's rest before its newline), so
+# giving back could never lead to a match and the language is the same; re stops pushing a backtrack point
+# per character, which made the verbose pattern a third slower (Python 3.11+).
+_SP = r"[ \t]*+"
+_EOL = r"[ \t]*+\n"
+_REST = r"[^\n]*+"  # the rest of a line
 _HEADER_LINE = re.compile(
     r"^"
     + _SP
@@ -502,7 +507,7 @@ _HDR_ALT = "(?:" + "|".join(re.escape(h) for h in sorted(HEADERS, key=len, rever
 
 def _line(key: str, group: str) -> str:
     """`KEY: value` on a line of its own, the value captured whole (stripped in Python, as `_scan` strips it)."""
-    return _SP + re.escape(key) + rf": (?P<{group}>[^\n]*)\n"
+    return _SP + re.escape(key) + rf": (?P<{group}>{_REST})\n"
 
 
 def _opt(*parts: str) -> str:
@@ -514,16 +519,16 @@ def _block(key: str) -> str:
     return _SP + re.escape(key) + ":" + _EOL
 
 
-_DN_LINES = r"(?:" + _SP + r"[A-Za-z][\w.\-]*=[^\n]*\n)"
+_DN_LINES = r"(?:" + _SP + r"[A-Za-z][\w.\-]*+=" + _REST + r"\n)"
 # member lines of the verbose blocks, each checked in Python as `_scan` checks it (`_members`)
-_MEMBER = r"(?:" + _SP + r"[A-Za-z][^\n:]*\n)"
-_AIA_MEMBER = r"(?:" + _SP + r"(?:CA ISSUERS|OCSP): [^\n]*\n)"
+_MEMBER = r"(?:" + _SP + r"[A-Za-z][^\n:]*+\n)"
+_AIA_MEMBER = r"(?:" + _SP + r"(?:CA ISSUERS|OCSP): " + _REST + r"\n)"
 
 
 def _section_pattern(verbose: bool) -> re.Pattern[str]:
     """One regex for a whole section in the usual layout: `show crypto pki certificates`, or with `verbose`
     its verbose form in IOS-XE's order (every verbose line optional, as older images leave some out).
-    Greedy `[^\\n]*` captures (trailing spaces are stripped in Python): lazy ones backtrack per char."""
+    Greedy `_REST` captures (trailing spaces are stripped in Python): lazy ones backtrack per char."""
 
     def v(*parts: str) -> str:  # verbose only
         return _opt(*parts) if verbose else ""
@@ -537,7 +542,7 @@ def _section_pattern(verbose: bool) -> re.Pattern[str]:
         + _line("Status", "status")
         + v(_line("Version", "version"))
         + _SP
-        + r"Certificate Serial Number \(hex\): (?P<serial>\S+)"
+        + r"Certificate Serial Number \(hex\): (?P<serial>\S++)"
         + _EOL
         + _line("Certificate Usage", "usage")
         + _block("Issuer")
@@ -547,7 +552,9 @@ def _section_pattern(verbose: bool) -> re.Pattern[str]:
         + _block("Subject")
         + r"(?P<skeys>(?:"
         + _SP
-        + r"(?:Name|IP Address|Serial Number): [^\n]*\n)*)"
+        + r"(?:Name|IP Address|Serial Number): "
+        + _REST
+        + r"\n)*)"
         + r"(?P<subject>"
         + _DN_LINES
         + r"*)"
@@ -555,7 +562,9 @@ def _section_pattern(verbose: bool) -> re.Pattern[str]:
             _block("CRL Distribution Points"),
             r"(?P<cdp>(?:",
             _SP,
-            r"(?:https?|ldap|file|tftp|ftp)://[^\n]*\n)+)",
+            r"(?:https?|ldap|file|tftp|ftp)://",
+            _REST,
+            r"\n)+)",
         )
         + _block("Validity Date")
         + _line("start date", "start")
@@ -565,7 +574,9 @@ def _section_pattern(verbose: bool) -> re.Pattern[str]:
             _block("Subject Key Info"),
             _line("Public Key Algorithm", "key_type"),
             _SP,
-            r"(?:RSA|EC|DSA) Public Key: (?P<key_size>[^\n]*)\n",
+            r"(?:RSA|EC|DSA) Public Key: (?P<key_size>",
+            _REST,
+            r")\n",
         )
         + v(_line("Signature Algorithm", "signature_algorithm"))
         + v(_line("Fingerprint MD5", "fingerprint_md5"))
@@ -583,13 +594,17 @@ def _section_pattern(verbose: bool) -> re.Pattern[str]:
         + v(_line("Cert install time in nsec", "install_time_ns"))
         # the last lines may end the text without a newline
         + _SP
-        + r"Associated Trustpoints: (?P<tps>[^\n]*)(?:\n|\Z)"
-        + v(_SP, r"Key Label: (?P<key_label>[^\n]*)(?:\n|\Z)")
-        + v(_SP, r"Key storage device: (?P<key_storage>[^\n]*)(?:\n|\Z)")
+        + r"Associated Trustpoints: (?P<tps>"
+        + _REST
+        + r")(?:\n|\Z)"
+        + v(_SP, r"Key Label: (?P<key_label>", _REST, r")(?:\n|\Z)")
+        + v(_SP, r"Key storage device: (?P<key_storage>", _REST, r")(?:\n|\Z)")
         + r"(?:"
         + _SP
-        + r"Storage: (?P<storage>[^\n]*)(?:\n|\Z))?"
-        + r"\s*(?="
+        + r"Storage: (?P<storage>"
+        + _REST
+        + r")(?:\n|\Z))?"
+        + r"\s*+(?="
         + _SP
         + _HDR_ALT
         + _SP
@@ -612,20 +627,19 @@ def _values_of(pattern: re.Pattern[str]) -> tuple[str, ...]:
     )
 
 
-_MAIN_GROUPS = (
-    "hdr",
-    "status",
-    "serial",
-    "usage",
-    "issuer",
-    "skeys",
-    "subject",
-    "cdp",
-    "start",
-    "end",
-    "tps",
-)
-_BLOCK_GROUPS = ("key_usage_hex", "key_usage", "aia", "eku")  # the verbose blocks
+# `_from_match` unpacks `Match.groups()` (one C call) in the patterns' group order, named here (a test pins
+# them to the patterns): a group added to a pattern must be added to its unpacking too
+_PLAIN_ORDER = (
+    "hdr", "status", "serial", "usage", "issuer", "skeys", "subject", "cdp", "start", "end", "renew", "tps",
+    "storage",
+)  # fmt: skip
+_VERBOSE_ORDER = (
+    "hdr", "status", "version", "serial", "usage", "issuer", "skeys", "subject", "cdp", "start", "end", "renew",
+    "key_type", "key_size", "signature_algorithm", "fingerprint_md5", "fingerprint_sha1", "key_usage_hex",
+    "key_usage", "subject_key_id", "basic_constraints_ca", "authority_key_id", "aia", "eku", "install_time",
+    "install_time_ns", "tps", "key_label", "key_storage", "storage",
+)  # fmt: skip
+_BLOCK_GROUPS = frozenset({"key_usage_hex", "key_usage", "aia", "eku"})  # the verbose blocks
 
 
 def _rdns_into(line: str, fields: dict[str, str]) -> None:
@@ -715,74 +729,21 @@ class _Fallback(ValueError):
     """A section the fast path does not read as `_scan` would: `_scan` reads it."""
 
 
-# the groups `_verbose_into` reads (the test pins them to `_values_of(_FAST_V)` and the block groups)
-_VERBOSE_GROUPS = (
-    "renew", "storage", "version", "key_type", "key_size", "signature_algorithm", "fingerprint_md5",
-    "fingerprint_sha1", "subject_key_id", "authority_key_id", "basic_constraints_ca", "install_time",
-    "install_time_ns", "key_label", "key_storage", "key_usage_hex", "key_usage", "aia", "eku",
-)  # fmt: skip
-
-
-def _verbose_into(cert: dict[str, Any], m: re.Match[str]) -> None:
-    """The verbose-only groups of a `_FAST_V` match into `cert`, converted as `_VALUE_FIELDS` converts the
-    scanner's lines (spelled out: a loop over converters costs twice as much); `_Fallback` when a block
-    member is a line the scanner would read otherwise."""
-    (
-        renew, storage, version, key_type, key_size, signature_algorithm, md5, sha1, skid, akid, ca_flag,
-        install, install_ns, key_label, key_storage, ku_hex, ku_b, aia_b, eku_b,
-    ) = m.group(*_VERBOSE_GROUPS)  # fmt: skip
-    if renew is not None:
-        cert["renew"] = _time(renew.strip())[0]
-    if storage is not None:
-        cert["storage"] = storage.strip()
-    if version is not None:
-        cert["version"] = int(version.strip())
-    if key_type is not None:
-        cert["key_type"] = key_type.strip()
-        cert["key_size"] = _bits(key_size.strip())  # the two lines come together
-    if signature_algorithm is not None:
-        cert["signature_algorithm"] = signature_algorithm.strip()
-    if md5 is not None:
-        cert["fingerprint_md5"] = _hex(md5)  # _hex drops all whitespace: no strip needed
-    if sha1 is not None:
-        cert["fingerprint_sha1"] = _hex(sha1)
-    if skid is not None:
-        cert["subject_key_id"] = _hex(skid)
-    if ca_flag is not None:
-        cert["basic_constraints_ca"] = ca_flag.strip().upper() == "TRUE"
-    if akid is not None:
-        cert["authority_key_id"] = _hex(akid)
-    if install is not None:
-        cert["install_time"] = _time(install.strip())[0]
-    if install_ns is not None:
-        cert["install_time_ns"] = int(install_ns.strip())
-    if key_label is not None:
-        cert["key_label"] = key_label.strip()
-    if key_storage is not None:
-        cert["key_storage"] = key_storage.strip()
-    if ku_hex is not None:
-        cert["key_usage_hex"] = _hex(ku_hex) or None
-        ku = _key_usages(ku_b)
-        if ku is None:
-            raise _Fallback
-        cert["key_usage"] = ku
-    if aia_b is not None:
-        aia = _aia(aia_b)
-        if aia is None:
-            raise _Fallback
-        cert["authority_info_access"] = aia
-    if eku_b is not None:
-        eku = _members(eku_b, _EKU_NAME.fullmatch)
-        if eku is None:
-            raise _Fallback
-        cert["extended_key_usage"] = eku
-
-
 def _from_match(m: re.Match[str]) -> Certificate:
+    """The certificate of one `_FAST` or `_FAST_V` match: each value converted as `_scan` converts its line
+    (`_VALUE_FIELDS`; spelled out, as a loop over converters costs twice as much). `_Fallback` (or the
+    ValueError, KeyError or IndexError of a bad value) sends the section to the scanner."""
     verbose = m.re is _FAST_V
-    hdr, status, serial, usage, issuer_b, skeys, subject_b, cdp, start_s, end_s, tps_s = m.group(
-        *_MAIN_GROUPS
-    )
+    if verbose:
+        (
+            hdr, status, version, serial, usage, issuer_b, skeys, subject_b, cdp, start_s, end_s, renew,
+            key_type, key_size, signature_algorithm, md5, sha1, ku_hex, ku_b, skid, ca_flag, akid, aia_b, eku_b,
+            install, install_ns, tps_s, key_label, key_storage, storage,
+        ) = m.groups()  # fmt: skip
+    else:
+        hdr, status, serial, usage, issuer_b, skeys, subject_b, cdp, start_s, end_s, renew, tps_s, storage = (
+            m.groups()
+        )
     kind, rollover = HEADERS[hdr]
     start, tz = _time(start_s)
     end = _time(end_s)[0]
@@ -821,16 +782,55 @@ def _from_match(m: re.Match[str]) -> Certificate:
     }
     if cdp:
         cert["crl_distribution_points"] = [x.strip() for x in cdp.split("\n") if x.strip()]
-    if not verbose:
-        renew, storage = m.group("renew", "storage")
-        if renew is not None:
-            cert["renew"] = _time(renew.strip())[0]
-        if storage is not None:
-            cert["storage"] = storage.strip()
-    else:
-        _verbose_into(cert, m)
+    if renew is not None:
+        cert["renew"] = _time(renew.strip())[0]
+    if storage is not None:
+        cert["storage"] = storage.strip()
+    if verbose:
+        if version is not None:
+            cert["version"] = int(version.strip())
+        if key_type is not None:
+            cert["key_type"] = key_type.strip()
+            cert["key_size"] = _bits(key_size.strip())  # the two lines come together
+        if signature_algorithm is not None:
+            cert["signature_algorithm"] = signature_algorithm.strip()
+        if md5 is not None:
+            cert["fingerprint_md5"] = _hex(md5)  # _hex drops all whitespace: no strip needed
+        if sha1 is not None:
+            cert["fingerprint_sha1"] = _hex(sha1)
+        if skid is not None:
+            cert["subject_key_id"] = _hex(skid)
+        if ca_flag is not None:
+            cert["basic_constraints_ca"] = ca_flag.strip().upper() == "TRUE"
+        if akid is not None:
+            cert["authority_key_id"] = _hex(akid)
+        if install is not None:
+            cert["install_time"] = _time(install.strip())[0]
+        if install_ns is not None:
+            cert["install_time_ns"] = int(install_ns.strip())
+        if key_label is not None:
+            cert["key_label"] = key_label.strip()
+        if key_storage is not None:
+            cert["key_storage"] = key_storage.strip()
+        if ku_hex is not None:
+            cert["key_usage_hex"] = _hex(ku_hex) or None
+            ku = _key_usages(ku_b)
+            if ku is None:
+                raise _Fallback
+            cert["key_usage"] = ku
+        if aia_b is not None:
+            aia = _aia(aia_b)
+            if aia is None:
+                raise _Fallback
+            cert["authority_info_access"] = aia
+        if eku_b is not None:
+            eku = _members(eku_b, _EKU_NAME.fullmatch)
+            if eku is None:
+                raise _Fallback
+            cert["extended_key_usage"] = eku
     # the model's own validator, as `model_validate` calls it (that wrapper's Python costs ~0.5 us a call)
-    return cast(Certificate, Certificate.__pydantic_validator__.validate_python(cert))
+    validated: Certificate = Certificate.__pydantic_validator__.validate_python(cert)
+    return validated
 
 
 def _missing(c: Certificate) -> str | None:

@@ -556,13 +556,16 @@ def test_error_names_the_right_line_number_in_a_later_section() -> None:
 
 
 def test_fast_regex_groups_are_in_the_order_the_builder_unpacks() -> None:
-    from iospki.parsers.certificates import _FAST
+    from iospki.parsers.certificates import _FAST, _FAST_V, _PLAIN_ORDER, _VERBOSE_ORDER
 
     assert _FAST.groups == len(_FAST.groupindex) == 13  # no unnamed groups
     assert list(_FAST.groupindex) == [
         "hdr", "status", "serial", "usage", "issuer", "skeys", "subject",
         "cdp", "start", "end", "renew", "tps", "storage",
     ]  # fmt: skip
+    assert tuple(_FAST.groupindex) == _PLAIN_ORDER
+    assert _FAST_V.groups == len(_FAST_V.groupindex) == len(_VERBOSE_ORDER) == 30
+    assert tuple(_FAST_V.groupindex) == _VERBOSE_ORDER
 
 
 def test_dn_lines_with_spaces_around_equals() -> None:

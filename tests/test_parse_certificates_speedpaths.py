@@ -10,13 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iospki.parsers.certificates import (
+    _BLOCK_GROUPS,
     _FAST,
     _FAST_V,
     _KEY_USAGES,
     _KU_MEMBERS,
-    _MAIN_GROUPS,
-    _VERBOSE_GROUPS,
+    _PLAIN_ORDER,
+    _VERBOSE_ORDER,
     _dn_into,
+    _from_match,
     _key_usages,
     _members,
     _rdns_into,
@@ -24,16 +26,12 @@ from iospki.parsers.certificates import (
     parse_certificates,
 )
 
-_BLOCKS = {"key_usage_hex", "key_usage", "aia", "eku"}
 
-
-def test_every_group_of_both_section_regexes_is_read() -> None:
-    """A group added to a pattern without a reader would be dropped silently on the fast path only."""
-    assert set(_FAST.groupindex) == set(_MAIN_GROUPS) | {"renew", "storage"}
-    assert set(_FAST_V.groupindex) == set(_MAIN_GROUPS) | set(_VERBOSE_GROUPS)
-    assert len(set(_VERBOSE_GROUPS)) == len(_VERBOSE_GROUPS)
-    # the verbose value groups are exactly those the scanner converts from their own lines, plus the blocks
-    assert set(_VERBOSE_GROUPS) == set(_values_of(_FAST_V)) | _BLOCKS
+def test_the_verbose_pattern_adds_value_lines_and_blocks_only() -> None:
+    """Every group the verbose pattern adds is a line the scanner converts to one field, or a block."""
+    added = set(_VERBOSE_ORDER) - set(_PLAIN_ORDER)
+    assert set(_PLAIN_ORDER) < set(_VERBOSE_ORDER)
+    assert added == (set(_values_of(_FAST_V)) - set(_values_of(_FAST))) | _BLOCK_GROUPS
     assert set(_values_of(_FAST)) == {"renew", "storage"}
 
 
@@ -133,3 +131,58 @@ def test_plain_and_verbose_sections_in_any_order_read_as_the_scanner_reads_them(
     while (m := _FAST.match(text, pos) or _FAST_V.match(text, pos)) is not None:
         pos, read = m.end(), read + 1
     assert read == len(kinds) and pos == len(text)
+
+
+_EVERY_LINE = """Certificate
+  Status: Available
+  Version: 3
+  Certificate Serial Number (hex): 0A
+  Certificate Usage: General Purpose
+  Issuer:
+    cn=CA
+  Subject:
+    Name: r1.example
+    hostname=r1.example
+  CRL Distribution Points:
+    http://10.0.0.1/ca.crl
+  Validity Date:
+    start date: 07:58:35 UTC Jul 21 2026
+    end   date: 07:58:35 UTC Jul 21 2027
+    renew date: 19:58:35 UTC Apr 2 2027
+  Subject Key Info:
+    Public Key Algorithm: rsaEncryption
+    RSA Public Key: (4096 bit)
+  Signature Algorithm: SHA256 with RSA Encryption
+  Fingerprint MD5: 91B6C6D8 A70FD984 6EC27664 FBFAF155
+  Fingerprint SHA1: 77CC891A 6ED67B69 FB512215 0AB9169D CD7D3F02
+  X509v3 extensions:
+    X509v3 Key Usage: A0000000
+      Digital Signature
+      Key Encipherment
+    X509v3 Subject Key ID: F1EAA3E9 5FCCB595
+    X509v3 Basic Constraints:
+        CA: FALSE
+    X509v3 Authority Key ID: E40D167B D5CCEA4C
+    Authority Info Access:
+        CA ISSUERS: http://10.0.0.1/ca.cer
+    Extended Key Usage:
+        Client Auth
+  Cert install time: 08:01:02 UTC Jul 21 2026
+  Cert install time in nsec: 1784620862000000000
+  Associated Trustpoints: TP Trustpool
+  Key Label: r1.example
+  Key storage device: private config
+  Storage: nvram:CA#A.cer
+"""
+
+
+def test_a_section_with_every_verbose_line_is_read_by_the_regex_as_the_scanner_reads_it() -> None:
+    """Every group of the verbose pattern holds a value here, each distinct: two names swapped in
+    `_from_match`'s unpacking would put a value in the wrong field and differ from the scanner."""
+    m = _FAST_V.fullmatch(_EVERY_LINE)
+    assert m is not None and None not in m.groups()
+    c = _from_match(m)  # not the scanner behind it
+    assert parse_certificates(_EVERY_LINE, fast=False).certificates == [c]
+    assert parse_certificates(_EVERY_LINE).certificates == [c]
+    unset = [f for f in type(c).model_fields if getattr(c, f) in (None, [], {})]
+    assert unset == ["request_fingerprint_md5", "request_fingerprint_sha1", "subject_alt_names"], unset
