@@ -17,9 +17,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel
-
-from iospki.models import CAServerConfig, CertificateChain, ChainCertificate, RunningConfig, TrustpointConfig
+from iospki.models import RunningConfig
 
 from .base import ParseError, register
 from .noise import is_noise, normalize, split_lines
@@ -154,19 +152,9 @@ def _trustpoint_setting(tp: dict[str, Any], words: list[str]) -> None:
         tp["auto_enroll"] = False
 
 
-# block kind -> (list in RunningConfig, model of one block)
-_BLOCK_MODELS: dict[str, tuple[str, type[BaseModel]]] = {
-    "server": ("servers", CAServerConfig),
-    "trustpoint": ("trustpoints", TrustpointConfig),
-    "chain": ("chains", CertificateChain),
-}
-
-
-def _close_block(cfg: dict[str, Any], block: str | None, current: dict[str, Any]) -> None:
-    """Append the block just read (a server, trustpoint or chain) to its list in `cfg`."""
-    if block in _BLOCK_MODELS:
-        key, model = _BLOCK_MODELS[block]
-        cfg[key].append(model.model_validate(current))
+# block kind -> its list in RunningConfig; each block stays a dict until the one `RunningConfig.model_validate`
+# at the end validates them all (one call into pydantic instead of one a block and one a chain certificate)
+_BLOCK_LISTS = {"server": "servers", "trustpoint": "trustpoints", "chain": "chains"}
 
 
 @register(
@@ -205,8 +193,9 @@ def _read(numbered: Iterable[tuple[int, str]], proved: bool = False) -> RunningC
         if not s:
             continue
         indented = line[0] in " \t"
-        if indented and block == "chain" and _HEX_LINE.fullmatch(s):
-            continue  # most of a config's lines: the chain's hex dump (what the branch below accepts)
+        if indented and block == "chain" and not proved and _HEX_LINE.fullmatch(s):
+            continue  # most of a config's lines: the chain's hex dump (what the branch below accepts; `_fast` took
+            # the dump out of the picked lines)
         words = s.split()
         try:
             if indented or (block == "chain" and words[0] in ("certificate", "quit")):
@@ -220,7 +209,7 @@ def _read(numbered: Iterable[tuple[int, str]], proved: bool = False) -> RunningC
                         kind = _CHAIN_KINDS.get(tuple(words[1:-1]))
                         if kind is None or len(words) < 2:
                             raise ValueError("unknown certificate entry")
-                        current["certificates"].append(ChainCertificate(serial=words[-1].upper(), kind=kind))
+                        current["certificates"].append({"serial": words[-1].upper(), "kind": kind})
                     elif s != "quit" and not _HEX_LINE.fullmatch(s):
                         raise ValueError("not a certificate hex dump line")
                 elif block is None and not seen:
@@ -229,7 +218,8 @@ def _read(numbered: Iterable[tuple[int, str]], proved: bool = False) -> RunningC
                     raise ValueError("indented line before any config command")
                 continue
             # a column-0 line closes the open block
-            _close_block(cfg, block, current)
+            if block in _BLOCK_LISTS:
+                cfg[_BLOCK_LISTS[block]].append(current)
             block, current = None, {}
             if not proved:
                 if s[0] == "!":
@@ -295,7 +285,8 @@ def _read(numbered: Iterable[tuple[int, str]], proved: bool = False) -> RunningC
             raise
         except (ValueError, IndexError) as exc:
             raise ParseError(COMMAND, str(exc) or "bad value", _redact(raw), lineno) from None
-    _close_block(cfg, block, current)
+    if block in _BLOCK_LISTS:
+        cfg[_BLOCK_LISTS[block]].append(current)
     if not seen or anchors == 0:
         raise ParseError(COMMAND, "no configuration commands found (not a config?)")
     return RunningConfig.model_validate(cfg)
@@ -336,8 +327,11 @@ _FAST_SCAN = re.compile(
     rf"|(?P<pick>(?:{_FAST_COMMAND})[^\n]*+{_FAST_OWNED})"
     r"|(?P<odd>[^a-z! \t\n]|[a-z][a-z0-9\-_.]*+[^a-z0-9\-_. \t\n]|banner[ \t\n]))"
 )
-# the lines of a chain `_read` acts on: its `certificate` entries and `quit` (split out of the hex dump)
-_FAST_ENTRY = re.compile(r"\n([ \t]*+(?:certificate|quit)(?![^ \t\n])[^\n]*+)")
+# the lines of a chain `_read` acts on: its `certificate` entries and any other `quit` line (group 1, split out of
+# the hex dump); a bare `quit` (blanks aside) is split out too but not kept: in a chain `_read` does nothing on it
+_FAST_ENTRY = re.compile(
+    r"\n(?:[ \t]*+quit[ \t]*+(?![^\n])|([ \t]*+(?:certificate|quit)(?![^ \t\n])[^\n]*+))"
+)
 # a line `_read` counts as a sign of a config (`_ANCHORS`, `_PREAMBLE`)
 _FAST_ANCHOR = re.compile(
     r"\n(?:!|end|Building|Current|(?:version|hostname|crypto|interface|ip|ntp|clock|service)(?: |[ \t]*\n))"
@@ -354,21 +348,22 @@ def _fast(text: str) -> RunningConfig | None:
     if is_noise(first, True) or _FAST_ANCHOR.search(wrapped) is None:
         return None
     picked: list[str] = []
-    for m in _FAST_SCAN.finditer(wrapped, head.end() - 1):
-        if m["pick"] is not None:
-            picked += m["pick"].split("\n")
-        elif m["chain"] is not None:
+    # findall: a tuple of the four groups a match (a group that did not take part is ''), no match objects
+    for chain, owned, pick, _odd in _FAST_SCAN.findall(wrapped, head.end() - 1):
+        if pick:
+            picked += pick.split("\n")
+        elif chain:
             # The lines a chain owns other than its entries are indented or blank (`_FAST_OWNED`); `_read` skips
             # them when each is a `_HEX_LINE`: hex words of two or more digits. bytes.fromhex accepts only hex
             # digit pairs between ASCII blanks (a subset of `_HEX_LINE`'s): it proves them all in one C call, and
             # an odd-length word (which IOS never prints) leaves the text to the strict path.
-            parts = _FAST_ENTRY.split(m["owned"])
+            parts = _FAST_ENTRY.split(owned)
             try:
                 bytes.fromhex("".join(parts[::2]))
             except ValueError:
                 return None
-            picked.append(m["chain"])
-            picked += parts[1::2]
+            picked.append(chain)
+            picked += filter(None, parts[1::2])
         else:
             return None  # an odd line
     try:
