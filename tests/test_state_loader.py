@@ -342,3 +342,23 @@ def test_real_captures_load_as_plain(tmp_path: Path, shared_dir: Path) -> None:
         store.write_output(tmp_path, host, command, p.read_text(errors="replace"))
         store.write_output(tmp_path, host, "show running-config", config)
     assert len(captures) > 50 and _assert_as_plain(tmp_path)
+
+
+def test_read_times_in_naive_utc_bad_entries_left_out(tmp_path: Path) -> None:
+    """`read_times.json`: aware times become naive UTC (any offset, 'Z'), naive ones stay; an entry that is no
+    pair of ISO times, or answered before it was sent, is left out."""
+    store.write_output(tmp_path, "r1", "show clock", "*10:15:00.123 UTC Mon Mar 4 2024\n")
+    times = {
+        "show clock": ["2026-07-21T09:58:35.5+02:00", "2026-07-21T07:58:36Z"],
+        "show version": ["2026-07-21T07:58:35", "2026-07-21T13:29:00+05:30"],
+        "show a": ["2026-07-21T07:58:35"] * 3,
+        "show b": "ab",
+        "show c": None,
+        "show d": ["2026-07-21T07:58:35", "yesterday"],
+        "show e": ["2026-07-21T07:58:36+00:00", "2026-07-21T07:58:35+00:00"],
+    }
+    store.write_json(tmp_path, "r1", store.READ_TIMES, times)
+    assert load_host(tmp_path, "r1").read_times == {
+        "show clock": (datetime(2026, 7, 21, 7, 58, 35, 500000), datetime(2026, 7, 21, 7, 58, 36)),
+        "show version": (datetime(2026, 7, 21, 7, 58, 35), datetime(2026, 7, 21, 7, 59)),
+    }

@@ -606,10 +606,9 @@ def _read_dir(root: Path | str, host: str) -> int:
         raise StoreError(f"host {host}: no such host in {root}") from None
 
 
-def _text(name: str, dir_fd: int | None = None) -> str:
-    """A stored text as `open(path, encoding="utf-8", errors="replace").read()` gives it (universal
-    newlines included), through os.read: a third of the cost for the small files of a collection.
-    `name` is relative to the open folder `dir_fd` when given."""
+def read_bytes(name: Path | str, dir_fd: int | None = None) -> bytes:
+    """A stored file's bytes through os.read (a third of the cost of `Path.read_bytes` for the small files
+    of a collection). `name` is relative to the open folder `dir_fd` when given."""
     fd = os.open(name, os.O_RDONLY, dir_fd=dir_fd)
     try:
         chunks = [os.read(fd, 1 << 16)]
@@ -618,7 +617,13 @@ def _text(name: str, dir_fd: int | None = None) -> str:
             chunks.append(os.read(fd, 1 << 16))
     finally:
         os.close(fd)
-    text = (chunks[0] if len(chunks) == 2 else b"".join(chunks)).decode("utf-8", errors="replace")
+    return chunks[0] if len(chunks) == 2 else b"".join(chunks)
+
+
+def _text(name: str, dir_fd: int | None = None) -> str:
+    """A stored text as `open(path, encoding="utf-8", errors="replace").read()` gives it (universal
+    newlines included)."""
+    text = read_bytes(name, dir_fd).decode("utf-8", errors="replace")
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
