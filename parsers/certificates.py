@@ -442,16 +442,18 @@ def parse_certificates(text: str, platform: str | None = None, *, fast: bool = T
     """Parse `show crypto pki certificates [verbose] [TP]` (IOS and IOS-XE).
 
     The text is cut at the section headers (one C-level regex pass). A section in the
-    common non-verbose layout is read by one `fullmatch` of `_FAST` (which also proves
-    that every line of it is placed); any other section (verbose, pending, noise lines
-    inside, unusual order) goes through the line scanner `_scan`. `fast=False` sends
-    everything through the scanner (the tests compare both paths)."""
+    common layout, plain or verbose (IOS-XE's order), is read by one match of `_FAST` or
+    `_FAST_V` (which also proves that every line of it is placed); any other section
+    (pending, noise lines inside, unusual order) goes through the line scanner `_scan`.
+    `fast=False` sends everything through the scanner (the tests compare both paths)."""
     norm = normalize(text)
     first = _HEADER_LINE.search(norm) if fast else None
+    # the scanner's certificates, and the fast path's as fields: validated together below (one validator call
+    # for the output costs less than one per certificate, as the sections' own were)
+    certs: list[Certificate | dict[str, Any]] = []
     if first is None:
-        certs = _scan(norm.split("\n"), 1)
+        certs += _scan(norm.split("\n"), 1)
     else:
-        certs = []
         pos = first.start()
         if norm[:pos].strip():
             # noise before the first section (echo, prompts): scanned, must hold no certificate
@@ -480,8 +482,20 @@ def parse_certificates(text: str, platform: str | None = None, *, fast: bool = T
             counted_pos = pos
             certs += _scan(norm[pos:stop].split("\n"), counted_line)
             pos = stop
-    _check_complete(certs)
-    return CertificatesOutput(certificates=certs)
+    try:
+        out: CertificatesOutput = _OUTPUT.validate_python({"certificates": certs})
+    except ValidationError:
+        if not fast:
+            raise
+        # not met: the fast path builds each field with its model type. Would a section's fields be refused,
+        # the scanner reads the text and names that section (as a failed section fell back before)
+        return parse_certificates(text, platform, fast=False)
+    _check_complete(out.certificates)
+    return out
+
+
+# `CertificatesOutput(certificates=...)` without the Python of `BaseModel.__init__` around it
+_OUTPUT = CertificatesOutput.__pydantic_validator__
 
 
 # One regex for a whole section in the usual layout, plain or verbose (IOS-XE's order); indentation-agnostic.
@@ -729,10 +743,11 @@ class _Fallback(ValueError):
     """A section the fast path does not read as `_scan` would: `_scan` reads it."""
 
 
-def _from_match(m: re.Match[str]) -> Certificate:
-    """The certificate of one `_FAST` or `_FAST_V` match: each value converted as `_scan` converts its line
-    (`_VALUE_FIELDS`; spelled out, as a loop over converters costs twice as much). `_Fallback` (or the
-    ValueError, KeyError or IndexError of a bad value) sends the section to the scanner."""
+def _from_match(m: re.Match[str]) -> dict[str, Any]:
+    """The certificate of one `_FAST` or `_FAST_V` match, as the fields `Certificate` validates (the caller
+    validates all of an output's at once): each value converted as `_scan` converts its line (`_VALUE_FIELDS`;
+    spelled out, as a loop over converters costs twice as much). `_Fallback` (or the ValueError, KeyError or
+    IndexError of a bad value) sends the section to the scanner."""
     verbose = m.re is _FAST_V
     if verbose:
         (
@@ -828,9 +843,7 @@ def _from_match(m: re.Match[str]) -> Certificate:
             if eku is None:
                 raise _Fallback
             cert["extended_key_usage"] = eku
-    # the model's own validator, as `model_validate` calls it (that wrapper's Python costs ~0.5 us a call)
-    validated: Certificate = Certificate.__pydantic_validator__.validate_python(cert)
-    return validated
+    return cert
 
 
 def _missing(c: Certificate) -> str | None:

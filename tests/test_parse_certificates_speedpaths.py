@@ -6,9 +6,14 @@ pinned here against the code it stands in for, and whole outputs against the lin
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from iospki.models import Certificate
 from iospki.parsers.certificates import (
     _BLOCK_GROUPS,
     _FAST,
@@ -181,8 +186,25 @@ def test_a_section_with_every_verbose_line_is_read_by_the_regex_as_the_scanner_r
     `_from_match`'s unpacking would put a value in the wrong field and differ from the scanner."""
     m = _FAST_V.fullmatch(_EVERY_LINE)
     assert m is not None and None not in m.groups()
-    c = _from_match(m)  # not the scanner behind it
+    c = Certificate.model_validate(_from_match(m))  # not the scanner behind it
     assert parse_certificates(_EVERY_LINE, fast=False).certificates == [c]
     assert parse_certificates(_EVERY_LINE).certificates == [c]
     unset = [f for f in type(c).model_fields if getattr(c, f) in (None, [], {})]
     assert unset == ["request_fingerprint_md5", "request_fingerprint_sha1", "subject_alt_names"], unset
+
+
+def test_fields_the_model_refuses_send_the_text_to_the_scanner(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path's fields are validated together with the output; would the model refuse one (it does
+    not: each is built with its model type), the scanner reads the whole text and names the section."""
+    import iospki.parsers.certificates as certificates
+
+    built = certificates._from_match
+
+    def bad_version(m: re.Match[str]) -> dict[str, Any]:
+        fields = built(m)
+        fields["version"] = "three"
+        return fields
+
+    monkeypatch.setattr(certificates, "_from_match", bad_version)
+    assert parse_certificates(_EVERY_LINE) == parse_certificates(_EVERY_LINE, fast=False)
+    assert parse_certificates(_EVERY_LINE).certificates[0].version == 3
