@@ -147,6 +147,12 @@ _YES_DETAIL = re.compile(r"(?P<yn>Yes|No)(?:\s*(?P<detail>\(.+\)))?")
 
 def _state_item(tp: dict[str, Any], item: str, value: str) -> None:
     """One line of a `State:` block into the trustpoint's fields."""
+    if item == "Certificate request(s)":
+        tp["certificate_requests"] = value
+        return
+    if item == "Issuing CA authenticated" and value in ("Yes", "No"):  # as `_YES_DETAIL` reads it, without it
+        tp["ca_authenticated"] = value == "Yes"
+        return
     yn = _YES_DETAIL.fullmatch(value)
     if item == "Keys generated":
         tp["keys_generated"] = yn["yn"] == "Yes" if yn else None
@@ -181,44 +187,55 @@ _FAST_STATUS = re.compile(
     r"[ \t]*Certificate request\(s\) \.+ (?P<requests>[^\n]*)(?:\n|\Z))?"
     r"\s*"
 )
-_FAST_VALUES = ("ca_subject", "router_subject")
 _FAST_FINGERPRINTS = tuple(f"{w}_fingerprint_{a}" for w in ("ca", "router") for a in ("md5", "sha1"))
-_FAST_STATE = (
-    ("keys", "Keys generated"),
-    ("auth", "Issuing CA authenticated"),
-    ("requests", "Certificate request(s)"),
-)
+_FAST_STATE = ("Keys generated", "Issuing CA authenticated", "Certificate request(s)")
 
 
 def _fast_status(text: str) -> TrustpointStatusOutput | None:
     matches = blocks(_FAST_STATUS, text)
     if matches is None:
         return None
-    out: list[TrustpointStatus] = []
+    out: list[dict[str, Any]] = []
     for m in matches:
-        tp: dict[str, Any] = {"name": m["name"]}
-        if m["ca_state"] is not None:
-            tp["ca_configured"] = m["ca_state"] == "configured"
-        if m["router_state"] is not None:
-            tp["router_cert_configured"] = m["router_state"] == "configured"
-        for key in _FAST_VALUES:
-            if m[key] is not None:
-                tp[key] = m[key].rstrip()
-        for key in _FAST_FINGERPRINTS:
-            if m[key] is not None:
-                tp[key] = "".join(m[key].split()).upper()
-        if m["last"] is not None:
-            tp["last_enrollment_status"] = m["last"].rstrip()
-            if not tp["last_enrollment_status"]:
+        (
+            name,
+            ca_state,
+            ca_subject,
+            ca_md5,
+            ca_sha1,
+            router_state,
+            router_subject,
+            *fps,
+            last,
+            keys,
+            auth,
+            requests,
+        ) = m.groups()
+        # only the fields the lines set (as the strict loop gives them: its models list the same set fields)
+        tp: dict[str, Any] = {"name": name}
+        if ca_state is not None:
+            tp["ca_configured"] = ca_state == "configured"
+        if router_state is not None:
+            tp["router_cert_configured"] = router_state == "configured"
+        if ca_subject is not None:
+            tp["ca_subject"] = ca_subject.rstrip()
+        if router_subject is not None:
+            tp["router_subject"] = router_subject.rstrip()
+        for key, fp in zip(_FAST_FINGERPRINTS, (ca_md5, ca_sha1, *fps), strict=True):
+            if fp is not None:
+                tp[key] = "".join(fp.split()).upper()
+        if last is not None:
+            tp["last_enrollment_status"] = last = last.rstrip()
+            if not last:
                 return None
-        if m["keys"] is not None:
-            for group, item in _FAST_STATE:
-                value = m[group].rstrip()
+        if keys is not None:
+            for item, value in zip(_FAST_STATE, (keys, auth, requests), strict=True):
+                value = value.rstrip()
                 if not value:
                     return None
                 _state_item(tp, item, value)
-        out.append(TrustpointStatus(**tp))
-    return TrustpointStatusOutput(trustpoints=out)
+        out.append(tp)
+    return TrustpointStatusOutput.model_validate({"trustpoints": out})
 
 
 @register(r"(?:show|sh) crypto pki trustpoints?(?: \S+)? status")
