@@ -630,7 +630,10 @@ def load_host(root: Path | str, host: str, files: store.HostFiles | None = None)
     named = fam if isinstance(fam, str) else None
     row = platforms.by_name(named) or platforms.by_model(state.model)
     state.platform = state.platform or (row.family if row else None)
-    state.software_family = platforms.software_family(named, state.model, state.platform)
+    if named is None and row is not None:  # the row `software_family` would find again by the model
+        state.software_family = row.software_family
+    else:
+        state.software_family = platforms.software_family(named, state.model, state.platform)
     state.ca_servers = _ca_facts(state)
     if state.unreachable is None:
         state.incomplete = _incomplete(state, read)
