@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from iospki.models import Clock, NtpStatus
 
 from .base import ParseError, register
-from .ios_time import IOS_TIME, TimeFormatError, parse_ios_time
+from .ios_time import IOS_TIME, MONTHS, WEEKDAYS, TimeFormatError, ios_datetime, parse_ios_time
 from .lines import check_placed, compile_all, compile_rules, device_lines, stripped_text, verify_landed
 from .noise import normalize
 from .ttp_runner import run_template
@@ -40,29 +41,32 @@ _FAST_CLOCK = re.compile(
 
 
 def _clock(raw: dict[str, Any]) -> Clock:
-    """The model from TTP's record or the fast path's groups (the same keys); TimeFormatError, KeyError."""
-    flag = raw.get("flag") or ""
+    """The model from TTP's record; TimeFormatError, KeyError."""
     when, tz = parse_ios_time(f"{raw['hms']} {raw['tz']} {raw['wd']} {raw['mon']} {raw['day']} {raw['year']}")
-    return Clock(
-        time=when,
-        tz=tz,
-        authoritative=flag != "*",
-        ntp_unsynced=flag == ".",
-        source=raw.get("source"),
-    )
+    return _clock_model(raw.get("flag") or "", when, tz, raw.get("source"))
+
+
+def _clock_model(flag: str, when: datetime, tz: str | None, source: str | None) -> Clock:
+    return Clock(time=when, tz=tz, authoritative=flag != "*", ntp_unsynced=flag == ".", source=source)
 
 
 def _fast_clock(text: str) -> Clock | None:
     m = _FAST_CLOCK.fullmatch(normalize(text))
     if m is None:
         return None
-    raw = m.groupdict()
-    if raw["none"]:
-        raw["source"] = raw["none"]
+    flag, hms, tz, wd, mon, day, year, source, none = m.groups()
+    # what `_clock` gets from `parse_ios_time` on these fields, without printing and reading them again: with a
+    # weekday printed the zone is the word before it (`IOS_TIME`), a weekday or month IOS does not print is
+    # no time (the strict path names the line)
+    if wd not in WEEKDAYS or mon not in MONTHS:
+        return None
+    h, mi, sec = hms.split(":")
+    sec, _, frac = sec.partition(".")
     try:
-        return _clock(raw)
-    except TimeFormatError:
-        return None  # the strict path names the line
+        when = ios_datetime(year, mon, day, h, mi, sec, frac)
+    except ValueError:
+        return None
+    return _clock_model(flag, when, tz, source or none)
 
 
 @register(r"(?:show|sh) clock(?: detail)?")

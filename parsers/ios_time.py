@@ -28,7 +28,7 @@ _USUAL = re.compile(
     r"[*.]?+(\d{1,2}+):(\d\d):(\d\d)(?:\.(\d++))?+ ([A-Za-z][\w+\-/]*+)(?: (Mon|Tue|Wed|Thu|Fri|Sat|Sun))?+"
     r" (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2}+) (\d{4})"
 )
-_WEEKDAYS = frozenset(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+WEEKDAYS = frozenset(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
 
 COUNTDOWN = re.compile(r"(?:(?P<d>\d+)d\s*)?(?:(?P<h>\d+):)?(?:(?P<m>\d+):)?(?P<s>\d+(?:\.\d+)?)")
 
@@ -58,19 +58,27 @@ def parse_ios_time(text: str) -> tuple[datetime, str | None]:
     usual = _USUAL.fullmatch(stamp)
     if usual is not None:
         h, mi, s, frac, tz, wd, mon, d, y = usual.groups()
-        if wd is None and tz in _WEEKDAYS:
+        if wd is None and tz in WEEKDAYS:
             tz = None
     else:
         m = IOS_TIME.fullmatch(stamp)
         if not m:
             raise TimeFormatError(f"not an IOS time: {stamp!r}")
         h, mi, s, frac, tz, mon, d, y = m.group("h", "m", "s", "frac", "tz", "mon", "d", "y")
-    micro = int(((frac or "0") + "000000")[:6])
     try:
-        dt = datetime(int(y), MONTHS[mon], int(d), int(h), int(mi), int(s), micro)
+        return ios_datetime(y, mon, d, h, mi, s, frac), tz
     except ValueError as exc:
         raise TimeFormatError(f"not a valid date: {stamp!r}") from exc
-    return dt, tz
+
+
+def ios_datetime(y: str, mon: str, d: str, h: str, mi: str, s: str, frac: str | None) -> datetime:
+    """The datetime of an IOS time's fields (`mon` a key of MONTHS, the rest digits); ValueError for a date
+    that does not exist. `show clock`'s fast path gives its own fields here.
+
+    >>> ios_datetime("2024", "Mar", "4", "10", "15", "00", "123")
+    datetime.datetime(2024, 3, 4, 10, 15, 0, 123000)
+    """
+    return datetime(int(y), MONTHS[mon], int(d), int(h), int(mi), int(s), int(((frac or "0") + "000000")[:6]))
 
 
 def parse_countdown(text: str) -> float:

@@ -130,3 +130,28 @@ system poll interval is 64, never updated."""
     )
     off = parse("show ntp status", "R1#show ntp status\n%NTP is not enabled.\nR1#")
     assert off.enabled is False and off.synchronized is False
+
+
+@pytest.mark.parametrize(
+    ("text", "taken"),
+    [
+        ("*07:58:35.107 UTC Tue Jul 21 2026\n", True),
+        (".7:58:35 CET Mon Mar 4 2024\nTime source is NTP\n", True),
+        ("07:58:35 Mon Tue Mar 4 2024\nNo time source\n", True),  # a zone named like a weekday stays the zone
+        ("07:58:35 UTC Xyz Jul 21 2026\n", False),  # no weekday IOS prints
+        ("07:58:35 UTC Tue Mon 21 2026\n", False),  # no month
+        ("07:58:35 UTC Tue Feb 30 2026\n", False),  # no such date
+        ("25:00:00 UTC Tue Jul 21 2026\n", False),
+    ],
+)
+def test_clock_fast_path_gives_the_strict_result(text: str, taken: bool) -> None:
+    """The fast path builds the time from its own fields (issue 13 §1): the strict path's model or error."""
+    from iospki.parsers.clock import _fast_clock, parse_clock
+
+    quick = _fast_clock(text)
+    assert (quick is not None) == taken
+    if quick is not None:
+        assert quick == parse_clock(text, None, fast=False)
+    else:
+        with pytest.raises(ParseError):
+            parse_clock(text, None, fast=False)
