@@ -518,8 +518,9 @@ def _server_of(command: str) -> str:
 def _apply_facts(state: HostState, facts: dict[str, Any]) -> None:
     state.facts.update(facts)
     osv = facts.get("os_version")
-    if isinstance(osv, str) and osv:
-        # NAPALM's os_version is the release line of `show version`: read by the same parser
+    if isinstance(osv, str) and osv and not (state.software and state.platform):
+        # NAPALM's os_version is the release line of `show version`: read by the same parser (not when the
+        # device's own `show version` gave both already: they win, the parse would change nothing)
         version: str | None = None
         family: str | None = None
         try:
