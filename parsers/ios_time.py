@@ -107,7 +107,14 @@ def countdown_seconds(d: str | None, h: str | None, m: str | None, s: str) -> fl
         hours, minutes = 0, int(h or 0)
     else:
         hours, minutes = int(h or 0), int(m)
-    return round(int(d or 0) * 86400 + hours * 3600 + minutes * 60 + float(s), 3)
+    whole = int(d or 0) * 86400 + hours * 3600 + minutes * 60
+    sec, _, frac = s.partition(".")
+    total = whole + int(sec)
+    if len(frac) <= 3 and total < 10**11:
+        # whole milliseconds / 1000 (int division rounds correctly) is the float `round(..., 3)` below gives:
+        # below 10**11 s the float sum is off by far less than half a millisecond; saves a decimal round trip
+        return (total * 1000 + int(frac.ljust(3, "0"))) / 1000
+    return round(whole + float(s), 3)
 
 
 def parse_iso_utc(text: str) -> datetime:

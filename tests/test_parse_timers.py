@@ -189,3 +189,26 @@ def test_fast_path_gives_the_strict_result(text: str) -> None:
     assert outcome(True) == outcome(False)
     if not isinstance(outcome(False), str):
         assert all(t.section == "PKI Timers" for t in parse_timers(text).timers)
+
+
+@settings(max_examples=3000, deadline=None, derandomize=True)
+@given(
+    st.one_of(st.none(), st.integers(0, 10**7).map(str)),
+    st.one_of(st.none(), st.integers(0, 99).map(str)),
+    st.one_of(st.none(), st.integers(0, 99).map(str)),
+    st.integers(0, 10**12).map(str),
+    st.text("0123456789", max_size=5),
+)
+def test_countdown_seconds_is_the_rounded_sum(
+    d: str | None, h: str | None, m: str | None, s: str, frac: str
+) -> None:
+    """The millisecond shortcut of `countdown_seconds` gives the float `round(sum, 3)` gives (issue 13 §1)."""
+    from iospki.parsers.ios_time import countdown_seconds
+
+    if m is not None and h is None:
+        h = "0"
+    sec = s + ("." + frac if frac else "")
+    hours, minutes = (0, int(h or 0)) if m is None else (int(h or 0), int(m))
+    assert countdown_seconds(d, h, m, sec) == round(
+        int(d or 0) * 86400 + hours * 3600 + minutes * 60 + float(sec), 3
+    )
