@@ -40,13 +40,14 @@ def _once(command: str, tp: dict[str, Any], what: str, raw: str, no: int) -> Non
 # Fast paths: the usual layouts (the lines of a block in the order IOS prints them, blank lines only between
 # blocks) read by one match per trustpoint. None of the lines these patterns take is session noise (so
 # `device_lines` keeps each), and each value is what the strict loop takes from the same stripped line; a
-# value its patterns (`.+`) would refuse sends the text to the strict loop, which names the line.
+# value its patterns (`.+`) would refuse sends the text to the strict loop, which names the line. Runs of blanks,
+# dots and values are possessive (`*+`): the token after each never starts with what it took, so no match is lost.
 _FAST_TP = re.compile(
-    r"[ \t]*Trustpoint (?P<name>\S+?):[ \t]*\n"
-    r"(?:[ \t]*Subject Name:[ \t]*\n(?P<rdns>(?:[ \t]*[A-Za-z][\w.\-]*=[^\n]*\n)*))?"
-    r"(?:[ \t]*Serial Number(?: \(hex\))?: (?:0x)?(?P<serial>[0-9A-Fa-f]+)[ \t]*(?:\n|\Z))?"
-    r"(?P<configured>[ \t]*Certificate configured\.[ \t]*(?:\n|\Z))?"
-    r"(?:[ \t]*SCEP URL: (?P<url>\S+)[ \t]*(?:\n|\Z))?"
+    r"[ \t]*+Trustpoint (?P<name>\S+?):[ \t]*+\n"
+    r"(?:[ \t]*+Subject Name:[ \t]*+\n(?P<rdns>(?:[ \t]*+[A-Za-z][\w.\-]*+=[^\n]*+\n)*))?"
+    r"(?:[ \t]*+Serial Number(?: \(hex\))?: (?:0x)?(?P<serial>[0-9A-Fa-f]+)[ \t]*+(?:\n|\Z))?"
+    r"(?P<configured>[ \t]*+Certificate configured\.[ \t]*+(?:\n|\Z))?"
+    r"(?:[ \t]*+SCEP URL: (?P<url>\S+)[ \t]*+(?:\n|\Z))?"
     r"\s*"
 )
 
@@ -170,21 +171,21 @@ def _state_item(tp: dict[str, Any], item: str, value: str) -> None:
 def _fast_cert(which: str) -> str:
     """A certificate block of `status` (`which`: the group prefix, 'ca' or 'router')."""
     return (
-        rf"(?:[ \t]*Subject Name:[ \t]*\n[ \t]*(?P<{which}_subject>[A-Za-z][\w.\-]*=[^\n]*)\n)?"
-        rf"(?:[ \t]*Fingerprint MD5: (?P<{which}_fingerprint_md5>[0-9A-Fa-f ]+)[ \t]*\n)?"
-        rf"(?:[ \t]*Fingerprint SHA1: (?P<{which}_fingerprint_sha1>[0-9A-Fa-f ]+)[ \t]*\n)?"
+        rf"(?:[ \t]*+Subject Name:[ \t]*+\n[ \t]*+(?P<{which}_subject>[A-Za-z][\w.\-]*+=[^\n]*+)\n)?"
+        rf"(?:[ \t]*+Fingerprint MD5: (?P<{which}_fingerprint_md5>[0-9A-Fa-f ]++)[ \t]*+\n)?"
+        rf"(?:[ \t]*+Fingerprint SHA1: (?P<{which}_fingerprint_sha1>[0-9A-Fa-f ]++)[ \t]*+\n)?"
     )
 
 
 _FAST_STATUS = re.compile(
-    r"[ \t]*Trustpoint (?P<name>\S+?):[ \t]*\n"
-    r"(?:[ \t]*Issuing CA certificate (?P<ca_state>\w+):[ \t]*\n" + _fast_cert("ca") + ")?"
-    r"(?:[ \t]*Router [\w ]+? certificate (?P<router_state>\w+):[ \t]*\n" + _fast_cert("router") + ")?"
-    r"(?:[ \t]*Last enrollment status: (?P<last>[^\n]*)\n)?"
-    r"(?:[ \t]*State:[ \t]*\n"
-    r"[ \t]*Keys generated \.+ (?P<keys>[^\n]*)\n"
-    r"[ \t]*Issuing CA authenticated \.+ (?P<auth>[^\n]*)\n"
-    r"[ \t]*Certificate request\(s\) \.+ (?P<requests>[^\n]*)(?:\n|\Z))?"
+    r"[ \t]*+Trustpoint (?P<name>\S+?):[ \t]*+\n"
+    r"(?:[ \t]*+Issuing CA certificate (?P<ca_state>\w++):[ \t]*+\n" + _fast_cert("ca") + ")?"
+    r"(?:[ \t]*+Router [\w ]+? certificate (?P<router_state>\w++):[ \t]*+\n" + _fast_cert("router") + ")?"
+    r"(?:[ \t]*+Last enrollment status: (?P<last>[^\n]*+)\n)?"
+    r"(?:[ \t]*+State:[ \t]*+\n"
+    r"[ \t]*+Keys generated \.++ (?P<keys>[^\n]*+)\n"
+    r"[ \t]*+Issuing CA authenticated \.++ (?P<auth>[^\n]*+)\n"
+    r"[ \t]*+Certificate request\(s\) \.++ (?P<requests>[^\n]*+)(?:\n|\Z))?"
     r"\s*"
 )
 _FAST_FINGERPRINTS = tuple(f"{w}_fingerprint_{a}" for w in ("ca", "router") for a in ("md5", "sha1"))
