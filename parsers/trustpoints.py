@@ -48,32 +48,41 @@ _FAST_TP = re.compile(
     r"(?:[ \t]*+Serial Number(?: \(hex\))?: (?:0x)?(?P<serial>[0-9A-Fa-f]+)[ \t]*+(?:\n|\Z))?"
     r"(?P<configured>[ \t]*+Certificate configured\.[ \t]*+(?:\n|\Z))?"
     r"(?:[ \t]*+SCEP URL: (?P<url>\S+)[ \t]*+(?:\n|\Z))?"
+    # IOS-XE's self-signed trust point (`TP-self-signed-...`, on nearly every IOS-XE device): G1 of the behaviour notes
+    r"(?P<self_signed>[ \t]*+Persistent self-signed certificate trust point[ \t]*+(?:\n|\Z))?"
+    r"(?:[ \t]*+Using key label (?P<label>\S++)[ \t]*+(?:\n|\Z))?"
     r"\s*"
 )
+_SELF_SIGNED = "Persistent self-signed certificate trust point"
 
 
 def _fast_trustpoints(text: str) -> TrustpointsOutput | None:
     matches = blocks(_FAST_TP, text)
     if matches is None:
         return None
-    out: list[Trustpoint] = []
+    out: list[dict[str, Any]] = []
     for m in matches:
-        rdns = [ln.strip() for ln in (m["rdns"] or "").split("\n") if ln.strip()]
-        configured = m["configured"] is not None
-        serial = m["serial"]
+        name, rdn_lines, serial, configured, url, self_signed, label = m.groups()
+        rdns = [ln.strip() for ln in (rdn_lines or "").split("\n") if ln.strip()]
+        # the status lines in the order they stand (as the strict loop joins them)
+        status = [
+            line
+            for line, seen in (("Certificate configured.", configured), (_SELF_SIGNED, self_signed))
+            if seen
+        ]
         out.append(
-            Trustpoint(
-                name=m["name"],
-                subject=",".join(rdns) or None,
-                serial=serial.upper() if serial is not None else None,
-                certificate_configured=configured,
-                scep_url=m["url"],
-                self_signed=False,
-                key_label=None,
-                status="Certificate configured." if configured else None,
-            )
+            {
+                "name": name,
+                "subject": ",".join(rdns) or None,
+                "serial": serial.upper() if serial is not None else None,
+                "certificate_configured": configured is not None,
+                "scep_url": url,
+                "self_signed": self_signed is not None,
+                "key_label": label,
+                "status": "; ".join(status) or None,
+            }
         )
-    return TrustpointsOutput(trustpoints=out)
+    return TrustpointsOutput.model_validate({"trustpoints": out})
 
 
 @register(r"(?:show|sh) crypto pki trustpoints?(?: (?!status$)\S+)?")
@@ -112,7 +121,7 @@ def parse_trustpoints(text: str, platform: str | None = None, *, fast: bool = Tr
         elif m := _SCEP.fullmatch(s):
             _once(TPS, tp, "'SCEP URL:'", raw, no)
             tp["scep_url"], in_subject = m["url"], False
-        elif s == "Persistent self-signed certificate trust point":
+        elif s == _SELF_SIGNED:
             tp["self_signed"], in_subject = True, False
             tp["status"].append(s)
         elif m := _KEY_LABEL.fullmatch(s):

@@ -116,3 +116,46 @@ def test_status_subject_dns_survive() -> None:
 def test_garbage_raises(command: str, text: str) -> None:
     with pytest.raises(ParseError):
         parse(command, text)
+
+
+_SELF_SIGNED_TP = """\
+Trustpoint TP-self-signed-4032138694:
+    Subject Name:
+    cn=IOS-Self-Signed-Certificate-4032138694
+          Serial Number (hex): 01
+    Persistent self-signed certificate trust point
+    Using key label TP-self-signed-4032138694
+
+
+Trustpoint SLA-TrustPoint:
+    Subject Name:
+    cn=Cisco Licensing Root CA
+    o=Cisco
+          Serial Number (hex): 01
+    Certificate configured.
+"""
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "taken"),
+    [
+        ("", "", True),  # IOS-XE's self-signed trust point (the layout of the real c9300 capture)
+        ("configured.\n", "configured.\n    SCEP URL: http://ca/cgi-bin\n", True),
+        ("    Using key", "    Using key label TP\n    Using key", False),  # a second label: the strict error
+        ("    Persistent", "    Persistent self-signed certificate trust point\n    Persistent", False),
+        ("    Persistent self-signed certificate trust point\n    Using", "    Using", True),
+        ("01\n    Persistent", "01\n    Certificate configured.\n    Persistent", True),  # both status lines
+        ("    Using key label TP-self-signed-4032138694\n", "", True),
+        ("label TP-self-signed-4032138694", "label TP\x0b", False),
+    ],
+)
+def test_trustpoints_fast_path_reads_self_signed_trust_points(old: str, new: str, taken: bool) -> None:
+    """The fast path (issue 13 §1) also reads the self-signed trust point lines, as the strict loop does."""
+    from iospki.parsers.trustpoints import _fast_trustpoints, parse_trustpoints
+
+    text = _SELF_SIGNED_TP.replace(old, new, 1)
+    quick = _fast_trustpoints(text)
+    assert (quick is not None) == taken
+    if quick is not None:
+        assert quick == parse_trustpoints(text, None, fast=False)
+        assert quick.trustpoints[0].self_signed == ("Persistent" in text.split("Trustpoint SLA")[0])
