@@ -80,8 +80,8 @@ def _finish(cur: dict[str, Any], line: str, no: int) -> KeyPair:
     )
 
 
-# Fast path: key blocks in the usual order (generation time, name, type, storage, usage, export, data), each
-# read by one match of `_FAST_KEY`, with blank lines only between them. None of these lines is session noise
+# Fast path: key blocks in the usual order (generation time, name, type, storage or `Temporary key`, usage, export,
+# data), each read by one match of `_FAST_KEY`, with blank lines only between them. None of these lines is session noise
 # (`device_lines` keeps every one), so the values are those the strict loop reads from the same lines; a value
 # the strict patterns (`.+` on the stripped line) would not take, a bad time or key data that is no public key
 # sends the text to the strict loop, which names the line. Possessive quantifiers: each token is read once (the
@@ -90,7 +90,7 @@ _FAST_KEY = re.compile(
     r"[ \t]*+% Key pair was generated at: (?P<t>[^\n]*+)\n"
     r"[ \t]*+Key name: (?P<name>\S++)[ \t]*+\n"
     r"[ \t]*+Key type: (?P<type>\w++) KEYS(?:[ \t]++(?:(?P<bits>\d++) bits|p(?P<curve>\d++) curve))?+[ \t]*+\n"
-    r"[ \t]*+(?:Storage Device|On Cryptographic Device): (?P<storage>[^\n]*+)\n"
+    r"[ \t]*+(?:(?:Storage Device|On Cryptographic Device): (?P<storage>[^\n]*+)|(?P<temporary>Temporary key)[ \t]*+)\n"
     r"[ \t]*+Usage: (?P<usage>[^\n]*+)\n"
     r"[ \t]*+Key is (?P<not>not )?+exportable\.(?: Redundancy (?P<red>\w++)\.)?+[ \t]*+\n"
     r"[ \t]*+Key Data:[ \t]*+(?:\n|\Z)"
@@ -106,9 +106,10 @@ def _fast(text: str) -> KeysOutput | None:
         return None
     keys: list[dict[str, Any]] = []
     for m in matches:
-        t, name, key_type, bits, curve, storage, usage, no, red, data = m.groups()
-        storage, usage = storage.rstrip(), usage.rstrip()
-        if not storage or not usage:
+        t, name, key_type, bits, curve, storage, temporary, usage, no, red, data = m.groups()
+        # a temporary key (IOS-XE's `TP-self-signed-...server`) prints `Temporary key` where the storage goes
+        storage, usage = storage and storage.rstrip(), usage.rstrip()
+        if storage == "" or not usage:
             return None
         try:
             when, tz = parse_ios_time(t)
@@ -133,7 +134,7 @@ def _fast(text: str) -> KeysOutput | None:
                 "key_type": key_type,
                 "usage": usage,
                 "exportable": no is None,
-                "temporary": False,
+                "temporary": temporary is not None,
                 "rollover": name.endswith("#"),
                 "storage": storage,
                 "redundancy": red,

@@ -117,6 +117,9 @@ def test_ec_and_all_outputs(path: Path) -> None:
         assert key.key_data == "".join("".join(info["key_data"]).split())
 
 
+_STORAGE = " Storage Device: private-config"
+
+
 @pytest.mark.parametrize(
     ("edit", "taken"),
     [
@@ -130,13 +133,17 @@ def test_ec_and_all_outputs(path: Path) -> None:
         (lambda t: t.replace("\n  ", " \n  ", 3), True),  # trailing blanks
         (lambda t: t.replace("UTC Mar", "Fri Mar"), True),  # a weekday where the zone goes: no zone
         (lambda t: t.replace("UTC Mar", "UTC  Mar"), True),  # not the usual time layout: `IOS_TIME` reads it
+        (lambda t: t.replace(_STORAGE, "Temporary key"), True),  # IOS-XE's HTTPS server key
+        (lambda t: t.replace(_STORAGE, " Temporary key\t"), True),
+        (lambda t: t.replace(_STORAGE, "Temporary key\n Storage Device: nvram"), False),
+        (lambda t: t.replace(_STORAGE, " Storage Device:  "), False),
     ],
 )
 def test_fast_path_gives_the_strict_result(edit: Callable[[str], str], taken: bool) -> None:
     """The possessive regex and the blank-free join give what the strict loop gives (issue 13 §1)."""
     from iospki.parsers.keys import _fast, parse_keys
 
-    a, _ = _key_block("tp.one", 1024, " Storage Device: private-config\n")
+    a, _ = _key_block("tp.one", 1024, _STORAGE + "\n")
     text = edit(a)
     quick = _fast(text)
     assert (quick is not None) == taken
