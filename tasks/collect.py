@@ -119,15 +119,16 @@ def _collect(
         if cmd in skip:
             continue
         sent = datetime.now(timezone.utc)
-        text = show(task, cmd, read_timeout=60)
+        raw = show(task, cmd, read_timeout=60)
         read_times[cmd] = [sent.isoformat(), datetime.now(timezone.utc).isoformat()]
-        store.write_output(output, task.host.name, cmd, text, secrets)
+        text = store.redact(raw, secrets)  # once: what is stored is what is parsed
+        store.write_output(output, task.host.name, cmd, text, redacted=True)
         if "% Invalid input detected" in text or "% Incomplete command" in text:
             errors[cmd] = "the device rejected the command: " + next(
                 ln.strip() for ln in text.splitlines() if ln.strip().startswith("%")
             )
             continue
-        model, err = _parse(cmd, store.redact(text, secrets), family)
+        model, err = _parse(cmd, text, family)
         if discover and cmd == "show version" and model is not None:
             _follow_version(cmds, skip, model, family)
         if discover and cmd == "show running-config" and model is not None:

@@ -38,8 +38,9 @@ import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from json.encoder import encode_basestring_ascii as _quote  # C, where CPython has it
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ class StoreError(ValueError):
 # --------------------------------------------------------------------------- names
 
 
+@functools.lru_cache(maxsize=4096)  # a collect names the same dozen commands on every host
 def command_filename(command: str) -> str:
     """File name for `command`: single-spaced, spaces as '_', other unsafe characters %XX, '.txt'."""
     cmd = " ".join(command.split())
@@ -133,7 +135,8 @@ def host_dir(root: Path | str, host: str, create: bool = False) -> Path:
         raise StoreError(f"host {host!r}: not usable as a folder name: {problem}")
     base = Path(root)
     d = base / host
-    checked = _CHECKED.get() if create else None
+    batch = _BATCH.get() if create else None
+    checked = batch.checked if batch is not None else None
     if checked is not None and d in checked:  # made and checked by this durable_batch already
         return d
     if create:
@@ -171,6 +174,9 @@ _SECRET_WORDS = ("password", "secret", "passphrase", "community")
 _KEY_LINE = re.compile(
     r"^\s*(?:key(?:-string)?\s|.*\bpre-shared-key\s|.*\bauthentication-key\s|crypto isakmp key\s)"
 )
+# A line can lose a value only if its lower case holds one of these (a secret word, or "key" for `_KEY_LINE`):
+# one search of the whole text finds those lines instead of a test of every line of every output.
+_TRIGGER = re.compile("|".join((*_SECRET_WORDS, "key")))
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -190,12 +196,33 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """
     for s in sorted({s for s in secrets if s}, key=len, reverse=True):
         text = text.replace(s, REDACTED)
+    low = text.lower()
+    found = _TRIGGER.search(low)
+    if found is None:  # most outputs: no line can name a secret
+        return text
     lines = text.split("\n")
-    for i, line in enumerate(lines):
-        low = line.lower()
-        if any(k in low for k in _SECRET_WORDS) or ("key" in low and _KEY_LINE.match(line)):
+    lows = low.split("\n")  # lows[i] == lines[i].lower(): lower() maps characters, never adds or drops a line break
+    if len(lows) == len(lines):
+        todo: Iterable[int] = _trigger_lines(low, found)
+    else:  # never seen; then every line, rather than a wrong line redacted
+        todo, lows = range(len(lines)), [line.lower() for line in lines]
+    for i in todo:
+        line, lower = lines[i], lows[i]
+        if any(k in lower for k in _SECRET_WORDS) or ("key" in lower and _KEY_LINE.match(line)):
             lines[i] = _SECRET_LINE.sub(_redact_match, line)
     return "\n".join(lines)
+
+
+def _trigger_lines(low: str, found: re.Match[str] | None) -> Iterator[int]:
+    """The numbers of the lines of `low` that hold a `_TRIGGER` word, from the first one `found`, each once."""
+    line_no, pos = 0, 0  # line_no: the line that position `pos` of `low` is on
+    while found is not None:
+        line_no += low.count("\n", pos, found.start())
+        yield line_no
+        pos = low.find("\n", found.start())  # the end of that line: the next trigger is on a later line
+        if pos < 0:
+            return
+        found = _TRIGGER.search(low, pos)
 
 
 def _redact_match(m: re.Match[str]) -> str:
@@ -298,8 +325,8 @@ def prepare_collection(root: Path | str) -> Path:
     return root
 
 
-# The store's own temporary names (tempfile.mkstemp: ".tmp-" + 8 of [a-z0-9_] + ".part", and the probe of
-# `prepare_collection`): a writer killed (kill -9, power loss) before its rename leaves them behind.
+# The store's own temporary names (`_create_temp`: ".tmp-" + 8 hex digits + ".part"; mkstemp's 8 of [a-z0-9_]
+# before it; and the probe of `prepare_collection`): a writer killed (kill -9, power loss) before its rename leaves them behind.
 _TEMP_NAME = re.compile(r"\.tmp-(?:[a-z0-9_]{8}\.part|probe-[a-z0-9_]{8})")
 
 
@@ -343,22 +370,39 @@ def atomic_write_text(path: Path | str, text: str, mode: int | None = None) -> P
 def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -> Path:
     """`atomic_write_text` for bytes (pictures)."""
     path = Path(path)
-    checked = _CHECKED.get()
-    if checked is None or path.parent not in checked:
+    batch = _BATCH.get()
+    if batch is None or path.parent not in batch.checked:
         make_dirs(path.parent)
+    _write(str(path.parent), path.name, data, mode)
+    return path
+
+
+# mkstemp's flags (no following a link planted under the name; not inherited by child processes)
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+_CREATE |= getattr(os, "O_BINARY", 0)
+
+
+def _write(folder: str, name: str, data: bytes, mode: int | None = None) -> str:
+    """The atomic write of `folder/name` (`folder` exists); the final path. A temporary file of the store's own
+    name pattern (`_TEMP_NAME`), made with mkstemp's flags but without its file object: a collect writes two
+    dozen small files per host, and mkstemp + fdopen were a sixth of the store's CPU."""
+    path = os.path.join(folder, name)
     batch = _BATCH.get()
     tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".part", dir=path.parent)
-        with os.fdopen(fd, "wb") as fh:
+        fd, tmp = _create_temp(folder)
+        try:
             if mode is not None:
-                os.fchmod(fh.fileno(), mode)
-            fh.write(data)
+                os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
             if batch is None:
-                fh.flush()
-                os.fsync(fh.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         if batch is not None:
-            batch.append((tmp, path))
+            batch.staged.append((tmp, path))
             return path
         os.replace(tmp, path)
     except BaseException as exc:
@@ -366,17 +410,35 @@ def atomic_write_bytes(path: Path | str, data: bytes, mode: int | None = None) -
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise _refused(path, exc) from None
+            raise _refused(Path(path), exc) from None
         raise
-    _fsync_dir(path.parent)
+    _fsync_dir(folder)
     return path
 
 
-# Writes staged by the current thread's `durable_batch()`: (temporary file, final path).
-_BATCH: ContextVar[list[tuple[str, Path]] | None] = ContextVar("iospki_store_batch", default=None)
-# Host folders `host_dir(create=True)` made and checked in the current batch: a host's two dozen writes check its
-# folder once (the checks were a third of collect's own CPU per host), at the batch's first write there.
-_CHECKED: ContextVar[set[Path] | None] = ContextVar("iospki_store_checked", default=None)
+def _create_temp(folder: str) -> tuple[int, str]:
+    """A new file `.tmp-<8 random hex digits>.part` in `folder`, private (0600): (descriptor, path)."""
+    for _ in range(100):
+        tmp = os.path.join(folder, f".tmp-{os.urandom(4).hex()}.part")
+        try:
+            return os.open(tmp, _CREATE, 0o600), tmp
+        except FileExistsError:  # another writer's (or a killed writer's) temporary file: draw again
+            continue
+    raise FileExistsError(errno.EEXIST, "no usable temporary file name", folder)
+
+
+@dataclass
+class _Batch:
+    """What the current thread's `durable_batch()` holds."""
+
+    staged: list[tuple[str, str]] = field(default_factory=list)  # (temporary file, final path)
+    # Host folders `host_dir(create=True)` made and checked in this batch: a host's two dozen writes check its
+    # folder once (the checks were a third of collect's own CPU per host), at the batch's first write there.
+    checked: set[Path] = field(default_factory=set)
+    folders: dict[tuple[str, str], str] = field(default_factory=dict)  # (root, host) -> its checked folder
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("iospki_store_batch", default=None)
 
 
 @contextlib.contextmanager
@@ -401,17 +463,16 @@ def durable_batch() -> Iterator[None]:
     if _BATCH.get() is not None:
         yield
         return
-    staged: list[tuple[str, Path]] = []
-    token, checked = _BATCH.set(staged), _CHECKED.set(set())
+    batch = _Batch()
+    token = _BATCH.set(batch)
     try:
         yield
     finally:
         _BATCH.reset(token)
-        _CHECKED.reset(checked)
-        _commit(staged)
+        _commit(batch.staged)
 
 
-def _commit(staged: list[tuple[str, Path]]) -> None:
+def _commit(staged: list[tuple[str, str]]) -> None:
     if not staged:
         return
     try:
@@ -421,11 +482,11 @@ def _commit(staged: list[tuple[str, Path]]) -> None:
         for tmp, _ in staged:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-        raise _refused(staged[0][1].parent, exc) from None
+        raise _refused(Path(staged[0][1]).parent, exc) from None
 
 
-def _commit_staged(staged: list[tuple[str, Path]]) -> None:
-    dirs = list(dict.fromkeys(path.parent for _, path in staged))
+def _commit_staged(staged: list[tuple[str, str]]) -> None:
+    dirs = list(dict.fromkeys(os.path.dirname(path) for _, path in staged))
     if not all(_syncfs(d) for d in dict((os.stat(d).st_dev, d) for d in dirs).values()):
         for tmp, _ in staged:
             fd = os.open(tmp, os.O_RDONLY)
@@ -439,7 +500,7 @@ def _commit_staged(staged: list[tuple[str, Path]]) -> None:
         _fsync_dir(d)
 
 
-def _syncfs(d: Path) -> bool:
+def _syncfs(d: Path | str) -> bool:
     """Flush every dirty page of the filesystem holding `d` (Linux syncfs(2)); False where unavailable."""
     fn = getattr(_libc(), "syncfs", None)
     if fn is None:
@@ -461,7 +522,7 @@ def _libc() -> Any:
         return None
 
 
-def _fsync_dir(d: Path) -> None:
+def _fsync_dir(d: Path | str) -> None:
     # The rename is durable only once the directory entry is flushed too.
     try:
         fd = os.open(d, os.O_RDONLY)
@@ -487,13 +548,109 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(o).__name__}")
 
 
+_INF = float("inf")
+
+
+def pretty_json(obj: Any) -> str:
+    """`json.dumps(obj, indent=2, sort_keys=True, default=_json_default)`, the same text (a circular reference
+    is a RecursionError here, a ValueError there), about three times faster: json.dumps uses its C encoder only
+    without `indent`, and its Python encoder runs a generator per list and dict."""
+    out: list[str] = []
+    add = out.append
+
+    def enc(o: Any, pad: str) -> None:  # the order of json.encoder's tests: str subclasses are strings, etc.
+        if isinstance(o, str):
+            add(_quote(o))
+        elif o is None:
+            add("null")
+        elif o is True:
+            add("true")
+        elif o is False:
+            add("false")
+        elif isinstance(o, int):
+            add(int.__repr__(o))
+        elif isinstance(o, float):
+            add(_float_text(o))
+        elif isinstance(o, (list, tuple)):
+            if not o:
+                add("[]")
+                return
+            inner = pad + "  "
+            sep = "[" + inner
+            for v in o:
+                add(sep)
+                enc(v, inner)
+                sep = "," + inner
+            add(pad + "]")
+        elif isinstance(o, dict):
+            if not o:
+                add("{}")
+                return
+            inner = pad + "  "
+            sep = "{" + inner
+            for k, v in sorted(o.items()):
+                add(sep)
+                add(_quote(_key_text(k)))
+                add(": ")
+                enc(v, inner)
+                sep = "," + inner
+            add(pad + "}")
+        else:
+            enc(_json_default(o), pad)
+
+    enc(obj, "\n")
+    return "".join(out)
+
+
+def _float_text(o: float) -> str:
+    if o != o:
+        return "NaN"
+    if o == _INF:
+        return "Infinity"
+    if o == -_INF:
+        return "-Infinity"
+    return float.__repr__(o)
+
+
+def _key_text(k: Any) -> str:
+    if isinstance(k, str):
+        return k
+    if isinstance(k, float):
+        return _float_text(k)
+    if k is True:
+        return "true"
+    if k is False:
+        return "false"
+    if k is None:
+        return "null"
+    if isinstance(k, int):
+        return int.__repr__(k)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {k.__class__.__name__}")
+
+
 # --------------------------------------------------------------------------- write
 
 
-def write_output(root: Path | str, host: str, command: str, text: str, secrets: Iterable[str] = ()) -> Path:
-    """Store the output of `command` on `host` (redacted) and return its path."""
-    d = _host_dir(root, host, create=True)
-    return atomic_write_text(d / command_filename(command), redact(text, secrets))
+def _folder(root: Path | str, host: str) -> str:
+    """`host_dir(root, host, create=True)`; inside a batch, what its first write there found."""
+    batch = _BATCH.get()
+    if batch is None:
+        return str(host_dir(root, host, create=True))
+    key = (os.fspath(root), host)
+    d = batch.folders.get(key)
+    if d is None:
+        d = batch.folders[key] = str(host_dir(root, host, create=True))
+    return d
+
+
+def write_output(
+    root: Path | str, host: str, command: str, text: str, secrets: Iterable[str] = (), *, redacted: bool = False
+) -> Path:
+    """Store the output of `command` on `host` (redacted) and return its path. `redacted`: `text` is
+    `redact(text, secrets)` already (collect parses what it stores, so it redacts each output once)."""
+    if not redacted:
+        text = redact(text, secrets)
+    return Path(_write(_folder(root, host), command_filename(command), text.encode("utf-8")))
 
 
 def write_json(root: Path | str, host: str, name: str, obj: Any, secrets: Iterable[str] = ()) -> Path:
@@ -502,16 +659,14 @@ def write_json(root: Path | str, host: str, name: str, obj: Any, secrets: Iterab
         name = name[:-5]
     if not _NAME_OK.match(name):
         raise StoreError(f"host {host}: {name!r} is not a usable JSON file name")
-    d = _host_dir(root, host, create=True)
-    text = json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
-    return atomic_write_text(d / f"{name}.json", redact(text, secrets))
+    text = redact(pretty_json(obj) + "\n", secrets)
+    return Path(_write(_folder(root, host), f"{name}.json", text.encode("utf-8")))
 
 
 def write_error(root: Path | str, host: str, error_text: str, secrets: Iterable[str] = ()) -> Path:
     """Record that `host` failed (unreachable, authentication, timeout ...) and why."""
-    d = _host_dir(root, host, create=True)
     text = redact(error_text, secrets)
-    return atomic_write_text(d / ERROR_FILE, text if text.endswith("\n") else text + "\n")
+    return Path(_write(_folder(root, host), ERROR_FILE, (text if text.endswith("\n") else text + "\n").encode()))
 
 
 def clear_error(root: Path | str, host: str) -> None:
