@@ -298,7 +298,8 @@ def _read(numbered: Iterable[tuple[int, str]], proved: bool = False) -> RunningC
 # their lines only. The text qualifies when (checked on "\n" + text + "\n") it opens with blank, `!` and
 # preamble lines (`_FAST_HEAD`) and then no column-0 line is odd (`odd` below): every column-0 line is a `!`
 # comment or a lower-case command word that ends at a blank (a prompt's first word ends at '#', '>' or '(';
-# a syslog line starts with a digit, '*' or a capital) and no banner (its body is free text); indented
+# a syslog line starts with a digit, '*' or a capital) and no banner (its body is free text: `_cut_banners` first
+# takes out each banner as `_read` reads it); indented
 # lines belong to the block above them. Such a text has no noise line, no error line and no banner, so
 # `_read` does the same over the picked lines as over all of them (and may skip the column-0 tests these
 # regexes did: `_read(proved=True)`): a skipped column-0 line would only have closed the open block (the
@@ -345,7 +346,11 @@ def _fast(text: str) -> RunningConfig | None:
     if head is None:
         return None
     first = wrapped[head.end() : wrapped.index("\n", head.end())].strip()
-    if is_noise(first, True) or _FAST_ANCHOR.search(wrapped) is None:
+    if is_noise(first, True):
+        return None
+    if "\nbanner" in wrapped:  # nearly every production config has one
+        wrapped = wrapped[: head.end() - 1] + _cut_banners(wrapped[head.end() - 1 :])
+    if _FAST_ANCHOR.search(wrapped) is None:
         return None
     picked: list[str] = []
     # findall: a tuple of the four groups a match (a group that did not take part is ''), no match objects
@@ -370,6 +375,35 @@ def _fast(text: str) -> RunningConfig | None:
         return _read(enumerate(picked, 1), proved=True)
     except (ParseError, ValueError):
         return None  # the strict path names the line
+
+
+# a column-0 banner command with its type and the start of its text (`_read`: `banner <type> <delim>text<delim>`)
+_FAST_BANNER = re.compile(r"\nbanner[ \t][^\n]*+")
+
+
+def _cut_banners(text: str) -> str:
+    """`text` ("\n" + lines) with each column-0 banner, its line and the lines `_read` skips as its text, replaced by
+    one `banner-cut` line: a command `_read` would read as a block of its own that sets nothing (as the banner line
+    does: it closes the block above it), neither picked nor odd nor a sign of a config (nor is a banner). A banner
+    `_read` does not read as one (fewer than two words after `banner`) stays, and `_FAST_SCAN` finds it odd."""
+    out: list[str] = []
+    pos = 0
+    while (m := _FAST_BANNER.search(text, pos)) is not None:
+        words = m[0].strip().split(None, 2)
+        if len(words) < 3:
+            break
+        body = words[2]
+        delim = body[:2] if body.startswith("^C") else body[0]
+        end = m.end()
+        if (
+            delim not in body[len(delim) :]
+        ):  # the text runs up to the first later line that holds the delimiter
+            at = text.find(delim, end)
+            end = len(text) - 1 if at < 0 else text.index("\n", at)
+        out += (text[pos : m.start()], "\nbanner-cut")
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)
 
 
 def _ip_setting(cfg: dict[str, Any], rest: list[str]) -> None:

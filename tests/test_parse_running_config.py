@@ -246,7 +246,11 @@ def test_seed_trustpoint_config() -> None:
     out = parse(CMD, text)
     (tp,) = out.trustpoints  # type: ignore[attr-defined]
     assert tp.enrollment_url == re.search(r"enrollment url (\S+)", text).group(1)  # type: ignore[union-attr]
-    assert tp.enrollment_url.startswith("http://") and tp.enrollment_url.endswith(":80") and tp.serial_number == ""
+    assert (
+        tp.enrollment_url.startswith("http://")
+        and tp.enrollment_url.endswith(":80")
+        and tp.serial_number == ""
+    )
     assert tp.ip_address == "none" and tp.subject_name == "CN=spoke-1.cisco.com,OU=CVO"
     assert tp.revocation_check == ["crl"] and tp.rsakeypair == "spoke-1-RSA"
     assert tp.auto_enroll and tp.auto_enroll_percent == 80 and tp.password_set
@@ -372,3 +376,36 @@ def test_fast_path_shortcuts_give_the_strict_result(old: str, new: str, taken: b
     if quick is not None:
         assert quick == strict
     assert isinstance(strict, RunningConfig) or not taken
+
+
+@pytest.mark.parametrize(
+    ("banner", "taken"),
+    [
+        ("banner motd ^C\nAuthorized access only!\n10:00 Maintenance\n^C\n", True),
+        ("banner motd ^C Authorized access only ^C\n", True),  # on one line
+        ("banner login #\nNo entry\n#\n", True),  # a one-character delimiter
+        (
+            "banner exec ^C\ncrypto pki trustpoint EVIL\n enrollment url http://x\n^C\n",
+            True,
+        ),  # text, not config
+        ("banner motd ^C\nhi\n^Chostname evil\n", True),  # the closing line is all banner
+        ("banner motd ^C\nhi\n^C\n revocation-check crl\n", True),  # no longer in the trust point above
+        ("banner motd ^C\nnever closed\nhostname evil\n", True),
+        ("banner motd\n", False),  # not a banner to `_read`: the strict path decides
+        ("banner\n", False),
+        ("banner\x0bmotd ^C x ^C\n", False),
+        ("banner motd ^C\nx\n^C\nbanner login ^C\ny\n^C\n", True),
+    ],
+)
+def test_fast_path_reads_configs_with_banners(banner: str, taken: bool) -> None:
+    """A banner's text is cut out as `_read` skips it (issue 13 §1): the strict model, and no line of the
+    text read as config."""
+    text = _CLIENT.replace("!\ninterface", banner + "!\ninterface", 1).replace(
+        " revocation-check none\n", "", 1
+    )
+    quick, strict = _both(text)
+    assert (quick is not None) == taken, strict
+    if quick is not None:
+        assert quick == strict
+        assert isinstance(quick, RunningConfig)
+        assert [tp.name for tp in quick.trustpoints] == ["TP"] and quick.hostname == "r1"
