@@ -101,7 +101,7 @@ def _counting_fsyncs(counter: dict[str, int]) -> Iterator[None]:
         counter["fsync"] += 1
         real_fsync(fd)
 
-    def syncfs(d: Path) -> bool:
+    def syncfs(d: Path | str) -> bool:
         counter["syncfs"] += 1
         return real_syncfs(d)
 

@@ -124,7 +124,7 @@ def test_pretty_json_equals_json_dumps_on_golden_models() -> None:
         assert store.pretty_json(obj) == json.dumps(obj, indent=2, sort_keys=True), f
 
 
-def test_written_files_and_their_temporary_names(tmp_path: Path) -> None:
+def test_written_files_and_their_temporary_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
     real_replace = os.replace
 
@@ -132,14 +132,12 @@ def test_written_files_and_their_temporary_names(tmp_path: Path) -> None:
         seen.append(os.path.basename(src))
         real_replace(src, dst)
 
-    os.replace = replace
-    try:
-        store.write_output(tmp_path, "r1", "show clock", "10:00")
-        with store.durable_batch():
-            store.write_json(tmp_path, "r1", "facts", {"os_version": "17.3"})
-        store.atomic_write_text(tmp_path / "report.txt", "shared", mode=0o644)
-    finally:
-        os.replace = real_replace
+    monkeypatch.setattr(os, "replace", replace)
+    store.write_output(tmp_path, "r1", "show clock", "10:00")
+    with store.durable_batch():
+        store.write_json(tmp_path, "r1", "facts", {"os_version": "17.3"})
+    store.atomic_write_text(tmp_path / "report.txt", "shared", mode=0o644)
+    monkeypatch.undo()
     assert len(seen) == 3 and all(store._TEMP_NAME.fullmatch(n) for n in seen), seen
     assert (tmp_path / "r1" / "facts.json").read_text() == '{\n  "os_version": "17.3"\n}\n'
     assert os.stat(tmp_path / "r1" / "show_clock.txt").st_mode & 0o777 == 0o600
