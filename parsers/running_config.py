@@ -310,7 +310,7 @@ _FAST_HEAD = re.compile(
     r"\n(?:(?:Building configuration\.\.\.|Current configuration ?: ?\d+ bytes|![^\n]*+|)[ \t]*\n)*(?=[a-z])"
 )
 # the lines a block owns: indented or blank ones, and the column-0 `certificate`/`quit` lines of a chain
-_FAST_OWNED = r"(?:\n(?=[ \t\n]|certificate[ \t\n]|quit[ \t\n])[^\n]*+)*+"
+_FAST_OWNED = r"(?:\n(?:[ \t][^\n]*+|(?=\n)|(?:certificate|quit)(?=[ \t\n])[^\n]*+))*+"
 # a column-0 command that can change the model or make `_read` raise: its words as `str.split` cuts them
 # (blanks are `\s`, the characters `str.isspace` names), so a command `_read` acts on is never left out
 _S = r"[^\S\n]++"
@@ -323,8 +323,8 @@ _FAST_COMMAND = (
 # (`odd`: the text is not for this path). The lines a picked block owns are never odd (they are indented,
 # blank, or `certificate`/`quit` and a blank), so no odd line hides inside a match. The other commands
 # (interfaces, `ip route`, ...) open a block whose lines `_read` ignores, and raise nothing.
-_FAST_SCAN = re.compile(
-    rf"\n(?:(?P<chain>crypto pki certificate chain [^\n]*+)(?P<owned>{_FAST_OWNED})"
+_FAST_SCAN = re.compile(  # `(?![ \t\n!])`: a line none of the three can match fails at its first character
+    rf"\n(?![ \t\n!])(?:(?P<chain>crypto pki certificate chain [^\n]*+)(?P<owned>{_FAST_OWNED})"
     rf"|(?P<pick>(?:{_FAST_COMMAND})[^\n]*+{_FAST_OWNED})"
     r"|(?P<odd>[^a-z! \t\n]|[a-z][a-z0-9\-_.]*+[^a-z0-9\-_. \t\n]|banner[ \t\n]))"
 )
