@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from iospki.models import Certificate
+from iospki.parsers import ParseError
 from iospki.parsers.certificates import (
     _BLOCK_GROUPS,
     _FAST,
@@ -208,3 +209,79 @@ def test_fields_the_model_refuses_send_the_text_to_the_scanner(monkeypatch: pyte
     monkeypatch.setattr(certificates, "_from_match", bad_version)
     assert parse_certificates(_EVERY_LINE) == parse_certificates(_EVERY_LINE, fast=False)
     assert parse_certificates(_EVERY_LINE).certificates[0].version == 3
+
+
+# _EVERY_LINE in the units the verbose pattern takes or leaves out whole (True: optional there)
+_UNITS: list[tuple[bool, str]] = [
+    (False, "Certificate\n  Status: Available\n"),
+    (True, "  Version: 3\n"),
+    (
+        False,
+        "  Certificate Serial Number (hex): 0A\n  Certificate Usage: General Purpose\n  Issuer:\n    cn=CA\n",
+    ),
+    (False, "  Subject:\n"),
+    (True, "    Name: r1.example\n"),
+    (True, "    hostname=r1.example\n"),
+    (True, "  CRL Distribution Points:\n    http://10.0.0.1/ca.crl\n"),
+    (
+        False,
+        "  Validity Date:\n    start date: 07:58:35 UTC Jul 21 2026\n    end   date: 07:58:35 UTC Jul 21 2027\n",
+    ),
+    (True, "    renew date: 19:58:35 UTC Apr 2 2027\n"),
+    (True, "  Subject Key Info:\n    Public Key Algorithm: rsaEncryption\n    RSA Public Key: (4096 bit)\n"),
+    (True, "  Signature Algorithm: SHA256 with RSA Encryption\n"),
+    (True, "  Fingerprint MD5: 91B6C6D8 A70FD984 6EC27664 FBFAF155\n"),
+    (True, "  Fingerprint SHA1: 77CC891A 6ED67B69 FB512215 0AB9169D CD7D3F02\n"),
+    (True, "  X509v3 extensions:\n"),
+    (True, "    X509v3 Key Usage: A0000000\n      Digital Signature\n      Key Encipherment\n"),
+    (True, "    X509v3 Subject Key ID: F1EAA3E9 5FCCB595\n"),
+    (True, "    X509v3 Basic Constraints:\n        CA: FALSE\n"),
+    (True, "    X509v3 Authority Key ID: E40D167B D5CCEA4C\n"),
+    (True, "    Authority Info Access:\n        CA ISSUERS: http://10.0.0.1/ca.cer\n"),
+    (True, "    Extended Key Usage:\n        Client Auth\n"),
+    (True, "  Cert install time: 08:01:02 UTC Jul 21 2026\n"),
+    (True, "  Cert install time in nsec: 1784620862000000000\n"),
+    (False, "  Associated Trustpoints: TP Trustpool\n"),
+    (True, "  Key Label: r1.example\n"),
+    (True, "  Key storage device: private config\n"),
+    (True, "  Storage: nvram:CA#A.cer\n"),
+]
+
+
+def test_the_units_make_the_every_line_section() -> None:
+    assert "".join(u for _opt, u in _UNITS) == _EVERY_LINE
+
+
+_EXTENSIONS = _UNITS.index((True, "  X509v3 extensions:\n"))  # the blocks after it sit under it
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.booleans(), min_size=len(_UNITS), max_size=len(_UNITS)),
+    st.integers(0, 60),
+    st.sampled_from(["", "\t", " \t"]),
+)
+def test_any_optional_lines_left_out_the_regex_still_reads_the_section(
+    keep: list[bool], at: int, indent: str
+) -> None:
+    """Every optional line or block of the verbose pattern is possessive (never given back): with any of them
+    left out the section is still one match of the pattern (an optional part can not have taken what a later
+    part needed), read as the scanner reads it; a tab in a line's indentation sends it to the scanner."""
+    if not keep[_EXTENSIONS]:
+        keep[_EXTENSIONS + 1 : _EXTENSIONS + 7] = [False] * 6
+    text = "".join(u for (optional, u), k in zip(_UNITS, keep, strict=True) if k or not optional)
+    lines = text.split("\n")
+    i = at % (len(lines) - 1)
+    if indent:
+        lines[i] = indent + lines[i].lstrip(" ")
+    text = "\n".join(lines)
+    assert _outcome(text, True) == _outcome(text, False), text
+    if not indent:
+        assert _FAST_V.fullmatch(text) is not None, text
+
+
+def _outcome(text: str, fast: bool) -> object:
+    try:
+        return parse_certificates(text, fast=fast)
+    except ParseError:
+        return "ParseError"
