@@ -329,9 +329,10 @@ _FAST_SCAN = re.compile(  # `(?![ \t\n!])`: a line none of the three can match f
     r"|(?P<odd>[^a-z! \t\n]|[a-z][a-z0-9\-_.]*+[^a-z0-9\-_. \t\n]|banner[ \t\n]))"
 )
 # the lines of a chain `_read` acts on: its `certificate` entries and any other `quit` line (group 1, split out of
-# the hex dump); a bare `quit` (blanks aside) is split out too but not kept: in a chain `_read` does nothing on it
+# the hex dump); a bare `quit` (blanks aside) is split out too but not kept: in a chain `_read` does nothing on it.
+# `(?=[ \t]*+[cq])`: a hex line fails at its first digit, once
 _FAST_ENTRY = re.compile(
-    r"\n(?:[ \t]*+quit[ \t]*+(?![^\n])|([ \t]*+(?:certificate|quit)(?![^ \t\n])[^\n]*+))"
+    r"\n(?=[ \t]*+[cq])(?:[ \t]*+quit[ \t]*+(?![^\n])|([ \t]*+(?:certificate|quit)(?![^ \t\n])[^\n]*+))"
 )
 # a line `_read` counts as a sign of a config (`_ANCHORS`, `_PREAMBLE`)
 _FAST_ANCHOR = re.compile(
