@@ -112,9 +112,22 @@ _NTP_GRAMMAR = tuple(rx for rx, _ in _NTP_RULES)
 _NTP_OFF = re.compile(r"%\s*NTP is not enabled\.?")
 
 
+class _NotANumber(ValueError):
+    """A value the grammar's digits-and-dots pattern let through that is no number, e.g. '0..5' (`value`: as printed)."""
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"not a number: {value!r}")
+        self.value = value
+
+
 def _num(raw: dict[str, Any], key: str, cast: type[float] | type[int] = float) -> Any:
     val = raw.get(key)
-    return cast(val) if val is not None else None
+    if val is None:
+        return None
+    try:
+        return cast(val)
+    except ValueError:
+        raise _NotANumber(val) from None
 
 
 # Fast path: the lines of `_NTP_RULES` in the order IOS prints them (the first required, the rest
@@ -144,7 +157,7 @@ def _fast_ntp(text: str) -> NtpStatus | None:
     raw = {k: v for k, v in m.groupdict().items() if v is not None}
     try:
         return _ntp(raw)
-    except TimeFormatError:
+    except ValueError:  # TimeFormatError, or a number such as '0..5' (`[\d.]+` lets it through)
         return None  # the strict path names the line
 
 
@@ -170,6 +183,9 @@ def parse_ntp_status(text: str, platform: str | None = None, *, fast: bool = Tru
     except TimeFormatError as exc:  # e.g. hour 93: name the line, not a bare ValueError
         line = next(ln for ln in lines if ln.strip().startswith("reference time is"))
         raise ParseError(NTP, str(exc), line, lines.index(line) + 1) from None
+    except _NotANumber as exc:
+        no, line = next((n, ln) for n, ln in enumerate(lines, 1) if exc.value in ln)
+        raise ParseError(NTP, str(exc), line, no) from None
 
 
 def _ntp(raw: dict[str, Any]) -> NtpStatus:

@@ -155,3 +155,14 @@ def test_clock_fast_path_gives_the_strict_result(text: str, taken: bool) -> None
     else:
         with pytest.raises(ParseError):
             parse_clock(text, None, fast=False)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_ntp_value_that_is_no_number_names_its_line(fast: bool) -> None:
+    """`-?[\\d.]+` lets '0..0000' through; both paths reject it naming the line (was a bare ValueError)."""
+    from iospki.parsers.clock import parse_ntp_status
+
+    text = "Clock is synchronized, stratum 4, reference is 10.16.2.2\nclock offset is 0..0000 msec, root delay is 5.61 msec\n"
+    with pytest.raises(ParseError) as exc:
+        parse_ntp_status(text, None, fast=fast)
+    assert exc.value.lineno == 2 and "0..0000" in str(exc.value)
