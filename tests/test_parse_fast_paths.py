@@ -252,3 +252,48 @@ def test_keys_fast_equals_strict_on_every_real_key_output(path: Path, shared_dir
     text = read(path)
     assert _check(command, text) > 0
     assert _check(command, _stored(text)) > 0
+
+
+# ---- issue 13 §1, session 5: the fast paths also read the real IOS-XE layouts as collect stores them ------------
+
+_REAL_FAST = [
+    (
+        "show crypto pki trustpoints",
+        "iospki.parsers.trustpoints:_fast_trustpoints",
+        "show_crypto_pki_trustpoints",
+    ),
+    ("show crypto key mypubkey rsa", "iospki.parsers.keys:_fast", "show_crypto_key_mypubkey_rsa"),
+    (
+        "show crypto pki trustpoints status",
+        "iospki.parsers.trustpoints:_fast_status",
+        "show_crypto_pki_trustpoints_status",
+    ),
+    ("show crypto pki timers detail", "iospki.parsers.timers:_fast", "show_crypto_pki_timer_detail"),
+    ("show clock", "iospki.parsers.clock:_fast_clock", "show_clock"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "fast_reader", "folder"), _REAL_FAST, ids=[c for c, _r, _f in _REAL_FAST]
+)
+def test_fast_paths_read_the_real_captures_as_stored(
+    command: str, fast_reader: str, folder: str, shared_dir: object
+) -> None:
+    """Every real capture of these commands but the redacted ones and genie's odd timers layout (blank lines
+    inside) is read by the fast path once stored: a self-signed trust point, a temporary key and the rest."""
+    import importlib
+
+    module, name = fast_reader.split(":")
+    reader = getattr(importlib.import_module(module), name)
+    strict: Callable[..., Any] = lookup(command)
+    paths = sorted(REAL.glob(f"*/{folder}/*.txt"))
+    assert paths
+    stepped_aside = []
+    for path in paths:
+        text = _stored(read(path))
+        got = reader(text)
+        if got is None:
+            stepped_aside.append(path.name)
+        else:
+            assert got == strict(text, None, fast=False), path
+    assert all("redacted" in p or p == "iosxe__golden_output_2.txt" for p in stepped_aside), stepped_aside
