@@ -174,10 +174,10 @@ def parse_running_config(text: str, platform: str | None = None, *, fast: bool =
 def _read(numbered: Iterable[tuple[int, str]], proved: bool = False) -> RunningConfig:
     """The line state machine over (line number, line) pairs: the strict path over every line, the fast
     path (`_fast`) over the lines that can change the model (`proved`: see below)."""
-    # `proved`: the fast path's regexes have shown what this loop would check on each column-0 line of
-    # the text (`_fast`): the first command and an anchor line came before, and no later column-0 line is a
-    # `!` comment, noise, preamble, error (`%`) or banner line; each is a lower-case command word followed
-    # by a blank. So the loop starts as after the first command and an anchor, and skips those tests.
+    # `proved`: the fast path's regexes have shown what this loop would check on each column-0 line it is
+    # given (`_fast`): the first command and an anchor line came before, and none of them is a `!` comment,
+    # noise, preamble, error (`%`) or banner line; each is a lower-case command word followed by a blank.
+    # So the loop starts as after the first command and an anchor, and skips those tests.
     seen, anchors = proved, int(proved)
     cfg: dict[str, Any] = {"ntp_servers": [], "servers": [], "trustpoints": [], "chains": []}
     block: str | None = None  # "server", "trustpoint", "chain", "other"
@@ -298,14 +298,13 @@ def _read(numbered: Iterable[tuple[int, str]], proved: bool = False) -> RunningC
 # their lines only. The text qualifies when (checked on "\n" + text + "\n") it opens with blank, `!` and
 # preamble lines (`_FAST_HEAD`) and then no column-0 line is odd (`odd` below): every column-0 line is a `!`
 # comment or a lower-case command word that ends at a blank (a prompt's first word ends at '#', '>' or '(';
-# a syslog line starts with a digit, '*' or a capital) and no banner (its body is free text: `_cut_banners` first
-# takes out each banner as `_read` reads it); indented
-# lines belong to the block above them. Such a text has no noise line, no error line and no banner, so
-# `_read` does the same over the picked lines as over all of them (and may skip the column-0 tests these
-# regexes did: `_read(proved=True)`): a skipped column-0 line would only have closed the open block (the
-# next picked line closes it too) and opened a block whose indented lines `_read` ignores. The first command
-# must not read as noise (a command echo: `_read` checks that before the output only). Anything else: the
-# strict path decides.
+# a syslog line starts with a digit, '*' or a capital) and no banner (its text is free: `_cut_banners` first
+# takes each banner out as `_read` skips it); indented lines belong to the block above them. Such a text has
+# no noise line, no error line and no banner, so `_read` does the same over the picked lines as over all of
+# them (and may skip the column-0 tests these regexes did: `_read(proved=True)`): a skipped column-0 line would
+# only have closed the open block (the next picked line closes it too) and opened a block whose indented lines
+# `_read` ignores. The first command must not read as noise (a command echo: `_read` checks that before the
+# output only). Anything else: the strict path decides.
 _FAST_HEAD = re.compile(
     r"\n(?:(?:Building configuration\.\.\.|Current configuration ?: ?\d+ bytes|![^\n]*+|)[ \t]*\n)*(?=[a-z])"
 )
@@ -383,10 +382,11 @@ _FAST_BANNER = re.compile(r"\nbanner[ \t][^\n]*+")
 
 
 def _cut_banners(text: str) -> str:
-    """`text` ("\n" + lines) with each column-0 banner, its line and the lines `_read` skips as its text, replaced by
-    one `banner-cut` line: a command `_read` would read as a block of its own that sets nothing (as the banner line
-    does: it closes the block above it), neither picked nor odd nor a sign of a config (nor is a banner). A banner
-    `_read` does not read as one (fewer than two words after `banner`) stays, and `_FAST_SCAN` finds it odd."""
+    """`text` (a newline, then the lines) with each column-0 banner, its line and the lines `_read` skips as its
+    text, replaced by one `banner-cut` line: a command `_read` would read as a block of its own that sets nothing
+    (as the banner line does: it closes the block above it), neither picked nor odd nor a sign of a config (nor is
+    a banner). A banner `_read` does not read as one (fewer than two words after `banner`) stays, and `_FAST_SCAN`
+    finds it odd."""
     out: list[str] = []
     pos = 0
     while (m := _FAST_BANNER.search(text, pos)) is not None:
