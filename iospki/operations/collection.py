@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -15,7 +16,6 @@ from typing import Any
 
 from nornir.core.task import Result, Task
 
-from iospki.cluster.relay import ClientStore
 from iospki.operations import interrupt
 from iospki.operations.runner import Context, failure, run
 from iospki.state import store
@@ -61,8 +61,7 @@ def _collect_locked(
         ca = ctx.intents[h].ca_server if h in ctx.intents else None
         return [ca.name] if ca else []
 
-    # on a cluster (iospki.cluster) the workers' outputs come back and the client writes them here
-    target = ClientStore(str(output))
+    target = _target(output)
 
     def one(task: Task) -> Result:
         name = task.host.name
@@ -105,3 +104,15 @@ def _collect_locked(
         interrupted=res.interrupted,
     )
     return res
+
+
+def _target(output: Path) -> str:
+    """`output` as the tasks get it. On a cluster (iospki.cluster) a ClientStore: the workers' outputs come back
+    and the client writes them here. A run can be on a cluster only once iospki.cluster is imported (`--cluster`,
+    a runbook's `dask` runner); otherwise the plain path, which is what a ClientStore is under the threaded
+    runner, without importing the cluster package at every start (~14 ms of `iospki collect`'s CPU)."""
+    if "iospki.cluster" not in sys.modules:
+        return str(output)
+    from iospki.cluster.relay import ClientStore
+
+    return ClientStore(str(output))

@@ -147,6 +147,10 @@ def host_dir(root: Path | str, host: str, create: bool = False) -> Path:
             pass
         except OSError as exc:
             raise _refused(d, exc) from None
+        else:  # made here: a new folder named `host` in `base` (mkdir follows no link), the checks below hold
+            if checked is not None:
+                checked.add(d)
+            return d
     if d.is_symlink():
         raise StoreError(f"host {host}: {d} is a symbolic link (refused: it could point outside {base})")
     if d.exists() and d.resolve().parent != base.resolve():
