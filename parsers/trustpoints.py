@@ -233,7 +233,7 @@ def _fast_status(text: str) -> TrustpointStatusOutput | None:
             tp["router_subject"] = router_subject.rstrip()
         for key, fp in zip(_FAST_FINGERPRINTS, (ca_md5, ca_sha1, *fps), strict=True):
             if fp is not None:
-                tp[key] = "".join(fp.split()).upper()
+                tp[key] = fp.replace(" ", "").upper()  # hex digits and spaces only (`_fast_cert`)
         if last is not None:
             tp["last_enrollment_status"] = last = last.rstrip()
             if not last:
