@@ -6,6 +6,7 @@ command in COMMANDS below (help lists them in that order).
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 
@@ -78,10 +79,23 @@ def main() -> None:
     # then exits 130 as a shell expects of an interrupted program, whatever exit it was heading for
     interrupt.install()
     try:
-        build(*[n for n in sys.argv[1:2] if n in COMMANDS])()  # the command named, else all of them
+        _quiet_collector(*[n for n in sys.argv[1:2] if n in COMMANDS])()  # the command named, else all of them
     except KeyboardInterrupt:
         raise SystemExit(interrupt.EXIT_INTERRUPTED) from None
     except SystemExit:
         if interrupt.stopped():
             raise SystemExit(interrupt.EXIT_INTERRUPTED) from None
         raise
+
+
+def _quiet_collector(*names: str) -> typer.Typer:
+    """`build(*names)` with the garbage collector off, then everything it made frozen (`gc.freeze`): a command's
+    imports (pydantic models, netmiko, rich ...) make 70,000-130,000 objects that live as long as the process, which
+    collections during the imports cannot free and every later full collection would walk again (~90 ms of
+    the CPU of a 50-router `iospki collect`)."""
+    gc.disable()
+    try:
+        return build(*names)
+    finally:
+        gc.freeze()
+        gc.enable()
