@@ -528,6 +528,12 @@ def _line(key: str, group: str) -> str:
     return _IND + re.escape(key) + rf": (?P<{group}>{_REST})\n"
 
 
+def _hex_line(key: str, group: str) -> str:
+    """`KEY: 91B6C6D8 A70FD984 ...`: upper-case hex digits and spaces only (anything else: the scanner), so that
+    dropping the spaces is what `_hex` makes of it."""
+    return _IND + re.escape(key) + rf": (?P<{group}>[0-9A-F ]*+)\n"
+
+
 def _opt(*parts: str) -> str:
     return "(?:" + "".join(parts) + ")?+"
 
@@ -597,14 +603,14 @@ def _section_pattern(verbose: bool) -> re.Pattern[str]:
             r")\n",
         )
         + v(_line("Signature Algorithm", "signature_algorithm"))
-        + v(_line("Fingerprint MD5", "fingerprint_md5"))
-        + v(_line("Fingerprint SHA1", "fingerprint_sha1"))
+        + v(_hex_line("Fingerprint MD5", "fingerprint_md5"))
+        + v(_hex_line("Fingerprint SHA1", "fingerprint_sha1"))
         + v(
             _block("X509v3 extensions"),
-            _opt(_line("X509v3 Key Usage", "key_usage_hex"), r"(?P<key_usage>", _MEMBER, "*+)"),
-            _opt(_line("X509v3 Subject Key ID", "subject_key_id")),
+            _opt(_hex_line("X509v3 Key Usage", "key_usage_hex"), r"(?P<key_usage>", _MEMBER, "*+)"),
+            _opt(_hex_line("X509v3 Subject Key ID", "subject_key_id")),
             _opt(_block("X509v3 Basic Constraints"), _line("CA", "basic_constraints_ca")),
-            _opt(_line("X509v3 Authority Key ID", "authority_key_id")),
+            _opt(_hex_line("X509v3 Authority Key ID", "authority_key_id")),
             _opt(_block("Authority Info Access"), r"(?P<aia>", _AIA_MEMBER, "*+)"),
             _opt(_IND, r"(?:X509v3 )?+Extended Key Usage:", _EOL, r"(?P<eku>", _MEMBER, "*+)"),
         )
@@ -679,10 +685,13 @@ def _dn_into(block: str, fields: dict[str, str]) -> str:
     ('cn=CA', 'c=US,o=X', '', {'cn': 'CA', 'c': 'US', 'o': 'X'})
     """
     one = block.strip()
-    if "\n" not in one:
-        # the usual single DN line (each line of a block holds a letter, so none strips to nothing)
+    if "\n" not in one and "+" not in one:
+        # the usual DN of one line and one attribute (each line of a block holds a letter, so none strips to
+        # nothing): `_rdns_into`'s work for it, inline (a call less, for each DN of each certificate)
         if one:
-            _rdns_into(one, fields)
+            attr, _, v = one.partition("=")
+            attr, v = attr.strip(), v.strip()
+            fields[attr] = f"{fields[attr]},{v}" if attr in fields else v
         return one
     dn = []
     for ln in block.split("\n"):
@@ -814,15 +823,15 @@ def _from_match(m: re.Match[str]) -> dict[str, Any]:
         if signature_algorithm is not None:
             cert["signature_algorithm"] = signature_algorithm.strip()
         if md5 is not None:
-            cert["fingerprint_md5"] = _hex(md5)  # _hex drops all whitespace: no strip needed
+            cert["fingerprint_md5"] = md5.replace(" ", "")  # `_hex_line`: what `_hex` gives
         if sha1 is not None:
-            cert["fingerprint_sha1"] = _hex(sha1)
+            cert["fingerprint_sha1"] = sha1.replace(" ", "")
         if skid is not None:
-            cert["subject_key_id"] = _hex(skid)
+            cert["subject_key_id"] = skid.replace(" ", "")
         if ca_flag is not None:
             cert["basic_constraints_ca"] = ca_flag.strip().upper() == "TRUE"
         if akid is not None:
-            cert["authority_key_id"] = _hex(akid)
+            cert["authority_key_id"] = akid.replace(" ", "")
         if install is not None:
             cert["install_time"] = _time(install.strip())[0]
         if install_ns is not None:
@@ -832,7 +841,7 @@ def _from_match(m: re.Match[str]) -> dict[str, Any]:
         if key_storage is not None:
             cert["key_storage"] = key_storage.strip()
         if ku_hex is not None:
-            cert["key_usage_hex"] = _hex(ku_hex) or None
+            cert["key_usage_hex"] = ku_hex.replace(" ", "") or None
             ku = _key_usages(ku_b)
             if ku is None:
                 raise _Fallback
@@ -850,14 +859,27 @@ def _from_match(m: re.Match[str]) -> dict[str, Any]:
     return cert
 
 
+_REQUEST = (
+    CertKind.request
+)  # a module global: an enum member looked up on its class costs ~1,000 instructions
+
+
 def _missing(c: Certificate) -> str | None:
     """What a section lacks of the lines that identify it (a cut or deleted line), or None."""
-    if c.kind is CertKind.request:
+    if c.kind is _REQUEST:
         if not (c.request_fingerprint_md5 or c.request_fingerprint_sha1 or c.trustpoints):
             return "no fingerprint"
         return None
-    # every installed certificate prints these (the usual case first: one test, no tuple built)
-    if None not in (c.serial, c.end, c.start, c.status, c.issuer, c.subject):
+    # every installed certificate prints these (the usual case first: identity tests only, where `None in`
+    # would compare each value with None)
+    if (
+        c.serial is not None
+        and c.end is not None
+        and c.start is not None
+        and c.status is not None
+        and c.issuer is not None
+        and c.subject is not None
+    ):
         return None
     for value, what in (
         (c.serial, "serial number"),
