@@ -4,7 +4,8 @@
 The outputs come from the lab twin, produced in-process (`tests.lab_outputs`: a certificate server
 on an emulated CSR1000v and an ISR G1 client enrolled over SCEP, the commands `collect` reads).
 They are replicated into sites of 50 hosts (one CA, 49 clients) with every date shifted by a
-per-site offset and a per-site CA fingerprint, written into a throwaway folder (plain writes: the
+per-site offset and a per-site CA fingerprint, each client's dates then moved by its index in seconds
+(no two hosts print the same output, as in a fleet; a memo of date strings gains nothing across hosts), written into a throwaway folder (plain writes: the
 bench measures reading, not the store's durability) and deleted after each size. The folder is on
 /dev/shm when there is one (`--dir` to choose): 100,000 hosts are 812,000 files, and on a disk
 mounted with `discard` writing and deleting them takes far longer than the measurement, while the
@@ -37,9 +38,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
-from bench.bench_audit import lab_fingerprint, site_fix
+from bench.bench_audit import lab_fingerprint, shift_dates, site_fix
 from iospki.forecast import Forecast
 from iospki.state import store
 from iospki.state.loader import HostState
@@ -77,6 +79,11 @@ def write_collection(root: Path, templates: dict[str, dict[str, str]], hosts: in
             d = root / name
             d.mkdir(parents=True)
             for fname, text in site["ca1" if h == 0 else "r1"].items():
+                if h:
+                    # each client's outputs differ from its neighbours' (every date h seconds later, as
+                    # enrollments at different times give): a parser's memo of date strings then helps
+                    # no more than in a fleet (there the CA certificate's dates recur on every client)
+                    text = shift_dates(text, timedelta(seconds=h))
                 with open(d / fname, "w", encoding="utf-8") as f:
                     f.write(text)
                 files += 1
