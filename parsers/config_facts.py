@@ -67,9 +67,11 @@ def config_complete(text: str) -> bool:
     text = normalize(text)  # as `split_lines` gives it: CR ends and --More-- remnants fixed
     if text[:3] == "end" and not text[3:].split("\n", 1)[0].strip():
         return True
-    at = text.find("\nend")  # str.find: several times faster than the regex engine's own scan
+    # from the end, where a complete config has it (str.rfind: no regex scan). A "\nend" that starts before
+    # `at` cannot reach past it (text[at] is a newline, no letter of "end"): rfind(.., 0, at) misses none
+    at = text.rfind("\nend")
     while at >= 0:
         if _END.match(text, at):
             return True
-        at = text.find("\nend", at + 1)
+        at = text.rfind("\nend", 0, at)
     return False
