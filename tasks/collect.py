@@ -143,7 +143,7 @@ def _collect(
             )
         if err:
             errors[cmd] = err
-    store.write_json(output, task.host.name, "parse_errors", errors, secrets)
+    store.write_json(output, task.host.name, store.PARSE_ERRORS, errors, secrets)
     # when each output was read: the audit compares device clocks (show clock) across hosts with it
     store.write_json(output, task.host.name, store.READ_TIMES, read_times, secrets)
     got: dict[str, Any] | None = None
@@ -152,9 +152,9 @@ def _collect(
         try:
             napalm = task.host.get_connection("napalm", task.nornir.config)
             got = dict(napalm.get_facts())
-            store.write_json(output, task.host.name, "facts", got, secrets)
+            store.write_json(output, task.host.name, store.FACTS, got, secrets)
         except Exception as exc:  # facts are extra: record why, keep the PKI outputs
             errors["napalm get_facts"] = f"{type(exc).__name__}: {exc}"
-            store.write_json(output, task.host.name, "parse_errors", errors, secrets)
+            store.write_json(output, task.host.name, store.PARSE_ERRORS, errors, secrets)
     cmds = [c for c in cmds if c not in skip]
     return Result(host=task.host, result={"commands": cmds, "parse_errors": errors, "facts": got})
