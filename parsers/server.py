@@ -348,16 +348,24 @@ _ISSUED_ROW = rf"[0-9A-Fa-f]+\s+{_T}\s+{_T}(?:\s+.*)?"
 _ISSUED_GRAMMAR = compile_all(r"Serial\s+Issued date\s+Expire date\s+Subject Name", _ISSUED_ROW)
 
 
-@register(r"(?:show|sh) crypto pki server \S+ certificates")
-def parse_issued(text: str, platform: str | None = None) -> IssuedCertificatesOutput:
-    lines = device_lines(text)
-    if is_empty(lines):
-        return IssuedCertificatesOutput()
-    check_placed(ISSUED, lines, _ISSUED_GRAMMAR)
-    expected = sum(1 for ln in lines if re.fullmatch(_ISSUED_ROW, ln.strip()))
-    raw = run_template("server_certificates", stripped_text(lines))
+# Fast path: the table in the layout IOS prints (one header, then rows of serial, two times and a subject,
+# blanks between the fields) read by one regex in C, without TTP. Times and rows are narrowed to what the
+# TTP template itself matches (no fraction, no weekday; a subject present), so every row read here is one
+# the strict path reads the same way; `_issued_model` builds the model for both paths. Anything else
+# (noise, an echo, a row without a subject, a tab) goes to the strict path, which names the line.
+_TTP_T = r"\d{1,2}:\d\d:\d\d [^\s]+ [A-Z][a-z]{2} +\d{1,2} \d{4}"  # the template's time (`server_certificates.ttp`)
+_FAST_ISSUED_ROW = re.compile(
+    rf"[ ]*+(?P<serial>[0-9A-Fa-f]++) ++(?P<issued>{_TTP_T}) ++(?P<expires>{_TTP_T}) ++(?P<subject>[^\s](?:[^\n]*[^\s])?)[ ]*(?:\n|\Z)"
+)
+_FAST_ISSUED = re.compile(
+    rf"\n*+[ ]*+Serial +Issued date +Expire date +Subject Name[ ]*+\n(?P<rows>(?:{_FAST_ISSUED_ROW.pattern})*+)\s*+"
+)
+
+
+def _issued_model(rows: list[dict[str, str]]) -> IssuedCertificatesOutput:
+    """The model of the table rows (TTP's fields as strings), for the fast and the strict path alike."""
     certs: list[IssuedCertificate] = []
-    for row in as_list(raw.get("rows")):
+    for row in rows:
         t = _Times(ISSUED)
         certs.append(
             IssuedCertificate(
@@ -368,9 +376,34 @@ def parse_issued(text: str, platform: str | None = None) -> IssuedCertificatesOu
                 subject=(row.get("subject") or "").strip() or None,
             )
         )
-    if len(certs) != expected:
-        raise ParseError(ISSUED, f"placed {len(certs)} of {expected} certificate lines")
     return IssuedCertificatesOutput(certificates=certs)
+
+
+def _fast_issued(text: str) -> IssuedCertificatesOutput | None:
+    """The table in its usual layout (`_FAST_ISSUED`), or None: the strict path decides."""
+    m = _FAST_ISSUED.fullmatch(normalize(text))
+    if m is None:
+        return None
+    return _issued_model([r.groupdict() for r in _FAST_ISSUED_ROW.finditer(m["rows"])])
+
+
+@register(r"(?:show|sh) crypto pki server \S+ certificates")
+def parse_issued(text: str, platform: str | None = None, *, fast: bool = True) -> IssuedCertificatesOutput:
+    """`fast=False` skips the fast path (the tests compare both)."""
+    if fast:
+        quick = _fast_issued(text)
+        if quick is not None:
+            return quick
+    lines = device_lines(text)
+    if is_empty(lines):
+        return IssuedCertificatesOutput()
+    check_placed(ISSUED, lines, _ISSUED_GRAMMAR)
+    expected = sum(1 for ln in lines if re.fullmatch(_ISSUED_ROW, ln.strip()))
+    raw = run_template("server_certificates", stripped_text(lines))
+    out = _issued_model(as_list(raw.get("rows")))  # a bad time is named before a count that does not add up
+    if len(out.certificates) != expected:
+        raise ParseError(ISSUED, f"placed {len(out.certificates)} of {expected} certificate lines")
+    return out
 
 
 _CRL_GRAMMAR = compile_all(
@@ -395,8 +428,78 @@ _CRL_RULES = tuple(
 _CRL_REQUIRED = (("issuer", "Issuer"), ("this_update", "This Update"), ("next_update", "Next Update"))
 
 
+# Fast path: the CRL in the layout IOS prints (the header, the five lines in order, then serial/date pairs)
+# read by one regex in C, without TTP; values as TTP takes them from the stripped lines, times as the
+# grammar's. `_crl_model` builds the model and makes the count checks for both paths. Anything else
+# (an echo, noise, a line out of order, a tab) goes to the strict path, which names the line.
+_FAST_CRL = re.compile(
+    r"\n*+[ ]*+Certificate Revocation List:[ ]*+\n"
+    r"[ ]*+Issuer: (?P<issuer>[^\s](?:[^\n]*[^\s])?)[ ]*\n"
+    rf"[ ]*+This Update: (?P<this_update>{_T})[ ]*+\n"
+    rf"[ ]*+Next Update: (?P<next_update>{_T})[ ]*+\n"
+    r"[ ]*+Number of CRL entries: (?P<entries>\d++)[ ]*+\n"
+    r"[ ]*+CRL size: (?P<size_bytes>\d++) bytes[ ]*+(?:\n|\Z)"
+    rf"(?P<revoked>(?:[ ]*+Serial Number \(hex\): [0-9A-Fa-f]++[ ]*+\n[ ]*+Revocation Date: {_T}[ ]*+(?:\n|\Z))*+)"
+    r"\s*+"
+)
+_FAST_REVOKED = re.compile(rf"Serial Number \(hex\): (?P<serial>[0-9A-Fa-f]++)[ ]*+\n[ ]*+Revocation Date: (?P<revoked_at>{_T})")
+
+
+def _crl_model(c: dict[str, object], serials: int, last: str, lineno: int) -> Crl:
+    """The model of one CRL block (TTP's fields as strings), for the fast and the strict path alike;
+    `serials`: the serial lines of the output (each must be placed); `last`, `lineno`: the line to name."""
+    missing = [label for key, label in _CRL_REQUIRED if not c.get(key)]
+    if missing:  # every CRL prints these: a header alone is a cut-off output, not an empty CRL
+        raise ParseError(CRL, f"CRL without {', '.join(missing)} (truncated output?)", last, lineno)
+    t = _Times(CRL)
+    revoked = [
+        RevokedEntry(serial=str(r["serial"]).upper(), revoked_at=t(r.get("revoked_at")))
+        for r in as_list(c.get("revoked"))
+    ]
+    if len(revoked) != serials:
+        raise ParseError(CRL, f"placed {len(revoked)} of {serials} revoked entries")
+    entries = c.get("entries")
+    if entries and int(str(entries)) != len(revoked):
+        raise ParseError(
+            CRL, f"the CRL has {entries} entries but {len(revoked)} are listed (truncated output?)"
+        )
+    size = c.get("size_bytes")
+    return Crl(
+        issuer=_str(c.get("issuer")),
+        this_update=t(_str(c.get("this_update"))),
+        next_update=t(_str(c.get("next_update"))),
+        entries=int(str(entries)) if entries else None,
+        size_bytes=int(str(size)) if size else None,
+        revoked=revoked,
+        tz=t.tz,
+    )
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _fast_crl(text: str) -> Crl | None:
+    """The CRL in its usual layout (`_FAST_CRL`), or None: the strict path decides."""
+    m = _FAST_CRL.fullmatch(normalize(text))
+    if m is None:
+        return None
+    c: dict[str, object] = m.groupdict()
+    rows = [r.groupdict() for r in _FAST_REVOKED.finditer(m["revoked"])]
+    c["revoked"] = rows
+    try:
+        return _crl_model(c, len(rows), "", 0)
+    except ParseError:
+        return None  # e.g. a count that does not add up: the strict path names it
+
+
 @register(r"(?:show|sh) crypto pki server \S+ crl")
-def parse_server_crl(text: str, platform: str | None = None) -> Crl:
+def parse_server_crl(text: str, platform: str | None = None, *, fast: bool = True) -> Crl:
+    """`fast=False` skips the fast path (the tests compare both)."""
+    if fast:
+        quick = _fast_crl(text)
+        if quick is not None:
+            return quick
     lines = device_lines(text)
     check_placed(CRL, lines, _CRL_GRAMMAR)
     heads = sum(1 for ln in lines if _CRL_GRAMMAR[0].fullmatch(ln.strip()))
@@ -411,26 +514,4 @@ def parse_server_crl(text: str, platform: str | None = None) -> Crl:
         raise ParseError(CRL, "no CRL block found", lines[0], 1)
     c = crls[0]
     verify_landed(CRL, lines, _CRL_RULES, c)
-    missing = [label for key, label in _CRL_REQUIRED if not c.get(key)]
-    if missing:  # every CRL prints these: a header alone is a cut-off output, not an empty CRL
-        raise ParseError(CRL, f"CRL without {', '.join(missing)} (truncated output?)", lines[-1], len(lines))
-    t = _Times(CRL)
-    revoked = [
-        RevokedEntry(serial=r["serial"].upper(), revoked_at=t(r.get("revoked_at")))
-        for r in as_list(c.get("revoked"))
-    ]
-    if len(revoked) != serials:
-        raise ParseError(CRL, f"placed {len(revoked)} of {serials} revoked entries")
-    if c.get("entries") and int(c["entries"]) != len(revoked):
-        raise ParseError(
-            CRL, f"the CRL has {c['entries']} entries but {len(revoked)} are listed (truncated output?)"
-        )
-    return Crl(
-        issuer=c.get("issuer"),
-        this_update=t(c.get("this_update")),
-        next_update=t(c.get("next_update")),
-        entries=int(c["entries"]) if c.get("entries") else None,
-        size_bytes=int(c["size_bytes"]) if c.get("size_bytes") else None,
-        revoked=revoked,
-        tz=t.tz,
-    )
+    return _crl_model(c, serials, lines[-1], len(lines))

@@ -98,6 +98,8 @@ def test_fast_equals_strict_on_lab_outputs_and_their_mutations() -> None:
         ("show crypto pki timers", "iospki.parsers.timers:_fast"),
         ("show crypto pki server", "iospki.parsers.server:_fast_server"),
         ("show crypto pki server CA requests", "iospki.parsers.server:_fast_requests"),
+        ("show crypto pki server CA certificates", "iospki.parsers.server:_fast_issued"),
+        ("show crypto pki server CA crl", "iospki.parsers.server:_fast_crl"),
         ("show clock", "iospki.parsers.clock:_fast_clock"),
         ("show clock detail", "iospki.parsers.clock:_fast_clock"),
         ("show ntp status", "iospki.parsers.clock:_fast_ntp"),
@@ -110,7 +112,8 @@ def test_the_fast_path_reads_the_usual_layout(command: str, fast_reader: str) ->
 
     module, name = fast_reader.split(":")
     reader = getattr(importlib.import_module(module), name)
-    folder = next(d for d, c in COMMANDS.items() if lookup(c) is lookup(command))
+    # no real capture of a CA's issued-certificates table: the lab's outputs only
+    folder = next((d for d, c in COMMANDS.items() if lookup(c) is lookup(command)), None)
     texts = [t for (_h, c), t in _lab().items() if c == command] + [
         _stored(read(p)) for p in FAST_FILES if p.parent.name == folder
     ]
