@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from iospki.operations import settings
 from iospki.operations.inventory import InventoryError, host_groups, load_nornir, select_names
 from iospki.operations.runner import Context, InventoryInvalid, open_context
 from iospki.state.store import WriteFailed
@@ -78,7 +79,8 @@ RESUME_OPT = typer.Option(
 
 
 def fail_usage(message: str) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}")
+    # escaped: the message quotes what the user gave (a path, an exported value), and `[...]` there is no markup
+    err_console.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(EXIT_USAGE)
 
 
@@ -107,6 +109,14 @@ def closing(fn: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def check_settings() -> None:
+    """Exit 2 naming every exported IOSPKI_* number its variable cannot take (`operations.settings`): checked
+    before any host is touched, where a silent default would run more at once than the operator allowed."""
+    bad = settings.problems()
+    if bad:
+        fail_usage("; ".join(bad))
+
+
 def open_inventory(
     inventory: str | None,
     limit: str | None,
@@ -118,6 +128,7 @@ def open_inventory(
     the tasks run on that Dask cluster, checked once first (unreachable, no worker: exit 2)."""
     if resume and not cluster:
         fail_usage("--resume needs --cluster (a run on this machine keeps no journal)")
+    check_settings()
     if cluster:
         from iospki.cluster import cluster_problem
 

@@ -9,8 +9,8 @@ jump host), `read_only` (True/False for the whole run; default: known read-only 
 with `read_only()`; anything else counts as changing), `ca_enroll_limit` (default IOSPKI_CA_ENROLL_LIMIT),
 `journal` (a file; default the ClientStore's `.iospki-journal.jsonl`), `resume`, `site_grace` (seconds a site
 may be without workers before its waiting hosts fail), `stop_grace` (seconds hosts already started may take to
-report back after a Ctrl-C), `connect_timeout`, and `tls_ca_file`, `tls_cert`, `tls_key` for a scheduler at
-tls://.
+report back after a Ctrl-C; default IOSPKI_STOP_GRACE, or 90), `connect_timeout`, and `tls_ca_file`, `tls_cert`,
+`tls_key` for a scheduler at tls://.
 
 How a run goes: the task function and its parameters are pickled once and checked for every secret the client
 knows (refused when one is found), and sent to every worker once with the run-wide values they refer to (an
@@ -38,9 +38,9 @@ from nornir.core import Nornir
 from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
-from iospki.operations import interrupt
+from iospki.operations import interrupt, settings
 from iospki.operations import inventory as inv
-from iospki.operations.resilience import DEFAULT_CA_ENROLL_LIMIT, ENV_CA_ENROLL_LIMIT
+from iospki.operations.resilience import limit_from_env
 
 from . import limits, relay, stopping
 from .hostspec import host_spec, site_resource
@@ -75,13 +75,6 @@ def is_read_only(fn: Callable[..., Any]) -> bool:
     return bool(getattr(fn, READ_ONLY_ATTR, False)) or f"{fn.__module__}.{fn.__qualname__}" in READ_ONLY_TASKS
 
 
-def _env_limit() -> int:
-    try:
-        return max(1, int(os.environ.get(ENV_CA_ENROLL_LIMIT, DEFAULT_CA_ENROLL_LIMIT)))
-    except ValueError:
-        return DEFAULT_CA_ENROLL_LIMIT
-
-
 class DaskRunner:
     """Nornir RunnerPlugin over a Dask `distributed` scheduler (see the module docstring)."""
 
@@ -94,22 +87,22 @@ class DaskRunner:
         journal: str | None = None,
         resume: bool = False,
         site_grace: float = 30.0,
-        stop_grace: float = 90.0,
+        stop_grace: float | None = None,
         connect_timeout: float = 30.0,
         tls_ca_file: str | None = None,
         tls_cert: str | None = None,
         tls_key: str | None = None,
     ) -> None:
         self.scheduler = scheduler or os.environ.get(ENV_CLUSTER) or ""
-        env_cap = os.environ.get(inv.ENV_MAX_HOSTS, "")
-        # hosts at once per worker process (as IOSPKI_MAX_HOSTS on one jump host); the site resource caps too
-        self.num_workers = num_workers or (int(env_cap) if env_cap.isdigit() and int(env_cap) > 0 else None)
+        # hosts at once per worker process (as IOSPKI_MAX_HOSTS on one jump host); the site resource caps too.
+        # A value a setting cannot take is a SettingError naming it, never a silent default (`settings`).
+        self.num_workers = num_workers or settings.count(settings.MAX_HOSTS)
         self.read_only = read_only
-        self.ca_enroll_limit = ca_enroll_limit or _env_limit()
+        self.ca_enroll_limit = ca_enroll_limit or limit_from_env()
         self.journal = journal
         self.resume = resume
         self.site_grace = site_grace
-        self.stop_grace = stop_grace
+        self.stop_grace = settings.seconds(settings.STOP_GRACE) if stop_grace is None else stop_grace
         self.connect_timeout = connect_timeout
         self.tls = (tls_ca_file, tls_cert, tls_key)
         self.placement: dict[str, str] = {}  # host -> worker that ran it, for the last run (reports, tests)

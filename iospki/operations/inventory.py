@@ -27,6 +27,7 @@ from netutils.lib_mapper import NAPALM_LIB_MAPPER_REVERSE
 from nornir.core import Nornir
 from nornir.core.inventory import ConnectionOptions, Host
 
+from iospki.operations import settings
 from iospki.operations.nornir_start import start_nornir
 from iospki.state.store import host_name_problem
 
@@ -43,7 +44,7 @@ ENV_PASSWORD = "IOSPKI_PASSWORD"
 ENV_ENABLE = "IOSPKI_ENABLE_SECRET"
 ENV_CA_PASSPHRASE = "IOSPKI_CA_PASSPHRASE"
 ENV_CHALLENGE = "IOSPKI_CHALLENGE_PASSWORD"
-ENV_MAX_HOSTS = "IOSPKI_MAX_HOSTS"  # hosts worked on at once (overrides the runner's num_workers)
+ENV_MAX_HOSTS = settings.MAX_HOSTS.name  # hosts worked on at once (overrides the runner's num_workers)
 ENV_KNOWN_HOSTS = "IOSPKI_KNOWN_HOSTS"  # OpenSSH known_hosts file: host keys are then checked strictly
 
 
@@ -104,9 +105,12 @@ def load_nornir(
         opts[key] = str(p)
     inv_cfg["options"] = opts
     runner = dict(cfg.get("runner") or {"plugin": "threaded", "options": {"num_workers": 20}})
-    env_workers = os.environ.get(ENV_MAX_HOSTS, "")
-    if not num_workers and env_workers.isdigit() and int(env_workers) > 0:
-        num_workers = int(env_workers)  # N: at most this many hosts at once
+    try:
+        env_workers = settings.count(settings.MAX_HOSTS)
+    except settings.SettingError as exc:  # not a silent 20 at once when the operator asked for fewer
+        raise InventoryError(str(exc)) from None
+    if not num_workers and env_workers is not None:
+        num_workers = env_workers  # N: at most this many hosts at once
     if num_workers:
         runner["options"] = {**(runner.get("options") or {}), "num_workers": num_workers}
     try:

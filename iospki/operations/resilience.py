@@ -14,7 +14,6 @@ rollovers — those go once; when the session drops half-way, the caller reports
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import socket
 import threading
@@ -24,12 +23,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from iospki.operations import interrupt
+from iospki.operations import interrupt, settings
 
 T = TypeVar("T")
 
-ENV_CA_ENROLL_LIMIT = "IOSPKI_CA_ENROLL_LIMIT"  # M: enrollments against one CA server at a time
-ENV_RETRIES = "IOSPKI_RETRIES"  # attempts of a safe operation (default 3)
+ENV_CA_ENROLL_LIMIT = settings.CA_ENROLL_LIMIT.name  # M: enrollments against one CA server at a time
+ENV_RETRIES = settings.RETRIES.name  # attempts of a safe operation (default 3)
 DEFAULT_CA_ENROLL_LIMIT = 8
 DEFAULT_ATTEMPTS = 3
 
@@ -90,10 +89,9 @@ class Backoff:
 
 
 def attempts_from_env() -> int:
-    try:
-        return max(1, int(os.environ.get(ENV_RETRIES, DEFAULT_ATTEMPTS)))
-    except ValueError:
-        return DEFAULT_ATTEMPTS
+    """IOSPKI_RETRIES, or 3; a value it cannot take is a SettingError naming it (`settings`)."""
+    n = settings.count(settings.RETRIES)
+    return DEFAULT_ATTEMPTS if n is None else n
 
 
 def retry(
@@ -159,11 +157,10 @@ class KeyedLimiter:
             sem.release()
 
 
-def _limit_from_env() -> int:
-    try:
-        return max(1, int(os.environ.get(ENV_CA_ENROLL_LIMIT, DEFAULT_CA_ENROLL_LIMIT)))
-    except ValueError:
-        return DEFAULT_CA_ENROLL_LIMIT
+def limit_from_env() -> int:
+    """IOSPKI_CA_ENROLL_LIMIT, or 8; a value it cannot take is a SettingError naming it (`settings`)."""
+    n = settings.count(settings.CA_ENROLL_LIMIT)
+    return DEFAULT_CA_ENROLL_LIMIT if n is None else n
 
 
 _CA_LIMITER: KeyedLimiter | None = None
@@ -174,8 +171,8 @@ def ca_limiter() -> KeyedLimiter:
     """The process-wide limiter of enrollments per CA server (limit from IOSPKI_CA_ENROLL_LIMIT)."""
     global _CA_LIMITER
     with _CA_LOCK:
-        if _CA_LIMITER is None or _CA_LIMITER.limit != _limit_from_env():
-            _CA_LIMITER = KeyedLimiter(_limit_from_env())
+        if _CA_LIMITER is None or _CA_LIMITER.limit != limit_from_env():
+            _CA_LIMITER = KeyedLimiter(limit_from_env())
         return _CA_LIMITER
 
 

@@ -20,6 +20,7 @@ from iospki.cli.kit import (
     EXIT_OK,
     EXIT_USAGE,
     INVENTORY_OPT,
+    check_settings,
     console,
     err_console,
     no_cluster_opt,
@@ -59,6 +60,7 @@ def validate_command(
     """Bring the inventory up as a lab, deploy, run the lab clock through the next CA rollover and check
     every client at every forecast event and certificate end. On this machine only (no --cluster)."""
     refuse_cluster(cluster, "lab validate", _NO_CLUSTER)
+    check_settings()
     inv = (Path(inventory) if inventory else DEFAULT_INVENTORY).resolve()
     out = (output or Path("out") / f"validate-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}").resolve()
     try:
