@@ -47,6 +47,7 @@ from iospki.forecast.model import (
     Forecast,
     Outage,
 )
+from iospki.gc_pause import PAUSED
 from iospki.pki import timers as tm
 from iospki.pki.inputs import CAInput, TrustpointInput, Validity, inputs_from_states
 from iospki.state.loader import HostState
@@ -491,6 +492,16 @@ def simulate(
     until: datetime,
 ) -> Forecast:
     """Run the rules from `start` to `until`; return sorted events and outage windows."""
+    with PAUSED:  # events, heap entries and states are freed by refcount (the one cycle is cut below)
+        return _simulate(cas, trustpoints, start, until)
+
+
+def _simulate(
+    cas: Iterable[CAInput],
+    trustpoints: Iterable[TrustpointInput],
+    start: datetime,
+    until: datetime,
+) -> Forecast:
     start, until = tm.floor_second(start), tm.floor_second(until)
     sim = _Sim(start, until)
     by_key: dict[tuple[str, str], _CA] = {}
@@ -545,6 +556,8 @@ def simulate(
     for tp in tps:
         for reason, began in sorted(tp.outage_open.items()):
             sim.outages.append(Outage(tp.inp.host, tp.inp.trustpoint, began, None, reason))
+    for sca in by_key.values():
+        sca.clients.clear()  # a CA and its clients point at each other: cut, so refcount frees them now
     sim.events.sort(key=lambda e: (e.at, e.host, e.subject, e.event))
     sim.outages.sort(key=lambda o: (o.start, o.host, o.trustpoint, o.reason))
     return Forecast(start, until, sim.events, sim.outages, sim.notes)
@@ -555,9 +568,10 @@ def forecast_states(
 ) -> Forecast:
     """Forecast a collection from `at` (default: the latest device clock) over `horizon`."""
     states = list(states)
-    cas, tps = inputs_from_states(states)
-    at = at or default_start(states, tps)
-    return simulate(cas, tps, at, at + horizon)
+    with PAUSED:  # the inputs (half the forecast's time) are trees too
+        cas, tps = inputs_from_states(states)
+        at = at or default_start(states, tps)
+        return simulate(cas, tps, at, at + horizon)
 
 
 def default_start(states: list[HostState], tps: Iterable[TrustpointInput]) -> datetime:
