@@ -49,13 +49,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import yaml
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from bench.bench_lab import PLATFORMS, cpu_s, rss_kib
+from bench.stopping import unwind_on_stop_signals
 from iospki.state import store
 from tests.lab_fixture import LabHandle, listening, start_lab
 
@@ -160,10 +160,6 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 @contextlib.contextmanager
 def child(cmd: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
     """A child process that is killed if the bench stops before it ends."""
@@ -254,8 +250,7 @@ def routers(args: argparse.Namespace) -> int:
     print(f"{args.sites} sites x {args.per_site} lab routers, {n} collected; {os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f}; ulimit -n {hard}; threaded {args.at_once} hosts at once, cluster "
           f"{args.sites} workers x {slots}; work dir {base}", flush=True)  # fmt: skip
-    signal.signal(signal.SIGTERM, _sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (`&`)
+    unwind_on_stop_signals()
     fleet = Fleet(base)
     cluster: Any = None
     try:
@@ -321,8 +316,7 @@ def stored(args: argparse.Namespace) -> int:
     from tests.cluster_fixture import start_cluster
 
     n = args.hosts
-    signal.signal(signal.SIGTERM, _sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    unwind_on_stop_signals()
     base = Path(tempfile.mkdtemp(prefix=f"iospki-bench-fleet-stored-{n}-"))
     root = Path(tempfile.mkdtemp(prefix=f"iospki-fleet-stored-{n}-", dir=_default_dir()))
     cluster: Any = None

@@ -6,14 +6,13 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from iospki import forecast as fc
 from iospki.gc_pause import PAUSED
-
-DAY0 = datetime(2025, 1, 1, 8, 0, 0)
+from tests.test_forecast import DAY0, ca_730, client
 
 
 @pytest.fixture
@@ -79,36 +78,11 @@ def test_overlapping_threads_turn_it_on_only_when_the_last_leaves(collector_on: 
     assert gc.isenabled()
 
 
-def _fleet(n: int) -> tuple[list[fc.CAInput], list[fc.TrustpointInput]]:
-    year = timedelta(days=365)
-    ca = fc.CAInput(
-        host="CA",
-        name="ROOT",
-        ca=fc.Validity(DAY0, DAY0 + 2 * year),
-        lifetime_certificate=year,
-        lifetime_ca=2 * year,
-        auto_rollover=timedelta(days=90),
-    )
-    tps = [
-        fc.TrustpointInput(
-            host=f"R{i}",
-            trustpoint="client",
-            ca_key=("CA", "ROOT"),
-            auto_enroll=True,
-            auto_enroll_percent=80,
-            identity=fc.Validity(DAY0 + timedelta(days=i), DAY0 + timedelta(days=i) + year),
-            ca_cert=fc.Validity(DAY0, DAY0 + 2 * year),
-        )
-        for i in range(n)
-    ]
-    return [ca], tps
-
-
 def test_the_forecast_leaves_no_garbage_cycle(collector_on: None) -> None:
     """A CA and its clients point at each other in the simulator; left uncut, every forecast would leave
     them for a collection to find (4 objects a client), and a forecast run under the pause would hold them
     until the next one."""
-    cas, tps = _fleet(20)
+    cas, tps = [ca_730(90)], [client(i, name=f"R{i}") for i in range(20)]
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)  # what a collection finds stays in gc.garbage to be looked at

@@ -568,10 +568,10 @@ def forecast_states(
 ) -> Forecast:
     """Forecast a collection from `at` (default: the latest device clock) over `horizon`."""
     states = list(states)
-    with PAUSED:  # the inputs (half the forecast's time) are trees too
+    with PAUSED:  # the inputs (half the forecast's time) are trees too; `simulate` pauses itself
         cas, tps = inputs_from_states(states)
-        at = at or default_start(states, tps)
-        return simulate(cas, tps, at, at + horizon)
+    at = at or default_start(states, tps)
+    return simulate(cas, tps, at, at + horizon)
 
 
 def default_start(states: list[HostState], tps: Iterable[TrustpointInput]) -> datetime:

@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from iospki.gc_pause import PAUSED
 from iospki.models import (
     CAServer,
     CAServerConfig,
@@ -683,14 +684,11 @@ def _gc_quiet(load: Callable[..., list[HostState]]) -> Callable[..., list[HostSt
 
     @functools.wraps(load)
     def run(*args: Any, **kwargs: Any) -> list[HostState]:
-        enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return load(*args, **kwargs)
-        finally:
-            gc.freeze()
-            if enabled:
-                gc.enable()
+        with PAUSED:
+            try:
+                return load(*args, **kwargs)
+            finally:
+                gc.freeze()  # still paused: nothing is collected between the load and the freeze
 
     return run
 
